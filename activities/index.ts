@@ -1,0 +1,66 @@
+/**
+ * Session activities: every call to the agent backend goes through here. Each activity
+ * - heartbeats while the backend works, so a dead worker is noticed within the heartbeat timeout;
+ * - passes Temporal's cancellation signal to the backend, so cancelling a session stops the call;
+ * - validates what the backend returns (a backend is a boundary like any other);
+ * - turns a permanent backend error into a non-retryable failure, so the session fails with its reason.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { z } from 'zod';
+import {
+  AgentError,
+  PlanResult,
+  ReplyResult,
+  StepResult,
+  SummaryResult,
+  type AgentBackend,
+  type CallOptions,
+  type PlanRequest,
+  type ReplyRequest,
+  type StepRequest,
+  type SummarizeRequest,
+} from '../src/backends/agent';
+
+/** Failure type names the workflow (and anyone reading the Temporal UI) can recognise. */
+export const AGENT_REJECTED = 'AgentRejected';
+export const AGENT_INVALID_OUTPUT = 'AgentInvalidOutput';
+
+const HEARTBEAT_EVERY_MS = 5_000;
+
+export function createActivities(backend: AgentBackend) {
+  return {
+    plan: (request: PlanRequest) => call(PlanResult, (options) => backend.plan(request, options)),
+    executeStep: (request: StepRequest) => call(StepResult, (options) => backend.executeStep(request, options)),
+    reply: (request: ReplyRequest) => call(ReplyResult, (options) => backend.reply(request, options)),
+    summarize: (request: SummarizeRequest) => call(SummaryResult, (options) => backend.summarize(request, options)),
+  };
+}
+export type SessionActivities = ReturnType<typeof createActivities>;
+
+async function call<S extends z.ZodType>(schema: S, run: (options: CallOptions) => Promise<unknown>): Promise<z.output<S>> {
+  const context = Context.current();
+  const ticker = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+  try {
+    const raw = await run({
+      signal: context.cancellationSignal,
+      attempt: context.info.attempt,
+      heartbeat: (details) => context.heartbeat(details),
+    });
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw ApplicationFailure.nonRetryable(
+        `the agent backend returned an invalid result: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+        AGENT_INVALID_OUTPUT,
+      );
+    }
+    return parsed.data;
+  } catch (error) {
+    if (AgentError.isInstance(error) && !error.retryable) {
+      throw ApplicationFailure.create({ message: error.message, type: AGENT_REJECTED, nonRetryable: true, details: [error.code] });
+    }
+    throw error;
+  } finally {
+    clearInterval(ticker);
+  }
+}

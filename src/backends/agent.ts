@@ -1,0 +1,126 @@
+/**
+ * The agent backend interface: the one seam between a session and whatever does the thinking
+ * (the scripted demo agent, a runbook agent, an LLM, a remote agent). A backend is four calls;
+ * the session workflow decides when to make them, and activities make them with timeouts,
+ * heartbeats, cancellation and retries, so a backend itself stays a plain async object.
+ */
+import { z } from 'zod';
+import { Artifact, Output, Plan, PlanStep, SessionState } from '../session/schema';
+
+const SessionFacts = {
+  sessionId: z.string(),
+  prompt: z.string(),
+  title: z.string(),
+  context: z.record(z.string(), z.string()),
+};
+
+export const StepOutcome = z.object({
+  stepId: z.string(),
+  title: z.string(),
+  description: z.string(),
+});
+export type StepOutcome = z.infer<typeof StepOutcome>;
+
+export const PlanRequest = z.object({
+  ...SessionFacts,
+  /** 1 for the first plan, 2+ after a rejection with re-plan or an answer to a question. */
+  round: z.number().int().positive(),
+  /** Rejection reasons and answers the user gave, oldest first. */
+  feedback: z.array(z.string()),
+  previousPlan: Plan.optional(),
+});
+export type PlanRequest = z.infer<typeof PlanRequest>;
+
+export const PlanResult = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('plan'),
+    title: z.string().optional(),
+    steps: z.array(z.object({ title: z.string().min(1), description: z.string().default('') })).min(1),
+  }),
+  /** The agent needs an answer before it can plan: the session waits in `awaitingUserFeedback`. */
+  z.object({ kind: z.literal('question'), question: z.string().min(1) }),
+]);
+export type PlanResult = z.infer<typeof PlanResult>;
+
+export const StepRequest = z.object({
+  ...SessionFacts,
+  plan: Plan,
+  step: PlanStep,
+  previous: z.array(StepOutcome),
+});
+export type StepRequest = z.infer<typeof StepRequest>;
+
+export const StepResult = z.object({
+  title: z.string().optional(),
+  description: z.string().default(''),
+  artifacts: z.array(Artifact).default([]),
+});
+export type StepResult = z.infer<typeof StepResult>;
+
+export const ReplyRequest = z.object({
+  ...SessionFacts,
+  state: SessionState,
+  plan: Plan.optional(),
+  message: z.string(),
+  /** The most recent exchanges, oldest first, so the agent has conversational context. */
+  transcript: z.array(z.object({ role: z.enum(['user', 'agent']), text: z.string() })),
+});
+export type ReplyRequest = z.infer<typeof ReplyRequest>;
+
+export const ReplyResult = z.object({ message: z.string().min(1) });
+export type ReplyResult = z.infer<typeof ReplyResult>;
+
+export const SummarizeRequest = z.object({
+  ...SessionFacts,
+  plan: Plan,
+  steps: z.array(StepOutcome),
+});
+export type SummarizeRequest = z.infer<typeof SummarizeRequest>;
+
+export const SummaryResult = z.object({
+  summary: z.string(),
+  outputs: z.array(Output).default([]),
+});
+export type SummaryResult = z.infer<typeof SummaryResult>;
+
+/** What every backend call receives besides its request. */
+export interface CallOptions {
+  /** Aborted when the session is cancelled or the activity times out: pass it to your HTTP/LLM client. */
+  signal: AbortSignal;
+  /** Which try this is (1-based); Temporal owns retries, so backends must not retry on their own. */
+  attempt: number;
+  /** Report liveness during long calls (the activity also heartbeats on its own). */
+  heartbeat(details?: unknown): void;
+}
+
+export interface AgentBackend {
+  readonly name: string;
+  plan(request: PlanRequest, options: CallOptions): Promise<PlanResult>;
+  executeStep(request: StepRequest, options: CallOptions): Promise<StepResult>;
+  reply(request: ReplyRequest, options: CallOptions): Promise<ReplyResult>;
+  summarize(request: SummarizeRequest, options: CallOptions): Promise<SummaryResult>;
+}
+
+const AGENT_ERROR = Symbol.for('andon.AgentError');
+
+/**
+ * A backend failure. `retryable: false` means trying again cannot help (bad credentials, an
+ * impossible request): the session fails at once with this message as its reason.
+ */
+export class AgentError extends Error {
+  readonly [AGENT_ERROR] = true;
+  readonly retryable: boolean;
+  readonly code: string;
+
+  constructor(message: string, options: { retryable: boolean; code?: string; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = 'AgentError';
+    this.retryable = options.retryable;
+    this.code = options.code ?? (options.retryable ? 'AgentUnavailable' : 'AgentRejected');
+  }
+
+  /** Works across duplicated package copies, unlike `instanceof`. */
+  static isInstance(error: unknown): error is AgentError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[AGENT_ERROR] === true;
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The entry point of the client SDK, in the spirit of `jules.session()`:
+ *
+ *   const andon = await Andon.connect();
+ *   const session = await andon.session({ prompt: 'checkout-api 5xx above 5%' });
+ *   await session.waitFor('awaitingPlanApproval');
+ *   await session.approve();
+ *   const outcome = await session.result();
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { loadConfig, resolveTemporalTarget, type AndonConfig } from '../config';
+import { SessionConfig, SessionState, type SessionConfig as SessionConfigInput } from '../session/schema';
+import { SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
+import type { SessionWorkflowInput } from '../../workflows/messages';
+import type { andonSession } from '../../workflows/session';
+import { translateError } from './errors';
+import { SessionClient, validate } from './session-client';
+import { z } from 'zod';
+
+export interface AndonOptions {
+  client: Client;
+  taskQueue: string;
+  /** Recorded as `by` on what this client does, unless a call says otherwise. */
+  identity?: string;
+  /** Defaults for new sessions. */
+  defaults?: { followUpWindowMs?: number; requirePlanApproval?: boolean };
+}
+
+export interface SessionSummary {
+  id: string;
+  state: SessionState;
+  title: string;
+  createTime: string;
+  closeTime?: string;
+  /** The Temporal workflow status (RUNNING, COMPLETED, ...). */
+  status: string;
+}
+
+export const ListFilter = z.object({
+  state: z.union([SessionState, z.array(SessionState).min(1)]).optional(),
+  /** Words in the title. */
+  text: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .regex(/^[^'"\\]*$/, 'must not contain quotes or backslashes')
+    .optional(),
+  createdAfter: z.coerce.date().optional(),
+  createdBefore: z.coerce.date().optional(),
+  limit: z.number().int().min(1).max(1000).default(100),
+});
+export type ListFilter = z.input<typeof ListFilter>;
+
+export class Andon {
+  readonly client: Client;
+  readonly taskQueue: string;
+  readonly identity: string;
+  private readonly defaults: Required<NonNullable<AndonOptions['defaults']>>;
+
+  constructor(options: AndonOptions) {
+    this.client = options.client;
+    this.taskQueue = options.taskQueue;
+    this.identity = options.identity ?? `sdk:${safeUser()}`;
+    this.defaults = {
+      followUpWindowMs: options.defaults?.followUpWindowMs ?? 60 * 60 * 1000,
+      requirePlanApproval: options.defaults?.requirePlanApproval ?? true,
+    };
+  }
+
+  /** Connects as configured (temporal.config.ts, environment, Temporal profile). */
+  static async connect(options: { config?: AndonConfig; identity?: string } = {}): Promise<Andon> {
+    const config = options.config ?? loadConfig();
+    const target = resolveTemporalTarget(config);
+    const connection = await Connection.connect(target.connectionOptions as Parameters<typeof Connection.connect>[0]);
+    return new Andon({
+      client: new Client({ connection, namespace: target.namespace }),
+      taskQueue: config.taskQueue,
+      identity: options.identity,
+      defaults: { followUpWindowMs: config.sessions.followUpWindow, requirePlanApproval: config.sessions.requirePlanApproval },
+    });
+  }
+
+  /** Creates a session (or returns the existing one with that id) ... */
+  session(config: SessionConfigInput): Promise<SessionClient>;
+  /** ... or attaches to one by id, without a network call. */
+  session(id: string): SessionClient;
+  session(configOrId: SessionConfigInput | string): Promise<SessionClient> | SessionClient {
+    if (typeof configOrId === 'string') return new SessionClient(configOrId, this.client, this.identity);
+    return this.create(configOrId);
+  }
+
+  /** Starts a session that needs no approval; follow it with `stream()` and `result()`. */
+  run(config: SessionConfigInput): Promise<SessionClient> {
+    return this.create({ ...config, requirePlanApproval: false });
+  }
+
+  readonly sessions = {
+    /** Lists sessions through Temporal visibility, newest first. */
+    list: (filter: ListFilter = {}): Promise<SessionSummary[]> => this.list(filter),
+  };
+
+  async close(): Promise<void> {
+    await this.client.connection.close();
+  }
+
+  private async create(raw: SessionConfigInput): Promise<SessionClient> {
+    const parsed = validate(SessionConfig, raw);
+    const id = parsed.id ?? `session-${randomUUID()}`;
+    const title = parsed.title ?? titleFrom(parsed.prompt);
+    const input: SessionWorkflowInput = {
+      config: {
+        ...parsed,
+        id,
+        title,
+        requirePlanApproval: raw.requirePlanApproval ?? this.defaults.requirePlanApproval,
+        followUpWindowMs: parsed.followUpWindow ?? this.defaults.followUpWindowMs,
+        requestedBy: parsed.requestedBy ?? this.identity,
+      },
+    };
+    delete (input.config as { followUpWindow?: number }).followUpWindow;
+    try {
+      await this.client.workflow.start<typeof andonSession>(SESSION_WORKFLOW_TYPE, {
+        workflowId: id,
+        taskQueue: this.taskQueue,
+        args: [input],
+        // The same id twice is the same session: a running one is returned, never a second started.
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [
+          { key: STATE_ATTRIBUTE, value: 'queued' },
+          { key: TITLE_ATTRIBUTE, value: title },
+        ],
+        staticSummary: title,
+        staticDetails: `**Prompt:** ${parsed.prompt}`,
+      });
+    } catch (error) {
+      // A closed session with this id exists: that is the session, as for a running one.
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw translateError(error, id);
+    }
+    return new SessionClient(id, this.client, this.identity);
+  }
+
+  private async list(raw: ListFilter): Promise<SessionSummary[]> {
+    const filter = validate(ListFilter, raw);
+    const clauses = [`WorkflowType = '${SESSION_WORKFLOW_TYPE}'`];
+    if (filter.state) {
+      const states = Array.isArray(filter.state) ? filter.state : [filter.state];
+      clauses.push(`${STATE_ATTRIBUTE.name} IN (${states.map((s) => `'${s}'`).join(', ')})`);
+    }
+    if (filter.text) clauses.push(`${TITLE_ATTRIBUTE.name} = '${filter.text}'`);
+    if (filter.createdAfter) clauses.push(`StartTime > '${filter.createdAfter.toISOString()}'`);
+    if (filter.createdBefore) clauses.push(`StartTime < '${filter.createdBefore.toISOString()}'`);
+    const sessions: SessionSummary[] = [];
+    for await (const execution of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(filter.limit, 1000) })) {
+      const state = SessionState.safeParse(execution.typedSearchAttributes.get(STATE_ATTRIBUTE));
+      sessions.push({
+        id: execution.workflowId,
+        state: state.success ? state.data : 'unspecified',
+        title: execution.typedSearchAttributes.get(TITLE_ATTRIBUTE) ?? '',
+        createTime: execution.startTime.toISOString(),
+        closeTime: execution.closeTime?.toISOString(),
+        status: execution.status.name,
+      });
+      if (sessions.length >= filter.limit) break;
+    }
+    return sessions;
+  }
+}
+
+function titleFrom(prompt: string): string {
+  const line = prompt.split('\n')[0].trim();
+  return line.length <= 80 ? line : `${line.slice(0, 77)}...`;
+}
+
+function safeUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+

@@ -1,0 +1,6 @@
+// The andon client SDK.
+export { Andon, ListFilter, type AndonOptions, type SessionSummary } from './andon';
+export { SessionClient, DEFAULT_TIMEOUTS, type SessionOutcome } from './session-client';
+export * from './errors';
+export * from '../session/schema';
+export type { AskResult } from '../../workflows/messages';

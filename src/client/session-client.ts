@@ -1,0 +1,249 @@
+/**
+ * A handle on one session: `andon.session(id)` makes one without a network call. Commands are
+ * Temporal updates (the caller gets the new view or a typed refusal); `send` is a signal. Every
+ * call that waits has a timeout, so nothing made on behalf of a person hangs forever.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { z } from 'zod';
+import {
+  isTerminal,
+  type Output,
+  type SessionState,
+  type SessionView,
+  type TimelineEvent,
+  type TimelinePage,
+} from '../session/schema';
+import {
+  ApproveInput,
+  CancelInput,
+  MessageInput,
+  PauseInput,
+  RejectInput,
+  approveUpdate,
+  askUpdate,
+  cancelUpdate,
+  pauseUpdate,
+  rejectUpdate,
+  resumeUpdate,
+  sendSignal,
+  timelineQuery,
+  viewQuery,
+  type AskResult,
+} from '../../workflows/messages';
+import type { andonSession } from '../../workflows/session';
+import {
+  InvalidStateError,
+  SessionCancelledError,
+  SessionFailedError,
+  TimeoutError,
+  ValidationError,
+  translateError,
+} from './errors';
+import { watchSession } from './watch';
+
+/** Defaults for how long a call may take before it fails with TimeoutError. */
+export const DEFAULT_TIMEOUTS = {
+  /** Commands (approve, reject, pause, resume, cancel, send): a running worker answers in milliseconds. */
+  commandMs: 30_000,
+  /** ask: the agent's reply. */
+  askMs: 120_000,
+  /** waitFor and result: sessions wait for people; pass Infinity to wait without limit. */
+  waitMs: 10 * 60_000,
+};
+
+export interface SessionOutcome {
+  sessionId: string;
+  title: string;
+  state: 'completed';
+  summary: string;
+  outputs: Output[];
+  pullRequest?: { url: string; title: string; description: string };
+}
+
+export interface TimeoutOption {
+  timeoutMs?: number;
+}
+
+export class SessionClient {
+  private readonly handle: WorkflowHandle<typeof andonSession>;
+
+  constructor(
+    readonly id: string,
+    private readonly client: Client,
+    private readonly identity: string,
+  ) {
+    this.handle = client.workflow.getHandle<typeof andonSession>(id);
+  }
+
+  /** The session's current view (state, plan, outputs, ...). */
+  async info(options: TimeoutOption = {}): Promise<SessionView> {
+    return this.call(options.timeoutMs ?? DEFAULT_TIMEOUTS.commandMs, 'info', (signal) => this.readView(signal));
+  }
+
+  /** A page of the timeline: events with seq > `after`. */
+  async timeline(options: { after?: number; limit?: number } & TimeoutOption = {}): Promise<TimelinePage> {
+    const input = { after: options.after ?? 0, limit: options.limit ?? 200 };
+    validate(z.object({ after: z.number().int().nonnegative(), limit: z.number().int().min(1).max(1000) }), input);
+    return this.call(options.timeoutMs ?? DEFAULT_TIMEOUTS.commandMs, 'timeline', () => this.handle.query(timelineQuery, input));
+  }
+
+  /** Approves the plan awaiting approval; refused with InvalidStateError if none is, StalePlanError if `planId` is not current. */
+  approve(options: { planId?: string; comment?: string; by?: string } & TimeoutOption = {}): Promise<SessionView> {
+    const input = validate(ApproveInput, { planId: options.planId, comment: options.comment, by: options.by ?? this.identity });
+    return this.update('approve', options, () => this.handle.executeUpdate(approveUpdate, { args: [input], updateId: randomUUID() }));
+  }
+
+  /** Rejects the plan: the session ends as cancelled, or re-plans with `replan: true`. */
+  reject(reason: string, options: { planId?: string; replan?: boolean; by?: string } & TimeoutOption = {}): Promise<SessionView> {
+    const input = validate(RejectInput, { reason, planId: options.planId, replan: options.replan, by: options.by ?? this.identity });
+    return this.update('reject', options, () => this.handle.executeUpdate(rejectUpdate, { args: [input], updateId: randomUUID() }));
+  }
+
+  /** Sends a message and returns the agent's reply. Retries with the same `messageId` are answered once. */
+  async ask(message: string, options: { messageId?: string; by?: string } & TimeoutOption = {}): Promise<AskResult> {
+    const input = validate(MessageInput, { message, messageId: options.messageId ?? randomUUID(), by: options.by ?? this.identity });
+    return this.call(options.timeoutMs ?? DEFAULT_TIMEOUTS.askMs, 'ask', () =>
+      this.handle.executeUpdate(askUpdate, { args: [input], updateId: `ask-${input.messageId}` }),
+    );
+  }
+
+  /** Sends a message without waiting for the reply (it appears on the timeline). */
+  async send(message: string, options: { messageId?: string; by?: string } & TimeoutOption = {}): Promise<{ messageId: string }> {
+    const input = validate(MessageInput, { message, messageId: options.messageId ?? randomUUID(), by: options.by ?? this.identity });
+    await this.call(options.timeoutMs ?? DEFAULT_TIMEOUTS.commandMs, 'send', () => this.handle.signal(sendSignal, input));
+    return { messageId: input.messageId! };
+  }
+
+  /** Pauses after the current step (at once if nothing is running). */
+  pause(options: { reason?: string; by?: string } & TimeoutOption = {}): Promise<SessionView> {
+    const input = validate(PauseInput, { reason: options.reason, by: options.by ?? this.identity });
+    return this.update('pause', options, () => this.handle.executeUpdate(pauseUpdate, { args: [input], updateId: randomUUID() }));
+  }
+
+  resume(options: { by?: string } & TimeoutOption = {}): Promise<SessionView> {
+    const input = { by: options.by ?? this.identity };
+    return this.update('resume', options, () => this.handle.executeUpdate(resumeUpdate, { args: [input], updateId: randomUUID() }));
+  }
+
+  /** Pulls the andon cord: stops the work in flight now and ends the session as cancelled. */
+  cancel(reason: string, options: { by?: string } & TimeoutOption = {}): Promise<SessionView> {
+    const input = validate(CancelInput, { reason, by: options.by ?? this.identity });
+    return this.update('cancel', options, () => this.handle.executeUpdate(cancelUpdate, { args: [input], updateId: randomUUID() }));
+  }
+
+  /**
+   * The timeline from `after` on, then live events as they happen; ends when the session reaches
+   * a terminal state (or `signal` aborts). Resume a dropped stream with the last `seq` seen.
+   */
+  async *stream(options: { after?: number; signal?: AbortSignal } = {}): AsyncGenerator<TimelineEvent> {
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    options.signal?.addEventListener('abort', stop);
+    let after = options.after ?? 0;
+    try {
+      for await (const change of this.changes(controller.signal)) {
+        for (;;) {
+          const page = await this.handle.query(timelineQuery, { after, limit: 1000 });
+          for (const event of page.events) {
+            yield event;
+            after = event.seq;
+          }
+          if (page.events.length < 1000) {
+            if (isTerminal(page.state) && after >= page.lastSeq) return;
+            break;
+          }
+        }
+        if (change === 'closed') return;
+      }
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      throw translateError(error, this.id);
+    } finally {
+      options.signal?.removeEventListener('abort', stop);
+      controller.abort();
+    }
+  }
+
+  /**
+   * Resolves with the view once the session is in one of `states`. Fails with InvalidStateError
+   * if the session ends in another state first, TimeoutError after `timeoutMs`.
+   */
+  async waitFor(states: SessionState | SessionState[], options: TimeoutOption = {}): Promise<SessionView> {
+    const wanted = Array.isArray(states) ? states : [states];
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUTS.waitMs;
+    return this.call(timeoutMs, `waitFor(${wanted.join('|')})`, async (signal) => {
+      for await (const change of this.changes(signal)) {
+        const view = await this.readView(signal, change === 'closed');
+        if (wanted.includes(view.state)) return view;
+        if (isTerminal(view.state)) {
+          throw new InvalidStateError(`session ${this.id} ended ${view.state} before reaching ${wanted.join(' or ')}`, view.state);
+        }
+      }
+      throw new InvalidStateError(`session ${this.id} closed before reaching ${wanted.join(' or ')}`, 'unspecified');
+    });
+  }
+
+  /**
+   * The outcome once the session completes (not when its workflow closes: a completed session
+   * keeps answering follow-ups for a while). Throws SessionFailedError or SessionCancelledError.
+   */
+  async result(options: TimeoutOption = {}): Promise<SessionOutcome> {
+    const view = await this.waitFor(['completed', 'failed', 'cancelled'], options);
+    if (view.state === 'failed') throw new SessionFailedError(view);
+    if (view.state === 'cancelled') throw new SessionCancelledError(view);
+    const pr = view.outputs.find((o) => o.type === 'pullRequest');
+    return {
+      sessionId: view.id,
+      title: view.title,
+      state: 'completed',
+      summary: view.summary ?? '',
+      outputs: view.outputs,
+      pullRequest: pr?.type === 'pullRequest' ? pr.pullRequest : undefined,
+    };
+  }
+
+  // -----------------------------------------------------------------------------------------------
+
+  private changes(signal: AbortSignal) {
+    return watchSession(this.client, this.id, signal);
+  }
+
+  /** A closed workflow's final view is its result: no worker needed to read it. */
+  private async readView(signal: AbortSignal, closed?: boolean): Promise<SessionView> {
+    return this.client.withAbortSignal(signal, async () => {
+      const isClosed = closed ?? (await this.handle.describe()).status.name !== 'RUNNING';
+      return isClosed ? this.handle.result() : this.handle.query(viewQuery);
+    });
+  }
+
+  private update<T>(what: string, options: TimeoutOption, run: () => Promise<T>): Promise<T> {
+    return this.call(options.timeoutMs ?? DEFAULT_TIMEOUTS.commandMs, what, run);
+  }
+
+  /** Runs `fn` with a deadline; Temporal errors become andon's typed errors. */
+  private async call<T>(timeoutMs: number, what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const timer = Number.isFinite(timeoutMs) ? setTimeout(() => controller.abort(), timeoutMs) : undefined;
+    try {
+      return await this.client.withAbortSignal(controller.signal, () => fn(controller.signal));
+    } catch (error) {
+      if (controller.signal.aborted) {
+        throw new TimeoutError(`${what} on session ${this.id} did not finish within ${timeoutMs} ms (is an andon worker running?)`, timeoutMs);
+      }
+      throw translateError(error, this.id);
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
+    }
+  }
+}
+
+/** Validates input on the client so bad input fails fast, naming the field, and nothing is sent. */
+export function validate<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue.path.join('.') || '(input)';
+  throw new ValidationError(`invalid ${field}: ${issue.message}`, field);
+}

@@ -1,0 +1,67 @@
+/**
+ * Change notification for one session without polling: a long poll on the workflow's history
+ * (`GetWorkflowExecutionHistory` with `waitNewEvent`), which Temporal answers the moment a new
+ * event is written. Every change to a session ends with a workflow task completing, so waking on
+ * history events and then reading the session (a query) never misses a change. It costs the
+ * workflow nothing but that read, and follows continue-as-new to the next run.
+ */
+import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+export type Change = 'changed' | 'closed';
+
+/**
+ * Yields 'changed' once straight away and again after new history events; yields 'closed' (and
+ * ends) when the workflow chain has closed for good. Ends early when `signal` aborts.
+ */
+export async function* watchSession(client: Client, workflowId: string, signal: AbortSignal): AsyncGenerator<Change> {
+  const namespace = client.options.namespace;
+  const { runId: firstRun } = await client.withAbortSignal(signal, () => client.workflow.getHandle(workflowId).describe());
+  let runId: string | undefined = firstRun;
+  let nextPageToken: Uint8Array | undefined;
+  yield 'changed';
+  for (;;) {
+    const response = await client.withAbortSignal(signal, () =>
+      client.workflowService.getWorkflowExecutionHistory({
+        namespace,
+        execution: { workflowId, runId },
+        nextPageToken,
+        waitNewEvent: true,
+        maximumPageSize: 1000,
+      }),
+    );
+    const events = response.history?.events ?? [];
+    const last = events[events.length - 1];
+    if (last && isClose(last)) {
+      const next = last.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+      if (next) {
+        runId = next;
+        nextPageToken = undefined;
+        yield 'changed';
+        continue;
+      }
+      yield 'closed';
+      return;
+    }
+    if (events.length > 0) yield 'changed';
+    nextPageToken = response.nextPageToken?.length ? response.nextPageToken : undefined;
+    if (!nextPageToken && events.length === 0) {
+      // No token and nothing new means the run is closed and we already saw its last event.
+      yield 'closed';
+      return;
+    }
+  }
+}
+
+function isClose(event: HistoryEvent): boolean {
+  return Boolean(
+    event.workflowExecutionCompletedEventAttributes ||
+      event.workflowExecutionFailedEventAttributes ||
+      event.workflowExecutionTimedOutEventAttributes ||
+      event.workflowExecutionTerminatedEventAttributes ||
+      event.workflowExecutionCanceledEventAttributes ||
+      event.workflowExecutionContinuedAsNewEventAttributes,
+  );
+}

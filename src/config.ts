@@ -1,0 +1,156 @@
+/**
+ * andon's configuration: the schema, and a loader that layers environment variables over the
+ * project's temporal.config.ts. Where andon connects comes from Temporal's own environment
+ * configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_PROFILE and the
+ * temporal.toml profile file, via @temporalio/envconfig), so the same settings work for the
+ * `temporal` CLI and andon. With none of them set, andon runs its embedded dev server.
+ */
+import path from 'node:path';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { z } from 'zod';
+import { Duration } from './session/schema';
+
+const Port = z.coerce.number().int().min(1).max(65_535);
+
+export const AndonConfigSchema = z.object({
+  /** Task queue the worker polls and sessions run on. */
+  taskQueue: z.string().min(1).default('andon'),
+  /** Where andon keeps local state (the dev server's SQLite file). Relative to the project root. */
+  dataDir: z.string().min(1).default('data'),
+  /** The embedded Temporal dev server, used when no external cluster is configured. */
+  devServer: z
+    .object({
+      ip: z.string().default('127.0.0.1'),
+      port: Port.default(7233),
+      uiPort: Port.default(8233),
+      ui: z.boolean().default(true),
+      namespace: z.string().min(1).default('default'),
+      /** SQLite file; defaults to `<dataDir>/temporal.db`. */
+      dbFile: z.string().optional(),
+      logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('warn'),
+      /** Extra `--sqlite-pragma` values. WAL lets the UI read while the server writes. */
+      sqlitePragmas: z.array(z.string()).default(['journal_mode=WAL']),
+    })
+    .prefault({}),
+  /** A named profile from the Temporal environment config file (temporal.toml). */
+  profile: z.string().optional(),
+  backend: z
+    .discriminatedUnion('kind', [
+      z.object({
+        kind: z.literal('scripted'),
+        /** The script file the scripted demo/test agent follows. Relative to the project root. */
+        script: z.string().min(1).default('scripts/demo.json'),
+      }),
+    ])
+    .prefault({ kind: 'scripted' }),
+  sessions: z
+    .object({
+      /** How long a completed session keeps answering follow-up messages. */
+      followUpWindow: Duration.default(60 * 60 * 1000),
+      requirePlanApproval: z.boolean().default(true),
+    })
+    .prefault({}),
+  worker: z
+    .object({
+      /** Sessions kept hot in worker memory; the rest are replayed from history when they wake. */
+      maxCachedWorkflows: z.coerce.number().int().nonnegative().optional(),
+      maxConcurrentActivityTaskExecutions: z.coerce.number().int().positive().optional(),
+    })
+    .prefault({}),
+});
+export type AndonConfigInput = z.input<typeof AndonConfigSchema>;
+export type AndonConfig = z.output<typeof AndonConfigSchema>;
+
+/** Typed helper for temporal.config.ts. */
+export function defineConfig(config: AndonConfigInput): AndonConfigInput {
+  return config;
+}
+
+/** Environment variables andon reads, and the config path each one sets. */
+export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
+  ANDON_TASK_QUEUE: 'taskQueue',
+  ANDON_DATA_DIR: 'dataDir',
+  ANDON_DEV_SERVER_PORT: 'devServer.port',
+  ANDON_DEV_SERVER_UI_PORT: 'devServer.uiPort',
+  ANDON_DEV_SERVER_DB_FILE: 'devServer.dbFile',
+  ANDON_SCRIPT: 'backend.script',
+  ANDON_FOLLOW_UP_WINDOW: 'sessions.followUpWindow',
+  ANDON_MAX_CACHED_WORKFLOWS: 'worker.maxCachedWorkflows',
+  TEMPORAL_PROFILE: 'profile',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads the configuration: temporal.config.ts (or `base`), then environment overrides, then
+ * validation. Relative paths are resolved against `root`.
+ */
+export function loadConfig(options: { base?: AndonConfigInput; env?: NodeJS.ProcessEnv; root?: string } = {}): AndonConfig {
+  const env = options.env ?? process.env;
+  const root = options.root ?? PROJECT_ROOT;
+  const merged: Record<string, unknown> = structuredClone((options.base ?? projectConfig()) as Record<string, unknown>);
+  for (const [name, target] of Object.entries(ENV_OVERRIDES)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(merged, target, coerceDuration(target, value));
+  }
+  const parsed = AndonConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path.join('.');
+    const fromEnv = Object.entries(ENV_OVERRIDES).find(([name, target]) => target === field && env[name]);
+    throw new ConfigError(`invalid configuration: ${field}: ${issue.message}${fromEnv ? ` (from ${fromEnv[0]})` : ''}`);
+  }
+  const config = parsed.data;
+  config.dataDir = path.resolve(root, config.dataDir);
+  config.devServer.dbFile = path.resolve(root, config.devServer.dbFile ?? path.join(config.dataDir, 'temporal.db'));
+  if (config.backend.kind === 'scripted') config.backend.script = path.resolve(root, config.backend.script);
+  return config;
+}
+
+export interface TemporalTarget {
+  /** True when andon should run its own dev server (no external cluster configured). */
+  embedded: boolean;
+  namespace: string;
+  connectionOptions: NativeConnectionOptions;
+}
+
+/** Where to connect: an external cluster from the Temporal environment config, or the embedded dev server. */
+export function resolveTemporalTarget(config: AndonConfig, env: NodeJS.ProcessEnv = process.env): TemporalTarget {
+  let connect;
+  try {
+    connect = loadClientConnectConfig({ profile: config.profile, overrideEnvVars: env as Record<string, string> });
+  } catch (error) {
+    throw new ConfigError(`cannot read the Temporal connection profile: ${(error as Error).message}`);
+  }
+  if (connect.connectionOptions.address) {
+    return { embedded: false, namespace: connect.namespace ?? 'default', connectionOptions: connect.connectionOptions };
+  }
+  const { ip, port, namespace } = config.devServer;
+  return { embedded: true, namespace, connectionOptions: { address: `${ip}:${port}` } };
+}
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+function projectConfig(): AndonConfigInput {
+  // Loaded lazily so tests and tools can pass their own base without touching the project file.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../temporal.config') as { default: AndonConfigInput }).default;
+}
+
+function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+function coerceDuration(target: string, value: string): unknown {
+  // Durations may be given as plain milliseconds in the environment.
+  return target === 'sessions.followUpWindow' && /^\d+$/.test(value) ? Number(value) : value;
+}

@@ -1,0 +1,216 @@
+/**
+ * The session model: every shape that crosses a boundary (client ⇄ Temporal ⇄ workflow ⇄
+ * activities ⇄ backend) is defined here once, as a zod schema, and its type derived from it.
+ *
+ * This module is imported by workflow code, so it must stay deterministic: no I/O, no clocks.
+ */
+import { z } from 'zod';
+
+/** Every state a session can be in. Names follow the Jules API so moving over feels familiar. */
+export const SESSION_STATES = [
+  'unspecified',
+  'creating',
+  'queued',
+  'planning',
+  'awaitingPlanApproval',
+  'awaitingUserFeedback',
+  'inProgress',
+  'paused',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
+export const SessionState = z.enum(SESSION_STATES);
+export type SessionState = z.infer<typeof SessionState>;
+
+export const TERMINAL_STATES: readonly SessionState[] = ['completed', 'failed', 'cancelled'];
+export function isTerminal(state: SessionState): boolean {
+  return TERMINAL_STATES.includes(state);
+}
+
+export const Originator = z.enum(['user', 'agent', 'system']);
+export type Originator = z.infer<typeof Originator>;
+
+/** A session id is also its Temporal workflow id, so keep it URL- and CLI-safe. */
+export const SessionId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'expected 1-128 characters: letters, digits, ".", "_", ":" or "-", starting with a letter or digit');
+export type SessionId = z.infer<typeof SessionId>;
+
+/** Who did something: a free-form identity such as "cli:alice", "slack:U0123" or "system". */
+export const Actor = z.string().trim().min(1).max(200);
+
+/** Messages are bounded so a single payload can never approach Temporal's 2 MB limit. */
+export const MAX_MESSAGE_CHARS = 32_000;
+export const MessageText = z.string().trim().min(1, 'must not be empty').max(MAX_MESSAGE_CHARS);
+
+/** Durations in configuration and input: milliseconds as a number, or strings like "90s", "10m", "2h". */
+export const Duration = z.preprocess(
+  (value) => (typeof value === 'string' && DURATION_TEXT.test(value) ? parseDuration(value) : value),
+  z.number({ error: 'expected a duration such as "500ms", "30s", "10m", "2h", "1d" or a number of milliseconds' }).int().nonnegative(),
+);
+const DURATION_TEXT = /^\d+(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+export function parseDuration(text: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text);
+  if (!match) throw new Error(`invalid duration "${text}"`);
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans, artifacts and outputs
+// ---------------------------------------------------------------------------------------------
+
+export const PlanStep = z.object({
+  id: z.string(),
+  index: z.number().int().nonnegative(),
+  title: z.string(),
+  description: z.string().default(''),
+});
+export type PlanStep = z.infer<typeof PlanStep>;
+
+export const Plan = z.object({
+  id: z.string(),
+  title: z.string().optional(),
+  steps: z.array(PlanStep).min(1),
+});
+export type Plan = z.infer<typeof Plan>;
+
+export const GitPatch = z.object({
+  unidiffPatch: z.string(),
+  baseCommitId: z.string().optional(),
+  suggestedCommitMessage: z.string().optional(),
+});
+
+export const Artifact = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('changeSet'), source: z.string().optional(), gitPatch: GitPatch }),
+  z.object({ type: z.literal('bashOutput'), command: z.string(), output: z.string(), exitCode: z.number().int() }),
+  z.object({ type: z.literal('media'), mimeType: z.string(), data: z.string() }),
+]);
+export type Artifact = z.infer<typeof Artifact>;
+
+export const PullRequest = z.object({
+  url: z.string(),
+  title: z.string(),
+  description: z.string().default(''),
+});
+
+export const Output = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('pullRequest'), pullRequest: PullRequest }),
+  z.object({ type: z.literal('changeSet'), gitPatch: GitPatch }),
+]);
+export type Output = z.infer<typeof Output>;
+
+// ---------------------------------------------------------------------------------------------
+// Creating a session
+// ---------------------------------------------------------------------------------------------
+
+export const SessionSource = z.object({
+  repo: z.string().min(1),
+  branch: z.string().min(1).optional(),
+});
+
+export const SessionConfig = z.object({
+  /** Optional explicit id (an alert fingerprint, an incident id). Starting an id that exists returns that session. */
+  id: SessionId.optional(),
+  prompt: MessageText,
+  title: z.string().trim().min(1).max(200).optional(),
+  source: SessionSource.optional(),
+  /** Labels and facts the agent may use (alert labels, service name, ...). */
+  context: z.record(z.string(), z.string().max(4_000)).default({}),
+  requirePlanApproval: z.boolean().default(true),
+  /** How long a completed session keeps answering follow-up messages before it closes. */
+  followUpWindow: Duration.optional(),
+  /** Who asked for the session. */
+  requestedBy: Actor.optional(),
+});
+export type SessionConfig = z.input<typeof SessionConfig>;
+export type ParsedSessionConfig = z.output<typeof SessionConfig>;
+
+// ---------------------------------------------------------------------------------------------
+// The timeline
+// ---------------------------------------------------------------------------------------------
+
+const eventBase = {
+  seq: z.number().int().positive(),
+  time: z.string(),
+  originator: Originator,
+};
+
+export const TimelineEvent = z.discriminatedUnion('type', [
+  z.object({
+    ...eventBase,
+    type: z.literal('sessionCreated'),
+    prompt: z.string(),
+    title: z.string(),
+    requirePlanApproval: z.boolean(),
+    requestedBy: z.string().optional(),
+  }),
+  z.object({ ...eventBase, type: z.literal('planGenerated'), plan: Plan }),
+  z.object({ ...eventBase, type: z.literal('planApproved'), planId: z.string(), by: z.string(), comment: z.string().optional() }),
+  z.object({
+    ...eventBase,
+    type: z.literal('planRejected'),
+    planId: z.string(),
+    by: z.string(),
+    reason: z.string(),
+    replan: z.boolean(),
+  }),
+  z.object({ ...eventBase, type: z.literal('userMessaged'), messageId: z.string(), message: z.string(), by: z.string() }),
+  z.object({ ...eventBase, type: z.literal('agentMessaged'), message: z.string(), inReplyTo: z.string().optional() }),
+  z.object({
+    ...eventBase,
+    type: z.literal('progressUpdated'),
+    title: z.string(),
+    description: z.string().default(''),
+    stepId: z.string().optional(),
+    artifacts: z.array(Artifact).default([]),
+  }),
+  z.object({ ...eventBase, type: z.literal('sessionPaused'), by: z.string(), reason: z.string().optional() }),
+  z.object({ ...eventBase, type: z.literal('sessionResumed'), by: z.string() }),
+  z.object({ ...eventBase, type: z.literal('sessionCompleted'), summary: z.string(), outputs: z.array(Output) }),
+  z.object({ ...eventBase, type: z.literal('sessionFailed'), reason: z.string() }),
+  z.object({ ...eventBase, type: z.literal('sessionCancelled'), by: z.string(), reason: z.string() }),
+  /** Input that arrived by signal and could not be applied: recorded instead of thrown (signals have no caller to answer). */
+  z.object({ ...eventBase, type: z.literal('inputRejected'), message: z.string(), reason: z.string(), by: z.string().optional() }),
+]);
+export type TimelineEvent = z.infer<typeof TimelineEvent>;
+export type EventType = TimelineEvent['type'];
+/** An event before the session numbers and timestamps it. */
+export type NewEvent = TimelineEvent extends infer E ? (E extends TimelineEvent ? Omit<E, 'seq' | 'time'> : never) : never;
+
+// ---------------------------------------------------------------------------------------------
+// What a reader sees
+// ---------------------------------------------------------------------------------------------
+
+export const SessionView = z.object({
+  id: z.string(),
+  state: SessionState,
+  title: z.string(),
+  prompt: z.string(),
+  context: z.record(z.string(), z.string()),
+  requirePlanApproval: z.boolean(),
+  requestedBy: z.string().optional(),
+  createTime: z.string(),
+  updateTime: z.string(),
+  plan: Plan.optional(),
+  /** Index of the step being executed or next to run. */
+  currentStep: z.number().int().nonnegative().optional(),
+  pauseRequested: z.boolean(),
+  summary: z.string().optional(),
+  outputs: z.array(Output),
+  /** Why the session failed or was cancelled. */
+  reason: z.string().optional(),
+  /** Sequence number of the newest timeline event. */
+  lastSeq: z.number().int().nonnegative(),
+  /** Messages accepted but not yet answered by the agent. */
+  pendingMessages: z.number().int().nonnegative(),
+});
+export type SessionView = z.infer<typeof SessionView>;
+
+export const TimelinePage = z.object({
+  events: z.array(TimelineEvent),
+  lastSeq: z.number().int().nonnegative(),
+  state: SessionState,
+});
+export type TimelinePage = z.infer<typeof TimelinePage>;

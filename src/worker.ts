@@ -1,0 +1,36 @@
+/**
+ * Builds the andon worker: the session workflow plus activities bound to one agent backend.
+ * Worker memory is bounded by the workflow cache: a waiting session that falls out of the cache
+ * costs nothing until its next message, when it is replayed from history.
+ */
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { AgentBackend } from './backends/agent';
+
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+export interface AndonWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  backend: AgentBackend;
+  /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  maxCachedWorkflows?: number;
+  maxConcurrentActivityTaskExecutions?: number;
+  /** Extra worker options, e.g. a shorter shutdown grace time in tests. */
+  options?: Partial<WorkerOptions>;
+}
+
+export async function createWorker(options: AndonWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities(options.backend),
+    maxCachedWorkflows: options.maxCachedWorkflows,
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
+    ...options.options,
+  });
+}

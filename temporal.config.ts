@@ -1,0 +1,21 @@
+/**
+ * andon's project configuration. Every value here can be overridden from the environment
+ * (see src/config.ts, ENV_OVERRIDES, and the README). Where Temporal runs is not set here: with no
+ * TEMPORAL_ADDRESS / TEMPORAL_PROFILE, `npm start` runs an embedded dev server with the settings
+ * below; point those variables at any cluster or Temporal Cloud and it runs only the worker.
+ */
+import { defineConfig } from './src/config';
+
+export default defineConfig({
+  taskQueue: 'andon',
+  dataDir: 'data',
+  devServer: {
+    ip: '127.0.0.1',
+    port: 7233,
+    uiPort: 8233,
+    ui: true,
+    namespace: 'default',
+  },
+  backend: { kind: 'scripted', script: 'scripts/demo.json' },
+  sessions: { followUpWindow: '1h', requirePlanApproval: true },
+});

@@ -1,0 +1,109 @@
+/**
+ * Every message a session workflow understands: names, inputs (zod) and results. Clients import
+ * these definitions; docs/protocol.md documents the same names and JSON shapes for callers that
+ * do not use andon's code (the `temporal` CLI, other SDKs, chat tools).
+ *
+ * Each command exists as an update (the caller gets the new view, or a clear refusal) and, where
+ * fire-and-forget makes sense, as a signal of the same name (a refusal is recorded on the timeline
+ * as `inputRejected`, since a signal has nobody to answer).
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
+import {
+  Actor,
+  MessageText,
+  type ParsedSessionConfig,
+  type SessionView,
+  type TimelinePage,
+} from '../src/session/schema';
+
+const Reason = z.string().trim().min(1, 'must not be empty').max(4_000);
+
+export const ApproveInput = z.object({
+  /** The plan being approved; when given and no longer current, the approval is refused as stale. */
+  planId: z.string().min(1).optional(),
+  by: Actor.optional(),
+  comment: z.string().max(4_000).optional(),
+});
+export type ApproveInput = z.input<typeof ApproveInput>;
+
+export const RejectInput = z.object({
+  planId: z.string().min(1).optional(),
+  by: Actor.optional(),
+  reason: Reason,
+  /** Ask the agent for a new plan instead of ending the session. */
+  replan: z.boolean().default(false),
+});
+export type RejectInput = z.input<typeof RejectInput>;
+
+export const MessageInput = z.object({
+  message: MessageText,
+  /** Idempotency key: a message id already accepted is not accepted twice. */
+  messageId: z.string().min(1).max(200).optional(),
+  by: Actor.optional(),
+});
+export type MessageInput = z.input<typeof MessageInput>;
+
+export const PauseInput = z.object({ by: Actor.optional(), reason: z.string().max(4_000).optional() });
+export type PauseInput = z.input<typeof PauseInput>;
+
+export const ResumeInput = z.object({ by: Actor.optional() });
+export type ResumeInput = z.input<typeof ResumeInput>;
+
+export const CancelInput = z.object({ by: Actor.optional(), reason: Reason });
+export type CancelInput = z.input<typeof CancelInput>;
+
+export const TimelineQueryInput = z.object({
+  /** Return events with a sequence number greater than this. */
+  after: z.number().int().nonnegative().default(0),
+  limit: z.number().int().min(1).max(1_000).default(200),
+});
+export type TimelineQueryInput = z.input<typeof TimelineQueryInput>;
+
+export interface AskResult {
+  messageId: string;
+  reply: string;
+}
+
+/** Workflow input: the parsed session config, plus the carried state after continue-as-new. */
+export interface SessionWorkflowInput {
+  config: ParsedSessionConfig & { id: string; title: string; followUpWindowMs: number };
+  carried?: unknown;
+}
+
+// Updates: the caller needs an answer or a clear refusal.
+export const approveUpdate = defineUpdate<SessionView, [ApproveInput]>('approve');
+export const rejectUpdate = defineUpdate<SessionView, [RejectInput]>('reject');
+export const askUpdate = defineUpdate<AskResult, [MessageInput]>('ask');
+export const pauseUpdate = defineUpdate<SessionView, [PauseInput]>('pause');
+export const resumeUpdate = defineUpdate<SessionView, [ResumeInput]>('resume');
+export const cancelUpdate = defineUpdate<SessionView, [CancelInput]>('cancel');
+
+// Signals: fire-and-forget, same names and inputs.
+export const approveSignal = defineSignal<[ApproveInput]>('approve');
+export const rejectSignal = defineSignal<[RejectInput]>('reject');
+export const sendSignal = defineSignal<[MessageInput]>('send');
+export const pauseSignal = defineSignal<[PauseInput]>('pause');
+export const resumeSignal = defineSignal<[ResumeInput]>('resume');
+export const cancelSignal = defineSignal<[CancelInput]>('cancel');
+
+// Queries: reads that never change anything.
+export const viewQuery = defineQuery<SessionView>('view');
+export const timelineQuery = defineQuery<TimelinePage, [TimelineQueryInput?]>('timeline');
+
+/** Failure types a refused update carries (ApplicationFailure.type), mapped to typed errors by the client. */
+export const REFUSAL = {
+  invalidArgument: 'InvalidArgument',
+  invalidState: 'InvalidState',
+  stalePlan: 'StalePlan',
+  replyFailed: 'AgentReplyFailed',
+  sessionEnded: 'SessionEnded',
+} as const;
+export type RefusalType = (typeof REFUSAL)[keyof typeof REFUSAL];
+
+/** Details attached to every refusal, so a caller can show the current state. */
+export interface RefusalDetails {
+  state: string;
+  field?: string;
+  planId?: string;
+}

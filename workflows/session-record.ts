@@ -1,0 +1,401 @@
+/**
+ * The session's state and the rules for changing it, free of Temporal APIs: the workflow drives
+ * it, and both the signal and the update form of each command go through the same `decide*`
+ * methods, so they can never disagree. Deterministic: time is passed in by the caller.
+ */
+import { z } from 'zod';
+import type { StepOutcome } from '../src/backends/agent';
+import {
+  TimelineEvent,
+  isTerminal,
+  type NewEvent,
+  type Output,
+  type Plan,
+  type SessionState,
+  type SessionView,
+  type TimelinePage,
+} from '../src/session/schema';
+import { canTransition, operationAllowed, type Operation } from '../src/session/transitions';
+import {
+  ApproveInput,
+  CancelInput,
+  MessageInput,
+  PauseInput,
+  REFUSAL,
+  RejectInput,
+  ResumeInput,
+  TimelineQueryInput,
+  type RefusalDetails,
+  type RefusalType,
+  type SessionWorkflowInput,
+} from './messages';
+
+export interface Refusal {
+  type: RefusalType;
+  message: string;
+  details: RefusalDetails;
+}
+
+export interface QueuedMessage {
+  id: string;
+  text: string;
+  by: string;
+}
+
+/** How many answered messages are remembered for idempotent retries of `ask` (also across continue-as-new). */
+const REMEMBERED_ANSWERS = 200;
+/** How many exchanges the agent sees as conversational context. */
+const TRANSCRIPT_LENGTH = 20;
+
+/** Everything continue-as-new carries into the next run. */
+const Carried = z.object({
+  state: z.string(),
+  createTime: z.string(),
+  updateTime: z.string(),
+  plan: z.unknown().optional(),
+  currentStep: z.number().optional(),
+  pauseRequested: z.boolean(),
+  resumeTo: z.string().optional(),
+  summary: z.string().optional(),
+  outputs: z.array(z.unknown()),
+  reason: z.string().optional(),
+  timeline: z.array(TimelineEvent),
+  round: z.number(),
+  feedback: z.array(z.string()),
+  stepOutcomes: z.array(z.unknown()),
+  queue: z.array(z.object({ id: z.string(), text: z.string(), by: z.string() })),
+  answers: z.array(z.object({ id: z.string(), reply: z.string() })),
+  acceptedMessages: z.number(),
+});
+export type Carried = z.infer<typeof Carried>;
+
+export class SessionRecord {
+  readonly config: SessionWorkflowInput['config'];
+  state: SessionState = 'queued';
+  createTime: string;
+  updateTime: string;
+  plan?: Plan;
+  currentStep?: number;
+  pauseRequested = false;
+  /** The state to return to on resume. */
+  resumeTo?: SessionState;
+  summary?: string;
+  outputs: Output[] = [];
+  reason?: string;
+  timeline: TimelineEvent[] = [];
+  /** Planning round: 1 for the first plan, +1 per re-plan. */
+  round = 1;
+  feedback: string[] = [];
+  stepOutcomes: StepOutcome[] = [];
+  /** Messages accepted and waiting for the agent's reply, in arrival order. */
+  queue: QueuedMessage[] = [];
+  /** Replies to recent messages, by message id (for ask and its retries). */
+  answers = new Map<string, string>();
+  /** Counts every accepted message; the follow-up window restarts when it changes. */
+  acceptedMessages = 0;
+
+  constructor(
+    input: SessionWorkflowInput,
+    now: Date,
+    private readonly onStateChange: (record: SessionRecord) => void = () => undefined,
+  ) {
+    this.config = input.config;
+    this.createTime = this.updateTime = now.toISOString();
+    if (input.carried !== undefined) this.restore(Carried.parse(input.carried));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Recording
+
+  record(event: NewEvent, now: Date): TimelineEvent {
+    const full = { ...event, seq: this.lastSeq + 1, time: now.toISOString() } as TimelineEvent;
+    this.timeline.push(full);
+    this.updateTime = full.time;
+    return full;
+  }
+
+  get lastSeq(): number {
+    return this.timeline.length === 0 ? 0 : this.timeline[this.timeline.length - 1].seq;
+  }
+
+  setState(to: SessionState, now: Date): void {
+    if (to === this.state) return;
+    if (!canTransition(this.state, to)) {
+      // A bug, not bad input: fail the workflow task so it shows up loudly and can be fixed by a deploy.
+      throw new Error(`illegal session transition ${this.state} → ${to}`);
+    }
+    this.state = to;
+    this.updateTime = now.toISOString();
+    this.onStateChange(this);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Commands. Each `decide*` checks input and state and returns a refusal, or applies the command.
+
+  decideApprove(raw: unknown, now: Date, apply = true): Refusal | undefined {
+    const parsed = this.parse(ApproveInput, raw);
+    if ('refusal' in parsed) return parsed.refusal;
+    const input = parsed.value;
+    const refusal = this.refuseUnless('approve') ?? this.refuseStale(input.planId);
+    if (refusal || !apply) return refusal;
+    const plan = this.plan as Plan;
+    this.record({ type: 'planApproved', originator: 'user', planId: plan.id, by: input.by ?? 'unknown', comment: input.comment }, now);
+    this.currentStep = 0;
+    this.setState('inProgress', now);
+    return undefined;
+  }
+
+  decideReject(raw: unknown, now: Date, apply = true): Refusal | undefined {
+    const parsed = this.parse(RejectInput, raw);
+    if ('refusal' in parsed) return parsed.refusal;
+    const input = parsed.value;
+    const refusal = this.refuseUnless('reject') ?? this.refuseStale(input.planId);
+    if (refusal || !apply) return refusal;
+    const plan = this.plan as Plan;
+    const by = input.by ?? 'unknown';
+    this.record({ type: 'planRejected', originator: 'user', planId: plan.id, by, reason: input.reason, replan: input.replan }, now);
+    if (input.replan) {
+      this.feedback.push(input.reason);
+      this.round += 1;
+      this.setState('planning', now);
+    } else {
+      this.end('cancelled', `plan ${plan.id} rejected: ${input.reason}`, by, now);
+    }
+    return undefined;
+  }
+
+  /** Accepts a chat message. Returns the message id (an already-accepted id is not accepted again). */
+  decideMessage(operation: 'send' | 'ask', raw: unknown, now: Date, apply = true): Refusal | { messageId: string; duplicate: boolean } {
+    const parsed = this.parse(MessageInput, raw);
+    if ('refusal' in parsed) return parsed.refusal;
+    const input = parsed.value;
+    if (input.messageId && (this.answers.has(input.messageId) || this.queue.some((m) => m.id === input.messageId))) {
+      return { messageId: input.messageId, duplicate: true };
+    }
+    const refusal = this.refuseUnless(operation);
+    if (refusal) return refusal;
+    const messageId = input.messageId ?? `msg-${this.lastSeq + 1}`;
+    if (!apply) return { messageId, duplicate: false };
+    const by = input.by ?? 'unknown';
+    this.record({ type: 'userMessaged', originator: 'user', messageId, message: input.message, by }, now);
+    this.queue.push({ id: messageId, text: input.message, by });
+    this.acceptedMessages += 1;
+    // While the agent waits for an answer, the next message is that answer: planning resumes with it.
+    if (this.state === 'awaitingUserFeedback') {
+      this.feedback.push(input.message);
+      this.round += 1;
+      this.setState('planning', now);
+    }
+    return { messageId, duplicate: false };
+  }
+
+  decidePause(raw: unknown, now: Date, apply = true): Refusal | undefined {
+    const parsed = this.parse(PauseInput, raw);
+    if ('refusal' in parsed) return parsed.refusal;
+    const refusal = this.refuseUnless('pause');
+    if (refusal || !apply) return refusal;
+    const input = parsed.value;
+    if (this.state === 'planning' || this.state === 'inProgress') {
+      // Work in flight finishes first: the session pauses at the next boundary.
+      this.pauseRequested = true;
+      this.pauseBy = { by: input.by ?? 'unknown', reason: input.reason };
+    } else {
+      this.pauseNow(this.state, { by: input.by ?? 'unknown', reason: input.reason }, now);
+    }
+    return undefined;
+  }
+  private pauseBy?: { by: string; reason?: string };
+
+  /** Called by the workflow at a boundary: pauses if a pause was requested, else moves on to `next`. */
+  advance(next: SessionState, now: Date): void {
+    if (this.pauseRequested && !isTerminal(next)) {
+      this.pauseNow(next, this.pauseBy ?? { by: 'unknown' }, now);
+    } else {
+      this.setState(next, now);
+    }
+  }
+
+  private pauseNow(resumeTo: SessionState, who: { by: string; reason?: string }, now: Date): void {
+    this.pauseRequested = false;
+    this.pauseBy = undefined;
+    this.resumeTo = resumeTo;
+    this.record({ type: 'sessionPaused', originator: 'user', by: who.by, reason: who.reason }, now);
+    this.setState('paused', now);
+  }
+
+  decideResume(raw: unknown, now: Date, apply = true): Refusal | undefined {
+    const parsed = this.parse(ResumeInput, raw);
+    if ('refusal' in parsed) return parsed.refusal;
+    const by = parsed.value.by ?? 'unknown';
+    if (this.pauseRequested) {
+      if (!apply) return undefined;
+      // The pause had not taken effect yet: withdrawing it is all there is to do.
+      this.pauseRequested = false;
+      this.pauseBy = undefined;
+      return undefined;
+    }
+    const refusal = this.refuseUnless('resume');
+    if (refusal || !apply) return refusal;
+    this.record({ type: 'sessionResumed', originator: 'user', by }, now);
+    const to = this.resumeTo ?? 'inProgress';
+    this.resumeTo = undefined;
+    this.setState(to, now);
+    return undefined;
+  }
+
+  decideCancel(raw: unknown, now: Date, apply = true): Refusal | undefined {
+    const parsed = this.parse(CancelInput, raw);
+    if ('refusal' in parsed) return parsed.refusal;
+    const refusal = this.refuseUnless('cancel');
+    if (refusal || !apply) return refusal;
+    this.end('cancelled', parsed.value.reason, parsed.value.by ?? 'unknown', now);
+    return undefined;
+  }
+
+  /** Ends the session: `cancelled` (by a person) or `failed` (by the agent or the system). */
+  end(state: 'cancelled' | 'failed', reason: string, by: string, now: Date): void {
+    this.reason = reason;
+    this.pauseRequested = false;
+    if (state === 'cancelled') this.record({ type: 'sessionCancelled', originator: 'user', by, reason }, now);
+    else this.record({ type: 'sessionFailed', originator: 'system', reason }, now);
+    this.setState(state, now);
+  }
+
+  complete(summary: string, outputs: Output[], now: Date): void {
+    this.summary = summary;
+    this.outputs = outputs;
+    this.currentStep = undefined;
+    this.record({ type: 'sessionCompleted', originator: 'agent', summary, outputs }, now);
+    this.setState('completed', now);
+  }
+
+  /** Records the agent's reply to a queued message and remembers it for `ask`. */
+  answer(messageId: string, reply: string, now: Date): void {
+    this.queue = this.queue.filter((m) => m.id !== messageId);
+    this.record({ type: 'agentMessaged', originator: 'agent', message: reply, inReplyTo: messageId }, now);
+    this.answers.set(messageId, reply);
+    while (this.answers.size > REMEMBERED_ANSWERS) this.answers.delete(this.answers.keys().next().value as string);
+  }
+
+  /** The recent conversation, for the agent's context. */
+  transcript(): { role: 'user' | 'agent'; text: string }[] {
+    const turns: { role: 'user' | 'agent'; text: string }[] = [];
+    for (let i = this.timeline.length - 1; i >= 0 && turns.length < TRANSCRIPT_LENGTH; i--) {
+      const event = this.timeline[i];
+      if (event.type === 'userMessaged') turns.push({ role: 'user', text: event.message });
+      else if (event.type === 'agentMessaged') turns.push({ role: 'agent', text: event.message });
+    }
+    return turns.reverse();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reads
+
+  view(): SessionView {
+    return {
+      id: this.config.id,
+      state: this.state,
+      title: this.config.title,
+      prompt: this.config.prompt,
+      context: this.config.context,
+      requirePlanApproval: this.config.requirePlanApproval,
+      requestedBy: this.config.requestedBy,
+      createTime: this.createTime,
+      updateTime: this.updateTime,
+      plan: this.plan,
+      currentStep: this.currentStep,
+      pauseRequested: this.pauseRequested,
+      summary: this.summary,
+      outputs: this.outputs,
+      reason: this.reason,
+      lastSeq: this.lastSeq,
+      pendingMessages: this.queue.length,
+    };
+  }
+
+  timelinePage(raw: unknown): TimelinePage {
+    // A query cannot be refused politely; bad paging input falls back to the defaults.
+    const parsed = TimelineQueryInput.safeParse(raw ?? {});
+    const { after, limit } = parsed.success ? parsed.data : { after: 0, limit: 200 };
+    const start = this.timeline.findIndex((e) => e.seq > after);
+    const events = start < 0 ? [] : this.timeline.slice(start, start + limit);
+    return { events, lastSeq: this.lastSeq, state: this.state };
+  }
+
+  carry(): Carried {
+    return {
+      state: this.state,
+      createTime: this.createTime,
+      updateTime: this.updateTime,
+      plan: this.plan,
+      currentStep: this.currentStep,
+      pauseRequested: this.pauseRequested,
+      resumeTo: this.resumeTo,
+      summary: this.summary,
+      outputs: this.outputs,
+      reason: this.reason,
+      timeline: this.timeline,
+      round: this.round,
+      feedback: this.feedback,
+      stepOutcomes: this.stepOutcomes,
+      queue: this.queue,
+      answers: [...this.answers].map(([id, reply]) => ({ id, reply })),
+      acceptedMessages: this.acceptedMessages,
+    };
+  }
+
+  private restore(carried: Carried): void {
+    this.state = carried.state as SessionState;
+    this.createTime = carried.createTime;
+    this.updateTime = carried.updateTime;
+    this.plan = carried.plan as Plan | undefined;
+    this.currentStep = carried.currentStep;
+    this.pauseRequested = carried.pauseRequested;
+    this.resumeTo = carried.resumeTo as SessionState | undefined;
+    this.summary = carried.summary;
+    this.outputs = carried.outputs as Output[];
+    this.reason = carried.reason;
+    this.timeline = carried.timeline;
+    this.round = carried.round;
+    this.feedback = carried.feedback;
+    this.stepOutcomes = carried.stepOutcomes as StepOutcome[];
+    this.queue = carried.queue;
+    this.answers = new Map(carried.answers.map((a) => [a.id, a.reply]));
+    this.acceptedMessages = carried.acceptedMessages;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private parse<S extends z.ZodType>(schema: S, raw: unknown): { value: z.output<S> } | { refusal: Refusal } {
+    const result = schema.safeParse(raw ?? {});
+    if (result.success) return { value: result.data };
+    const issue = result.error.issues[0];
+    const field = issue?.path.join('.') || '(input)';
+    return {
+      refusal: {
+        type: REFUSAL.invalidArgument,
+        message: `invalid input: ${field}: ${issue?.message ?? 'invalid'}`,
+        details: { state: this.state, field },
+      },
+    };
+  }
+
+  private refuseUnless(operation: Operation): Refusal | undefined {
+    if (operationAllowed(operation, this.state)) return undefined;
+    const why = operation === 'approve' || operation === 'reject' ? 'no plan is awaiting approval' : `not possible while the session is ${this.state}`;
+    return {
+      type: REFUSAL.invalidState,
+      message: `cannot ${operation} session ${this.config.id}: ${why} (state: ${this.state})`,
+      details: { state: this.state },
+    };
+  }
+
+  private refuseStale(planId: string | undefined): Refusal | undefined {
+    if (planId === undefined || planId === this.plan?.id) return undefined;
+    return {
+      type: REFUSAL.stalePlan,
+      message: `plan ${planId} is no longer current: the plan awaiting approval is ${this.plan?.id}`,
+      details: { state: this.state, planId: this.plan?.id },
+    };
+  }
+}

@@ -1,0 +1,337 @@
+/**
+ * One agent session = one workflow run chain (the workflow id is the session id).
+ *
+ * The body is a loop over the session's state: plan, wait for approval, execute steps, summarize.
+ * Because each pass starts from the state alone, the loop resumes correctly after
+ * continue-as-new. Chat runs beside it in its own loop, so messages are answered in order even
+ * while the agent works or waits. Waiting holds no worker: it is a `condition` on durable state.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SessionActivities } from '../activities';
+import type { SessionView } from '../src/session/schema';
+import { isTerminal } from '../src/session/schema';
+import { STATE_ATTRIBUTE } from '../src/session/search-attributes';
+import {
+  REFUSAL,
+  approveSignal,
+  approveUpdate,
+  askUpdate,
+  cancelSignal,
+  cancelUpdate,
+  pauseSignal,
+  pauseUpdate,
+  rejectSignal,
+  rejectUpdate,
+  resumeSignal,
+  resumeUpdate,
+  sendSignal,
+  timelineQuery,
+  viewQuery,
+  type AskResult,
+  type SessionWorkflowInput,
+} from './messages';
+import { SessionRecord, type Refusal } from './session-record';
+import { renderDetails } from './details';
+
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 } as const;
+/** Planning and steps may run long: they heartbeat, so a dead worker is noticed in 30 s, not 30 min. */
+const workOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '30s', retry } as const;
+/** Chat replies should come back quickly or not at all. */
+const chatOptions = { startToCloseTimeout: '2m', heartbeatTimeout: '30s', retry: { ...retry, maximumAttempts: 5 } } as const;
+// Options are given per call (executeWithOptions) so each activity gets a summary in the Temporal UI.
+const activities = proxyActivities<SessionActivities>(workOptions);
+
+export async function andonSession(input: SessionWorkflowInput): Promise<SessionView> {
+  const now = () => new Date();
+  const record = new SessionRecord(input, now(), (r) => {
+    upsertSearchAttributes([{ key: STATE_ATTRIBUTE, value: r.state }]);
+    setCurrentDetails(renderDetails(r));
+  });
+  /** The scope of the planning or step activity in flight, so `cancel` can stop it now. */
+  let current: CancellationScope | undefined;
+  let chatBusy = false;
+  let closing = false;
+
+  // ---- handlers (registered before the first await, so no early message is lost) --------------
+
+  const applyOrThrow = (refusal: Refusal | undefined): SessionView => {
+    if (refusal) throw refusalFailure(refusal);
+    return record.view();
+  };
+  const applyOrNote = (refusal: Refusal | undefined, raw: unknown) => {
+    if (refusal) {
+      record.record({ type: 'inputRejected', originator: 'system', message: refusal.message, reason: refusal.type, by: byOf(raw) }, now());
+    }
+  };
+  const afterCancel = () => current?.cancel();
+
+  // Validators run before anything is written to history, so a refused update leaves no trace.
+  // They run the handler's own decision with apply=false: same checks, no change.
+  setHandler(approveUpdate, (i) => applyOrThrow(record.decideApprove(i, now())), {
+    validator: (i) => throwIfRefused(record.decideApprove(i, now(), false)),
+    description: 'Approve the plan awaiting approval. Input: {planId?, by?, comment?}. Returns the session view.',
+  });
+  setHandler(rejectUpdate, (i) => applyOrThrow(record.decideReject(i, now())), {
+    validator: (i) => throwIfRefused(record.decideReject(i, now(), false)),
+    description: 'Reject the plan awaiting approval. Input: {reason, planId?, by?, replan?}. Returns the session view.',
+  });
+  setHandler(pauseUpdate, (i) => applyOrThrow(record.decidePause(i, now())), {
+    validator: (i) => throwIfRefused(record.decidePause(i, now(), false)),
+    description: 'Pause after the current step. Input: {by?, reason?}. Returns the session view.',
+  });
+  setHandler(resumeUpdate, (i) => applyOrThrow(record.decideResume(i, now())), {
+    validator: (i) => throwIfRefused(record.decideResume(i, now(), false)),
+    description: 'Resume a paused session. Input: {by?}. Returns the session view.',
+  });
+  setHandler(
+    cancelUpdate,
+    (i) => {
+      const view = applyOrThrow(record.decideCancel(i, now()));
+      afterCancel();
+      return view;
+    },
+    {
+      validator: (i) => throwIfRefused(record.decideCancel(i, now(), false)),
+      description: 'Cancel now (the andon cord): stops the work in flight. Input: {reason, by?}. Returns the session view.',
+    },
+  );
+  setHandler(
+    askUpdate,
+    async (i): Promise<AskResult> => {
+      const accepted = record.decideMessage('ask', i, now());
+      if ('type' in accepted) throw refusalFailure(accepted);
+      const { messageId } = accepted;
+      await condition(() => record.answers.has(messageId) || !record.queue.some((m) => m.id === messageId));
+      const reply = record.answers.get(messageId);
+      if (reply === undefined) {
+        throw ApplicationFailure.create({
+          type: REFUSAL.sessionEnded,
+          message: `session ${record.config.id} ended (${record.state}) before the agent answered`,
+          details: [{ state: record.state }],
+          nonRetryable: true,
+        });
+      }
+      return { messageId, reply };
+    },
+    {
+      validator: (i) => {
+        const outcome = record.decideMessage('ask', i, now(), false);
+        if (outcome && 'type' in outcome) throw refusalFailure(outcome);
+      },
+      description: "Send a message and wait for the agent's reply. Input: {message, messageId?, by?}. Returns {messageId, reply}.",
+    },
+  );
+
+  setHandler(approveSignal, (i) => applyOrNote(record.decideApprove(i, now()), i));
+  setHandler(rejectSignal, (i) => applyOrNote(record.decideReject(i, now()), i));
+  setHandler(pauseSignal, (i) => applyOrNote(record.decidePause(i, now()), i));
+  setHandler(resumeSignal, (i) => applyOrNote(record.decideResume(i, now()), i));
+  setHandler(cancelSignal, (i) => {
+    const refusal = record.decideCancel(i, now());
+    applyOrNote(refusal, i);
+    if (!refusal) afterCancel();
+  });
+  setHandler(sendSignal, (i) => {
+    const outcome = record.decideMessage('send', i, now());
+    if ('type' in outcome) applyOrNote(outcome, i);
+  });
+
+  setHandler(viewQuery, () => record.view(), { description: 'The session view: state, plan, outputs, lastSeq.' });
+  setHandler(timelineQuery, (i) => record.timelinePage(i), {
+    description: 'A page of the timeline. Input: {after?: seq, limit?: 1..1000}. Returns {events, lastSeq, state}.',
+  });
+
+  // ---- the process -----------------------------------------------------------------------------
+
+  if (input.carried === undefined) {
+    record.record(
+      {
+        type: 'sessionCreated',
+        originator: 'system',
+        prompt: input.config.prompt,
+        title: input.config.title,
+        requirePlanApproval: input.config.requirePlanApproval,
+        requestedBy: input.config.requestedBy,
+      },
+      now(),
+    );
+    record.setState('planning', now());
+  } else {
+    setCurrentDetails(renderDetails(record));
+  }
+
+  const facts = () => ({
+    sessionId: record.config.id,
+    prompt: record.config.prompt,
+    title: record.config.title,
+    context: record.config.context,
+  });
+
+  /** Runs one activity so that `cancel` can interrupt it. Returns undefined if the session ended meanwhile. */
+  async function interruptible<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    const scope = new CancellationScope();
+    current = scope;
+    try {
+      return await scope.run(fn);
+    } catch (error) {
+      if (isCancellation(error) && isTerminal(record.state)) return undefined;
+      if (error instanceof ActivityFailure && !isTerminal(record.state)) {
+        record.end('failed', failureReason(error), 'system', now());
+        return undefined;
+      }
+      throw error;
+    } finally {
+      current = undefined;
+    }
+  }
+
+  async function planPhase(): Promise<void> {
+    const result = await interruptible(() =>
+      activities.plan.executeWithOptions({ ...workOptions, summary: `plan (round ${record.round})` }, [
+        { ...facts(), round: record.round, feedback: record.feedback, previousPlan: record.plan },
+      ]),
+    );
+    if (!result || record.state !== 'planning') return;
+    if (result.kind === 'question') {
+      record.record({ type: 'agentMessaged', originator: 'agent', message: result.question }, now());
+      record.advance('awaitingUserFeedback', now());
+      return;
+    }
+    const planId = `plan-${record.round}`;
+    record.plan = {
+      id: planId,
+      title: result.title,
+      steps: result.steps.map((s, index) => ({ id: `${planId}-step-${index + 1}`, index, title: s.title, description: s.description })),
+    };
+    record.stepOutcomes = [];
+    record.record({ type: 'planGenerated', originator: 'agent', plan: record.plan }, now());
+    if (record.config.requirePlanApproval) {
+      record.advance('awaitingPlanApproval', now());
+    } else {
+      record.record({ type: 'planApproved', originator: 'system', planId, by: 'system (approval not required)' }, now());
+      record.currentStep = 0;
+      record.advance('inProgress', now());
+    }
+  }
+
+  async function stepPhase(): Promise<void> {
+    const plan = record.plan!;
+    const step = plan.steps[record.currentStep ?? 0];
+    if (step) {
+      const result = await interruptible(() =>
+        activities.executeStep.executeWithOptions({ ...workOptions, summary: `step ${step.index + 1}/${plan.steps.length}: ${step.title}` }, [
+          { ...facts(), plan, step, previous: record.stepOutcomes },
+        ]),
+      );
+      if (!result || record.state !== 'inProgress') return;
+      const title = result.title ?? step.title;
+      record.record({ type: 'progressUpdated', originator: 'agent', title, description: result.description, stepId: step.id, artifacts: result.artifacts }, now());
+      record.stepOutcomes.push({ stepId: step.id, title, description: result.description });
+      record.currentStep = step.index + 1;
+      if (record.currentStep < plan.steps.length) {
+        record.advance('inProgress', now());
+        return;
+      }
+    }
+    const summary = await interruptible(() =>
+      activities.summarize.executeWithOptions({ ...workOptions, summary: 'summarize' }, [{ ...facts(), plan, steps: record.stepOutcomes }]),
+    );
+    if (!summary || record.state !== 'inProgress') return;
+    record.complete(summary.summary, summary.outputs, now());
+  }
+
+  async function chatLoop(): Promise<void> {
+    for (;;) {
+      await condition(() => record.queue.length > 0 || closing);
+      const message = record.queue[0];
+      if (!message) return;
+      // A session that failed or was cancelled does not call the agent again; its open asks are told so.
+      if (closing && record.state !== 'completed') {
+        record.queue = [];
+        return;
+      }
+      chatBusy = true;
+      try {
+        const { message: reply } = await activities.reply.executeWithOptions({ ...chatOptions, summary: `reply to ${message.id}` }, [
+          { ...facts(), state: record.state, plan: record.plan, message: message.text, transcript: record.transcript() },
+        ]);
+        record.answer(message.id, reply, now());
+      } catch (error) {
+        // An unanswerable message must not sink the session: note it and go on with the next.
+        record.queue = record.queue.filter((m) => m.id !== message.id);
+        record.record(
+          { type: 'inputRejected', originator: 'system', message: message.text, reason: `the agent could not reply: ${failureReason(error)}`, by: message.by },
+          now(),
+        );
+      } finally {
+        chatBusy = false;
+      }
+    }
+  }
+
+  const canContinueAsNew = () => workflowInfo().continueAsNewSuggested && !chatBusy && allHandlersFinished();
+  async function continueAsNewIfSuggested(): Promise<void> {
+    if (!canContinueAsNew()) return;
+    await continueAsNew<typeof andonSession>({ config: input.config, carried: record.carry() });
+  }
+
+  const chatting = chatLoop();
+
+  while (!isTerminal(record.state)) {
+    await continueAsNewIfSuggested();
+    const state = record.state;
+    if (state === 'planning') await planPhase();
+    else if (state === 'inProgress') await stepPhase();
+    // Waiting states: a handler moves the session on (approve, reject, answer, resume, cancel).
+    else await condition(() => record.state !== state || canContinueAsNew());
+  }
+
+  if (record.state === 'completed' && input.config.followUpWindowMs > 0) {
+    // Follow-up window: keep answering; every new message restarts it.
+    for (;;) {
+      const seen = record.acceptedMessages;
+      const more = await condition(() => record.acceptedMessages !== seen || canContinueAsNew(), input.config.followUpWindowMs);
+      if (!more) break;
+      await continueAsNewIfSuggested();
+    }
+  }
+  closing = true;
+  await chatting;
+  await condition(allHandlersFinished);
+  return record.view();
+}
+
+function byOf(raw: unknown): string | undefined {
+  const by = (raw as { by?: unknown } | null)?.by;
+  return typeof by === 'string' ? by : undefined;
+}
+
+function refusalFailure(refusal: Refusal): ApplicationFailure {
+  return ApplicationFailure.create({ type: refusal.type, message: refusal.message, details: [refusal.details], nonRetryable: true });
+}
+
+function throwIfRefused(refusal: Refusal | undefined): void {
+  if (refusal) throw refusalFailure(refusal);
+}
+
+function failureReason(error: unknown): string {
+  if (error instanceof ActivityFailure) {
+    const cause = error.cause;
+    if (cause instanceof ApplicationFailure && cause.type === 'ActivityTimeout') return cause.message;
+    return cause?.message ?? error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
