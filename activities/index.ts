@@ -1,6 +1,7 @@
 /**
  * Session activities: every call to the agent backend goes through here. Each activity
- * - heartbeats while the backend works, so a dead worker is noticed within the heartbeat timeout;
+ * - heartbeats while the backend works, so a dead worker is noticed within the heartbeat timeout
+ *   (plan and executeStep; reply and summarize run as short local activities, which have no heartbeats);
  * - passes Temporal's cancellation signal to the backend, so cancelling a session stops the call;
  * - validates what the backend returns (a backend is a boundary like any other);
  * - turns a permanent backend error into a non-retryable failure, so the session fails with its reason.
@@ -39,13 +40,10 @@ export type SessionActivities = ReturnType<typeof createActivities>;
 
 async function call<S extends z.ZodType>(schema: S, run: (options: CallOptions) => Promise<unknown>): Promise<z.output<S>> {
   const context = Context.current();
-  const ticker = setInterval(() => context.heartbeat(), HEARTBEAT_EVERY_MS);
+  const heartbeat = context.info.isLocal ? () => undefined : (details?: unknown) => context.heartbeat(details);
+  const ticker = setInterval(heartbeat, HEARTBEAT_EVERY_MS);
   try {
-    const raw = await run({
-      signal: context.cancellationSignal,
-      attempt: context.info.attempt,
-      heartbeat: (details) => context.heartbeat(details),
-    });
+    const raw = await run({ signal: context.cancellationSignal, attempt: context.info.attempt, heartbeat });
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -15,6 +15,7 @@ import {
   continueAsNew,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -49,10 +50,15 @@ import { renderDetails } from './details';
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 } as const;
 /** Planning and steps may run long: they heartbeat, so a dead worker is noticed in 30 s, not 30 min. */
 const workOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '30s', retry } as const;
-/** Chat replies should come back quickly or not at all. */
-const chatOptions = { startToCloseTimeout: '2m', heartbeatTimeout: '30s', retry: { ...retry, maximumAttempts: 5 } } as const;
+/**
+ * Replies and the summary are short calls whose result is wanted at once: as local activities
+ * they run inside the workflow task, with no task-queue round trip (an `ask` costs about one
+ * update round trip) and one marker event in history instead of six.
+ */
+const quickOptions = { startToCloseTimeout: '2m', retry: { ...retry, maximumAttempts: 5 } } as const;
 // Options are given per call (executeWithOptions) so each activity gets a summary in the Temporal UI.
 const activities = proxyActivities<SessionActivities>(workOptions);
+const quick = proxyLocalActivities<SessionActivities>(quickOptions);
 
 export async function andonSession(input: SessionWorkflowInput): Promise<SessionView> {
   const now = () => new Date();
@@ -247,7 +253,7 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       }
     }
     const summary = await interruptible(() =>
-      activities.summarize.executeWithOptions({ ...workOptions, summary: 'summarize' }, [{ ...facts(), plan, steps: record.stepOutcomes }]),
+      quick.summarize.executeWithOptions({ ...quickOptions, summary: 'summarize' }, [{ ...facts(), plan, steps: record.stepOutcomes }]),
     );
     if (!summary || record.state !== 'inProgress') return;
     record.complete(summary.summary, summary.outputs, now());
@@ -265,7 +271,7 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       }
       chatBusy = true;
       try {
-        const { message: reply } = await activities.reply.executeWithOptions({ ...chatOptions, summary: `reply to ${message.id}` }, [
+        const { message: reply } = await quick.reply.executeWithOptions({ ...quickOptions, summary: `reply to ${message.id}` }, [
           { ...facts(), state: record.state, plan: record.plan, message: message.text, transcript: record.transcript() },
         ]);
         record.answer(message.id, reply, now());

@@ -40,7 +40,7 @@ import {
   ValidationError,
   translateError,
 } from './errors';
-import { watchSession } from './watch';
+import { linked, watchSession } from './watch';
 
 /** Defaults for how long a call may take before it fails with TimeoutError. */
 export const DEFAULT_TIMEOUTS = {
@@ -144,7 +144,9 @@ export class SessionClient {
     try {
       for await (const change of this.changes(controller.signal)) {
         for (;;) {
-          const page = await this.handle.query(timelineQuery, { after, limit: 1000 });
+          const page = await linked(controller.signal, (signal) =>
+            this.client.withAbortSignal(signal, () => this.handle.query(timelineQuery, { after, limit: 1000 })),
+          );
           for (const event of page.events) {
             yield event;
             after = event.seq;
@@ -174,7 +176,7 @@ export class SessionClient {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUTS.waitMs;
     return this.call(timeoutMs, `waitFor(${wanted.join('|')})`, async (signal) => {
       for await (const change of this.changes(signal)) {
-        const view = await this.readView(signal, change === 'closed');
+        const view = await linked(signal, (callSignal) => this.readView(callSignal, change === 'closed'));
         if (wanted.includes(view.state)) return view;
         if (isTerminal(view.state)) {
           throw new InvalidStateError(`session ${this.id} ended ${view.state} before reaching ${wanted.join(' or ')}`, view.state);

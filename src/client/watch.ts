@@ -18,19 +18,23 @@ export type Change = 'changed' | 'closed';
  */
 export async function* watchSession(client: Client, workflowId: string, signal: AbortSignal): AsyncGenerator<Change> {
   const namespace = client.options.namespace;
-  const { runId: firstRun } = await client.withAbortSignal(signal, () => client.workflow.getHandle(workflowId).describe());
+  const { runId: firstRun } = await linked(signal, (callSignal) =>
+    client.withAbortSignal(callSignal, () => client.workflow.getHandle(workflowId).describe()),
+  );
   let runId: string | undefined = firstRun;
   let nextPageToken: Uint8Array | undefined;
   yield 'changed';
   for (;;) {
-    const response = await client.withAbortSignal(signal, () =>
-      client.workflowService.getWorkflowExecutionHistory({
-        namespace,
-        execution: { workflowId, runId },
-        nextPageToken,
-        waitNewEvent: true,
-        maximumPageSize: 1000,
-      }),
+    const response = await linked(signal, (callSignal) =>
+      client.withAbortSignal(callSignal, () =>
+        client.workflowService.getWorkflowExecutionHistory({
+          namespace,
+          execution: { workflowId, runId },
+          nextPageToken,
+          waitNewEvent: true,
+          maximumPageSize: 1000,
+        }),
+      ),
     );
     const events = response.history?.events ?? [];
     const last = events[events.length - 1];
@@ -64,4 +68,20 @@ function isClose(event: HistoryEvent): boolean {
       event.workflowExecutionCanceledEventAttributes ||
       event.workflowExecutionContinuedAsNewEventAttributes,
   );
+}
+
+/**
+ * Runs one call under its own signal that follows `parent`. A long-lived watch makes thousands of
+ * calls; giving each its own short-lived signal keeps listeners from piling up on the parent.
+ */
+export async function linked<T>(parent: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const abort = () => controller.abort(parent.reason);
+  if (parent.aborted) abort();
+  else parent.addEventListener('abort', abort, { once: true });
+  try {
+    return await fn(controller.signal);
+  } finally {
+    parent.removeEventListener('abort', abort);
+  }
 }
