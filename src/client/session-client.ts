@@ -89,13 +89,13 @@ export class SessionClient {
   }
 
   /** Approves the plan awaiting approval; refused with InvalidStateError if none is, StalePlanError if `planId` is not current. */
-  approve(options: { planId?: string; comment?: string; by?: string } & TimeoutOption = {}): Promise<SessionView> {
+  async approve(options: { planId?: string; comment?: string; by?: string } & TimeoutOption = {}): Promise<SessionView> {
     const input = validate(ApproveInput, { planId: options.planId, comment: options.comment, by: options.by ?? this.identity });
     return this.update('approve', options, () => this.handle.executeUpdate(approveUpdate, { args: [input], updateId: randomUUID() }));
   }
 
   /** Rejects the plan: the session ends as cancelled, or re-plans with `replan: true`. */
-  reject(reason: string, options: { planId?: string; replan?: boolean; by?: string } & TimeoutOption = {}): Promise<SessionView> {
+  async reject(reason: string, options: { planId?: string; replan?: boolean; by?: string } & TimeoutOption = {}): Promise<SessionView> {
     const input = validate(RejectInput, { reason, planId: options.planId, replan: options.replan, by: options.by ?? this.identity });
     return this.update('reject', options, () => this.handle.executeUpdate(rejectUpdate, { args: [input], updateId: randomUUID() }));
   }
@@ -116,18 +116,18 @@ export class SessionClient {
   }
 
   /** Pauses after the current step (at once if nothing is running). */
-  pause(options: { reason?: string; by?: string } & TimeoutOption = {}): Promise<SessionView> {
+  async pause(options: { reason?: string; by?: string } & TimeoutOption = {}): Promise<SessionView> {
     const input = validate(PauseInput, { reason: options.reason, by: options.by ?? this.identity });
     return this.update('pause', options, () => this.handle.executeUpdate(pauseUpdate, { args: [input], updateId: randomUUID() }));
   }
 
-  resume(options: { by?: string } & TimeoutOption = {}): Promise<SessionView> {
+  async resume(options: { by?: string } & TimeoutOption = {}): Promise<SessionView> {
     const input = { by: options.by ?? this.identity };
     return this.update('resume', options, () => this.handle.executeUpdate(resumeUpdate, { args: [input], updateId: randomUUID() }));
   }
 
   /** Pulls the andon cord: stops the work in flight now and ends the session as cancelled. */
-  cancel(reason: string, options: { by?: string } & TimeoutOption = {}): Promise<SessionView> {
+  async cancel(reason: string, options: { by?: string } & TimeoutOption = {}): Promise<SessionView> {
     const input = validate(CancelInput, { reason, by: options.by ?? this.identity });
     return this.update('cancel', options, () => this.handle.executeUpdate(cancelUpdate, { args: [input], updateId: randomUUID() }));
   }

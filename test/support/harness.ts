@@ -1,0 +1,133 @@
+/**
+ * Per-test-file harness: a real andon worker (its own task queue, the scripted agent) against
+ * the suite's dev server, and an `Andon` client for it.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { Andon } from '../../src/client';
+import type { AgentBackend } from '../../src/backends/agent';
+import { ScriptedAgent, parseScript, type AgentScriptInput } from '../../src/backends/scripted';
+import { createWorker } from '../../src/worker';
+
+export const DEMO_SCRIPT = path.resolve(__dirname, '../../scripts/demo.json');
+
+export interface HarnessOptions {
+  /** The agent: a script object, a script file path, or any backend. Default: scripts/demo.json. */
+  agent?: AgentScriptInput | string | AgentBackend;
+  /** Server address; default: the suite's dev server. */
+  address?: string;
+  taskQueue?: string;
+  followUpWindowMs?: number;
+  /** Start the worker (default true); false gives a client with no worker polling. */
+  worker?: boolean;
+}
+
+export interface Harness {
+  andon: Andon;
+  client: Client;
+  taskQueue: string;
+  address: string;
+  worker?: Worker;
+  /** Starts (another) worker on the same task queue, e.g. after `stopWorker()`. */
+  startWorker(agent?: HarnessOptions['agent']): Promise<void>;
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function testAddress(): string {
+  const address = process.env.ANDON_TEST_ADDRESS;
+  if (!address) throw new Error('ANDON_TEST_ADDRESS is not set: run the tests through jest (global setup starts the server)');
+  return address;
+}
+
+let runtimeInstalled = false;
+/** Worker logs at WARN: test output should show failures, not every state change. */
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed in this process by another harness: fine.
+  }
+}
+
+let cachedBundle: string | undefined;
+export function workflowBundle(): { code: string } {
+  cachedBundle ??= readFileSync(process.env.ANDON_TEST_BUNDLE!, 'utf8');
+  return { code: cachedBundle };
+}
+
+export function backendFrom(agent: HarnessOptions['agent']): AgentBackend {
+  if (agent === undefined) return ScriptedAgent.fromFile(DEMO_SCRIPT);
+  if (typeof agent === 'string') return ScriptedAgent.fromFile(agent);
+  if ('plan' in agent && typeof agent.plan === 'function') return agent as AgentBackend;
+  return new ScriptedAgent(parseScript(agent));
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  quietRuntime();
+  const address = options.address ?? testAddress();
+  const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  const andon = new Andon({ client, taskQueue, identity: 'test:harness', defaults: { followUpWindowMs: options.followUpWindowMs ?? 0 } });
+
+  let nativeConnection: NativeConnection | undefined;
+  let running: Promise<void> | undefined;
+  const harness: Harness = {
+    andon,
+    client,
+    taskQueue,
+    address,
+    async startWorker(agent = options.agent) {
+      nativeConnection ??= await NativeConnection.connect({ address });
+      const worker = await createWorker({
+        connection: nativeConnection,
+        namespace: 'default',
+        taskQueue,
+        backend: backendFrom(agent),
+        workflowBundle: workflowBundle(),
+        options: { shutdownGraceTime: '2s' },
+      });
+      harness.worker = worker;
+      running = worker.run();
+    },
+    async stopWorker() {
+      if (!harness.worker) return;
+      harness.worker.shutdown();
+      await running;
+      harness.worker = undefined;
+    },
+    async close() {
+      await harness.stopWorker();
+      await nativeConnection?.close();
+      await connection.close();
+    },
+  };
+  if (options.worker !== false) await harness.startWorker();
+  return harness;
+}
+
+/** A small script for tests: two quick steps, replies that echo. Override any part. */
+export function quickScript(overrides: Partial<AgentScriptInput> = {}): AgentScriptInput {
+  return {
+    name: 'quick',
+    plans: [
+      {
+        title: 'Fix {title}',
+        steps: [
+          { title: 'Look', description: 'look around', result: { description: 'looked' } },
+          { title: 'Fix', description: 'fix it', result: { description: 'fixed' } },
+        ],
+      },
+    ],
+    replies: [{ match: 'status', reply: 'all good' }],
+    defaultReply: 'echo: {message}',
+    summary: 'done: {prompt}',
+    ...overrides,
+  };
+}
