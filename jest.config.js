@@ -8,4 +8,7 @@ module.exports = {
   // Tests talk to a real Temporal server; sessions take seconds, not milliseconds.
   testTimeout: 60_000,
   maxWorkers: 2,
+  // The Temporal native runtime can keep a handle alive after every worker and connection is
+  // closed (sdk-typescript #928); without this a green run could hang CI.
+  forceExit: true,
 };

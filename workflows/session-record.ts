@@ -55,6 +55,8 @@ const Carried = z.object({
   plan: z.unknown().optional(),
   currentStep: z.number().optional(),
   pauseRequested: z.boolean(),
+  /** Who asked for the pending pause (recorded on sessionPaused when it takes effect). */
+  pauseBy: z.object({ by: z.string(), reason: z.string().optional() }).optional(),
   resumeTo: z.string().optional(),
   summary: z.string().optional(),
   outputs: z.array(z.unknown()),
@@ -265,6 +267,9 @@ export class SessionRecord {
     this.summary = summary;
     this.outputs = outputs;
     this.currentStep = undefined;
+    // A pause requested during the last step or the summary does not apply to a finished session.
+    this.pauseRequested = false;
+    this.pauseBy = undefined;
     this.record({ type: 'sessionCompleted', originator: 'agent', summary, outputs }, now);
     this.setState('completed', now);
   }
@@ -330,6 +335,7 @@ export class SessionRecord {
       plan: this.plan,
       currentStep: this.currentStep,
       pauseRequested: this.pauseRequested,
+      pauseBy: this.pauseBy,
       resumeTo: this.resumeTo,
       summary: this.summary,
       outputs: this.outputs,
@@ -351,6 +357,7 @@ export class SessionRecord {
     this.plan = carried.plan as Plan | undefined;
     this.currentStep = carried.currentStep;
     this.pauseRequested = carried.pauseRequested;
+    this.pauseBy = carried.pauseBy;
     this.resumeTo = carried.resumeTo as SessionState | undefined;
     this.summary = carried.summary;
     this.outputs = carried.outputs as Output[];

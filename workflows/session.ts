@@ -66,6 +66,23 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
     upsertSearchAttributes([{ key: STATE_ATTRIBUTE, value: r.state }]);
     setCurrentDetails(renderDetails(r));
   });
+  // Recorded before any handler is registered: registering a handler delivers the messages that
+  // arrived with the start (signal-with-start), and they must come after the creation event.
+  if (input.carried === undefined) {
+    record.record(
+      {
+        type: 'sessionCreated',
+        originator: 'system',
+        prompt: input.config.prompt,
+        title: input.config.title,
+        requirePlanApproval: input.config.requirePlanApproval,
+        requestedBy: input.config.requestedBy,
+      },
+      now(),
+    );
+  }
+  /** Replies the agent could not give, by message id, so the waiting `ask` fails with the reason. */
+  const replyFailures = new Map<string, string>();
   /** The scope of the planning or step activity in flight, so `cancel` can stop it now. */
   let current: CancellationScope | undefined;
   let chatBusy = false;
@@ -122,6 +139,16 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       const { messageId } = accepted;
       await condition(() => record.answers.has(messageId) || !record.queue.some((m) => m.id === messageId));
       const reply = record.answers.get(messageId);
+      const failure = replyFailures.get(messageId);
+      if (failure !== undefined) {
+        replyFailures.delete(messageId);
+        throw ApplicationFailure.create({
+          type: REFUSAL.replyFailed,
+          message: `the agent could not reply: ${failure}`,
+          details: [{ state: record.state }],
+          nonRetryable: true,
+        });
+      }
       if (reply === undefined) {
         throw ApplicationFailure.create({
           type: REFUSAL.sessionEnded,
@@ -162,22 +189,9 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
 
   // ---- the process -----------------------------------------------------------------------------
 
-  if (input.carried === undefined) {
-    record.record(
-      {
-        type: 'sessionCreated',
-        originator: 'system',
-        prompt: input.config.prompt,
-        title: input.config.title,
-        requirePlanApproval: input.config.requirePlanApproval,
-        requestedBy: input.config.requestedBy,
-      },
-      now(),
-    );
-    record.setState('planning', now());
-  } else {
-    setCurrentDetails(renderDetails(record));
-  }
+  // A cancel delivered with the start has already ended the session: then there is nothing to plan.
+  if (record.state === 'queued') record.setState('planning', now());
+  else setCurrentDetails(renderDetails(record));
 
   const facts = () => ({
     sessionId: record.config.id,
@@ -193,7 +207,11 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
     try {
       return await scope.run(fn);
     } catch (error) {
-      if (isCancellation(error) && isTerminal(record.state)) return undefined;
+      if (isCancellation(error)) {
+        // Our own `cancel` ended the session; otherwise the whole workflow is being cancelled.
+        if (isTerminal(record.state)) return undefined;
+        throw error;
+      }
       if (error instanceof ActivityFailure && !isTerminal(record.state)) {
         record.end('failed', failureReason(error), 'system', now());
         return undefined;
@@ -247,10 +265,10 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       record.record({ type: 'progressUpdated', originator: 'agent', title, description: result.description, stepId: step.id, artifacts: result.artifacts }, now());
       record.stepOutcomes.push({ stepId: step.id, title, description: result.description });
       record.currentStep = step.index + 1;
-      if (record.currentStep < plan.steps.length) {
-        record.advance('inProgress', now());
-        return;
-      }
+      // Every step ends at a boundary where a requested pause takes effect, the last one included:
+      // on resume, the loop comes back here and goes on to the summary.
+      record.advance('inProgress', now());
+      if (record.state !== 'inProgress' || record.currentStep < plan.steps.length) return;
     }
     const summary = await interruptible(() =>
       quick.summarize.executeWithOptions({ ...quickOptions, summary: 'summarize' }, [{ ...facts(), plan, steps: record.stepOutcomes }]),
@@ -265,7 +283,9 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       const message = record.queue[0];
       if (!message) return;
       // A session that failed or was cancelled does not call the agent again; its open asks are told so.
-      if (closing && record.state !== 'completed') {
+      // Checked on the state, not on `closing`: a message accepted in the same activation as a cancel
+      // wakes this loop before the main loop has seen the cancel and set `closing`.
+      if (record.state === 'failed' || record.state === 'cancelled') {
         record.queue = [];
         return;
       }
@@ -277,6 +297,7 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
         record.answer(message.id, reply, now());
       } catch (error) {
         // An unanswerable message must not sink the session: note it and go on with the next.
+        replyFailures.set(message.id, failureReason(error));
         record.queue = record.queue.filter((m) => m.id !== message.id);
         record.record(
           { type: 'inputRejected', originator: 'system', message: message.text, reason: `the agent could not reply: ${failureReason(error)}`, by: message.by },
@@ -294,30 +315,44 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
     await continueAsNew<typeof andonSession>({ config: input.config, carried: record.carry() });
   }
 
-  const chatting = chatLoop();
+  const chatting = chatLoop().catch((error) => {
+    if (!isCancellation(error)) throw error;
+  });
 
-  while (!isTerminal(record.state)) {
-    await continueAsNewIfSuggested();
-    const state = record.state;
-    if (state === 'planning') await planPhase();
-    else if (state === 'inProgress') await stepPhase();
-    // Waiting states: a handler moves the session on (approve, reject, answer, resume, cancel).
-    else await condition(() => record.state !== state || canContinueAsNew());
-  }
-
-  if (record.state === 'completed' && input.config.followUpWindowMs > 0) {
-    // Follow-up window: keep answering; every new message restarts it.
-    for (;;) {
-      const seen = record.acceptedMessages;
-      const more = await condition(() => record.acceptedMessages !== seen || canContinueAsNew(), input.config.followUpWindowMs);
-      if (!more) break;
-      await continueAsNewIfSuggested();
-    }
+  try {
+    await runToEnd();
+  } catch (error) {
+    // `temporal workflow cancel` (or a parent) cancelled the workflow: that is the andon cord too.
+    if (!isCancellation(error)) throw error;
+    if (!isTerminal(record.state)) record.end('cancelled', 'the workflow was cancelled through Temporal', 'temporal', now());
   }
   closing = true;
-  await chatting;
-  await condition(allHandlersFinished);
+  await CancellationScope.nonCancellable(async () => {
+    await chatting;
+    await condition(allHandlersFinished);
+  });
   return record.view();
+
+  async function runToEnd(): Promise<void> {
+    while (!isTerminal(record.state)) {
+      await continueAsNewIfSuggested();
+      const state = record.state;
+      if (state === 'planning') await planPhase();
+      else if (state === 'inProgress') await stepPhase();
+      // Waiting states: a handler moves the session on (approve, reject, answer, resume, cancel).
+      else await condition(() => record.state !== state || canContinueAsNew());
+    }
+
+    if (record.state === 'completed' && input.config.followUpWindowMs > 0) {
+      // Follow-up window: keep answering; every new message restarts it.
+      for (;;) {
+        const seen = record.acceptedMessages;
+        const more = await condition(() => record.acceptedMessages !== seen || canContinueAsNew(), input.config.followUpWindowMs);
+        if (!more) break;
+        await continueAsNewIfSuggested();
+      }
+    }
+  }
 }
 
 function byOf(raw: unknown): string | undefined {

@@ -15,8 +15,8 @@ import { SessionConfig, SessionState, type SessionConfig as SessionConfigInput }
 import { SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
 import type { SessionWorkflowInput } from '../../workflows/messages';
 import type { andonSession } from '../../workflows/session';
-import { translateError } from './errors';
-import { SessionClient, validate } from './session-client';
+import { TimeoutError, translateError } from './errors';
+import { DEFAULT_TIMEOUTS, SessionClient, validate } from './session-client';
 import { z } from 'zod';
 
 export interface AndonOptions {
@@ -71,9 +71,9 @@ export class Andon {
   }
 
   /** Connects as configured (temporal.config.ts, environment, Temporal profile). */
-  static async connect(options: { config?: AndonConfig; identity?: string } = {}): Promise<Andon> {
-    const config = options.config ?? loadConfig();
-    const target = resolveTemporalTarget(config);
+  static async connect(options: { config?: AndonConfig; identity?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Andon> {
+    const config = options.config ?? loadConfig({ env: options.env });
+    const target = resolveTemporalTarget(config, options.env);
     const connection = await Connection.connect(target.connectionOptions as Parameters<typeof Connection.connect>[0]);
     return new Andon({
       client: new Client({ connection, namespace: target.namespace }),
@@ -122,7 +122,7 @@ export class Andon {
     };
     delete (input.config as { followUpWindow?: number }).followUpWindow;
     try {
-      await this.client.workflow.start<typeof andonSession>(SESSION_WORKFLOW_TYPE, {
+      await withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, `creating session ${id}`, () => this.client.workflow.start<typeof andonSession>(SESSION_WORKFLOW_TYPE, {
         workflowId: id,
         taskQueue: this.taskQueue,
         args: [input],
@@ -135,7 +135,7 @@ export class Andon {
         ],
         staticSummary: title,
         staticDetails: `**Prompt:** ${parsed.prompt}`,
-      });
+      }));
     } catch (error) {
       // A closed session with this id exists: that is the session, as for a running one.
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw translateError(error, id);
@@ -153,8 +153,12 @@ export class Andon {
     if (filter.text) clauses.push(`${TITLE_ATTRIBUTE.name} = '${filter.text}'`);
     if (filter.createdAfter) clauses.push(`StartTime > '${filter.createdAfter.toISOString()}'`);
     if (filter.createdBefore) clauses.push(`StartTime < '${filter.createdBefore.toISOString()}'`);
+    return withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, 'listing sessions', () => this.collect(clauses.join(' AND '), filter.limit));
+  }
+
+  private async collect(query: string, limit: number): Promise<SessionSummary[]> {
     const sessions: SessionSummary[] = [];
-    for await (const execution of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(filter.limit, 1000) })) {
+    for await (const execution of this.client.workflow.list({ query, pageSize: Math.min(limit, 1000) })) {
       const state = SessionState.safeParse(execution.typedSearchAttributes.get(STATE_ATTRIBUTE));
       sessions.push({
         id: execution.workflowId,
@@ -164,9 +168,24 @@ export class Andon {
         closeTime: execution.closeTime?.toISOString(),
         status: execution.status.name,
       });
-      if (sessions.length >= filter.limit) break;
+      if (sessions.length >= limit) break;
     }
     return sessions;
+  }
+}
+
+/** Bounds a call with a deadline and turns Temporal's errors into andon's. */
+async function withTimeout<T>(client: Client, timeoutMs: number, what: string, fn: () => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    return await client.withAbortSignal(controller.signal, fn);
+  } catch (error) {
+    if (controller.signal.aborted) throw new TimeoutError(`${what} did not finish within ${timeoutMs} ms (is Temporal reachable?)`, timeoutMs);
+    if (error instanceof WorkflowExecutionAlreadyStartedError) throw error;
+    throw translateError(error, '');
+  } finally {
+    clearTimeout(timer);
   }
 }
 

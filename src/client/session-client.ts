@@ -4,7 +4,7 @@
  * call that waits has a timeout, so nothing made on behalf of a person hangs forever.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
 import {
   isTerminal,
@@ -41,6 +41,9 @@ import {
   translateError,
 } from './errors';
 import { linked, watchSession } from './watch';
+
+/** The events that end a session: a stream stops after the first of them. */
+const ENDING_EVENTS = new Set<TimelineEvent['type']>(['sessionCompleted', 'sessionFailed', 'sessionCancelled']);
 
 /** Defaults for how long a call may take before it fails with TimeoutError. */
 export const DEFAULT_TIMEOUTS = {
@@ -133,13 +136,16 @@ export class SessionClient {
   }
 
   /**
-   * The timeline from `after` on, then live events as they happen; ends when the session reaches
-   * a terminal state (or `signal` aborts). Resume a dropped stream with the last `seq` seen.
+   * The timeline from `after` on, then live events as they happen; ends after the event that
+   * ends the session (completed, failed, cancelled), or when `signal` aborts. Resume a dropped
+   * stream with the last `seq` seen. Follow-up chat after completion: `timeline({ after })`.
    */
   async *stream(options: { after?: number; signal?: AbortSignal } = {}): AsyncGenerator<TimelineEvent> {
     const controller = new AbortController();
     const stop = () => controller.abort();
     options.signal?.addEventListener('abort', stop);
+    // A signal that has already aborted fires no event: stop now, or the stream would never stop.
+    if (options.signal?.aborted) stop();
     let after = options.after ?? 0;
     try {
       for await (const change of this.changes(controller.signal)) {
@@ -150,6 +156,7 @@ export class SessionClient {
           for (const event of page.events) {
             yield event;
             after = event.seq;
+            if (ENDING_EVENTS.has(event.type)) return;
           }
           if (page.events.length < 1000) {
             if (isTerminal(page.state) && after >= page.lastSeq) return;
@@ -219,6 +226,17 @@ export class SessionClient {
     });
   }
 
+  /** The final view of a session whose workflow has closed; undefined if it does not exist or is still running. */
+  private async endedView(signal: AbortSignal): Promise<SessionView | undefined> {
+    try {
+      return await this.client.withAbortSignal(signal, async () =>
+        (await this.handle.describe()).status.name === 'RUNNING' ? undefined : await this.handle.result(),
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
   private update<T>(what: string, options: TimeoutOption, run: () => Promise<T>): Promise<T> {
     return this.call(options.timeoutMs ?? DEFAULT_TIMEOUTS.commandMs, what, run);
   }
@@ -233,6 +251,9 @@ export class SessionClient {
       if (controller.signal.aborted) {
         throw new TimeoutError(`${what} on session ${this.id} did not finish within ${timeoutMs} ms (is an andon worker running?)`, timeoutMs);
       }
+      // Temporal answers a command to a closed workflow with "not found"; the session exists and has ended.
+      const ended = error instanceof WorkflowNotFoundError ? await this.endedView(controller.signal) : undefined;
+      if (ended) throw new InvalidStateError(`cannot ${what} session ${this.id}: it has ended (state: ${ended.state})`, ended.state, { cause: error });
       throw translateError(error, this.id);
     } finally {
       clearTimeout(timer);

@@ -164,7 +164,7 @@ function wait(ms: number, options: CallOptions, what: string): Promise<void> {
     options.heartbeat(what);
     const cleanup = () => {
       clearTimeout(timer);
-      
+      clearInterval(ticker);
       signal.removeEventListener('abort', onAbort);
     };
     const onAbort = () => {

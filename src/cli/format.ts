@@ -1,0 +1,129 @@
+/**
+ * Human-readable rendering. Machine readers get JSON (--json); this is for people, so it favours
+ * one line per thing and local times, and never drops text: long messages wrap onto indented lines.
+ */
+import type { SessionSummary } from '../client/andon';
+import type { SessionOutcome } from '../client/session-client';
+import { isTerminal, type Output, type SessionView, type TimelineEvent } from '../session/schema';
+
+/** `#4  12:01:02  agent  progressUpdated  Roll back deploy — rolled back to v1.41.2` */
+export function formatEvent(event: TimelineEvent): string {
+  const head = `#${event.seq}  ${clock(event.time)}  ${event.originator}  ${event.type}`;
+  const detail = eventDetail(event);
+  return detail ? `${head}  ${indentRest(detail, '    ')}` : head;
+}
+
+function eventDetail(event: TimelineEvent): string {
+  switch (event.type) {
+    case 'sessionCreated':
+      return joined([event.title, event.requestedBy && `requested by ${event.requestedBy}`]);
+    case 'planGenerated':
+      return `${event.plan.id}${event.plan.title ? ` ${event.plan.title}` : ''}: ${event.plan.steps.map((s) => s.title).join('; ')}`;
+    case 'planApproved':
+      return joined([`${event.planId} by ${event.by}`, event.comment]);
+    case 'planRejected':
+      return joined([`${event.planId} by ${event.by}${event.replan ? ' (replan)' : ''}`, event.reason]);
+    case 'userMessaged':
+      return `${event.by}: ${event.message}`;
+    case 'agentMessaged':
+      return event.message;
+    case 'progressUpdated':
+      return joined([event.title, event.description, event.artifacts.length ? `[${plural(event.artifacts.length, 'artifact')}]` : '']);
+    case 'sessionPaused':
+      return joined([`by ${event.by}`, event.reason]);
+    case 'sessionResumed':
+      return `by ${event.by}`;
+    case 'sessionCompleted':
+      return joined([event.summary, ...event.outputs.map(outputLine)]);
+    case 'sessionFailed':
+      return event.reason;
+    case 'sessionCancelled':
+      return joined([`by ${event.by}`, event.reason]);
+    case 'inputRejected':
+      return joined([event.message, event.reason]);
+  }
+}
+
+export function formatTimeline(events: TimelineEvent[]): string {
+  return events.length ? events.map(formatEvent).join('\n') : '(no events)';
+}
+
+export function formatView(view: SessionView): string {
+  const rows: [string, string | undefined][] = [
+    ['session', view.id],
+    ['title', view.title],
+    ['state', view.state + (view.pauseRequested && view.state !== 'paused' ? ' (pause requested)' : '')],
+    ['created', `${dateTime(view.createTime)}${view.requestedBy ? ` by ${view.requestedBy}` : ''}`],
+    ['updated', dateTime(view.updateTime)],
+    ['prompt', view.prompt],
+    ['context', Object.entries(view.context).map(([k, v]) => `${k}=${v}`).join(', ') || undefined],
+    ['reason', view.reason],
+    ['summary', view.summary],
+    ['outputs', view.outputs.map(outputLine).join('\n') || undefined],
+    ['pending', view.pendingMessages ? plural(view.pendingMessages, 'message') + ' awaiting a reply' : undefined],
+  ];
+  const lines = rows.filter((row): row is [string, string] => Boolean(row[1])).map(([label, value]) => field(label, value));
+  if (view.plan) {
+    const approval = view.state === 'awaitingPlanApproval' ? ' (awaiting approval)' : '';
+    lines.push(field('plan', `${view.plan.id}${view.plan.title ? ` ${view.plan.title}` : ''}${approval}`));
+    for (const step of view.plan.steps) {
+      const marker = view.currentStep === step.index && view.state !== 'awaitingPlanApproval' && !isTerminal(view.state) ? '>' : ' ';
+      lines.push(`  ${marker} ${step.index + 1}. ${step.title}${step.description.trim() ? ` — ${step.description.trim()}` : ''}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function formatList(sessions: SessionSummary[]): string {
+  if (sessions.length === 0) return 'no sessions';
+  const rows = [['ID', 'STATE', 'CREATED', 'TITLE'], ...sessions.map((s) => [s.id, s.state, dateTime(s.createTime), s.title])];
+  const widths = [0, 1, 2].map((col) => Math.max(...rows.map((row) => row[col].length)));
+  return rows.map((row) => row.map((cell, col) => (col < 3 ? cell.padEnd(widths[col]) : cell)).join('  ').trimEnd()).join('\n');
+}
+
+export function formatOutcome(outcome: SessionOutcome): string {
+  return [
+    `session ${outcome.sessionId} completed: ${outcome.title}`,
+    outcome.summary,
+    ...outcome.outputs.map(outputLine),
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+function outputLine(output: Output): string {
+  if (output.type === 'pullRequest') return `pull request: ${output.pullRequest.url} ${output.pullRequest.title}`;
+  const message = output.gitPatch.suggestedCommitMessage?.split('\n')[0];
+  return `change set${message ? `: ${message}` : ''}`;
+}
+
+function field(label: string, value: string): string {
+  return `${label.padEnd(9)}${indentRest(value, ' '.repeat(9))}`;
+}
+
+function indentRest(text: string, indent: string): string {
+  return text.trim().split('\n').join(`\n${indent}`);
+}
+
+function joined(parts: (string | undefined | false)[]): string {
+  return parts.filter((part): part is string => Boolean(part && part.trim())).join(' — ');
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+function clock(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+function dateTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${clock(iso)}`;
+}

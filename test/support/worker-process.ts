@@ -1,0 +1,30 @@
+/**
+ * A worker in its own process, so a test can kill it the hard way (SIGKILL), as a crash or an
+ * OOM kill would. Usage: tsx worker-process.ts <address> <taskQueue> <scriptFile>
+ * Prints "ready" on stdout once it polls.
+ */
+import { readFileSync } from 'node:fs';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { ScriptedAgent } from '../../src/backends/scripted';
+import { createWorker } from '../../src/worker';
+
+async function main(): Promise<void> {
+  const [address, taskQueue, script] = process.argv.slice(2);
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const connection = await NativeConnection.connect({ address });
+  const worker = await createWorker({
+    connection,
+    namespace: 'default',
+    taskQueue,
+    backend: ScriptedAgent.fromFile(script),
+    workflowBundle: { code: readFileSync(process.env.ANDON_TEST_BUNDLE!, 'utf8') },
+  });
+  const running = worker.run();
+  process.stdout.write('ready\n');
+  await running;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
