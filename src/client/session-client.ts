@@ -4,7 +4,8 @@
  * call that waits has a timeout, so nothing made on behalf of a person hangs forever.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ServiceError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
 import {
   isTerminal,
@@ -94,21 +95,19 @@ export class SessionClient {
   /** Approves the plan awaiting approval; refused with InvalidStateError if none is, StalePlanError if `planId` is not current. */
   async approve(options: { planId?: string; comment?: string; by?: string } & TimeoutOption = {}): Promise<SessionView> {
     const input = validate(ApproveInput, { planId: options.planId, comment: options.comment, by: options.by ?? this.identity });
-    return this.update('approve', options, () => this.handle.executeUpdate(approveUpdate, { args: [input], updateId: randomUUID() }));
+    return this.update('approve', options, approveUpdate, input);
   }
 
   /** Rejects the plan: the session ends as cancelled, or re-plans with `replan: true`. */
   async reject(reason: string, options: { planId?: string; replan?: boolean; by?: string } & TimeoutOption = {}): Promise<SessionView> {
     const input = validate(RejectInput, { reason, planId: options.planId, replan: options.replan, by: options.by ?? this.identity });
-    return this.update('reject', options, () => this.handle.executeUpdate(rejectUpdate, { args: [input], updateId: randomUUID() }));
+    return this.update('reject', options, rejectUpdate, input);
   }
 
   /** Sends a message and returns the agent's reply. Retries with the same `messageId` are answered once. */
   async ask(message: string, options: { messageId?: string; by?: string } & TimeoutOption = {}): Promise<AskResult> {
     const input = validate(MessageInput, { message, messageId: options.messageId ?? randomUUID(), by: options.by ?? this.identity });
-    return this.call(options.timeoutMs ?? DEFAULT_TIMEOUTS.askMs, 'ask', () =>
-      this.handle.executeUpdate(askUpdate, { args: [input], updateId: `ask-${input.messageId}` }),
-    );
+    return this.update('ask', { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUTS.askMs }, askUpdate, input, `ask-${input.messageId}`);
   }
 
   /** Sends a message without waiting for the reply (it appears on the timeline). */
@@ -121,18 +120,18 @@ export class SessionClient {
   /** Pauses after the current step (at once if nothing is running). */
   async pause(options: { reason?: string; by?: string } & TimeoutOption = {}): Promise<SessionView> {
     const input = validate(PauseInput, { reason: options.reason, by: options.by ?? this.identity });
-    return this.update('pause', options, () => this.handle.executeUpdate(pauseUpdate, { args: [input], updateId: randomUUID() }));
+    return this.update('pause', options, pauseUpdate, input);
   }
 
   async resume(options: { by?: string } & TimeoutOption = {}): Promise<SessionView> {
     const input = { by: options.by ?? this.identity };
-    return this.update('resume', options, () => this.handle.executeUpdate(resumeUpdate, { args: [input], updateId: randomUUID() }));
+    return this.update('resume', options, resumeUpdate, input);
   }
 
   /** Pulls the andon cord: stops the work in flight now and ends the session as cancelled. */
   async cancel(reason: string, options: { by?: string } & TimeoutOption = {}): Promise<SessionView> {
     const input = validate(CancelInput, { reason, by: options.by ?? this.identity });
-    return this.update('cancel', options, () => this.handle.executeUpdate(cancelUpdate, { args: [input], updateId: randomUUID() }));
+    return this.update('cancel', options, cancelUpdate, input);
   }
 
   /**
@@ -237,8 +236,29 @@ export class SessionClient {
     }
   }
 
-  private update<T>(what: string, options: TimeoutOption, run: () => Promise<T>): Promise<T> {
-    return this.call(options.timeoutMs ?? DEFAULT_TIMEOUTS.commandMs, what, run);
+  /**
+   * Runs an update under one update id. When the workflow task carrying it fails for a reason
+   * that is not the update's (new events arrived meanwhile: `UnhandledCommand`), the server
+   * aborts the update unapplied with FAILED_PRECONDITION; sending it again under the same id is
+   * safe (Temporal deduplicates) and is what the caller meant. Bounded by the call's deadline.
+   */
+  private update<Ret, Arg>(
+    what: string,
+    options: TimeoutOption,
+    definition: UpdateDefinition<Ret, [Arg]>,
+    input: Arg,
+    updateId: string = randomUUID(),
+  ): Promise<Ret> {
+    return this.call(options.timeoutMs ?? DEFAULT_TIMEOUTS.commandMs, what, async (signal) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.handle.executeUpdate(definition, { args: [input], updateId });
+        } catch (error) {
+          if (!isAbortedUpdate(error) || signal.aborted) throw error;
+          await delay(Math.min(25 * 2 ** attempt, 1_000), signal);
+        }
+      }
+    });
   }
 
   /** Runs `fn` with a deadline; Temporal errors become andon's typed errors. */
@@ -260,6 +280,19 @@ export class SessionClient {
       controller.abort();
     }
   }
+}
+
+/** FAILED_PRECONDITION: the update was aborted, not applied, because its workflow task failed. */
+function isAbortedUpdate(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown }; code?: unknown }).cause?.code ?? (error as { code?: unknown }).code;
+  return error instanceof ServiceError && code === 9;
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
 }
 
 /** Validates input on the client so bad input fails fast, naming the field, and nothing is sent. */

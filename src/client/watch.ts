@@ -75,10 +75,11 @@ function isClose(event: HistoryEvent): boolean {
  * calls; giving each its own short-lived signal keeps listeners from piling up on the parent.
  */
 export async function linked<T>(parent: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  // A call started with a signal that has already aborted is not cancelled by it: do not start one.
+  if (parent.aborted) throw parent.reason ?? new DOMException('This operation was aborted', 'AbortError');
   const controller = new AbortController();
   const abort = () => controller.abort(parent.reason);
-  if (parent.aborted) abort();
-  else parent.addEventListener('abort', abort, { once: true });
+  parent.addEventListener('abort', abort, { once: true });
   try {
     return await fn(controller.signal);
   } finally {

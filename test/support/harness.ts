@@ -56,8 +56,10 @@ function quietRuntime(): void {
 }
 
 let cachedBundle: string | undefined;
-export function workflowBundle(): { code: string } {
-  cachedBundle ??= readFileSync(process.env.ANDON_TEST_BUNDLE!, 'utf8');
+/** The bundle jest's global setup built; outside jest (scripts) the worker bundles from source. */
+export function workflowBundle(): { code: string } | undefined {
+  if (!process.env.ANDON_TEST_BUNDLE) return undefined;
+  cachedBundle ??= readFileSync(process.env.ANDON_TEST_BUNDLE, 'utf8');
   return { code: cachedBundle };
 }
 
