@@ -4,7 +4,7 @@
  * worker. With TEMPORAL_ADDRESS or a profile it runs only the worker against that cluster.
  * Ctrl-C stops the worker first (finishing in-flight tasks), then the server.
  */
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { createBackend } from './backends';
 import { loadConfig, resolveTemporalTarget } from './config';
 import { findTemporalCli } from './temporal/cli-binary';
@@ -13,6 +13,8 @@ import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createWorker } from './worker';
 
 async function main(): Promise<void> {
+  // The worker logs every bundling step at INFO; an operator wants warnings and the welcome text.
+  Runtime.install({ logger: new DefaultLogger((process.env.ANDON_LOG_LEVEL?.toUpperCase() as LogLevel | undefined) ?? 'WARN') });
   const config = loadConfig();
   const target = resolveTemporalTarget(config);
   const backend = createBackend(config.backend);
