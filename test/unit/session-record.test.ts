@@ -260,7 +260,7 @@ describe('decide* refusals', () => {
       expect(r.state).toBe('inProgress');
     });
 
-    it('a pending pause does not stop completion, and is gone afterwards', () => {
+    it('complete() clears a pending pause (one requested during the summary), so nothing is left to resume', () => {
       const r = inProgress();
       expect(r.decidePause({}, tick())).toBeUndefined();
       r.complete('done', [], tick());
