@@ -31,6 +31,11 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
     activities: createActivities(options.backend),
     maxCachedWorkflows: options.maxCachedWorkflows,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
+    // Cancelling a session reaches the agent's running step only in a heartbeat's answer; the
+    // default throttle (0.8 x the 30 s heartbeat timeout) would let a cancelled step run on for
+    // ~24 s. Heartbeats write no history, so a short throttle is cheap.
+    maxHeartbeatThrottleInterval: '2s',
+    defaultHeartbeatThrottleInterval: '2s',
     ...options.options,
   });
 }

@@ -2,7 +2,7 @@
  * Change notification for one session without polling: a long poll on the workflow's history
  * (`GetWorkflowExecutionHistory` with `waitNewEvent`), which Temporal answers the moment a new
  * event is written. Every change to a session ends with a workflow task completing, so waking on
- * history events and then reading the session (a query) never misses a change. It costs the
+ * `WorkflowTaskCompleted` events and then reading the session (a query) never misses a change. It costs the
  * workflow nothing but that read, and follows continue-as-new to the next run.
  */
 import type { Client } from '@temporalio/client';
@@ -49,7 +49,10 @@ export async function* watchSession(client: Client, workflowId: string, signal: 
       yield 'closed';
       return;
     }
-    if (events.length > 0) yield 'changed';
+    // A session's state only changes when a workflow task completes. Waking on other events (task
+    // scheduled, activity started) would query mid-task, where the server parks queries until the
+    // task ends, and many readers doing so stall each other.
+    if (events.some((event) => event.workflowTaskCompletedEventAttributes)) yield 'changed';
     nextPageToken = response.nextPageToken?.length ? response.nextPageToken : undefined;
     if (!nextPageToken && events.length === 0) {
       // No token and nothing new means the run is closed and we already saw its last event.

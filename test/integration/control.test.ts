@@ -25,6 +25,8 @@ class ControlledAgent implements AgentBackend {
   readonly stepRequests: StepRequest[] = [];
   private readonly agents: Record<string, ScriptedAgent>;
   private readonly holds = new Map<string, { entered: () => void; released?: Promise<void> }>();
+  /** The abort signal each step call received, by `sessionId/title`. */
+  readonly stepSignals = new Map<string, AbortSignal>();
 
   constructor(scripts: Record<string, AgentScriptInput>) {
     this.agents = Object.fromEntries(Object.entries(scripts).map(([key, script]) => [key, new ScriptedAgent(script)]));
@@ -54,6 +56,7 @@ class ControlledAgent implements AgentBackend {
   async executeStep(request: StepRequest, options: CallOptions) {
     this.stepRequests.push(request);
     const key = `${request.sessionId}/${request.step.title}`;
+    this.stepSignals.set(key, options.signal);
     const hold = this.holds.get(key);
     if (hold) {
       this.holds.delete(key);
@@ -246,6 +249,15 @@ describe('cancel', () => {
     expect(SessionCancelledError.isInstance(error)).toBe(true);
     expect((error as SessionCancelledError).reason).toBe('wrong host');
     expect((error as SessionCancelledError).session.state).toBe('cancelled');
+
+    // The agent's call itself is told to stop (through the activity's heartbeat), not left running.
+    const signal = backend.stepSignals.get(`${session.id}/Long`)!;
+    const aborted = new Promise<boolean>((resolve) => {
+      if (signal.aborted) return resolve(true);
+      signal.addEventListener('abort', () => resolve(true), { once: true });
+      setTimeout(() => resolve(false), 8_000).unref();
+    });
+    expect(await aborted).toBe(true);
   });
 
   it('stops planning at once', async () => {
