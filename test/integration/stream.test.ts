@@ -197,3 +197,23 @@ describe('stream', () => {
     await session.cancel('done testing');
   });
 });
+
+describe('many watchers', () => {
+  it('twenty streams on one session each see every event, and approval goes through while they watch', async () => {
+    const session = await h.andon.session({ prompt: 'watched by many' });
+    await session.waitFor('awaitingPlanApproval', T);
+    const watchers = Array.from({ length: 20 }, () => {
+      const g = guard();
+      return { g, events: collect(session.stream({ signal: g.signal })) };
+    });
+    const approved = await session.approve();
+    expect(approved.state).toBe('inProgress');
+    await session.result(T);
+    const seen = await Promise.all(watchers.map((w) => w.events));
+    const expected = seqs((await session.timeline()).events);
+    for (const [i, events] of seen.entries()) {
+      expect(watchers[i].g.endedOnItsOwn()).toBe(true);
+      expect(seqs(events)).toEqual(expected);
+    }
+  });
+});
