@@ -12,6 +12,7 @@ import { z } from 'zod';
 import {
   Actor,
   MessageText,
+  type AlertNotification,
   type ParsedSessionConfig,
   type SessionView,
   type TimelinePage,
@@ -86,6 +87,8 @@ export const sendSignal = defineSignal<[MessageInput]>('send');
 export const pauseSignal = defineSignal<[PauseInput]>('pause');
 export const resumeSignal = defineSignal<[ResumeInput]>('resume');
 export const cancelSignal = defineSignal<[CancelInput]>('cancel');
+/** An alert notification (see AlertNotification); sent with signal-with-start by alert receivers. */
+export const alertSignal = defineSignal<[AlertNotification]>('alert');
 
 // Queries: reads that never change anything.
 export const viewQuery = defineQuery<SessionView>('view');

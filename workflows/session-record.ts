@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import type { StepOutcome } from '../src/backends/agent';
 import {
+  AlertNotification,
+  AlertState,
   TimelineEvent,
   isTerminal,
   type NewEvent,
@@ -68,6 +70,7 @@ const Carried = z.object({
   queue: z.array(z.object({ id: z.string(), text: z.string(), by: z.string() })),
   answers: z.array(z.object({ id: z.string(), reply: z.string() })),
   acceptedMessages: z.number(),
+  alert: AlertState.optional(),
 });
 export type Carried = z.infer<typeof Carried>;
 
@@ -95,6 +98,7 @@ export class SessionRecord {
   answers = new Map<string, string>();
   /** Counts every accepted message; the follow-up window restarts when it changes. */
   acceptedMessages = 0;
+  alert?: AlertState;
 
   constructor(
     input: SessionWorkflowInput,
@@ -263,6 +267,36 @@ export class SessionRecord {
     this.setState(state, now);
   }
 
+  /**
+   * Takes an alert notification. Repeats fold into the session as events. A resolve ends a
+   * session that has not started executing (nobody needs to approve a fix for a problem that
+   * went away); one already executing records it and goes on.
+   */
+  decideAlert(raw: unknown, now: Date): Refusal | undefined {
+    const parsed = this.parse(AlertNotification, raw);
+    if ('refusal' in parsed) return parsed.refusal;
+    const alert = parsed.value;
+    const time = now.toISOString();
+    this.alert = {
+      source: alert.source,
+      fingerprint: alert.fingerprint,
+      status: alert.status,
+      summary: alert.summary,
+      firstReceived: this.alert?.firstReceived ?? time,
+      lastReceived: time,
+      deliveries: (this.alert?.deliveries ?? 0) + 1,
+    };
+    this.record(
+      { type: 'alertReceived', originator: 'system', source: alert.source, fingerprint: alert.fingerprint, status: alert.status, summary: alert.summary, labels: alert.labels, url: alert.url, by: alert.by },
+      now,
+    );
+    const executing = this.state === 'inProgress' || (this.state === 'paused' && this.resumeTo === 'inProgress');
+    if (alert.status === 'resolved' && !executing && !isTerminal(this.state)) {
+      this.end('cancelled', `the alert resolved before the plan was carried out: ${alert.summary}`, alert.by ?? `alert:${alert.source}`, now);
+    }
+    return undefined;
+  }
+
   complete(summary: string, outputs: Output[], now: Date): void {
     this.summary = summary;
     this.outputs = outputs;
@@ -315,6 +349,7 @@ export class SessionRecord {
       reason: this.reason,
       lastSeq: this.lastSeq,
       pendingMessages: this.queue.length,
+      alert: this.alert,
     };
   }
 
@@ -347,6 +382,7 @@ export class SessionRecord {
       queue: this.queue,
       answers: [...this.answers].map(([id, reply]) => ({ id, reply })),
       acceptedMessages: this.acceptedMessages,
+      alert: this.alert,
     };
   }
 
@@ -369,6 +405,7 @@ export class SessionRecord {
     this.queue = carried.queue;
     this.answers = new Map(carried.answers.map((a) => [a.id, a.reply]));
     this.acceptedMessages = carried.acceptedMessages;
+    this.alert = carried.alert;
   }
 
   // -------------------------------------------------------------------------------------------

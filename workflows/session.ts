@@ -27,6 +27,7 @@ import { isTerminal } from '../src/session/schema';
 import { STATE_ATTRIBUTE } from '../src/session/search-attributes';
 import {
   REFUSAL,
+  alertSignal,
   approveSignal,
   approveUpdate,
   askUpdate,
@@ -176,6 +177,11 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
     const refusal = record.decideCancel(i, now());
     applyOrNote(refusal, i);
     if (!refusal) afterCancel();
+  });
+  setHandler(alertSignal, (i) => {
+    const wasTerminal = isTerminal(record.state);
+    applyOrNote(record.decideAlert(i, now()), i);
+    if (!wasTerminal && isTerminal(record.state)) afterCancel();
   });
   setHandler(sendSignal, (i) => {
     const outcome = record.decideMessage('send', i, now());

@@ -41,6 +41,8 @@ function eventDetail(event: TimelineEvent): string {
       return joined([`by ${event.by}`, event.reason]);
     case 'inputRejected':
       return joined([event.message, event.reason]);
+    case 'alertReceived':
+      return joined([`${event.status} from ${event.source}`, event.summary]);
   }
 }
 

@@ -7,13 +7,13 @@
  *   await session.approve();
  *   const outcome = await session.result();
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { loadConfig, resolveTemporalTarget, type AndonConfig } from '../config';
-import { SessionConfig, SessionState, type SessionConfig as SessionConfigInput } from '../session/schema';
+import { AlertNotification, SessionConfig, SessionState, type SessionConfig as SessionConfigInput } from '../session/schema';
 import { SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
-import type { SessionWorkflowInput } from '../../workflows/messages';
+import { alertSignal, type SessionWorkflowInput } from '../../workflows/messages';
 import type { andonSession } from '../../workflows/session';
 import { TimeoutError, translateError } from './errors';
 import { DEFAULT_TIMEOUTS, SessionClient, validate } from './session-client';
@@ -92,6 +92,34 @@ export class Andon {
     return this.create(configOrId);
   }
 
+  /**
+   * Delivers an alert notification: the first one for an incident starts its session, every
+   * later one (re-delivery, repeat, resolve) reaches that same session. Atomic in Temporal
+   * (signal-with-start), so concurrent duplicate deliveries never make a second session. When
+   * this resolves, the notification is durably recorded.
+   */
+  async alert(notification: AlertNotification, session: Omit<SessionConfigInput, 'id'> & { id?: string }): Promise<SessionClient> {
+    const alert = validate(AlertNotification, notification);
+    const id = session.id ?? alertSessionId(alert.source, alert.fingerprint);
+    const input = this.workflowInput({ ...session, id });
+    await withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, `delivering alert ${alert.fingerprint}`, () =>
+      this.client.workflow.signalWithStart<typeof andonSession, [AlertNotification]>(SESSION_WORKFLOW_TYPE, {
+        workflowId: input.config.id,
+        taskQueue: this.taskQueue,
+        args: [input],
+        signal: alertSignal,
+        signalArgs: [alert],
+        typedSearchAttributes: [
+          { key: STATE_ATTRIBUTE, value: 'queued' },
+          { key: TITLE_ATTRIBUTE, value: input.config.title },
+        ],
+        staticSummary: input.config.title,
+        staticDetails: `**Prompt:** ${input.config.prompt}`,
+      }),
+    );
+    return new SessionClient(input.config.id, this.client, this.identity);
+  }
+
   /** Starts a session that needs no approval; follow it with `stream()` and `result()`. */
   run(config: SessionConfigInput): Promise<SessionClient> {
     return this.create({ ...config, requirePlanApproval: false });
@@ -106,21 +134,24 @@ export class Andon {
     await this.client.connection.close();
   }
 
-  private async create(raw: SessionConfigInput): Promise<SessionClient> {
-    const parsed = validate(SessionConfig, raw);
-    const id = parsed.id ?? `session-${randomUUID()}`;
-    const title = parsed.title ?? titleFrom(parsed.prompt);
-    const input: SessionWorkflowInput = {
+  /** Validates a session config and fills the defaults: the workflow's input. */
+  private workflowInput(raw: SessionConfigInput): SessionWorkflowInput {
+    const { followUpWindow, ...parsed } = validate(SessionConfig, raw);
+    return {
       config: {
         ...parsed,
-        id,
-        title,
+        id: parsed.id ?? `session-${randomUUID()}`,
+        title: parsed.title ?? titleFrom(parsed.prompt),
         requirePlanApproval: raw.requirePlanApproval ?? this.defaults.requirePlanApproval,
-        followUpWindowMs: parsed.followUpWindow ?? this.defaults.followUpWindowMs,
+        followUpWindowMs: followUpWindow ?? this.defaults.followUpWindowMs,
         requestedBy: parsed.requestedBy ?? this.identity,
       },
     };
-    delete (input.config as { followUpWindow?: number }).followUpWindow;
+  }
+
+  private async create(raw: SessionConfigInput): Promise<SessionClient> {
+    const input = this.workflowInput(raw);
+    const { id, title, prompt } = input.config;
     try {
       await withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, `creating session ${id}`, () => this.client.workflow.start<typeof andonSession>(SESSION_WORKFLOW_TYPE, {
         workflowId: id,
@@ -134,7 +165,7 @@ export class Andon {
           { key: TITLE_ATTRIBUTE, value: title },
         ],
         staticSummary: title,
-        staticDetails: `**Prompt:** ${parsed.prompt}`,
+        staticDetails: `**Prompt:** ${prompt}`,
       }));
     } catch (error) {
       // A closed session with this id exists: that is the session, as for a running one.
@@ -187,6 +218,16 @@ async function withTimeout<T>(client: Client, timeoutMs: number, what: string, f
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The session id of an incident: stable for the same source and fingerprint, safe as a workflow
+ * id whatever characters the monitoring system puts in its fingerprints.
+ */
+export function alertSessionId(source: string, fingerprint: string): string {
+  const safe = `${source}-${fingerprint}`.replace(/[^A-Za-z0-9._:-]/g, '_');
+  const id = `alert-${safe}`;
+  return id.length <= 128 ? id : `alert-${source.replace(/[^A-Za-z0-9]/g, '_').slice(0, 20)}-${createHash('sha256').update(fingerprint).digest('hex').slice(0, 40)}`;
 }
 
 function titleFrom(prompt: string): string {

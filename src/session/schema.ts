@@ -128,6 +128,39 @@ export type SessionConfig = z.input<typeof SessionConfig>;
 export type ParsedSessionConfig = z.output<typeof SessionConfig>;
 
 // ---------------------------------------------------------------------------------------------
+// Alerts
+
+/**
+ * One alert notification, normalised from any monitoring system (Alertmanager, Grafana,
+ * PagerDuty, Datadog, generic JSON). The fingerprint identifies the incident: every delivery
+ * with the same source and fingerprint belongs to the same session.
+ */
+export const AlertNotification = z.object({
+  source: z.string().trim().min(1).max(100),
+  fingerprint: z.string().trim().min(1).max(500),
+  status: z.enum(['firing', 'resolved']),
+  summary: z.string().trim().min(1).max(2_000),
+  labels: z.record(z.string(), z.string().max(2_000)).default({}),
+  startsAt: z.string().optional(),
+  url: z.string().max(2_000).optional(),
+  /** Who delivered it: the receiver's identity, e.g. "webhook:alertmanager". */
+  by: Actor.optional(),
+});
+export type AlertNotification = z.input<typeof AlertNotification>;
+
+export const AlertState = z.object({
+  source: z.string(),
+  fingerprint: z.string(),
+  status: z.enum(['firing', 'resolved']),
+  summary: z.string(),
+  firstReceived: z.string(),
+  lastReceived: z.string(),
+  /** How many notifications arrived (re-deliveries and repeated firing included). */
+  deliveries: z.number().int().positive(),
+});
+export type AlertState = z.infer<typeof AlertState>;
+
+// ---------------------------------------------------------------------------------------------
 // The timeline
 // ---------------------------------------------------------------------------------------------
 
@@ -173,6 +206,18 @@ export const TimelineEvent = z.discriminatedUnion('type', [
   z.object({ ...eventBase, type: z.literal('sessionCancelled'), by: z.string(), reason: z.string() }),
   /** Input that arrived by signal and could not be applied: recorded instead of thrown (signals have no caller to answer). */
   z.object({ ...eventBase, type: z.literal('inputRejected'), message: z.string(), reason: z.string(), by: z.string().optional() }),
+  /** An alert notification reached the session (the first, a re-delivery, a repeat, or the resolve). */
+  z.object({
+    ...eventBase,
+    type: z.literal('alertReceived'),
+    source: z.string(),
+    fingerprint: z.string(),
+    status: z.enum(['firing', 'resolved']),
+    summary: z.string(),
+    labels: z.record(z.string(), z.string()),
+    url: z.string().optional(),
+    by: z.string().optional(),
+  }),
 ]);
 export type TimelineEvent = z.infer<typeof TimelineEvent>;
 export type EventType = TimelineEvent['type'];
@@ -205,6 +250,8 @@ export const SessionView = z.object({
   lastSeq: z.number().int().nonnegative(),
   /** Messages accepted but not yet answered by the agent. */
   pendingMessages: z.number().int().nonnegative(),
+  /** The alert behind the session, when an alert started it. */
+  alert: AlertState.optional(),
 });
 export type SessionView = z.infer<typeof SessionView>;
 

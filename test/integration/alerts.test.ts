@@ -1,0 +1,79 @@
+/**
+ * Alerts reach sessions through signal-with-start: one session per incident, whatever the
+ * monitoring system re-delivers, and a resolve that cancels what has not started executing.
+ */
+import { alertSessionId } from '../../src/client/andon';
+import type { AlertNotification } from '../../src/client';
+import { quickScript, startHarness, type Harness } from '../support/harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({
+    agent: quickScript({
+      plans: [
+        {
+          steps: [
+            { title: 'Look', result: { description: 'looked' } },
+            { title: 'Fix', result: { description: 'fixed' }, delayMs: 1500 },
+          ],
+        },
+      ],
+    }),
+  });
+});
+afterAll(() => h.close());
+
+const T = { timeoutMs: 20_000 };
+let n = 0;
+function alert(status: 'firing' | 'resolved', fingerprint: string): AlertNotification {
+  return { source: 'alertmanager', fingerprint, status, summary: 'checkout-api 5xx above 5%', labels: { service: 'checkout-api', severity: 'critical' }, by: 'webhook:alertmanager' };
+}
+const session = { prompt: 'Investigate: checkout-api 5xx above 5%' };
+
+it('concurrent duplicate deliveries make exactly one session, each folded in as an event', async () => {
+  const fingerprint = `fp-dup-${Date.now()}-${n++}`;
+  const clients = await Promise.all(Array.from({ length: 8 }, () => h.andon.alert(alert('firing', fingerprint), session)));
+  expect(new Set(clients.map((c) => c.id))).toEqual(new Set([alertSessionId('alertmanager', fingerprint)]));
+  const runs: string[] = [];
+  for await (const execution of h.client.workflow.list({ query: `WorkflowId = '${clients[0].id}'` })) runs.push(execution.runId);
+  expect(runs).toHaveLength(1);
+
+  const view = await clients[0].waitFor('awaitingPlanApproval', T);
+  const { events } = await clients[0].timeline();
+  expect(events[0].type).toBe('sessionCreated');
+  expect(events.filter((e) => e.type === 'alertReceived')).toHaveLength(8);
+  expect(view.alert).toMatchObject({ source: 'alertmanager', fingerprint, status: 'firing', deliveries: 8 });
+  await clients[0].cancel('done');
+});
+
+it('a resolve while the plan awaits approval ends the session as cancelled, with the reason', async () => {
+  const fingerprint = `fp-resolve-${Date.now()}-${n++}`;
+  const s = await h.andon.alert(alert('firing', fingerprint), session);
+  await s.waitFor('awaitingPlanApproval', T);
+  await h.andon.alert(alert('resolved', fingerprint), session);
+  const view = await s.waitFor('cancelled', T);
+  expect(view.reason).toMatch(/the alert resolved before the plan was carried out/);
+  expect(view.alert).toMatchObject({ status: 'resolved', deliveries: 2 });
+  const { events } = await s.timeline();
+  expect(events.at(-1)).toMatchObject({ type: 'sessionCancelled', by: 'webhook:alertmanager' });
+});
+
+it('a resolve while the plan executes is recorded and the session goes on to complete', async () => {
+  const fingerprint = `fp-exec-${Date.now()}-${n++}`;
+  const s = await h.andon.alert(alert('firing', fingerprint), session);
+  await s.waitFor('awaitingPlanApproval', T);
+  await s.approve();
+  await h.andon.alert(alert('resolved', fingerprint), session);
+  const outcome = await s.result(T);
+  expect(outcome.summary).toBe('done: Investigate: checkout-api 5xx above 5%');
+  const { events } = await s.timeline();
+  expect(events.filter((e) => e.type === 'alertReceived').map((e) => (e as { status: string }).status)).toEqual(['firing', 'resolved']);
+});
+
+it('makes safe, stable session ids from any fingerprint', () => {
+  expect(alertSessionId('alertmanager', 'abc123')).toBe('alert-alertmanager-abc123');
+  expect(alertSessionId('pagerduty', 'Q1/2 #x')).toBe('alert-pagerduty-Q1_2__x');
+  const long = alertSessionId('generic', 'x'.repeat(300));
+  expect(long.length).toBeLessThanOrEqual(128);
+  expect(alertSessionId('generic', 'x'.repeat(300))).toBe(long);
+});
