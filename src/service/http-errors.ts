@@ -1,0 +1,42 @@
+/**
+ * The one error shape every andon HTTP response uses, and the exception routes throw to produce
+ * it. The service's error handler turns these, andon's typed SDK errors and framework errors
+ * into `{ "error": { code, message, field?, state?, ... } }` with the right status, never a stack.
+ */
+export interface ErrorBody {
+  error: {
+    /** Stable machine-readable code, e.g. "invalid_argument", "invalid_state", "unauthorized". */
+    code: string;
+    message: string;
+    /** Dotted path of the first bad field (400). */
+    field?: string;
+    /** The session's current state (409). */
+    state?: string;
+    /** The plan awaiting approval when a stale plan was named (409). */
+    currentPlanId?: string;
+  };
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details: Omit<ErrorBody['error'], 'code' | 'message'> = {},
+    /** Extra response headers, e.g. Retry-After on 503 or WWW-Authenticate on 401. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+
+  body(): ErrorBody {
+    return { error: { code: this.code, message: this.message, ...this.details } };
+  }
+}
+
+export const badRequest = (message: string, field?: string) => new HttpError(400, 'invalid_argument', message, { field });
+export const unauthorized = (message: string, scheme = 'Bearer') =>
+  new HttpError(401, 'unauthorized', message, {}, { 'www-authenticate': scheme });
+export const forbidden = (message: string) => new HttpError(403, 'forbidden', message);
+export const notFound = (message: string) => new HttpError(404, 'not_found', message);
