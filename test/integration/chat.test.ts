@@ -4,61 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { askUpdate, cancelSignal } from '../../workflows/messages';
-import type { AgentBackend, CallOptions, PlanRequest, ReplyRequest, StepRequest, SummarizeRequest } from '../../src/backends/agent';
-import { ScriptedAgent, type AgentScriptInput } from '../../src/backends/scripted';
 import { InvalidStateError, TimeoutError, type SessionClient, type TimelineEvent } from '../../src/client';
 import { quickScript, startHarness, type Harness } from '../support/harness';
+import { TestAgent } from '../support/test-agent';
 
-/**
- * Plays the script named by the session's `context.script`, remembers every plan and reply
- * request, and can hold a reply until the test releases it (so the test knows a reply is in flight).
- */
-class ScriptsByContext implements AgentBackend {
-  readonly name = 'scripts-by-context';
-  readonly planRequests: PlanRequest[] = [];
-  readonly replyRequests: ReplyRequest[] = [];
-  private readonly holds = new Map<string, { entered: () => void; released: Promise<void> }>();
-  private readonly agents: Record<string, ScriptedAgent>;
-  constructor(scripts: Record<string, AgentScriptInput>) {
-    this.agents = Object.fromEntries(Object.entries(scripts).map(([key, script]) => [key, new ScriptedAgent(script)]));
-  }
-  private agent(request: { context: Record<string, string> }): ScriptedAgent {
-    const agent = this.agents[request.context.script ?? 'default'];
-    if (!agent) throw new Error(`no script ${request.context.script}`);
-    return agent;
-  }
-  plan(request: PlanRequest, options: CallOptions) {
-    this.planRequests.push(request);
-    return this.agent(request).plan(request, options);
-  }
-  executeStep(request: StepRequest, options: CallOptions) {
-    return this.agent(request).executeStep(request, options);
-  }
-  async reply(request: ReplyRequest, options: CallOptions) {
-    this.replyRequests.push(request);
-    const hold = this.holds.get(request.message);
-    if (hold) {
-      this.holds.delete(request.message);
-      hold.entered();
-      await hold.released;
-    }
-    return this.agent(request).reply(request, options);
-  }
-  /** The reply to `message` waits for `release()`; `entered` resolves when the agent starts on it. */
-  hold(message: string): { entered: Promise<void>; release: () => void } {
-    let entered!: () => void;
-    let release!: () => void;
-    const enteredPromise = new Promise<void>((resolve) => (entered = resolve));
-    const released = new Promise<void>((resolve) => (release = resolve));
-    this.holds.set(message, { entered, released });
-    return { entered: enteredPromise, release };
-  }
-  summarize(request: SummarizeRequest, options: CallOptions) {
-    return this.agent(request).summarize(request, options);
-  }
-}
-
-const backend = new ScriptsByContext({
+const backend = new TestAgent({
   default: quickScript({
     replies: [
       { match: 'status', reply: 'all good on {title}' },

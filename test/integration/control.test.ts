@@ -2,8 +2,6 @@
  * Control: pause and resume at boundaries, cancel (the andon cord) stopping work in flight, and
  * reject with and without re-plan.
  */
-import type { AgentBackend, CallOptions, PlanRequest, ReplyRequest, StepRequest, SummarizeRequest } from '../../src/backends/agent';
-import { ScriptedAgent, type AgentScriptInput } from '../../src/backends/scripted';
 import {
   InvalidStateError,
   SessionCancelledError,
@@ -13,65 +11,7 @@ import {
   type TimelineEvent,
 } from '../../src/client';
 import { quickScript, startHarness, type Harness } from '../support/harness';
-
-/**
- * Plays the script named by the session's `context.script`, remembers plan and step requests,
- * and can hold a step of one session until the test releases it, so a test knows exactly which
- * step is in flight without timing anything.
- */
-class ControlledAgent implements AgentBackend {
-  readonly name = 'controlled';
-  readonly planRequests: PlanRequest[] = [];
-  readonly stepRequests: StepRequest[] = [];
-  private readonly agents: Record<string, ScriptedAgent>;
-  private readonly holds = new Map<string, { entered: () => void; released?: Promise<void> }>();
-  /** The abort signal each step call received, by `sessionId/title`. */
-  readonly stepSignals = new Map<string, AbortSignal>();
-
-  constructor(scripts: Record<string, AgentScriptInput>) {
-    this.agents = Object.fromEntries(Object.entries(scripts).map(([key, script]) => [key, new ScriptedAgent(script)]));
-  }
-  private agent(request: { context: Record<string, string> }): ScriptedAgent {
-    const agent = this.agents[request.context.script ?? 'default'];
-    if (!agent) throw new Error(`no script ${request.context.script}`);
-    return agent;
-  }
-  /** Resolves `entered` when session `sessionId` starts the step titled `title`; with `hold`, the step waits for `release()`. */
-  watchStep(sessionId: string, title: string, hold = true): { entered: Promise<void>; release: () => void } {
-    let entered!: () => void;
-    let release: () => void = () => undefined;
-    const enteredPromise = new Promise<void>((resolve) => (entered = resolve));
-    const released = hold ? new Promise<void>((resolve) => (release = resolve)) : undefined;
-    this.holds.set(`${sessionId}/${title}`, { entered, released });
-    return { entered: enteredPromise, release };
-  }
-  stepsOf(sessionId: string): string[] {
-    return this.stepRequests.filter((r) => r.sessionId === sessionId).map((r) => r.step.title);
-  }
-
-  plan(request: PlanRequest, options: CallOptions) {
-    this.planRequests.push(request);
-    return this.agent(request).plan(request, options);
-  }
-  async executeStep(request: StepRequest, options: CallOptions) {
-    this.stepRequests.push(request);
-    const key = `${request.sessionId}/${request.step.title}`;
-    this.stepSignals.set(key, options.signal);
-    const hold = this.holds.get(key);
-    if (hold) {
-      this.holds.delete(key);
-      hold.entered();
-      await hold.released;
-    }
-    return this.agent(request).executeStep(request, options);
-  }
-  reply(request: ReplyRequest, options: CallOptions) {
-    return this.agent(request).reply(request, options);
-  }
-  summarize(request: SummarizeRequest, options: CallOptions) {
-    return this.agent(request).summarize(request, options);
-  }
-}
+import { TestAgent } from '../support/test-agent';
 
 const threeSteps = quickScript({
   plans: [
@@ -85,7 +25,7 @@ const threeSteps = quickScript({
     },
   ],
 });
-const backend = new ControlledAgent({
+const backend = new TestAgent({
   default: threeSteps,
   longStep: quickScript({ plans: [{ steps: [{ title: 'Long', result: { description: 'never reported' }, delayMs: 20_000 }] }] }),
   longPlan: quickScript({ planDelayMs: 20_000 }),

@@ -2,53 +2,10 @@
  * Failures: a permanent backend failure fails the session with its message as the reason, a
  * transient one is retried by Temporal, and waiting for a state the session never reaches ends.
  */
-import type { AgentBackend, CallOptions, PlanRequest, ReplyRequest, StepRequest, SummarizeRequest } from '../../src/backends/agent';
-import { ScriptedAgent, type AgentScriptInput } from '../../src/backends/scripted';
 import { InvalidStateError, SessionFailedError, type TimelineEvent } from '../../src/client';
 import { quickScript, startHarness, type Harness } from '../support/harness';
-
-interface Call {
-  sessionId: string;
-  what: 'plan' | 'step' | 'reply' | 'summarize';
-  attempt: number;
-  title?: string;
-}
-
-/** Plays the script named by the session's `context.script` and records every call with its attempt number. */
-class RecordingAgent implements AgentBackend {
-  readonly name = 'recording';
-  readonly calls: Call[] = [];
-  private readonly agents: Record<string, AgentBackend>;
-  constructor(scripts: Record<string, AgentScriptInput | AgentBackend>) {
-    this.agents = Object.fromEntries(
-      Object.entries(scripts).map(([key, script]) => [key, 'plan' in script && typeof script.plan === 'function' ? (script as AgentBackend) : new ScriptedAgent(script as AgentScriptInput)]),
-    );
-  }
-  private agent(request: { sessionId: string; context: Record<string, string> }): AgentBackend {
-    const agent = this.agents[request.context.script ?? 'default'];
-    if (!agent) throw new Error(`no script ${request.context.script}`);
-    return agent;
-  }
-  callsOf(sessionId: string): string[] {
-    return this.calls.filter((c) => c.sessionId === sessionId).map((c) => `${c.what}${c.title ? `:${c.title}` : ''}#${c.attempt}`);
-  }
-  plan(request: PlanRequest, options: CallOptions) {
-    this.calls.push({ sessionId: request.sessionId, what: 'plan', attempt: options.attempt });
-    return this.agent(request).plan(request, options);
-  }
-  executeStep(request: StepRequest, options: CallOptions) {
-    this.calls.push({ sessionId: request.sessionId, what: 'step', attempt: options.attempt, title: request.step.title });
-    return this.agent(request).executeStep(request, options);
-  }
-  reply(request: ReplyRequest, options: CallOptions) {
-    this.calls.push({ sessionId: request.sessionId, what: 'reply', attempt: options.attempt });
-    return this.agent(request).reply(request, options);
-  }
-  summarize(request: SummarizeRequest, options: CallOptions) {
-    this.calls.push({ sessionId: request.sessionId, what: 'summarize', attempt: options.attempt });
-    return this.agent(request).summarize(request, options);
-  }
-}
+import type { AgentBackend } from '../../src/backends/agent';
+import { TestAgent } from '../support/test-agent';
 
 const twoSteps = (fixFailures: { attempt: number; kind: 'transient' | 'permanent'; message: string }[]) =>
   quickScript({
@@ -71,7 +28,7 @@ const brokenPlanner: AgentBackend = {
   summarize: () => Promise.reject(new Error('unreachable')),
 };
 
-const backend = new RecordingAgent({
+const backend = new TestAgent({
   default: quickScript(),
   permanentStep: twoSteps([{ attempt: 1, kind: 'permanent', message: 'disk is read-only' }]),
   transientStep: twoSteps([{ attempt: 1, kind: 'transient', message: 'network blip' }]),
