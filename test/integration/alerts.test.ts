@@ -4,20 +4,13 @@
  */
 import { alertSessionId } from '../../src/client/andon';
 import type { AlertNotification } from '../../src/client';
-import { quickScript, startHarness, type Harness } from '../support/harness';
+import { quickScript, startHarness, twoStepPlan, type Harness } from '../support/harness';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({
     agent: quickScript({
-      plans: [
-        {
-          steps: [
-            { title: 'Look', result: { description: 'looked' } },
-            { title: 'Fix', result: { description: 'fixed' }, delayMs: 1500 },
-          ],
-        },
-      ],
+      plans: [twoStepPlan(1500)],
     }),
   });
 });

@@ -11,6 +11,7 @@ import {
   type TimelineEvent,
 } from '../../src/client';
 import { quickScript, startHarness, type Harness } from '../support/harness';
+import { rejectionOf } from '../support/rejection';
 import { TestAgent } from '../support/test-agent';
 
 const threeSteps = quickScript({
@@ -45,15 +46,6 @@ async function awaitingApproval(prompt: string, extra: { context?: Record<string
   const session = await h.andon.session({ prompt, ...extra });
   await session.waitFor('awaitingPlanApproval', T);
   return session;
-}
-
-async function refusal(call: Promise<unknown>): Promise<unknown> {
-  return call.then(
-    (value) => {
-      throw new Error(`expected a refusal, got ${JSON.stringify(value)}`);
-    },
-    (error: unknown) => error,
-  );
 }
 
 describe('pause and resume', () => {
@@ -108,18 +100,18 @@ describe('pause and resume', () => {
     expect(paused).toMatchObject({ state: 'paused', pauseRequested: false });
     expect((await session.timeline()).events.at(-1)).toMatchObject({ type: 'sessionPaused', reason: 'not now', by: 'test:harness' });
 
-    const approve = await refusal(session.approve({ planId: 'plan-1' }));
+    const approve = await rejectionOf(session.approve({ planId: 'plan-1' }));
     expect(InvalidStateError.isInstance(approve)).toBe(true);
     expect(approve).toMatchObject({ state: 'paused' });
-    const reject = await refusal(session.reject('no', { planId: 'plan-1' }));
+    const reject = await rejectionOf(session.reject('no', { planId: 'plan-1' }));
     expect(reject).toMatchObject({ name: 'InvalidStateError', state: 'paused' });
-    const again = await refusal(session.pause());
+    const again = await rejectionOf(session.pause());
     expect(again).toMatchObject({ name: 'InvalidStateError', state: 'paused' });
     expect((await session.info()).state).toBe('paused');
 
     const resumed = await session.resume();
     expect(resumed).toMatchObject({ state: 'awaitingPlanApproval', plan: { id: 'plan-1' } });
-    const second = await refusal(session.resume());
+    const second = await rejectionOf(session.resume());
     expect(second).toMatchObject({ name: 'InvalidStateError', state: 'awaitingPlanApproval' });
     await session.approve({ planId: 'plan-1' });
     await expect(session.result(T)).resolves.toMatchObject({ state: 'completed' });
@@ -185,7 +177,7 @@ describe('cancel', () => {
     expect(count(events, 'progressUpdated')).toBe(0);
     expect(count(events, 'sessionCompleted')).toBe(0);
 
-    const error = await refusal(session.result(T));
+    const error = await rejectionOf(session.result(T));
     expect(SessionCancelledError.isInstance(error)).toBe(true);
     expect((error as SessionCancelledError).reason).toBe('wrong host');
     expect((error as SessionCancelledError).session.state).toBe('cancelled');
@@ -215,7 +207,7 @@ describe('cancel', () => {
     const session = await h.andon.run({ prompt: 'done already', followUpWindow: 10_000 });
     await session.result(T);
     const before = await session.timeline();
-    const error = await refusal(session.cancel('too late'));
+    const error = await rejectionOf(session.cancel('too late'));
     expect(InvalidStateError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ state: 'completed' });
     const after = await session.timeline();
@@ -226,7 +218,7 @@ describe('cancel', () => {
   it('is refused for a cancelled session', async () => {
     const session = await awaitingApproval('cancel twice');
     await session.cancel('first');
-    const error = await refusal(session.cancel('second'));
+    const error = await rejectionOf(session.cancel('second'));
     // Its workflow has closed, so Temporal refuses the call; the client reports the session's final state.
     expect(InvalidStateError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ state: 'cancelled' });
@@ -246,7 +238,7 @@ describe('reject', () => {
     expect(types(events)).toEqual(['sessionCreated', 'planGenerated', 'planRejected', 'sessionCancelled']);
     expect(events[2]).toMatchObject({ planId: 'plan-1', by: 'test:dave', reason: 'too risky', replan: false });
     expect(events[3]).toMatchObject({ by: 'test:dave', reason: 'plan plan-1 rejected: too risky' });
-    const error = await refusal(session.result(T));
+    const error = await rejectionOf(session.result(T));
     expect(SessionCancelledError.isInstance(error)).toBe(true);
     expect(backend.stepsOf(session.id)).toEqual([]);
   });
@@ -263,7 +255,7 @@ describe('reject', () => {
       [2, ['smaller steps please'], 'plan-1'],
     ]);
 
-    const stale = await refusal(session.approve({ planId: 'plan-1' }));
+    const stale = await rejectionOf(session.approve({ planId: 'plan-1' }));
     expect(StalePlanError.isInstance(stale)).toBe(true);
     expect(stale).toMatchObject({ state: 'awaitingPlanApproval', currentPlanId: 'plan-2' });
     await expect(session.reject('no', { planId: 'plan-1' })).rejects.toMatchObject({ name: 'StalePlanError', currentPlanId: 'plan-2' });

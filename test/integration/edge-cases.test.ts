@@ -6,20 +6,13 @@ import { WorkflowClient } from '@temporalio/client';
 import { AgentReplyError, type TimelineEvent } from '../../src/client';
 import { SESSION_WORKFLOW_TYPE } from '../../src/session/search-attributes';
 import type { SessionWorkflowInput } from '../../workflows/messages';
-import { quickScript, startHarness, type Harness } from '../support/harness';
+import { quickScript, startHarness, twoStepPlan, type Harness } from '../support/harness';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({
     agent: quickScript({
-      plans: [
-        {
-          steps: [
-            { title: 'Look', result: { description: 'looked' } },
-            { title: 'Fix', result: { description: 'fixed' }, delayMs: 1500 },
-          ],
-        },
-      ],
+      plans: [twoStepPlan(1500)],
       // A reply the agent cannot give: the backend rejects it permanently.
       replies: [
         { match: 'explode', reply: '{context.missing}' },

@@ -5,6 +5,7 @@
 import { InvalidStateError, SessionFailedError, type TimelineEvent } from '../../src/client';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 import type { AgentBackend } from '../../src/backends/agent';
+import { rejectionOf } from '../support/rejection';
 import { TestAgent } from '../support/test-agent';
 
 const twoSteps = (fixFailures: { attempt: number; kind: 'transient' | 'permanent'; message: string }[]) =>
@@ -46,19 +47,10 @@ afterAll(() => h.close());
 const T = { timeoutMs: 20_000 };
 const types = (events: TimelineEvent[]) => events.map((e) => e.type);
 
-async function failure(call: Promise<unknown>): Promise<unknown> {
-  return call.then(
-    (value) => {
-      throw new Error(`expected a failure, got ${JSON.stringify(value)}`);
-    },
-    (error: unknown) => error,
-  );
-}
-
 describe('backend failures', () => {
   it('a permanent failure in a step fails the session with the failure message as reason, without retrying', async () => {
     const session = await h.andon.run({ prompt: 'read-only disk', context: { script: 'permanentStep' } });
-    const error = await failure(session.result(T));
+    const error = await rejectionOf(session.result(T));
     expect(SessionFailedError.isInstance(error)).toBe(true);
     expect((error as SessionFailedError).reason).toBe('disk is read-only');
     expect((error as SessionFailedError).session).toMatchObject({ state: 'failed', reason: 'disk is read-only' });
@@ -85,7 +77,7 @@ describe('backend failures', () => {
 
   it('a permanent failure during planning fails the session before any plan', async () => {
     const session = await h.andon.session({ prompt: 'unknown alert', context: { script: 'permanentPlan' } });
-    const error = await failure(session.result(T));
+    const error = await rejectionOf(session.result(T));
     expect(SessionFailedError.isInstance(error)).toBe(true);
     expect((error as SessionFailedError).reason).toBe('no runbook for this alert');
     const { events } = await session.timeline();
@@ -107,7 +99,7 @@ describe('backend failures', () => {
 
   it('an invalid result from the backend fails the session naming what was wrong', async () => {
     const session = await h.andon.session({ prompt: 'broken backend', context: { script: 'brokenPlan' } });
-    const error = await failure(session.result(T));
+    const error = await rejectionOf(session.result(T));
     expect(SessionFailedError.isInstance(error)).toBe(true);
     expect((error as SessionFailedError).reason).toMatch(/^the agent backend returned an invalid result: steps: /);
     expect(backend.callsOf(session.id)).toEqual(['plan#1']);
@@ -117,7 +109,7 @@ describe('backend failures', () => {
 describe('waiting for a state the session never reaches', () => {
   it('waitFor fails with InvalidStateError when the session completes without passing through it', async () => {
     const session = await h.andon.run({ prompt: 'no approval needed' });
-    const error = await failure(session.waitFor('awaitingPlanApproval', T));
+    const error = await rejectionOf(session.waitFor('awaitingPlanApproval', T));
     expect(InvalidStateError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ state: 'completed' });
     expect((error as Error).message).toContain('ended completed before reaching awaitingPlanApproval');
@@ -125,7 +117,7 @@ describe('waiting for a state the session never reaches', () => {
 
   it('waitFor fails with InvalidStateError(failed) when the session fails first', async () => {
     const session = await h.andon.run({ prompt: 'doomed', context: { script: 'permanentStep' } });
-    const error = await failure(session.waitFor(['paused', 'completed'], T));
+    const error = await rejectionOf(session.waitFor(['paused', 'completed'], T));
     expect(InvalidStateError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ state: 'failed' });
     expect((error as Error).message).toContain('paused or completed');

@@ -12,7 +12,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { SessionClient } from '../../src/client';
 import { findTemporalCli } from '../../src/temporal/cli-binary';
 import { startDevServer } from '../../src/temporal/dev-server';
-import { quickScript, startHarness } from '../support/harness';
+import { quickScript, startHarness, twoStepPlan } from '../support/harness';
 import { freePort } from '../support/ports';
 
 const OUT = path.join(__dirname, 'histories');
@@ -47,16 +47,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'andon-capture-'));
   const server = await startDevServer({ binary: await findTemporalCli(), dbFile: path.join(dir, 'db'), port: await freePort(), ui: false });
   process.env.ANDON_TEST_ADDRESS = server.address;
-  const slowSecondStep = quickScript({
-    plans: [
-      {
-        steps: [
-          { title: 'Look', result: { description: 'looked' } },
-          { title: 'Fix', result: { description: 'fixed' }, delayMs: 2000 },
-        ],
-      },
-    ],
-  });
+  const slowSecondStep = quickScript({ plans: [twoStepPlan(2000)] });
   const h = await startHarness({ agent: slowSecondStep, followUpWindowMs: 0 });
   mkdirSync(OUT, { recursive: true });
   try {

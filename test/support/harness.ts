@@ -114,6 +114,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return harness;
 }
 
+/** Two steps, "Look" then "Fix"; the last one takes `fixDelayMs`, long enough to act while it runs. */
+export function twoStepPlan(fixDelayMs: number) {
+  return {
+    steps: [
+      { title: 'Look', result: { description: 'looked' } },
+      { title: 'Fix', result: { description: 'fixed' }, delayMs: fixDelayMs },
+    ],
+  };
+}
+
 /** A small script for tests: two quick steps, replies that echo. Override any part. */
 export function quickScript(overrides: Partial<AgentScriptInput> = {}): AgentScriptInput {
   return {
