@@ -26,7 +26,9 @@ import {
 export const AGENT_REJECTED = 'AgentRejected';
 export const AGENT_INVALID_OUTPUT = 'AgentInvalidOutput';
 
-const HEARTBEAT_EVERY_MS = 5_000;
+// Cancellation reaches an activity only in a heartbeat's answer: beat often (the worker throttles
+// what it sends to the server), so a cancelled session stops its agent call within seconds.
+const HEARTBEAT_EVERY_MS = 1_000;
 
 export function createActivities(backend: AgentBackend) {
   return {

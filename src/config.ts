@@ -10,6 +10,7 @@ import type { NativeConnectionOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
 import { Duration } from './session/schema';
+import { ServiceConfig } from './service/config';
 
 const Port = z.coerce.number().int().min(1).max(65_535);
 
@@ -58,6 +59,8 @@ export const AndonConfigSchema = z.object({
       maxConcurrentActivityTaskExecutions: z.coerce.number().int().positive().optional(),
     })
     .prefault({}),
+  /** The HTTP service `npm start` runs beside the worker (src/service/config.ts). */
+  service: ServiceConfig.prefault({}),
 });
 export type AndonConfigInput = z.input<typeof AndonConfigSchema>;
 export type AndonConfig = z.output<typeof AndonConfigSchema>;
@@ -78,7 +81,18 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   ANDON_FOLLOW_UP_WINDOW: 'sessions.followUpWindow',
   ANDON_MAX_CACHED_WORKFLOWS: 'worker.maxCachedWorkflows',
   TEMPORAL_PROFILE: 'profile',
+  ANDON_SERVICE_ENABLED: 'service.enabled',
+  ANDON_SERVICE_HOST: 'service.host',
+  ANDON_SERVICE_PORT: 'service.port',
+  ANDON_SERVICE_BODY_LIMIT: 'service.bodyLimit',
+  ANDON_SERVICE_REQUEST_TIMEOUT: 'service.requestTimeout',
+  ANDON_SERVICE_ASK_TIMEOUT: 'service.askTimeout',
+  /** `name:token:scope,scope;...` (see src/service/config.ts); replaces the configured tokens. */
+  ANDON_API_TOKENS: 'service.tokens',
 };
+
+/** Config paths that hold durations: plain digits in the environment mean milliseconds. */
+const DURATION_PATHS = new Set(['sessions.followUpWindow', 'service.requestTimeout', 'service.askTimeout']);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -100,7 +114,9 @@ export function loadConfig(options: { base?: AndonConfigInput; env?: NodeJS.Proc
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue.path.join('.');
-    const fromEnv = Object.entries(ENV_OVERRIDES).find(([name, target]) => target === field && env[name]);
+    const fromEnv = Object.entries(ENV_OVERRIDES).find(
+      ([name, target]) => (field === target || field.startsWith(`${target}.`)) && env[name],
+    );
     throw new ConfigError(`invalid configuration: ${field}: ${issue.message}${fromEnv ? ` (from ${fromEnv[0]})` : ''}`);
   }
   const config = parsed.data;
@@ -152,5 +168,5 @@ function setPath(target: Record<string, unknown>, dotted: string, value: unknown
 
 function coerceDuration(target: string, value: string): unknown {
   // Durations may be given as plain milliseconds in the environment.
-  return target === 'sessions.followUpWindow' && /^\d+$/.test(value) ? Number(value) : value;
+  return DURATION_PATHS.has(target) && /^\d+$/.test(value) ? Number(value) : value;
 }

@@ -2,11 +2,15 @@
  * `npm start`: the main job. With no external Temporal configured it runs the embedded stack —
  * the Temporal dev server (SQLite file under the data directory, Web UI on) and the andon
  * worker. With TEMPORAL_ADDRESS or a profile it runs only the worker against that cluster.
- * Ctrl-C stops the worker first (finishing in-flight tasks), then the server.
+ * The HTTP service (src/service) runs beside the worker unless service.enabled is false.
+ * Ctrl-C stops the HTTP service first (no new requests), then the worker (finishing in-flight
+ * tasks), then the server.
  */
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { createBackend } from './backends';
+import { Andon } from './client/andon';
 import { loadConfig, resolveTemporalTarget } from './config';
+import { serve, type RunningService } from './service/serve';
 import { findTemporalCli } from './temporal/cli-binary';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { ensureSearchAttributes } from './temporal/search-attributes';
@@ -14,7 +18,9 @@ import { createWorker } from './worker';
 
 async function main(): Promise<void> {
   // The worker logs every bundling step at INFO; an operator wants warnings and the welcome text.
-  Runtime.install({ logger: new DefaultLogger((process.env.ANDON_LOG_LEVEL?.toUpperCase() as LogLevel | undefined) ?? 'WARN') });
+  const logLevel = (process.env.ANDON_LOG_LEVEL?.toUpperCase() as LogLevel | undefined) ?? 'WARN';
+  // Signals are handled below, so the HTTP service stops before the worker does.
+  Runtime.install({ logger: new DefaultLogger(logLevel), shutdownSignals: [] });
   const config = loadConfig();
   const target = resolveTemporalTarget(config);
   const backend = createBackend(config.backend);
@@ -27,6 +33,8 @@ async function main(): Promise<void> {
   }
 
   const connection = await NativeConnection.connect(target.connectionOptions);
+  let andon: Andon | undefined;
+  let service: RunningService | undefined;
   try {
     await ensureSearchAttributes(connection, target.namespace, (line) => console.error(line));
     const worker = await createWorker({
@@ -37,27 +45,67 @@ async function main(): Promise<void> {
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivityTaskExecutions,
     });
-    printWelcome(server, target.connectionOptions.address ?? '', target.namespace, config.taskQueue, backend.name);
+    if (config.service.enabled) {
+      andon = await Andon.connect({ config, identity: 'service' });
+      service = await serve({ andon, config: config.service, dataDir: config.dataDir, logger: { level: logLevel.toLowerCase() } });
+    }
+    printWelcome(server, target.connectionOptions.address ?? '', target.namespace, config.taskQueue, backend.name, service);
+    onShutdownSignal(async () => {
+      await service?.stop();
+      worker.shutdown();
+    });
     await worker.run();
   } finally {
+    await service?.stop();
+    await andon?.close();
     await connection.close();
     await server?.stop();
   }
   console.log('andon stopped.');
 }
 
-function printWelcome(server: DevServer | undefined, address: string, namespace: string, taskQueue: string, backend: string): void {
+/** The first SIGINT/SIGTERM stops andon in order; a second one exits at once. */
+function onShutdownSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(signal === 'SIGINT' ? 130 : 143);
+    stopping = true;
+    console.log('\nstopping andon (Ctrl-C again to exit at once)...');
+    stop().catch((error: Error) => console.error(`stopping failed: ${error.message}`));
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+function printWelcome(
+  server: DevServer | undefined,
+  address: string,
+  namespace: string,
+  taskQueue: string,
+  backend: string,
+  service: RunningService | undefined,
+): void {
   const ui = server?.uiUrl ? `${server.uiUrl}/namespaces/${namespace}/workflows` : undefined;
   console.log(
     [
       '',
       `andon worker running: ${address}, namespace ${namespace}, task queue ${taskQueue}, agent ${backend}`,
       ui ? `Temporal UI: ${ui}` : '',
+      ...(service?.banner ?? []),
       '',
       'Try it (in another terminal):',
       '  npx andon start --prompt "checkout-api error rate above 5%" --id demo-1',
       '  npx andon tail demo-1',
       '  npx andon approve demo-1',
+      ...(service
+        ? [
+            '',
+            'or over HTTP:',
+            `  curl -s -X POST ${service.url}/v1/sessions -H "Authorization: Bearer $ANDON_TOKEN" -H 'Content-Type: application/json' -d '{"id":"demo-3","prompt":"disk full on db-7"}'`,
+            `  curl -s "${service.url}/v1/sessions/demo-3/wait?state=awaitingPlanApproval" -H "Authorization: Bearer $ANDON_TOKEN"`,
+            `  curl -s -X POST ${service.url}/v1/sessions/demo-3/approve -H "Authorization: Bearer $ANDON_TOKEN"`,
+          ]
+        : []),
       '',
       'Ctrl-C stops andon.',
     ]

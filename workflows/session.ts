@@ -15,6 +15,7 @@ import {
   continueAsNew,
   isCancellation,
   proxyActivities,
+  patched,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
@@ -48,13 +49,18 @@ import {
 import { SessionRecord, type Refusal } from './session-record';
 import { renderDetails } from './details';
 
+/** Patch ids: each marks a change of workflow code that running sessions must not see mid-flight. */
+const REPLIES_AS_ACTIVITIES = 'replies-as-activities';
+
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 } as const;
 /** Planning and steps may run long: they heartbeat, so a dead worker is noticed in 30 s, not 30 min. */
 const workOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '30s', retry } as const;
+/** Chat replies should come back within minutes or not at all; they heartbeat like the rest. */
+const chatOptions = { startToCloseTimeout: '2m', heartbeatTimeout: '30s', retry: { ...retry, maximumAttempts: 5 } } as const;
 /**
- * Replies and the summary are short calls whose result is wanted at once: as local activities
- * they run inside the workflow task, with no task-queue round trip (an `ask` costs about one
- * update round trip) and one marker event in history instead of six.
+ * The summary runs once, at the end, and is wanted at once: as a local activity it runs inside
+ * the workflow task, one marker event instead of six, which keeps a standard session within its
+ * history budget. The price: while it runs, the session answers nothing (it is the last call).
  */
 const quickOptions = { startToCloseTimeout: '2m', retry: { ...retry, maximumAttempts: 5 } } as const;
 // Options are given per call (executeWithOptions) so each activity gets a summary in the Temporal UI.
@@ -86,6 +92,8 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
   const replyFailures = new Map<string, string>();
   /** The scope of the planning or step activity in flight, so `cancel` can stop it now. */
   let current: CancellationScope | undefined;
+  /** The scope of the chat reply in flight: a session that ends stops it too. */
+  let replying: CancellationScope | undefined;
   let chatBusy = false;
   let closing = false;
 
@@ -100,7 +108,10 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       record.record({ type: 'inputRejected', originator: 'system', message: refusal.message, reason: refusal.type, by: byOf(raw) }, now());
     }
   };
-  const afterCancel = () => current?.cancel();
+  const afterCancel = () => {
+    current?.cancel();
+    replying?.cancel();
+  };
 
   // Validators run before anything is written to history, so a refused update leaves no trace.
   // They run the handler's own decision with apply=false: same checks, no change.
@@ -297,11 +308,24 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       }
       chatBusy = true;
       try {
-        const { message: reply } = await quick.reply.executeWithOptions({ ...quickOptions, summary: `reply to ${message.id}` }, [
-          { ...facts(), state: record.state, plan: record.plan, message: message.text, transcript: record.transcript() },
-        ]);
+        const request = { ...facts(), state: record.state, plan: record.plan, message: message.text, transcript: record.transcript() };
+        const summary = `reply to ${message.id}`;
+        // Replies used to run as local activities, which froze the whole session (commands,
+        // queries, cancel) while a reply was written; sessions started before keep that shape.
+        replying = new CancellationScope();
+        const { message: reply } = await replying.run(() =>
+          patched(REPLIES_AS_ACTIVITIES)
+            ? activities.reply.executeWithOptions({ ...chatOptions, summary }, [request])
+            : quick.reply.executeWithOptions({ ...quickOptions, summary }, [request]),
+        );
         record.answer(message.id, reply, now());
       } catch (error) {
+        if (isCancellation(error)) {
+          // The session ended (its waiting ask hears SessionEnded), or the workflow is being cancelled.
+          if (!isTerminal(record.state)) throw error;
+          record.queue = record.queue.filter((m) => m.id !== message.id);
+          continue;
+        }
         // An unanswerable message must not sink the session: note it and go on with the next.
         replyFailures.set(message.id, failureReason(error));
         record.queue = record.queue.filter((m) => m.id !== message.id);
@@ -311,6 +335,7 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
         );
       } finally {
         chatBusy = false;
+        replying = undefined;
       }
     }
   }

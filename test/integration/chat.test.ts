@@ -158,7 +158,7 @@ describe('ask', () => {
     await session.cancel('done testing');
   });
 
-  it('once cancelled, calls the agent no more: a queued message is dropped and its ask fails with InvalidStateError', async () => {
+  it('cancel stops the reply in flight and drops the queue: both asks fail with InvalidStateError(cancelled)', async () => {
     const session = await h.andon.session({ prompt: 'cancel while chatting' });
     await session.waitFor('awaitingPlanApproval', T);
     const gate = backend.hold('first (held)');
@@ -169,18 +169,21 @@ describe('ask', () => {
     await session.send('second', { messageId: 'c-2' });
     const second = session.ask('second', { messageId: 'c-2' });
     await h.client.workflow.getHandle(session.id).signal(cancelSignal, { reason: 'stop', by: 'test:carol' });
-    gate.release();
 
-    await expect(first).resolves.toEqual({ messageId: 'c-1', reply: 'echo: first (held)' });
-    const error = await second.catch((e: unknown) => e);
-    expect(InvalidStateError.isInstance(error)).toBe(true);
-    expect(error).toMatchObject({ state: 'cancelled', message: expect.stringContaining('ended (cancelled) before the agent answered') });
+    // Both asks end with the session, while the agent is still holding the first reply.
+    for (const ask of [first, second]) {
+      const error = await ask.catch((e: unknown) => e);
+      expect(InvalidStateError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ state: 'cancelled' });
+    }
 
     await expect(session.result(T)).rejects.toMatchObject({ name: 'SessionCancelledError', reason: 'stop' });
+    gate.release();
     expect(backend.replyRequests.filter((r) => r.sessionId === session.id).map((r) => r.message)).toEqual(['first (held)']);
     const { events } = await session.timeline();
     expect(userMessages(events).map((e) => e.messageId)).toEqual(['c-1', 'c-2']);
-    expect(agentMessages(events).map((e) => e.inReplyTo)).toEqual(['c-1']);
+    expect(agentMessages(events)).toEqual([]);
+    expect(events.some((e) => e.type === 'inputRejected')).toBe(false);
     expect(events.at(-1)).toMatchObject({ type: 'sessionCancelled', by: 'test:carol' });
   });
 });

@@ -1,0 +1,23 @@
+/**
+ * `npm run bench -- <ops|park> [flags]`: andon's performance budgets, measured side by side with
+ * bare Temporal on a dev server of the bench's own. See the README, "Benchmarks".
+ */
+import { opsMain } from './ops';
+import { parkMain } from './park';
+import { runMain } from './support';
+
+const USAGE = `usage: npm run bench -- <command> [flags]
+
+  ops    each session operation vs Temporal's own round trip for it, plus the history budget
+         --iterations 50  --warmup 5  --sqlite-pragma <p>...
+  park   N sessions parked awaiting approval, then all approved and finished; worker memory
+         --sessions 10000  --concurrency 50  --max-cached-workflows <n>  --worker-heap-mb <n>
+         --script <file>  --stall-seconds 120  --samples <file.json>  --sqlite-pragma <p>...`;
+
+const [command, ...rest] = process.argv.slice(2);
+if (command === 'ops') runMain(() => opsMain(rest));
+else if (command === 'park') runMain(() => parkMain(rest));
+else {
+  console.error(USAGE);
+  process.exit(command === undefined || command === '--help' || command === '-h' ? 0 : 2);
+}

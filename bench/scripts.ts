@@ -1,0 +1,18 @@
+/**
+ * The agent the benchmarks drive: the demo script (a standard session: plan, approval, five
+ * steps, a summary) with every delay set to 0, so the numbers are andon's and Temporal's, not
+ * the demo agent's pacing (its steps "work" 350-500 ms and replies 200 ms).
+ */
+import path from 'node:path';
+import type { AgentScript } from '../src/backends/scripted';
+
+export const DEMO_SCRIPT_PATH = path.resolve(__dirname, '../scripts/demo.json');
+
+export function zeroDelays(script: AgentScript): AgentScript {
+  return {
+    ...script,
+    planDelayMs: 0,
+    replyDelayMs: 0,
+    plans: script.plans.map((plan) => ({ ...plan, steps: plan.steps.map((step) => ({ ...step, delayMs: 0 })) })),
+  };
+}

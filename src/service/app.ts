@@ -1,0 +1,62 @@
+/**
+ * The andon HTTP service: a fastify app of small plugins, each with one job, registered in an
+ * order that matters — errors first (so every failure has the one shape), auth next (its
+ * onRoute check must see every route), OpenAPI before the routes it documents.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Andon } from '../client/andon';
+import { authPlugin } from './auth';
+import type { ServiceConfig } from './config';
+import { errorsPlugin } from './errors';
+import { eventsPlugin } from './events';
+import { openapiPlugin } from './openapi';
+import { healthRoutes } from './routes/health';
+import { sessionRoutes } from './routes/sessions';
+import { webhooksPlugin } from './webhooks';
+import { version } from '../../package.json';
+
+export interface BuildServiceOptions {
+  andon: Andon;
+  config: ServiceConfig;
+  /** A pino-style logger, fastify logger options, or false for none. Default: warnings and errors to stdout. */
+  logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
+}
+
+export async function buildService({ andon, config, logger }: BuildServiceOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger: logger ?? { level: 'warn' } }),
+    bodyLimit: config.bodyLimit,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  acceptEmptyJsonBodies(app);
+
+  await app.register(errorsPlugin, { retryAfterSeconds: config.retryAfterSeconds });
+  await app.register(authPlugin, { tokens: config.tokens });
+  await app.register(openapiPlugin, { version });
+  await app.register(healthRoutes);
+  await app.register(sessionRoutes, { prefix: '/v1', andon, requestTimeoutMs: config.requestTimeout, askTimeoutMs: config.askTimeout });
+  await app.register(eventsPlugin, { andon, readyTimeoutMs: config.requestTimeout });
+  await app.register(webhooksPlugin, { andon, config: config.webhooks });
+  await app.ready();
+  return app;
+}
+
+/**
+ * `curl -X POST -H 'Content-Type: application/json' .../resume` sends no body; that means "no
+ * fields", not a malformed request. Everything else goes to fastify's own (safe) JSON parser.
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') return done(null, undefined);
+    return parse(request, text, done);
+  });
+}
+
+function isLoggerInstance(logger: BuildServiceOptions['logger']): logger is FastifyBaseLogger {
+  return typeof logger === 'object' && logger !== null && typeof (logger as { info?: unknown }).info === 'function' && typeof (logger as { child?: unknown }).child === 'function';
+}

@@ -1,0 +1,101 @@
+/**
+ * Bearer tokens with scopes. Every route must declare `config.scope`: a route without one stops
+ * the service from starting, so nothing becomes public by accident. `none` is for routes that
+ * are public (the OpenAPI document, health) or authenticate themselves (webhook receivers).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { HttpError, unauthorized } from './http-errors';
+import type { ApiToken, Scope } from './config';
+
+export type RouteScope = Scope | 'none';
+export const ROUTE_SCOPES: readonly RouteScope[] = ['read', 'write', 'approve', 'none'];
+
+export interface Principal {
+  /** The token's name. */
+  name: string;
+  scopes: readonly Scope[];
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a caller's token needs for this route; required on every route (see auth.ts). */
+    scope?: RouteScope;
+  }
+  interface FastifyRequest {
+    /** Who called: set on every route whose scope is not `none`. */
+    principal?: Principal;
+  }
+}
+
+/** The OpenAPI security scheme name routes reference. */
+export const SECURITY_SCHEME = 'bearerAuth';
+const REALM = 'Bearer realm="andon"';
+
+/** Who is recorded as `by` on the session for what this request does. */
+export function actorOf(request: FastifyRequest): string {
+  if (!request.principal) throw new Error(`${request.method} ${request.url}: no authenticated caller (route scope "none"?)`);
+  return `api:${request.principal.name}`;
+}
+
+export const authPlugin = fp(
+  async (app: FastifyInstance, options: { tokens: readonly ApiToken[] }) => {
+    const authenticate = tokenMatcher(options.tokens);
+    app.decorateRequest('principal', undefined);
+
+    app.addHook('onRoute', (route) => {
+      const scope = route.config?.scope;
+      if (scope === undefined || !ROUTE_SCOPES.includes(scope)) {
+        throw new Error(
+          `route ${String(route.method)} ${route.url} must declare config.scope (one of ${ROUTE_SCOPES.join(', ')}); "none" makes it public`,
+        );
+      }
+      // The scope is documented on the operation, so clients (and tests) see what each route needs.
+      const schema = { ...route.schema, 'x-andon-scope': scope } as NonNullable<typeof route.schema> & { description?: string };
+      if (scope !== 'none') {
+        schema.security = [{ [SECURITY_SCHEME]: [] }];
+        schema.description = [schema.description, `Requires a token with the \`${scope}\` scope.`].filter(Boolean).join('\n\n');
+      }
+      route.schema = schema;
+    });
+
+    app.addHook('onRequest', async (request) => {
+      const scope = request.routeOptions.config?.scope;
+      // No scope: the not-found handler, which answers 404 whoever asks.
+      if (scope === undefined || scope === 'none') return;
+      const header = request.headers.authorization;
+      const match = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
+      if (!match) throw unauthorized('missing bearer token: send "Authorization: Bearer <token>"', REALM);
+      const principal = authenticate(match[1]);
+      if (!principal) throw unauthorized('invalid bearer token', `${REALM}, error="invalid_token"`);
+      if (!principal.scopes.includes(scope)) {
+        throw new HttpError(403, 'forbidden', `token "${principal.name}" lacks the "${scope}" scope`, {}, {
+          'www-authenticate': `${REALM}, error="insufficient_scope", scope="${scope}"`,
+        });
+      }
+      request.principal = principal;
+    });
+  },
+  { name: 'andon-auth' },
+);
+
+/**
+ * Finds the token a caller presented. Compares SHA-256 digests with timingSafeEqual and checks
+ * every token, so neither a token's length nor which one matched shows in the timing.
+ */
+export function tokenMatcher(tokens: readonly ApiToken[]): (presented: string) => Principal | undefined {
+  const known = tokens.map((t) => ({ principal: { name: t.name, scopes: t.scopes }, digest: sha256(t.token) }));
+  return (presented) => {
+    const digest = sha256(presented);
+    let found: Principal | undefined;
+    for (const token of known) {
+      if (timingSafeEqual(digest, token.digest) && found === undefined) found = token.principal;
+    }
+    return found;
+  };
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}

@@ -1,0 +1,123 @@
+/**
+ * The HTTP contract of the session API: request and response schemas, built from the session
+ * model (src/session/schema.ts) and the workflow's message inputs (workflows/messages.ts).
+ *
+ * Differences from those, on purpose:
+ * - No `by` / `requestedBy` in bodies: who acted is the authenticated token (`api:<name>`).
+ * - Bodies are strict: a misspelt `planId` must be refused, not ignored (it would approve
+ *   whatever plan is current).
+ * - Durations are `number | "30s"` rather than a preprocess, so the OpenAPI document can
+ *   describe them.
+ */
+import { z } from 'zod';
+import { ListFilter } from '../../client/andon';
+import { SessionConfig, SessionId, SessionState, parseDuration } from '../../session/schema';
+import { ApproveInput, CancelInput, MessageInput, PauseInput, RejectInput } from '../../../workflows/messages';
+
+const DURATION_TEXT = /^\d+(ms|s|m|h|d)$/;
+
+const DurationInput = z
+  .union([z.number().int().nonnegative(), z.string().regex(DURATION_TEXT, 'expected a duration such as "30s", "10m" or "2h"')])
+  .describe('milliseconds, or a duration such as "500ms", "30s", "10m", "2h", "1d"');
+
+function toMs(value: number | string): number {
+  return typeof value === 'number' ? value : parseDuration(value);
+}
+
+/** `?state=a&state=b` and `?state=a,b` both mean a or b. */
+const States = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) =>
+    [value]
+      .flat()
+      .flatMap((part) => part.split(','))
+      .map((part) => part.trim())
+      .filter((part) => part !== ''),
+  )
+  .pipe(z.array(SessionState).min(1))
+  .describe(`one or more of ${SessionState.options.join(', ')}; repeat the parameter or separate with commas`);
+
+const Count = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------------
+
+export const SessionParams = z.object({ id: SessionId });
+
+export const CreateSessionBody = SessionConfig.omit({ requestedBy: true, followUpWindow: true, requirePlanApproval: true })
+  .extend({
+    /** Unset: the service's configured default (sessions.requirePlanApproval). */
+    requirePlanApproval: z.boolean().optional(),
+    followUpWindow: DurationInput.optional(),
+  })
+  .strict();
+
+export const ListQuery = z.object({
+  state: States.optional(),
+  text: ListFilter.shape.text.describe('words in the title'),
+  since: z
+    .string()
+    .transform((value, ctx) => {
+      if (DURATION_TEXT.test(value)) return new Date(Date.now() - parseDuration(value));
+      const date = new Date(value);
+      if (Number.isNaN(date.getTime())) {
+        ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time or a duration such as "2h"' });
+        return z.NEVER;
+      }
+      return date;
+    })
+    .optional()
+    .describe('sessions created after this: an ISO 8601 time, or a duration back from now such as "2h"'),
+  limit: Count(1, 1_000).default(100),
+});
+
+export const TimelineQuery = z.object({
+  after: z.coerce.number().int().nonnegative().default(0).describe('return events with a sequence number greater than this'),
+  limit: Count(1, 1_000).default(200),
+});
+
+export const WaitQuery = z.object({
+  state: States,
+  timeout: z
+    .union([z.coerce.number().int().nonnegative(), z.string().regex(DURATION_TEXT)])
+    .transform(toMs)
+    .pipe(z.number().max(120_000, 'must be at most 2m'))
+    .default(30_000)
+    .describe('how long to wait, at most 2m (default 30s): milliseconds or "30s"'),
+});
+
+/** Bodies whose fields are all optional may be left out: fastify then hands over `null`. */
+function optionalBody<T extends z.ZodObject>(schema: T) {
+  return schema.nullish().transform((body) => body ?? ({} as z.output<T>));
+}
+
+export const ApproveBody = optionalBody(ApproveInput.omit({ by: true }).strict());
+export const RejectBody = RejectInput.omit({ by: true }).strict();
+export const SendBody = MessageInput.omit({ by: true }).strict();
+export const AskBody = MessageInput.omit({ by: true })
+  .extend({ timeoutMs: z.number().int().min(100).optional().describe('at most the service\'s ask timeout (default 60 s)') })
+  .strict();
+export const PauseBody = optionalBody(PauseInput.omit({ by: true }).strict());
+export const ResumeBody = optionalBody(z.object({}).strict());
+export const CancelBody = CancelInput.omit({ by: true }).strict();
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+// ---------------------------------------------------------------------------------------------
+
+export const SessionSummary = z.object({
+  id: z.string(),
+  state: SessionState,
+  title: z.string(),
+  createTime: z.string(),
+  closeTime: z.string().optional(),
+  /** The Temporal workflow status: RUNNING, COMPLETED, ... */
+  status: z.string(),
+});
+
+export const SessionList = z.object({ sessions: z.array(SessionSummary) });
+export const MessageAccepted = z.object({ messageId: z.string() });
+export const AskReply = z.object({ messageId: z.string(), reply: z.string() });
+
+export { SessionView, TimelinePage } from '../../session/schema';

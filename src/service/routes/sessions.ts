@@ -1,0 +1,293 @@
+/**
+ * The session API under /v1: REST for everything the SDK does. Each handler is one SDK call
+ * with the caller's identity (`api:<token name>`) as `by` and the service's deadline, so an
+ * HTTP client always hears back in bounded time; errors become HTTP answers in errors.ts.
+ */
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Andon } from '../../client/andon';
+import { InvalidStateError, TimeoutError, translateError } from '../../client/errors';
+import { actorOf } from '../auth';
+import { withDeadline } from '../deadline';
+import { errorResponses } from '../errors';
+import {
+  ApproveBody,
+  AskBody,
+  AskReply,
+  CancelBody,
+  CreateSessionBody,
+  ListQuery,
+  MessageAccepted,
+  PauseBody,
+  RejectBody,
+  ResumeBody,
+  SendBody,
+  SessionList,
+  SessionParams,
+  SessionView,
+  TimelinePage,
+  TimelineQuery,
+  WaitQuery,
+} from './schemas';
+
+export interface SessionRoutesOptions {
+  andon: Andon;
+  /** Deadline for every call to Temporal, so a request never waits longer (503 after it). */
+  requestTimeoutMs: number;
+  /** The longest an ask waits for the agent's reply. */
+  askTimeoutMs: number;
+}
+
+const tags = ['sessions'];
+
+/**
+ * The SDK's own deadlines abort its calls, but a call that is still connecting or retrying does
+ * not see the abort until the gRPC layer gives up (tens of seconds when Temporal is down). Every
+ * handler is therefore also raced against its deadline, a little later than the SDK's own so
+ * the SDK's more precise error wins when it can.
+ */
+const BACKSTOP_GRACE_MS = 250;
+
+export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, { andon, requestTimeoutMs, askTimeoutMs }) => {
+  const timeoutMs = requestTimeoutMs;
+  const bounded = <T>(what: string, ms: number, call: () => Promise<T>): Promise<T> => withDeadline(ms + BACKSTOP_GRACE_MS, what, call());
+
+  app.post(
+    '/sessions',
+    {
+      config: { scope: 'write' },
+      schema: {
+        operationId: 'createSession',
+        summary: 'Create a session',
+        description:
+          '201 with the new session. When `id` names a session that already exists (running or ended), nothing is started and the answer is 200 with that session: creating with an `id` is safe to retry. (Two concurrent first creates of one id may both answer 201; there is still only one session.)',
+        tags,
+        body: CreateSessionBody,
+        response: { 200: SessionView, 201: SessionView, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const deadline = Date.now() + timeoutMs;
+      const left = () => Math.max(1, deadline - Date.now());
+      const { id } = request.body;
+      const existed = id !== undefined && (await withDeadline(left(), 'looking up the session', exists(andon, id)));
+      const session = existed
+        ? andon.session(id)
+        : await withDeadline(left(), 'creating the session', andon.session({ ...request.body, requestedBy: actorOf(request) }));
+      const view = await bounded('reading the session', left(), () => session.info({ timeoutMs: left() }));
+      return reply
+        .code(existed ? 200 : 201)
+        .header('location', `/v1/sessions/${encodeURIComponent(session.id)}`)
+        .send(view);
+    },
+  );
+
+  app.get(
+    '/sessions',
+    {
+      config: { scope: 'read' },
+      schema: {
+        operationId: 'listSessions',
+        summary: 'List sessions, newest first',
+        tags,
+        querystring: ListQuery,
+        response: { 200: SessionList, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { state, text, since, limit } = request.query;
+      const sessions = await withDeadline(timeoutMs, 'listing sessions', andon.sessions.list({ state, text, createdAfter: since, limit }));
+      return { sessions };
+    },
+  );
+
+  app.get(
+    '/sessions/:id',
+    {
+      config: { scope: 'read' },
+      schema: { operationId: 'getSession', summary: 'The session view', tags, params: SessionParams, response: { 200: SessionView, ...errorResponses } },
+    },
+    async (request) => bounded('reading the session', timeoutMs, () => andon.session(request.params.id).info({ timeoutMs })),
+  );
+
+  app.get(
+    '/sessions/:id/timeline',
+    {
+      config: { scope: 'read' },
+      schema: {
+        operationId: 'getTimeline',
+        summary: 'A page of the timeline: events with seq > after',
+        tags,
+        params: SessionParams,
+        querystring: TimelineQuery,
+        response: { 200: TimelinePage, ...errorResponses },
+      },
+    },
+    async (request) =>
+      bounded('reading the timeline', timeoutMs, () => andon.session(request.params.id).timeline({ ...request.query, timeoutMs })),
+  );
+
+  app.get(
+    '/sessions/:id/wait',
+    {
+      config: { scope: 'read' },
+      schema: {
+        operationId: 'waitForSession',
+        summary: 'Long-poll until the session is in one of `state`',
+        description:
+          'Answers with the view as soon as the session is in one of the states, or when it ends in another, or after `timeout`: compare `state` to tell which.',
+        tags,
+        params: SessionParams,
+        querystring: WaitQuery,
+        response: { 200: SessionView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const session = andon.session(request.params.id);
+      const { state, timeout } = request.query;
+      try {
+        return await bounded('waiting', timeout, () => session.waitFor(state, { timeoutMs: timeout }));
+      } catch (error) {
+        // Not reached (yet, or ever): the current view says where the session is.
+        if (TimeoutError.isInstance(error) || InvalidStateError.isInstance(error)) {
+          return bounded('reading the session', timeoutMs, () => session.info({ timeoutMs }));
+        }
+        throw error;
+      }
+    },
+  );
+
+  app.post(
+    '/sessions/:id/approve',
+    {
+      config: { scope: 'approve' },
+      schema: {
+        operationId: 'approvePlan',
+        summary: 'Approve the plan awaiting approval',
+        description: '409 `invalid_state` when nothing awaits approval; 409 `stale_plan` (with `currentPlanId`) when `planId` is not the current plan.',
+        tags,
+        params: SessionParams,
+        body: ApproveBody,
+        response: { 200: SessionView, ...errorResponses },
+      },
+    },
+    async (request) =>
+      bounded('approving', timeoutMs, () => andon.session(request.params.id).approve({ ...request.body, by: actorOf(request), timeoutMs })),
+  );
+
+  app.post(
+    '/sessions/:id/reject',
+    {
+      config: { scope: 'approve' },
+      schema: {
+        operationId: 'rejectPlan',
+        summary: 'Reject the plan: the session ends as cancelled, or re-plans with `replan: true`',
+        tags,
+        params: SessionParams,
+        body: RejectBody,
+        response: { 200: SessionView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { reason, ...options } = request.body;
+      return bounded('rejecting', timeoutMs, () => andon.session(request.params.id).reject(reason, { ...options, by: actorOf(request), timeoutMs }));
+    },
+  );
+
+  app.post(
+    '/sessions/:id/messages',
+    {
+      config: { scope: 'write' },
+      schema: {
+        operationId: 'sendMessage',
+        summary: 'Send a message without waiting for the reply (it appears on the timeline)',
+        tags,
+        params: SessionParams,
+        body: SendBody,
+        response: { 202: MessageAccepted, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { message, messageId } = request.body;
+      const accepted = await bounded('sending the message', timeoutMs, () =>
+        andon.session(request.params.id).send(message, { messageId, by: actorOf(request), timeoutMs }),
+      );
+      return reply.code(202).send(accepted);
+    },
+  );
+
+  app.post(
+    '/sessions/:id/ask',
+    {
+      config: { scope: 'write' },
+      schema: {
+        operationId: 'ask',
+        summary: "Send a message and wait for the agent's reply",
+        description: 'A retry with the same `messageId` is answered once. 502 `agent_error` when the agent could not answer.',
+        tags,
+        params: SessionParams,
+        body: AskBody,
+        response: { 200: AskReply, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { message, messageId, timeoutMs: wanted } = request.body;
+      const askMs = Math.min(wanted ?? askTimeoutMs, askTimeoutMs);
+      return bounded('asking', askMs, () => andon.session(request.params.id).ask(message, { messageId, by: actorOf(request), timeoutMs: askMs }));
+    },
+  );
+
+  app.post(
+    '/sessions/:id/pause',
+    {
+      config: { scope: 'write' },
+      schema: {
+        operationId: 'pauseSession',
+        summary: 'Pause after the current step',
+        tags,
+        params: SessionParams,
+        body: PauseBody,
+        response: { 200: SessionView, ...errorResponses },
+      },
+    },
+    async (request) =>
+      bounded('pausing', timeoutMs, () => andon.session(request.params.id).pause({ ...request.body, by: actorOf(request), timeoutMs })),
+  );
+
+  app.post(
+    '/sessions/:id/resume',
+    {
+      config: { scope: 'write' },
+      schema: { operationId: 'resumeSession', summary: 'Resume a paused session', tags, params: SessionParams, body: ResumeBody, response: { 200: SessionView, ...errorResponses } },
+    },
+    async (request) => bounded('resuming', timeoutMs, () => andon.session(request.params.id).resume({ by: actorOf(request), timeoutMs })),
+  );
+
+  app.post(
+    '/sessions/:id/cancel',
+    {
+      config: { scope: 'write' },
+      schema: {
+        operationId: 'cancelSession',
+        summary: 'Pull the andon cord: stop the work in flight now and end the session as cancelled',
+        tags,
+        params: SessionParams,
+        body: CancelBody,
+        response: { 200: SessionView, ...errorResponses },
+      },
+    },
+    async (request) =>
+      bounded('cancelling', timeoutMs, () => andon.session(request.params.id).cancel(request.body.reason, { by: actorOf(request), timeoutMs })),
+  );
+};
+
+/** Whether a session (running or ended) has this id. */
+async function exists(andon: Andon, id: string): Promise<boolean> {
+  try {
+    await andon.client.workflow.getHandle(id).describe();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw translateError(error, id);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The alert receivers: POST /v1/webhooks/<receiver> for Alertmanager, Grafana, PagerDuty,
+ * Datadog and andon's generic form. Each request is authenticated with that receiver's own
+ * credentials, read into alerts, routed to a session configuration and delivered; 202 means
+ * every alert in it reached its session durably, 503 means retry (re-delivery is harmless).
+ *
+ * Register it unwrapped (not through fastify-plugin): the raw-body JSON parser it installs must
+ * stay inside this scope.
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Andon } from '../../client';
+import { alertSessionId } from '../../client/andon';
+import { SessionConfig } from '../../session/schema';
+import { errorResponses } from '../errors';
+import { badRequest } from '../http-errors';
+import { checkAuthorization, checkSignature } from './auth';
+import type { ReceiverSettings, WebhooksConfig } from './config';
+import { deliverAll, type Delivery } from './deliver';
+import { toNotification } from './notification';
+import { parsePayload, type IncomingAlert, type Receiver } from './receiver';
+import { RECEIVERS } from './receivers';
+import { routeAlert } from './routing';
+
+export { WebhooksConfig, WEBHOOK_ENV, webhooksConfigSchema, type WebhooksConfigInput } from './config';
+
+/** The answer to a delivery: one entry per alert in the payload, in payload order. */
+export const WebhookAnswer = z.object({
+  sessions: z.array(
+    z.object({
+      id: z.string(),
+      fingerprint: z.string(),
+      status: z.enum(['firing', 'resolved']),
+      delivered: z.boolean().describe('false: a resolve for an incident with no running session; nothing was started'),
+      route: z.string().describe('the configured route that chose the session settings, or "default"'),
+    }),
+  ),
+});
+
+const DESCRIPTION = [
+  '202 once every alert in the payload reached its session durably (the first firing notification of an incident starts it; later ones, resolves included, fold into it).',
+  '503 with Retry-After: retry the whole payload; a repeated delivery is harmless.',
+  'Authenticates itself with the credentials configured for this receiver (bearer token or HTTP basic; PagerDuty also its X-PagerDuty-Signature), not with API tokens.',
+].join('\n\n');
+
+export interface WebhooksPluginOptions {
+  andon: Andon;
+  config: WebhooksConfig;
+}
+
+export const webhooksPlugin: FastifyPluginAsync<WebhooksPluginOptions> = async (app, { andon, config }) => {
+  keepRawJson(app);
+  for (const receiver of RECEIVERS) {
+    const settings: ReceiverSettings = config[receiver.name];
+    if (!settings.enabled) continue;
+    app.post(
+      `/v1/webhooks/${receiver.name}`,
+      {
+        // The receiver authenticates itself, with credentials of its own (auth.ts here).
+        config: { scope: 'none' },
+        schema: {
+          operationId: `${receiver.name}Webhook`,
+          summary: receiver.summary,
+          description: DESCRIPTION,
+          tags: ['webhooks'],
+          response: { 202: WebhookAnswer, ...errorResponses },
+        },
+        onRequest: async (request) => checkAuthorization(receiver.name, settings, request.headers),
+      },
+      async (request, reply) => {
+        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        if (receiver.verifySignature && settings.secret !== undefined) {
+          checkSignature(receiver.name, receiver.verifySignature(settings.secret, raw, request.headers));
+        }
+        const deliveries = receiver.normalise(parseJson(raw)).map((alert) => prepare(receiver, alert, config));
+        const sessions = await deliverAll(andon, deliveries, {
+          timeoutMs: config.deliveryTimeout,
+          retryAfterSeconds: config.retryAfterSeconds,
+          onFailure: (delivery, error) => logFailure(request, delivery, error),
+        });
+        return reply.code(202).send({ sessions });
+      },
+    );
+  }
+};
+
+/**
+ * JSON bodies stay raw bytes until the route has checked the sender: a vendor signature covers
+ * the exact bytes, and nobody unauthenticated learns how their payload was read.
+ */
+function keepRawJson(app: FastifyInstance): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+}
+
+function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0) throw badRequest('request body is empty: send the alert payload as JSON', '(body)');
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw badRequest('request body is not valid JSON', '(body)');
+  }
+}
+
+function prepare(receiver: Receiver, alert: IncomingAlert, config: WebhooksConfig): Delivery {
+  const notification = toNotification(alert, receiver.name);
+  const { route, session } = routeAlert(alert, receiver.name, config);
+  const id = alertSessionId(notification.source, notification.fingerprint);
+  // A route whose template renders something a session refuses is refused before anything is sent.
+  parsePayload(SessionConfig, { ...session, id });
+  return { id, route, notification, session };
+}
+
+function logFailure(request: FastifyRequest, delivery: Delivery, error: unknown): void {
+  request.log.warn({ err: error, sessionId: delivery.id, status: delivery.notification.status }, `alert delivery to ${delivery.id} failed`);
+}

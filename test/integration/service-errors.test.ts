@@ -1,0 +1,208 @@
+/**
+ * Every error status of the HTTP API, over real HTTP on loopback: each answer has the one error
+ * shape, the right status and the fields a caller needs (field, state, currentPlanId,
+ * Retry-After, WWW-Authenticate), and never a stack trace.
+ */
+import { Client, Connection, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Andon, type SessionView } from '../../src/client';
+import { freePort } from '../support/ports';
+import { quickScript, startHarness, type Harness } from '../support/harness';
+import { startService, type HttpResponse, type TestService } from '../support/service-harness';
+
+let h: Harness;
+let api: TestService;
+beforeAll(async () => {
+  h = await startHarness({ agent: quickScript() });
+  api = await startService(h.andon, { bodyLimit: 2_048 });
+});
+afterAll(async () => {
+  await api?.close();
+  await h?.close();
+});
+
+function expectError(response: HttpResponse, status: number, error: Record<string, unknown>): void {
+  expect({ status: response.status, body: response.body }).toEqual({
+    status,
+    body: { error: expect.objectContaining({ message: expect.any(String), ...error }) },
+  });
+  expect(JSON.stringify(response.body)).not.toMatch(/\n\s+at /);
+}
+
+async function awaitingSession(): Promise<SessionView> {
+  const created = await api.call<SessionView>('POST', '/v1/sessions', { body: { prompt: 'errors test' } });
+  const waited = await api.call<SessionView>('GET', `/v1/sessions/${created.body.id}/wait?state=awaitingPlanApproval&timeout=20s`);
+  expect(waited.body.state).toBe('awaitingPlanApproval');
+  return waited.body;
+}
+
+describe('400: malformed JSON or a schema violation, naming the field', () => {
+  it('refuses malformed JSON', async () => {
+    const response = await api.call('POST', '/v1/sessions', { body: '{"prompt": "x",' });
+    expectError(response, 400, { code: 'invalid_argument', field: '(body)' });
+  });
+
+  it('names the bad field of a body, a query and a path parameter', async () => {
+    expectError(await api.call('POST', '/v1/sessions', { body: { prompt: '   ' } }), 400, { code: 'invalid_argument', field: 'prompt' });
+    expectError(await api.call('POST', '/v1/sessions', { body: { prompt: 'x', context: { service: 7 } } }), 400, { field: 'context.service' });
+    expectError(await api.call('POST', '/v1/sessions', { body: { prompt: 'x', followUpWindow: 'soon' } }), 400, { field: 'followUpWindow' });
+    expectError(await api.call('POST', '/v1/sessions/any-id/reject', { body: { replan: true } }), 400, { field: 'reason' });
+    // A misspelt planId must not approve whatever plan is current.
+    expectError(await api.call('POST', '/v1/sessions/any-id/approve', { body: { planid: 'plan-1' } }), 400, { field: 'planid' });
+    expectError(await api.call('GET', '/v1/sessions?limit=0'), 400, { field: 'limit' });
+    expectError(await api.call('GET', '/v1/sessions?state=sleeping'), 400, { field: 'state.0' });
+    expectError(await api.call('GET', '/v1/sessions?since=yesterday'), 400, { field: 'since' });
+    expectError(await api.call('GET', '/v1/sessions/has%20spaces'), 400, { field: 'id' });
+  });
+
+  it('refuses a body that is not JSON', async () => {
+    const response = await api.call('POST', '/v1/sessions', { body: 'prompt=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expectError(response, 415, { code: 'unsupported_media_type' });
+  });
+});
+
+describe('404, 409 and 413', () => {
+  it('404 for an unknown session and an unknown route', async () => {
+    expectError(await api.call('GET', '/v1/sessions/no-such-session'), 404, { code: 'not_found' });
+    expectError(await api.call('POST', '/v1/sessions/no-such-session/approve'), 404, { code: 'not_found' });
+    expectError(await api.call('POST', '/v1/sessions/no-such-session/messages', { body: { message: 'hi' } }), 404, { code: 'not_found' });
+    expectError(await api.call('GET', '/v1/nothing-here'), 404, { code: 'not_found' });
+  });
+
+  it('409 with the state when nothing awaits approval', async () => {
+    const created = await api.call<SessionView>('POST', '/v1/sessions', { body: { prompt: 'no approval', requirePlanApproval: false, followUpWindow: '1m' } });
+    const done = await api.call<SessionView>('GET', `/v1/sessions/${created.body.id}/wait?state=completed&timeout=20s`);
+    expect(done.body.state).toBe('completed');
+    expectError(await api.call('POST', `/v1/sessions/${created.body.id}/approve`), 409, { code: 'invalid_state', state: 'completed' });
+    expectError(await api.call('POST', `/v1/sessions/${created.body.id}/resume`), 409, { code: 'invalid_state', state: 'completed' });
+  });
+
+  it('409 with the state and the current plan for a stale plan, and nothing changes', async () => {
+    const view = await awaitingSession();
+    const response = await api.call('POST', `/v1/sessions/${view.id}/approve`, { body: { planId: 'plan-9' } });
+    expectError(response, 409, { code: 'stale_plan', state: 'awaitingPlanApproval', currentPlanId: 'plan-1' });
+    const after = await api.call<SessionView>('GET', `/v1/sessions/${view.id}`);
+    expect(after.body).toMatchObject({ state: 'awaitingPlanApproval', lastSeq: view.lastSeq });
+    await api.call('POST', `/v1/sessions/${view.id}/cancel`, { body: { reason: 'done testing' } });
+  });
+
+  it('413 for a body over the limit', async () => {
+    const response = await api.call('POST', '/v1/sessions', { body: { prompt: 'x'.repeat(4_000) } });
+    expectError(response, 413, { code: 'payload_too_large' });
+  });
+});
+
+describe('401 and 403', () => {
+  it('401 with WWW-Authenticate for a missing or unknown token, before anything else', async () => {
+    const missing = await api.call('POST', '/v1/sessions', { as: null, body: { prompt: 'x' } });
+    expectError(missing, 401, { code: 'unauthorized' });
+    expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer realm="andon"/);
+
+    const wrong = await fetch(`${api.url}/v1/sessions`, { headers: { authorization: 'Bearer not-a-real-token-at-all' } });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toContain('error="invalid_token"');
+
+    const basic = await fetch(`${api.url}/v1/sessions/x`, { headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } });
+    expect(basic.status).toBe(401);
+    // Credentials are checked before the body is read: a bad body still gets 401.
+    expectError(await api.call('POST', '/v1/sessions', { as: null, body: '{oops' }), 401, { code: 'unauthorized' });
+  });
+
+  it('403 naming the missing scope', async () => {
+    const view = await awaitingSession();
+    const cases: Array<[Parameters<TestService['call']>[2], string, string, string]> = [
+      [{ as: 'reader', body: { prompt: 'x' } }, 'POST', '/v1/sessions', 'write'],
+      [{ as: 'reader' }, 'POST', `/v1/sessions/${view.id}/approve`, 'approve'],
+      [{ as: 'writer' }, 'POST', `/v1/sessions/${view.id}/approve`, 'approve'],
+      [{ as: 'writer', body: { reason: 'no' } }, 'POST', `/v1/sessions/${view.id}/reject`, 'approve'],
+      [{ as: 'approver', body: { message: 'hi' } }, 'POST', `/v1/sessions/${view.id}/messages`, 'write'],
+      [{ as: 'approver', body: { reason: 'no' } }, 'POST', `/v1/sessions/${view.id}/cancel`, 'write'],
+    ];
+    for (const [options, method, path, scope] of cases) {
+      const response = await api.call(method, path, options);
+      expectError(response, 403, { code: 'forbidden' });
+      expect(response.body.error.message).toContain(`"${scope}"`);
+    }
+    expect((await api.call<SessionView>('GET', `/v1/sessions/${view.id}`)).body.state).toBe('awaitingPlanApproval');
+    await api.call('POST', `/v1/sessions/${view.id}/cancel`, { body: { reason: 'done testing' } });
+  });
+});
+
+describe('503 with Retry-After, within a bounded time', () => {
+  it('when no worker polls the task queue', async () => {
+    const idle = await startHarness({ worker: false });
+    const service = await startService(idle.andon, { requestTimeout: '1s' });
+    try {
+      const id = `no-worker-${Date.now()}`;
+      const started = Date.now();
+      const created = await service.call('POST', '/v1/sessions', { body: { id, prompt: 'nobody home' } });
+      expectError(created, 503, { code: 'unavailable' });
+      expect(created.headers.get('retry-after')).toBe('5');
+      for (const [method, path] of [
+        ['GET', `/v1/sessions/${id}`],
+        ['POST', `/v1/sessions/${id}/approve`],
+      ]) {
+        const response = await service.call(method, path);
+        expectError(response, 503, { code: 'unavailable' });
+        expect(response.headers.get('retry-after')).toBe('5');
+      }
+      expect(Date.now() - started).toBeLessThan(8_000);
+      // Durably created all the same: a worker that comes later picks the session up.
+      await idle.startWorker(quickScript());
+      const waited = await service.call<SessionView>('GET', `/v1/sessions/${id}/wait?state=awaitingPlanApproval&timeout=20s`);
+      expect(waited.body.state).toBe('awaitingPlanApproval');
+      await service.call('POST', `/v1/sessions/${id}/cancel`, { body: { reason: 'done testing' } });
+    } finally {
+      await service.close();
+      await idle.close();
+    }
+  });
+
+  it('when Temporal is unreachable, even while the client keeps retrying', async () => {
+    // The SDK retries UNAVAILABLE in the background and does not stop when its call is aborted;
+    // these retries outlast the service's deadline (so the deadline is what answers) but end
+    // soon after, so closing the connection afterwards leaves no retry timer behind.
+    const RETRY_FOR_MS = 2_500;
+    const connection = Connection.lazy({
+      address: `127.0.0.1:${await freePort()}`,
+      interceptors: [makeGrpcRetryInterceptor({ delayFunction: () => 100, retryableDecider: (attempt) => attempt * 100 < RETRY_FOR_MS })],
+    });
+    const andon = new Andon({ client: new Client({ connection }), taskQueue: 'nowhere' });
+    const service = await startService(andon, { requestTimeout: '1s' });
+    const started = Date.now();
+    try {
+      const calls = [
+        ['GET', '/v1/sessions', undefined],
+        ['POST', '/v1/sessions', { prompt: 'x' }],
+        ['GET', '/v1/sessions/some-id', undefined],
+        ['POST', '/v1/sessions/some-id/cancel', { reason: 'x' }],
+      ] as const;
+      const responses = await Promise.all(calls.map(([method, path, body]) => service.call(method, path, { body })));
+      expect(Date.now() - started).toBeLessThan(2_000);
+      for (const response of responses) {
+        expectError(response, 503, { code: 'unavailable' });
+        expect(response.headers.get('retry-after')).toBe('5');
+      }
+    } finally {
+      await service.close();
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + RETRY_FOR_MS + 1_000 - Date.now())));
+      await connection.close();
+    }
+  });
+});
+
+describe('500', () => {
+  it('answers an unexpected failure with a generic message and no details', async () => {
+    const broken = Object.create(h.andon) as Andon;
+    broken.session = (() => {
+      throw new Error('secret internal detail');
+    }) as Andon['session'];
+    const service = await startService(broken);
+    try {
+      const response = await service.call('GET', '/v1/sessions/some-id');
+      expectError(response, 500, { code: 'internal' });
+      expect(JSON.stringify(response.body)).not.toContain('secret internal detail');
+    } finally {
+      await service.close();
+    }
+  });
+});
