@@ -10,9 +10,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import { loadConfig, resolveTemporalTarget, type AndonConfig } from '../config';
 import { AlertNotification, SessionConfig, SessionState, type SessionConfig as SessionConfigInput } from '../session/schema';
-import { SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
+import { SERVICE_ATTRIBUTE, SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
 import { alertSignal, type SessionWorkflowInput } from '../../workflows/messages';
 import type { andonSession } from '../../workflows/session';
 import { TimeoutError, translateError } from './errors';
@@ -32,6 +33,8 @@ export interface SessionSummary {
   id: string;
   state: SessionState;
   title: string;
+  /** The session's `context.service`, if it had one. */
+  service?: string;
   createTime: string;
   closeTime?: string;
   /** The Temporal workflow status (RUNNING, COMPLETED, ...). */
@@ -42,6 +45,14 @@ export const ListFilter = z.object({
   state: z.union([SessionState, z.array(SessionState).min(1)]).optional(),
   /** Words in the title. */
   text: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .regex(/^[^'"\\]*$/, 'must not contain quotes or backslashes')
+    .optional(),
+  /** The session's `context.service` (alert label `service`). */
+  service: z
     .string()
     .trim()
     .min(1)
@@ -109,10 +120,7 @@ export class Andon {
         args: [input],
         signal: alertSignal,
         signalArgs: [alert],
-        typedSearchAttributes: [
-          { key: STATE_ATTRIBUTE, value: 'queued' },
-          { key: TITLE_ATTRIBUTE, value: input.config.title },
-        ],
+        typedSearchAttributes: startAttributes(input),
         staticSummary: input.config.title,
         staticDetails: `**Prompt:** ${input.config.prompt}`,
       }),
@@ -160,10 +168,7 @@ export class Andon {
         // The same id twice is the same session: a running one is returned, never a second started.
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: STATE_ATTRIBUTE, value: 'queued' },
-          { key: TITLE_ATTRIBUTE, value: title },
-        ],
+        typedSearchAttributes: startAttributes(input),
         staticSummary: title,
         staticDetails: `**Prompt:** ${prompt}`,
       }));
@@ -182,6 +187,7 @@ export class Andon {
       clauses.push(`${STATE_ATTRIBUTE.name} IN (${states.map((s) => `'${s}'`).join(', ')})`);
     }
     if (filter.text) clauses.push(`${TITLE_ATTRIBUTE.name} = '${filter.text}'`);
+    if (filter.service) clauses.push(`${SERVICE_ATTRIBUTE.name} = '${filter.service}'`);
     if (filter.createdAfter) clauses.push(`StartTime > '${filter.createdAfter.toISOString()}'`);
     if (filter.createdBefore) clauses.push(`StartTime < '${filter.createdBefore.toISOString()}'`);
     return withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, 'listing sessions', () => this.collect(clauses.join(' AND '), filter.limit));
@@ -195,6 +201,7 @@ export class Andon {
         id: execution.workflowId,
         state: state.success ? state.data : 'unspecified',
         title: execution.typedSearchAttributes.get(TITLE_ATTRIBUTE) ?? '',
+        service: execution.typedSearchAttributes.get(SERVICE_ATTRIBUTE),
         createTime: execution.startTime.toISOString(),
         closeTime: execution.closeTime?.toISOString(),
         status: execution.status.name,
@@ -203,6 +210,17 @@ export class Andon {
     }
     return sessions;
   }
+}
+
+/** The search attributes a session starts with; the workflow keeps AndonState current from then on. */
+function startAttributes(input: SessionWorkflowInput): SearchAttributePair[] {
+  const { title, context } = input.config;
+  const pairs: SearchAttributePair[] = [
+    { key: STATE_ATTRIBUTE, value: 'queued' },
+    { key: TITLE_ATTRIBUTE, value: title },
+  ];
+  if (context.service) pairs.push({ key: SERVICE_ATTRIBUTE, value: context.service });
+  return pairs;
 }
 
 /** Bounds a call with a deadline and turns Temporal's errors into andon's. */

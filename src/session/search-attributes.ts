@@ -8,11 +8,14 @@ import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/commo
 
 export const STATE_ATTRIBUTE = defineSearchAttributeKey('AndonState', SearchAttributeType.KEYWORD);
 export const TITLE_ATTRIBUTE = defineSearchAttributeKey('AndonTitle', SearchAttributeType.TEXT);
+/** The service a session is about (its `context.service`, e.g. from alert labels): set at start, never changes. */
+export const SERVICE_ATTRIBUTE = defineSearchAttributeKey('AndonService', SearchAttributeType.KEYWORD);
 
 /** Name → type, in the form `temporal server start-dev --search-attribute Name=Type` takes. */
 export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Text'>> = {
   AndonState: 'Keyword',
   AndonTitle: 'Text',
+  AndonService: 'Keyword',
 };
 
 /** The workflow type every session runs as. */

@@ -48,6 +48,17 @@ describe('a session from creation to completion', () => {
     expect(none.map((s) => s.id)).not.toContain(session.id);
   });
 
+  it('lists sessions by service (context.service), set once at start', async () => {
+    const service = `svc-${Date.now()}`;
+    const mine = await h.andon.session({ prompt: 'service filter', context: { service } });
+    const other = await h.andon.session({ prompt: 'another service', context: { service: `${service}-other` } });
+    const listed = await h.andon.sessions.list({ service });
+    expect(listed.map((s) => s.id)).toEqual([mine.id]);
+    expect(listed[0].service).toBe(service);
+    await expect(h.andon.sessions.list({ service: "x' OR 1=1" })).rejects.toMatchObject({ name: 'ValidationError', field: 'service' });
+    await Promise.all([mine.cancel('done'), other.cancel('done')]);
+  });
+
   it('returns the existing session when started twice with the same id', async () => {
     const id = `dup-${Date.now()}`;
     const first = await h.andon.session({ id, prompt: 'first prompt' });

@@ -54,7 +54,7 @@ describe('creating and reading sessions', () => {
 
   it('gets the view, pages the timeline and lists sessions by state, text and age', async () => {
     const title = `quokka${Date.now()}`;
-    const view = await createAwaiting({ prompt: 'cache miss storm', title });
+    const view = await createAwaiting({ prompt: 'cache miss storm', title, context: { service: `${title}-svc` } });
 
     const got = await api.call<SessionView>('GET', `/v1/sessions/${view.id}`, { as: 'reader' });
     expect(got.status).toBe(200);
@@ -74,6 +74,9 @@ describe('creating and reading sessions', () => {
     }
     const none = await api.call('GET', `/v1/sessions?text=${title}&since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, { as: 'reader' });
     expect(none.body.sessions).toEqual([]);
+
+    const byService = await api.call<{ sessions: Array<{ id: string; service?: string }> }>('GET', `/v1/sessions?service=${title}-svc`, { as: 'reader' });
+    expect(byService.body.sessions).toEqual([expect.objectContaining({ id: view.id, service: `${title}-svc` })]);
 
     await api.call('POST', `/v1/sessions/${view.id}/cancel`, { body: { reason: 'done testing' } });
   });

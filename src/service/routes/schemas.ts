@@ -56,6 +56,7 @@ export const CreateSessionBody = SessionConfig.omit({ requestedBy: true, followU
 export const ListQuery = z.object({
   state: States.optional(),
   text: ListFilter.shape.text.describe('words in the title'),
+  service: ListFilter.shape.service.describe("the session's service (context.service, e.g. the alert label)"),
   since: z
     .string()
     .transform((value, ctx) => {
@@ -110,6 +111,7 @@ export const SessionSummary = z.object({
   id: z.string(),
   state: SessionState,
   title: z.string(),
+  service: z.string().optional(),
   createTime: z.string(),
   closeTime: z.string().optional(),
   /** The Temporal workflow status: RUNNING, COMPLETED, ... */

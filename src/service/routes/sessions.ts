@@ -95,8 +95,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       },
     },
     async (request) => {
-      const { state, text, since, limit } = request.query;
-      const sessions = await withDeadline(timeoutMs, 'listing sessions', andon.sessions.list({ state, text, createdAfter: since, limit }));
+      const { state, text, service, since, limit } = request.query;
+      const sessions = await withDeadline(timeoutMs, 'listing sessions', andon.sessions.list({ state, text, service, createdAfter: since, limit }));
       return { sessions };
     },
   );
