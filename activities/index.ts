@@ -21,24 +21,53 @@ import {
   type StepRequest,
   type SummarizeRequest,
 } from '../src/backends/agent';
+import { NotifyError, type Notification, type Notifier, type NotifyResult, type NotifyTargets } from '../src/notify/notifier';
 
 /** Failure type names the workflow (and anyone reading the Temporal UI) can recognise. */
 export const AGENT_REJECTED = 'AgentRejected';
 export const AGENT_INVALID_OUTPUT = 'AgentInvalidOutput';
+export const NOTIFY_FAILED = 'NotifyFailed';
 
 // Cancellation reaches an activity only in a heartbeat's answer: beat often (the worker throttles
 // what it sends to the server), so a cancelled session stops its agent call within seconds.
 const HEARTBEAT_EVERY_MS = 1_000;
 
-export function createActivities(backend: AgentBackend) {
+export function createActivities(backend: AgentBackend, notifiers: Partial<Record<keyof NotifyTargets, Notifier>> = {}) {
   return {
     plan: (request: PlanRequest) => call(PlanResult, (options) => backend.plan(request, options)),
     executeStep: (request: StepRequest) => call(StepResult, (options) => backend.executeStep(request, options)),
     reply: (request: ReplyRequest) => call(ReplyResult, (options) => backend.reply(request, options)),
     summarize: (request: SummarizeRequest) => call(SummaryResult, (options) => backend.summarize(request, options)),
+    notify: (notification: Notification) => notify(notifiers, notification),
   };
 }
 export type SessionActivities = ReturnType<typeof createActivities>;
+
+/** Hands a notification to the notifier of each of its targets; a target this worker has no notifier for is skipped. */
+async function notify(notifiers: Partial<Record<keyof NotifyTargets, Notifier>>, notification: Notification): Promise<NotifyResult> {
+  const context = Context.current();
+  const result: NotifyResult = {};
+  for (const target of Object.keys(notification.targets) as (keyof NotifyTargets)[]) {
+    const notifier = notifiers[target];
+    if (!notifier) {
+      context.log.warn(`no ${target} notifier on this worker: notification ${notification.kind} for ${notification.view.id} skipped`);
+      continue;
+    }
+    try {
+      Object.assign(result, await notifier.notify(notification, { signal: context.cancellationSignal, attempt: context.info.attempt }));
+    } catch (error) {
+      if (!(error instanceof NotifyError)) throw error;
+      throw ApplicationFailure.create({
+        message: error.message,
+        type: NOTIFY_FAILED,
+        nonRetryable: !error.options.retryable,
+        // A rate limit says when to come back: Temporal waits that long instead of its own backoff.
+        nextRetryDelay: error.options.retryAfterMs,
+      });
+    }
+  }
+  return result;
+}
 
 async function call<S extends z.ZodType>(schema: S, run: (options: CallOptions) => Promise<unknown>): Promise<z.output<S>> {
   const context = Context.current();

@@ -14,6 +14,8 @@ export interface AndonWorkerOptions {
   namespace: string;
   taskQueue: string;
   backend: AgentBackend;
+  /** Notifiers by target (e.g. `slack`), for sessions that ask to be announced there. */
+  notifiers?: Parameters<typeof createActivities>[1];
   /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   maxCachedWorkflows?: number;
@@ -28,7 +30,7 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(options.backend),
+    activities: createActivities(options.backend, options.notifiers),
     maxCachedWorkflows: options.maxCachedWorkflows,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
     // Cancelling a session reaches the agent's running step only in a heartbeat's answer; the

@@ -18,6 +18,7 @@ import {
   type TimelinePage,
 } from '../src/session/schema';
 import { canTransition, operationAllowed, type Operation } from '../src/session/transitions';
+import { NotificationKind, SlackRef, type Notification } from '../src/notify/notifier';
 import {
   ApproveInput,
   CancelInput,
@@ -37,6 +38,9 @@ export interface Refusal {
   message: string;
   details: RefusalDetails;
 }
+
+/** A notification to send; the view is taken when it is sent, so it is always the latest. */
+export type Outgoing = Pick<Notification, 'kind' | 'reply' | 'escalateTo'>;
 
 export interface QueuedMessage {
   id: string;
@@ -71,6 +75,8 @@ const Carried = z.object({
   answers: z.array(z.object({ id: z.string(), reply: z.string() })),
   acceptedMessages: z.number(),
   alert: AlertState.optional(),
+  outbox: z.array(z.object({ kind: NotificationKind, reply: z.object({ messageId: z.string(), text: z.string() }).optional(), escalateTo: z.array(z.string()).optional() })).default([]),
+  slack: SlackRef.optional(),
 });
 export type Carried = z.infer<typeof Carried>;
 
@@ -99,6 +105,10 @@ export class SessionRecord {
   /** Counts every accepted message; the follow-up window restarts when it changes. */
   acceptedMessages = 0;
   alert?: AlertState;
+  /** Notifications waiting to be sent, oldest first (only for sessions with notify targets). */
+  outbox: Outgoing[] = [];
+  /** The session's Slack message, once posted. */
+  slack?: SlackRef;
 
   constructor(
     input: SessionWorkflowInput,
@@ -383,6 +393,8 @@ export class SessionRecord {
       answers: [...this.answers].map(([id, reply]) => ({ id, reply })),
       acceptedMessages: this.acceptedMessages,
       alert: this.alert,
+      outbox: this.outbox,
+      slack: this.slack,
     };
   }
 
@@ -406,6 +418,8 @@ export class SessionRecord {
     this.answers = new Map(carried.answers.map((a) => [a.id, a.reply]));
     this.acceptedMessages = carried.acceptedMessages;
     this.alert = carried.alert;
+    this.outbox = carried.outbox;
+    this.slack = carried.slack;
   }
 
   // -------------------------------------------------------------------------------------------

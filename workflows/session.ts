@@ -25,7 +25,7 @@ import {
 import type { SessionActivities } from '../activities';
 import type { SessionView } from '../src/session/schema';
 import { isTerminal } from '../src/session/schema';
-import { STATE_ATTRIBUTE } from '../src/session/search-attributes';
+import { SLACK_THREAD_ATTRIBUTE, STATE_ATTRIBUTE } from '../src/session/search-attributes';
 import {
   REFUSAL,
   alertSignal,
@@ -46,7 +46,7 @@ import {
   type AskResult,
   type SessionWorkflowInput,
 } from './messages';
-import { SessionRecord, type Refusal } from './session-record';
+import { SessionRecord, type Outgoing, type Refusal } from './session-record';
 import { renderDetails } from './details';
 
 /** Patch ids: each marks a change of workflow code that running sessions must not see mid-flight. */
@@ -63,6 +63,8 @@ const chatOptions = { startToCloseTimeout: '2m', heartbeatTimeout: '30s', retry:
  * history budget. The price: while it runs, the session answers nothing (it is the last call).
  */
 const quickOptions = { startToCloseTimeout: '2m', retry: { ...retry, maximumAttempts: 5 } } as const;
+/** A notification may wait out a chat service's rate limits, but not forever: it is given up after 10 minutes. */
+const notifyOptions = { startToCloseTimeout: '30s', scheduleToCloseTimeout: '10m', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } } as const;
 // Options are given per call (executeWithOptions) so each activity gets a summary in the Temporal UI.
 const activities = proxyActivities<SessionActivities>(workOptions);
 const quick = proxyLocalActivities<SessionActivities>(quickOptions);
@@ -72,7 +74,16 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
   const record = new SessionRecord(input, now(), (r) => {
     upsertSearchAttributes([{ key: STATE_ATTRIBUTE, value: r.state }]);
     setCurrentDetails(renderDetails(r));
+    announce(r.state === 'awaitingPlanApproval' ? { kind: 'approvalRequested' } : { kind: 'stateChanged' });
   });
+  const targets = input.config.notify;
+  let notifying = false;
+  /** Queues a notification for the notify loop; state updates coalesce (the latest view is sent). */
+  function announce(outgoing: Outgoing): void {
+    if (!targets || record.state === 'planning' || record.state === 'queued') return;
+    if (outgoing.kind === 'stateChanged') record.outbox = record.outbox.filter((o) => o.kind !== 'stateChanged');
+    record.outbox.push(outgoing);
+  }
   // Recorded before any handler is registered: registering a handler delivers the messages that
   // arrived with the start (signal-with-start), and they must come after the creation event.
   if (input.carried === undefined) {
@@ -319,6 +330,8 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
             : quick.reply.executeWithOptions({ ...quickOptions, summary }, [request]),
         );
         record.answer(message.id, reply, now());
+        // A question asked in the session's Slack thread is answered there.
+        if (message.by.startsWith('slack:')) announce({ kind: 'agentReplied', reply: { messageId: message.id, text: reply } });
       } catch (error) {
         if (isCancellation(error)) {
           // The session ended (its waiting ask hears SessionEnded), or the workflow is being cancelled.
@@ -340,13 +353,43 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
     }
   }
 
-  const canContinueAsNew = () => workflowInfo().continueAsNewSuggested && !chatBusy && allHandlersFinished();
+  /**
+   * Sends notifications one at a time, beside the session: a slow or rate-limited chat service
+   * delays the announcement, never the session. A notification that cannot be sent is given up.
+   */
+  async function notifyLoop(): Promise<void> {
+    for (;;) {
+      await condition(() => record.outbox.length > 0 || closing);
+      const outgoing = record.outbox[0];
+      if (!outgoing || !targets) return;
+      notifying = true;
+      try {
+        const result = await activities.notify.executeWithOptions({ ...notifyOptions, summary: `notify: ${outgoing.kind}` }, [
+          { ...outgoing, targets, view: record.view(), slack: record.slack },
+        ]);
+        if (result.slack && !record.slack) {
+          record.slack = result.slack;
+          upsertSearchAttributes([{ key: SLACK_THREAD_ATTRIBUTE, value: `${result.slack.channel}:${result.slack.ts}` }]);
+        }
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+      } finally {
+        record.outbox.shift();
+        notifying = false;
+      }
+    }
+  }
+
+  const canContinueAsNew = () => workflowInfo().continueAsNewSuggested && !chatBusy && !notifying && allHandlersFinished();
   async function continueAsNewIfSuggested(): Promise<void> {
     if (!canContinueAsNew()) return;
     await continueAsNew<typeof andonSession>({ config: input.config, carried: record.carry() });
   }
 
   const chatting = chatLoop().catch((error) => {
+    if (!isCancellation(error)) throw error;
+  });
+  const notifications = (targets ? notifyLoop() : Promise.resolve()).catch((error) => {
     if (!isCancellation(error)) throw error;
   });
 
@@ -360,6 +403,7 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
   closing = true;
   await CancellationScope.nonCancellable(async () => {
     await chatting;
+    await notifications;
     await condition(allHandlersFinished);
   });
   return record.view();

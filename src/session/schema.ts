@@ -110,6 +110,12 @@ export const SessionSource = z.object({
   branch: z.string().min(1).optional(),
 });
 
+/** Where a session's notifications go (src/notify/): set when the session starts. */
+export const NotifyTargets = z.object({
+  slack: z.object({ channel: z.string().min(1).max(200) }).optional(),
+});
+export type NotifyTargets = z.infer<typeof NotifyTargets>;
+
 export const SessionConfig = z.object({
   /** Optional explicit id (an alert fingerprint, an incident id). Starting an id that exists returns that session. */
   id: SessionId.optional(),
@@ -123,6 +129,8 @@ export const SessionConfig = z.object({
   followUpWindow: Duration.optional(),
   /** Who asked for the session. */
   requestedBy: Actor.optional(),
+  /** Where to announce the session (a Slack channel): plan approvals, progress, the outcome. */
+  notify: NotifyTargets.optional(),
 });
 export type SessionConfig = z.input<typeof SessionConfig>;
 export type ParsedSessionConfig = z.output<typeof SessionConfig>;

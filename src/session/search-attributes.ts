@@ -10,12 +10,15 @@ export const STATE_ATTRIBUTE = defineSearchAttributeKey('AndonState', SearchAttr
 export const TITLE_ATTRIBUTE = defineSearchAttributeKey('AndonTitle', SearchAttributeType.TEXT);
 /** The service a session is about (its `context.service`, e.g. from alert labels): set at start, never changes. */
 export const SERVICE_ATTRIBUTE = defineSearchAttributeKey('AndonService', SearchAttributeType.KEYWORD);
+/** `<channel>:<ts>` of the session's Slack message: finds the session of a thread reply or a button click. */
+export const SLACK_THREAD_ATTRIBUTE = defineSearchAttributeKey('AndonSlackThread', SearchAttributeType.KEYWORD);
 
 /** Name → type, in the form `temporal server start-dev --search-attribute Name=Type` takes. */
 export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Text'>> = {
   AndonState: 'Keyword',
   AndonTitle: 'Text',
   AndonService: 'Keyword',
+  AndonSlackThread: 'Keyword',
 };
 
 /** The workflow type every session runs as. */
