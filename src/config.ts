@@ -10,6 +10,7 @@ import type { NativeConnectionOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
 import { Duration } from './session/schema';
+import { ApprovalPolicy } from './session/approval';
 import { ServiceConfig } from './service/config';
 
 const Port = z.coerce.number().int().min(1).max(65_535);
@@ -50,6 +51,8 @@ export const AndonConfigSchema = z.object({
       /** How long a completed session keeps answering follow-up messages. */
       followUpWindow: Duration.default(60 * 60 * 1000),
       requirePlanApproval: z.boolean().default(true),
+      /** The approval policy of sessions that do not bring one (alert routes may set their own). Unset: anyone, once. */
+      approval: ApprovalPolicy.optional(),
     })
     .prefault({}),
   worker: z

@@ -6,6 +6,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { Andon } from '../client/andon';
 import { UnavailableError } from '../client/errors';
+import type { AndonApi } from '../client/http/api';
 import { loadConfig, resolveTemporalTarget } from '../config';
 
 export interface ConnectOptions {
@@ -16,7 +17,8 @@ export interface ConnectOptions {
 }
 
 export interface Connected {
-  andon: Andon;
+  /** The SDK, as the commands see it (typed as AndonApi, so it is checked to offer what they use). */
+  api: AndonApi;
   /** Settles when the server has answered; rejects with UnavailableError if it cannot be reached. */
   ready: Promise<void>;
 }
@@ -38,12 +40,12 @@ export function connect(options: ConnectOptions, env: NodeJS.ProcessEnv = proces
     const hint = target.embedded ? ' (is `npm start` running? or pass --address / set TEMPORAL_ADDRESS)' : '';
     throw new UnavailableError(`cannot reach Temporal at ${address}: ${(error as Error).message}${hint}`, { cause: error });
   });
-  const andon = new Andon({
+  const api: AndonApi = new Andon({
     // The embedded dev server's namespace comes from config; --namespace wins over both.
     client: new Client({ connection, namespace: options.namespace ?? target.namespace }),
     taskQueue: config.taskQueue,
     identity: options.identity,
     defaults: { followUpWindowMs: config.sessions.followUpWindow, requirePlanApproval: config.sessions.requirePlanApproval },
   });
-  return { andon, ready };
+  return { api, ready };
 }

@@ -1,13 +1,13 @@
 /**
- * What every command shares: the global options, one lazily made connection, and output that is
- * either for people or (with --json) exactly one JSON document, or JSON lines for streams.
+ * What every command shares: the global options, one lazily opened transport (the andon service
+ * or Temporal, see transport.ts), and output that is either for people or (with --json) exactly
+ * one JSON document, or JSON lines for streams.
  */
 import os from 'node:os';
 import type { Command } from 'commander';
-import type { Andon } from '../client/andon';
-import type { SessionClient } from '../client/session-client';
-import { connect, type Connected } from './connect';
+import type { AndonApi, SessionApi } from '../client/http/api';
 import { EXIT, exitCodeFor, isSilent, reportOf } from './errors';
+import { openTransport, type Transport } from './transport';
 
 export type GlobalOptions = {
   json?: boolean;
@@ -15,6 +15,8 @@ export type GlobalOptions = {
   address?: string;
   namespace?: string;
   taskQueue?: string;
+  service?: string;
+  token?: string;
 };
 
 export interface Output {
@@ -23,7 +25,7 @@ export interface Output {
 
 export class Cli {
   private options: GlobalOptions = {};
-  private connected?: Connected;
+  private transport?: Transport;
   private failConnection!: (error: unknown) => void;
   /** Never resolves; rejects if the server cannot be reached, so no command waits on a dead connection. */
   private readonly unreachable = new Promise<never>((_, reject) => (this.failConnection = reject));
@@ -52,21 +54,17 @@ export class Cli {
     };
   }
 
-  andon(): Andon {
-    if (!this.connected) {
-      this.connected = connect({
-        identity: this.identity,
-        address: this.options.address,
-        namespace: this.options.namespace,
-        taskQueue: this.options.taskQueue,
-      });
-      this.connected.ready.catch(this.failConnection);
+  /** Opened on first use, after a command has checked its own input, so usage errors come first. */
+  api(): AndonApi {
+    if (!this.transport) {
+      this.transport = openTransport({ ...this.options, identity: this.identity });
+      this.transport.ready?.catch(this.failConnection);
     }
-    return this.connected.andon;
+    return this.transport.api;
   }
 
-  session(id: string): SessionClient {
-    return this.andon().session(id);
+  session(id: string): SessionApi {
+    return this.api().session(id);
   }
 
   /** One result: `value` as JSON with --json, else the human rendering. */
@@ -90,7 +88,7 @@ export class Cli {
   }
 
   async close(): Promise<void> {
-    await this.connected?.andon.close().catch(() => undefined);
+    await this.transport?.api.close().catch(() => undefined);
   }
 }
 

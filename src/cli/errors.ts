@@ -6,6 +6,7 @@
 import { CommanderError } from 'commander';
 import { ConfigError } from '../config';
 import { AndonError, InvalidStateError, StalePlanError, ValidationError } from '../client/errors';
+import { AuthError } from '../client/http/errors';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
@@ -51,6 +52,8 @@ export function reportOf(error: unknown): ErrorReport {
     return { type: error.name, message: error.message, state: error.state, currentPlanId: error.currentPlanId };
   }
   if (InvalidStateError.isInstance(error)) return { type: error.name, message: error.message, state: error.state };
+  // The service's own message cannot know where the CLI took the token from.
+  if (AuthError.isInstance(error) && error.status === 401) return { type: error.name, message: `${error.message}: check --token or ANDON_TOKEN` };
   if (AndonError.isInstance(error) || error instanceof Error) return { type: error.name || 'Error', message: error.message };
   return { type: 'Error', message: String(error) };
 }

@@ -43,6 +43,14 @@ function eventDetail(event: TimelineEvent): string {
       return joined([event.message, event.reason]);
     case 'alertReceived':
       return joined([`${event.status} from ${event.source}`, event.summary]);
+    case 'approvalRecorded':
+      return joined([`${event.planId} by ${event.by} (${event.approvals} of ${event.required})`, event.comment]);
+    case 'approvalRefused':
+      return joined([`${event.decision} by ${event.by} refused (${event.code})`, event.reason]);
+    case 'approvalReminded':
+      return `${event.planId} still awaits approval (${Math.round(event.waitingMs / 60_000)} min)`;
+    case 'approvalEscalated':
+      return `${event.planId}: now also ${event.escalateTo.join(', ')}`;
   }
 }
 

@@ -13,6 +13,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@tempo
 import type { SearchAttributePair } from '@temporalio/common';
 import { loadConfig, resolveTemporalTarget, type AndonConfig } from '../config';
 import { AlertNotification, SessionConfig, SessionState, type SessionConfig as SessionConfigInput } from '../session/schema';
+import { ApprovalPolicy, type ApprovalPolicyInput } from '../session/approval';
 import { SERVICE_ATTRIBUTE, SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
 import { alertSignal, type SessionWorkflowInput } from '../../workflows/messages';
 import type { andonSession } from '../../workflows/session';
@@ -26,7 +27,7 @@ export interface AndonOptions {
   /** Recorded as `by` on what this client does, unless a call says otherwise. */
   identity?: string;
   /** Defaults for new sessions. */
-  defaults?: { followUpWindowMs?: number; requirePlanApproval?: boolean };
+  defaults?: { followUpWindowMs?: number; requirePlanApproval?: boolean; approval?: ApprovalPolicyInput };
 }
 
 export interface SessionSummary {
@@ -69,7 +70,7 @@ export class Andon {
   readonly client: Client;
   readonly taskQueue: string;
   readonly identity: string;
-  private readonly defaults: Required<NonNullable<AndonOptions['defaults']>>;
+  private readonly defaults: NonNullable<AndonOptions['defaults']> & { followUpWindowMs: number; requirePlanApproval: boolean };
 
   constructor(options: AndonOptions) {
     this.client = options.client;
@@ -78,6 +79,7 @@ export class Andon {
     this.defaults = {
       followUpWindowMs: options.defaults?.followUpWindowMs ?? 60 * 60 * 1000,
       requirePlanApproval: options.defaults?.requirePlanApproval ?? true,
+      approval: options.defaults?.approval,
     };
   }
 
@@ -90,7 +92,11 @@ export class Andon {
       client: new Client({ connection, namespace: target.namespace }),
       taskQueue: config.taskQueue,
       identity: options.identity,
-      defaults: { followUpWindowMs: config.sessions.followUpWindow, requirePlanApproval: config.sessions.requirePlanApproval },
+      defaults: {
+        followUpWindowMs: config.sessions.followUpWindow,
+        requirePlanApproval: config.sessions.requirePlanApproval,
+        approval: config.sessions.approval,
+      },
     });
   }
 
@@ -153,6 +159,8 @@ export class Andon {
         requirePlanApproval: raw.requirePlanApproval ?? this.defaults.requirePlanApproval,
         followUpWindowMs: followUpWindow ?? this.defaults.followUpWindowMs,
         requestedBy: parsed.requestedBy ?? this.identity,
+        // The configured policy applies unless the (trusted) caller gives one.
+        approval: parsed.approval ?? (this.defaults.approval ? validate(ApprovalPolicy, this.defaults.approval) : undefined),
       },
     };
   }

@@ -75,6 +75,18 @@ export class StalePlanError extends InvalidStateError {
   static override isInstance = marked<StalePlanError>(['StalePlanError']);
 }
 
+/** The session's approval policy does not let this person decide (not an approver, or the requester). */
+export class NotAllowedError extends AndonError {
+  constructor(
+    message: string,
+    readonly state: SessionState,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+  static override isInstance = marked<NotAllowedError>(['NotAllowedError']);
+}
+
 /** A call did not finish in time (no answer, no worker, or the state was not reached). */
 export class TimeoutError extends AndonError {
   constructor(message: string, readonly timeoutMs: number) {
@@ -141,6 +153,10 @@ function fromRefusal(failure: ApplicationFailure, sessionId: string): unknown {
     case REFUSAL.stalePlan:
       return new StalePlanError(failure.message, state, details.planId, { cause: failure });
     case REFUSAL.sessionEnded:
+      return new InvalidStateError(failure.message, state, { cause: failure });
+    case REFUSAL.notAllowed:
+      return new NotAllowedError(failure.message, state, { cause: failure });
+    case REFUSAL.duplicateApproval:
       return new InvalidStateError(failure.message, state, { cause: failure });
     case REFUSAL.replyFailed:
       return new AgentReplyError(failure.message, { cause: failure });

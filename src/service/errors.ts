@@ -10,6 +10,7 @@ import { z } from 'zod';
 import {
   AgentReplyError,
   InvalidStateError,
+  NotAllowedError,
   SessionNotFoundError,
   StalePlanError,
   TimeoutError,
@@ -50,6 +51,7 @@ export function toHttpError(error: unknown, options: ErrorMappingOptions): HttpE
     return new HttpError(409, 'stale_plan', error.message, { state: error.state, currentPlanId: error.currentPlanId });
   }
   if (InvalidStateError.isInstance(error)) return new HttpError(409, 'invalid_state', error.message, { state: error.state });
+  if (NotAllowedError.isInstance(error)) return new HttpError(403, 'not_allowed', error.message, { state: error.state });
   if (TimeoutError.isInstance(error)) return unavailable(error.message);
   if (UnavailableError.isInstance(error)) return unavailable('Temporal is unreachable; retry later');
   if (AgentReplyError.isInstance(error)) return new HttpError(502, 'agent_error', error.message);

@@ -44,18 +44,9 @@ export const Actor = z.string().trim().min(1).max(200);
 export const MAX_MESSAGE_CHARS = 32_000;
 export const MessageText = z.string().trim().min(1, 'must not be empty').max(MAX_MESSAGE_CHARS);
 
-/** Durations in configuration and input: milliseconds as a number, or strings like "90s", "10m", "2h". */
-export const Duration = z.preprocess(
-  (value) => (typeof value === 'string' && DURATION_TEXT.test(value) ? parseDuration(value) : value),
-  z.number({ error: 'expected a duration such as "500ms", "30s", "10m", "2h", "1d" or a number of milliseconds' }).int().nonnegative(),
-);
-const DURATION_TEXT = /^\d+(ms|s|m|h|d)$/;
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-export function parseDuration(text: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text);
-  if (!match) throw new Error(`invalid duration "${text}"`);
-  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-}
+export { Duration, parseDuration } from './duration';
+import { Duration } from './duration';
+import { ApprovalPolicy } from './approval';
 
 // ---------------------------------------------------------------------------------------------
 // Plans, artifacts and outputs
@@ -71,6 +62,8 @@ export type PlanStep = z.infer<typeof PlanStep>;
 
 export const Plan = z.object({
   id: z.string(),
+  /** Fingerprint of the plan's content; an approval binds to it (see approval.ts). */
+  hash: z.string().optional(),
   title: z.string().optional(),
   steps: z.array(PlanStep).min(1),
 });
@@ -131,6 +124,8 @@ export const SessionConfig = z.object({
   requestedBy: Actor.optional(),
   /** Where to announce the session (a Slack channel): plan approvals, progress, the outcome. */
   notify: NotifyTargets.optional(),
+  /** Who may approve, how many, deadlines. Unset: anyone may, one approval suffices. */
+  approval: ApprovalPolicy.optional(),
 });
 export type SessionConfig = z.input<typeof SessionConfig>;
 export type ParsedSessionConfig = z.output<typeof SessionConfig>;
@@ -214,6 +209,31 @@ export const TimelineEvent = z.discriminatedUnion('type', [
   z.object({ ...eventBase, type: z.literal('sessionCancelled'), by: z.string(), reason: z.string() }),
   /** Input that arrived by signal and could not be applied: recorded instead of thrown (signals have no caller to answer). */
   z.object({ ...eventBase, type: z.literal('inputRejected'), message: z.string(), reason: z.string(), by: z.string().optional() }),
+  /** One person's approval, while more are required (the last one is `planApproved`). */
+  z.object({
+    ...eventBase,
+    type: z.literal('approvalRecorded'),
+    planId: z.string(),
+    by: z.string(),
+    person: z.string(),
+    approvals: z.number().int().positive(),
+    required: z.number().int().positive(),
+    comment: z.string().optional(),
+  }),
+  /** A decision that was refused: who tried, and why. */
+  z.object({
+    ...eventBase,
+    type: z.literal('approvalRefused'),
+    decision: z.enum(['approve', 'reject']),
+    planId: z.string().optional(),
+    by: z.string(),
+    code: z.enum(['InvalidState', 'StalePlan', 'NotAllowed', 'DuplicateApproval']),
+    reason: z.string(),
+  }),
+  /** The plan still awaits approval: the approvers were reminded. */
+  z.object({ ...eventBase, type: z.literal('approvalReminded'), planId: z.string(), waitingMs: z.number().int().nonnegative() }),
+  /** Nobody decided in time: more people may decide now. */
+  z.object({ ...eventBase, type: z.literal('approvalEscalated'), planId: z.string(), escalateTo: z.array(z.string()) }),
   /** An alert notification reached the session (the first, a re-delivery, a repeat, or the resolve). */
   z.object({
     ...eventBase,
@@ -260,6 +280,16 @@ export const SessionView = z.object({
   pendingMessages: z.number().int().nonnegative(),
   /** The alert behind the session, when an alert started it. */
   alert: AlertState.optional(),
+  /** While a plan awaits approval under a policy: who approved so far, how many are needed, until when. */
+  approval: z
+    .object({
+      planId: z.string(),
+      required: z.number().int().positive(),
+      approvals: z.array(z.object({ person: z.string(), by: z.string(), time: z.string() })),
+      escalated: z.boolean(),
+      deadline: z.string().optional(),
+    })
+    .optional(),
 });
 export type SessionView = z.infer<typeof SessionView>;
 

@@ -84,7 +84,7 @@ describe('the OpenAPI document', () => {
     for (const path of ['/v1/sessions/{id}/approve', '/v1/sessions/{id}/pause', '/v1/sessions/{id}/resume']) expect(body(path).required).toBe(false);
 
     const query = (path: string) => doc.paths[path].get.parameters.filter((p: any) => p.in === 'query').map((p: any) => p.name);
-    expect(query('/v1/sessions')).toEqual(['state', 'text', 'since', 'limit']);
+    expect(query('/v1/sessions')).toEqual(['state', 'text', 'service', 'since', 'limit']);
     expect(query('/v1/sessions/{id}/timeline')).toEqual(['after', 'limit']);
     expect(query('/v1/sessions/{id}/wait')).toEqual(['state', 'timeout']);
   });

@@ -16,8 +16,7 @@ export function register(program: Command, cli: Cli): void {
     .option('--limit <n>', 'at most this many (default 100)', integer('limit', 1))
     .action(
       cli.action<ListOptions>(async (_args, options) => {
-        const andon = cli.andon();
-        const sessions = await andon.sessions.list({
+        const sessions = await cli.api().sessions.list({
           state: options.state,
           text: options.text,
           createdAfter: options.since,

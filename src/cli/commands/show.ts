@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { SessionClient } from '../../client/session-client';
+import type { SessionApi } from '../../client/http/api';
 import type { TimelineEvent } from '../../session/schema';
 import type { Cli } from '../context';
 import { formatTimeline, formatView } from '../format';
@@ -20,7 +20,7 @@ export function register(program: Command, cli: Cli): void {
     );
 }
 
-async function wholeTimeline(session: SessionClient): Promise<TimelineEvent[]> {
+async function wholeTimeline(session: SessionApi): Promise<TimelineEvent[]> {
   const events: TimelineEvent[] = [];
   for (;;) {
     const page = await session.timeline({ after: events.at(-1)?.seq ?? 0, limit: PAGE });

@@ -32,8 +32,7 @@ export function register(program: Command, cli: Cli): void {
     .option('--timeout <duration>', 'with --wait: give up after this long (default 10m)', duration('timeout'))
     .action(
       cli.action<StartOptions>(async (_args, options) => {
-        const andon = cli.andon();
-        const session = await andon.session({
+        const session = await cli.api().session({
           prompt: options.prompt,
           title: options.title,
           id: options.id,

@@ -45,7 +45,9 @@ const Count = (min: number, max: number) => z.coerce.number().int().min(min).max
 
 export const SessionParams = z.object({ id: SessionId });
 
-export const CreateSessionBody = SessionConfig.omit({ requestedBy: true, followUpWindow: true, requirePlanApproval: true })
+// `approval` is not taken from callers: the service's configured policy applies, so an API
+// caller cannot weaken who must approve their own session.
+export const CreateSessionBody = SessionConfig.omit({ requestedBy: true, followUpWindow: true, requirePlanApproval: true, approval: true })
   .extend({
     /** Unset: the service's configured default (sessions.requirePlanApproval). */
     requirePlanApproval: z.boolean().optional(),

@@ -4,6 +4,7 @@
  * environment (ANDON_WEBHOOK_<RECEIVER>_TOKEN, ...), never from the committed temporal.config.ts,
  * so the schema itself layers them in: whoever composes it gets them without knowing the names.
  */
+import { ApprovalPolicy } from '../../session/approval';
 import { z } from 'zod';
 import { Duration } from '../../session/schema';
 import { checkTemplate } from './template';
@@ -73,6 +74,10 @@ const RouteAction = {
   /** Default: the service's `sessions.requirePlanApproval`. */
   requirePlanApproval: z.boolean().optional(),
   followUpWindow: Duration.optional(),
+  /** Who must approve this route's plans (default: the service's `sessions.approval`). */
+  approval: ApprovalPolicy.optional(),
+  /** Announce this route's sessions in a Slack channel (plan approval with buttons, progress). */
+  slackChannel: z.string().min(1).max(200).optional(),
   /** Extra context for the agent (templates allowed), on top of the alert's labels. */
   context: z.record(z.string(), Template).default({}),
 };

@@ -59,6 +59,8 @@ export function routeAlert(alert: IncomingAlert, source: ReceiverName, config: R
       requirePlanApproval: route.requirePlanApproval,
       followUpWindow: route.followUpWindow,
       requestedBy: `webhook:${source}`,
+      approval: route.approval,
+      notify: route.slackChannel ? { slack: { channel: route.slackChannel } } : undefined,
     },
   };
 }

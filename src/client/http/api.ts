@@ -1,0 +1,48 @@
+/**
+ * The surface shared by the two ways of reaching andon: the Temporal SDK (`Andon`,
+ * `SessionClient`) and the HTTP service (`AndonHttp`, `HttpSessionClient`). Code written against
+ * these interfaces, such as the CLI's commands, runs over either.
+ *
+ * Who acted (`by`, `requestedBy`) is left out: over HTTP the service records the token's name,
+ * and a client cannot choose it.
+ */
+import type { SessionSummary } from '../andon';
+import type { SessionOutcome, TimeoutOption } from '../session-client';
+import type { SessionConfig, SessionState, SessionView, TimelineEvent, TimelinePage } from '../../session/schema';
+import type { AskResult } from '../../../workflows/messages';
+
+export type NewSession = Omit<SessionConfig, 'requestedBy'>;
+
+export interface SessionFilter {
+  state?: SessionState | SessionState[];
+  /** Words in the title. */
+  text?: string;
+  createdAfter?: Date;
+  limit?: number;
+}
+
+export interface SessionApi {
+  readonly id: string;
+  info(options?: TimeoutOption): Promise<SessionView>;
+  timeline(options?: { after?: number; limit?: number } & TimeoutOption): Promise<TimelinePage>;
+  approve(options?: { planId?: string; comment?: string } & TimeoutOption): Promise<SessionView>;
+  reject(reason: string, options?: { planId?: string; replan?: boolean } & TimeoutOption): Promise<SessionView>;
+  ask(message: string, options?: { messageId?: string } & TimeoutOption): Promise<AskResult>;
+  send(message: string, options?: { messageId?: string } & TimeoutOption): Promise<{ messageId: string }>;
+  pause(options?: { reason?: string } & TimeoutOption): Promise<SessionView>;
+  resume(options?: TimeoutOption): Promise<SessionView>;
+  cancel(reason: string, options?: TimeoutOption): Promise<SessionView>;
+  /** The timeline after `after`, then live events; ends after the event that ends the session, or on `signal`. */
+  stream(options?: { after?: number; signal?: AbortSignal }): AsyncIterable<TimelineEvent>;
+  waitFor(states: SessionState | SessionState[], options?: TimeoutOption): Promise<SessionView>;
+  result(options?: TimeoutOption): Promise<SessionOutcome>;
+}
+
+export interface AndonApi {
+  /** Creates a session; an `id` that exists gives that session, never a second one. */
+  session(config: NewSession): Promise<SessionApi>;
+  /** Attaches to a session by id, without a network call. */
+  session(id: string): SessionApi;
+  readonly sessions: { list(filter?: SessionFilter): Promise<SessionSummary[]> };
+  close(): Promise<void>;
+}

@@ -1,0 +1,97 @@
+/**
+ * What a Slack user can do to a session, done as them (`by: slack:<user id>`), each returning
+ * what to tell them. The session decides: a refused approval (nothing awaits one, a stale plan, a
+ * policy that does not allow this person) comes back as a typed error whose message says why,
+ * and that message is what the person reads.
+ */
+import type { Andon } from '../client/andon';
+import { AgentReplyError, AndonError, TimeoutError, UnavailableError } from '../client/errors';
+import type { SessionState } from '../session/schema';
+import { escapeText, sessionList, sessionMessage, type SlackMessage } from './blocks';
+import { slackActor } from './ids';
+
+/** What `list` shows without a state: sessions someone may still need to act on. */
+const OPEN_STATES: SessionState[] = ['queued', 'planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'paused'];
+
+export interface SessionActionsOptions {
+  /** The session's page in the Temporal UI, for status answers. */
+  sessionUrl?: (sessionId: string) => string | undefined;
+  warn: (message: string) => void;
+}
+
+export class SessionActions {
+  constructor(
+    private readonly andon: Andon,
+    private readonly options: SessionActionsOptions,
+  ) {}
+
+  async approve(user: string, input: { sessionId: string; planId?: string; comment?: string }): Promise<SlackMessage> {
+    try {
+      const view = await this.andon.session(input.sessionId).approve({ planId: input.planId, comment: input.comment, by: slackActor(user) });
+      const plan = input.planId ?? view.plan?.id;
+      return { text: `:white_check_mark: Your approval of ${plan ? `\`${escapeText(plan)}\` of ` : ''}*${escapeText(view.title)}* is recorded (the session is now ${view.state}).` };
+    } catch (error) {
+      return this.refused('approval', input.sessionId, error);
+    }
+  }
+
+  async reject(user: string, input: { sessionId: string; planId?: string; reason: string; replan: boolean }): Promise<SlackMessage> {
+    try {
+      const view = await this.andon.session(input.sessionId).reject(input.reason, { planId: input.planId, replan: input.replan, by: slackActor(user) });
+      const then = input.replan ? 'the agent will propose a new plan' : `the session is now ${view.state}`;
+      return { text: `:no_entry_sign: Your rejection of *${escapeText(view.title)}* is recorded: ${then}.` };
+    } catch (error) {
+      return this.refused('rejection', input.sessionId, error);
+    }
+  }
+
+  /** Asks the agent: its reply, or what to tell the person instead. */
+  async ask(user: string, input: { sessionId: string; question: string; messageId?: string }): Promise<{ ok: true; reply: string } | { ok: false; message: SlackMessage }> {
+    try {
+      const { reply } = await this.andon.session(input.sessionId).ask(input.question, { messageId: input.messageId, by: slackActor(user) });
+      return { ok: true, reply };
+    } catch (error) {
+      return { ok: false, message: this.refused('question', input.sessionId, error) };
+    }
+  }
+
+  async send(user: string, input: { sessionId: string; message: string; messageId?: string }): Promise<{ ok: true } | { ok: false; message: SlackMessage }> {
+    try {
+      await this.andon.session(input.sessionId).send(input.message, { messageId: input.messageId, by: slackActor(user) });
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, message: this.refused('message', input.sessionId, error) };
+    }
+  }
+
+  async status(sessionId: string): Promise<SlackMessage> {
+    try {
+      const view = await this.andon.session(sessionId).info();
+      return sessionMessage(view, { sessionUrl: this.options.sessionUrl?.(sessionId) });
+    } catch (error) {
+      return this.refused('status request', sessionId, error);
+    }
+  }
+
+  async list(states: SessionState[]): Promise<SlackMessage> {
+    try {
+      const wanted = states.length > 0 ? states : OPEN_STATES;
+      const sessions = await this.andon.sessions.list({ state: wanted, limit: 20 });
+      return sessionList(sessions, states.length > 0 ? states.join('/') : 'open');
+    } catch (error) {
+      return this.refused('list request', undefined, error);
+    }
+  }
+
+  /** What to tell a person whose request did not go through, and why. */
+  private refused(what: string, sessionId: string | undefined, error: unknown): SlackMessage {
+    if (TimeoutError.isInstance(error) || UnavailableError.isInstance(error)) {
+      const check = sessionId ? ` Check with \`/andon status ${escapeText(sessionId)}\`.` : '';
+      return { text: `:hourglass: Your ${what} got no answer in time: Temporal or the andon worker is slow or down. It may still take effect.${check}` };
+    }
+    if (AgentReplyError.isInstance(error)) return { text: `:warning: The agent could not answer: ${escapeText(error.message)}` };
+    if (AndonError.isInstance(error)) return { text: `:warning: Your ${what} was not accepted: ${escapeText(error.message)}` };
+    this.options.warn(`slack: ${what}${sessionId ? ` on ${sessionId}` : ''} failed: ${(error as Error)?.stack ?? String(error)}`);
+    return { text: `:x: Your ${what} failed because of an error in andon; the details are in the service log.` };
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Slack notifications: the plan goes to the session's channel as one message with Approve and
+ * Reject, that message is updated as the session moves, and everything else (the agent's
+ * answers, reminders, escalations) goes to its thread. Runs inside the `notify` activity: every
+ * failure becomes a NotifyError that says whether Temporal should try again, and when.
+ */
+import type { WebClient } from '@slack/web-api';
+import type { Notification, Notifier, NotifyResult, SlackRef } from '../notify/notifier';
+import { NotifyError } from '../notify/notifier';
+import type { SessionView } from '../session/schema';
+import {
+  agentReplyMessage,
+  escalationMessage,
+  newPlanMessage,
+  reminderMessage,
+  sessionMessage,
+  type RenderContext,
+  type SessionFacts,
+  type SlackMessage,
+} from './blocks';
+import { slackClient } from './client';
+import { toNotifyError } from './errors';
+import type { FactsLookup } from './facts';
+
+export interface SlackNotifierOptions {
+  botToken: string;
+  /** Default https://slack.com/api/. */
+  apiUrl?: string;
+  /** The Temporal UI's base URL (https://cloud.temporal.io, http://localhost:8233): messages link to the session there. */
+  temporalUiUrl?: string;
+  /** The namespace sessions run in, for the Temporal UI link. */
+  namespace?: string;
+  /** Reads who decided (facts.ts); without it the message says what happened but not who did it. */
+  facts?: FactsLookup;
+  timeoutMs?: number;
+  /** Where a failed facts lookup is reported (it does not fail the notification). */
+  warn?: (message: string) => void;
+}
+
+export class SlackNotifier implements Notifier {
+  readonly name = 'slack';
+
+  constructor(private readonly options: SlackNotifierOptions) {}
+
+  async notify(notification: Notification, { signal }: { signal: AbortSignal; attempt: number }): Promise<NotifyResult> {
+    const channel = notification.targets.slack?.channel;
+    if (!channel) return {};
+    const client = slackClient({ botToken: this.options.botToken, apiUrl: this.options.apiUrl, timeoutMs: this.options.timeoutMs, signal });
+    const post = new Poster(client, channel, notification.slack);
+    const { view } = notification;
+
+    switch (notification.kind) {
+      case 'approvalRequested': {
+        const ref = await post.session(await this.render(view));
+        // A re-plan updates the message in place; the thread says why it changed.
+        if (notification.slack) await post.inThread(newPlanMessage(view), { broadcast: false });
+        return { slack: ref };
+      }
+      case 'stateChanged':
+        return { slack: await post.session(await this.render(view)) };
+      case 'agentReplied':
+        if (notification.reply) await post.inThread(agentReplyMessage(notification.reply.text), { broadcast: false });
+        return {};
+      case 'approvalReminder':
+        await post.inThread(reminderMessage(view), { broadcast: false });
+        return {};
+      case 'approvalEscalated':
+        // Broadcast: the people now asked may never have opened the thread.
+        await post.inThread(escalationMessage(view, notification.escalateTo ?? []), { broadcast: true });
+        return {};
+    }
+  }
+
+  /** The session message for `view`, with who decided when that can be read. */
+  private async render(view: SessionView): Promise<SlackMessage> {
+    const context: RenderContext = { sessionUrl: this.sessionUrl(view.id), facts: await this.facts(view) };
+    return sessionMessage(view, context);
+  }
+
+  private async facts(view: SessionView): Promise<SessionFacts | undefined> {
+    if (!this.options.facts) return undefined;
+    try {
+      return await this.options.facts(view);
+    } catch (error) {
+      this.options.warn?.(`slack: could not read who decided on ${view.id}: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private sessionUrl(id: string): string | undefined {
+    const base = this.options.temporalUiUrl;
+    if (!base) return undefined;
+    const namespace = encodeURIComponent(this.options.namespace ?? 'default');
+    return `${base.replace(/\/*$/, '')}/namespaces/${namespace}/workflows/${encodeURIComponent(id)}`;
+  }
+}
+
+/** The Slack calls of one notification: the session message (post once, then update) and its thread. */
+class Poster {
+  constructor(
+    private readonly client: WebClient,
+    private readonly channel: string,
+    private readonly ref: SlackRef | undefined,
+  ) {}
+
+  /** Posts the session message, or updates it once posted; returns where it is. */
+  async session(message: SlackMessage): Promise<SlackRef> {
+    if (this.ref) {
+      await this.call('chat.update', () => this.client.chat.update({ channel: this.ref!.channel, ts: this.ref!.ts, ...message }));
+      return this.ref;
+    }
+    const posted = await this.call('chat.postMessage', () => this.client.chat.postMessage({ channel: this.channel, ...message }));
+    // Slack answers with the channel's id even when posted to "#name": the thread key must use the id.
+    if (!posted.channel || !posted.ts) throw new NotifyError('Slack chat.postMessage answered without channel and ts', { retryable: false });
+    return { channel: posted.channel, ts: posted.ts };
+  }
+
+  /** Posts in the session's thread; with no session message yet (it could not be posted), in the channel. */
+  async inThread(message: SlackMessage, { broadcast }: { broadcast: boolean }): Promise<void> {
+    const thread = this.ref ? { channel: this.ref.channel, thread_ts: this.ref.ts, reply_broadcast: broadcast } : { channel: this.channel };
+    await this.call('chat.postMessage', () => this.client.chat.postMessage({ ...thread, ...message }));
+  }
+
+  private async call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw toNotifyError(error, method);
+    }
+  }
+}
