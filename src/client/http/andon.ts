@@ -74,7 +74,7 @@ export class AndonHttp implements AndonApi {
     const filter = validate(ListFilter, raw);
     const states = filter.state === undefined ? undefined : [filter.state].flat().join(',');
     const { sessions } = await this.http.call(SessionList, 'GET', '/v1/sessions', {
-      query: { state: states, text: filter.text, since: filter.createdAfter?.toISOString(), limit: filter.limit },
+      query: { state: states, text: filter.text, service: filter.service, since: filter.createdAfter?.toISOString(), limit: filter.limit },
       timeoutMs: DEFAULT_TIMEOUTS.commandMs,
       what: 'listing sessions',
     });

@@ -4,19 +4,22 @@
  * these interfaces, such as the CLI's commands, runs over either.
  *
  * Who acted (`by`, `requestedBy`) is left out: over HTTP the service records the token's name,
- * and a client cannot choose it.
+ * and a client cannot choose it. So is a session's `approval` policy: the service applies its
+ * configured one, so a caller cannot weaken who must approve their own session.
  */
 import type { SessionSummary } from '../andon';
 import type { SessionOutcome, TimeoutOption } from '../session-client';
 import type { SessionConfig, SessionState, SessionView, TimelineEvent, TimelinePage } from '../../session/schema';
 import type { AskResult } from '../../../workflows/messages';
 
-export type NewSession = Omit<SessionConfig, 'requestedBy'>;
+export type NewSession = Omit<SessionConfig, 'requestedBy' | 'approval'>;
 
 export interface SessionFilter {
   state?: SessionState | SessionState[];
   /** Words in the title. */
   text?: string;
+  /** The session's `context.service`. */
+  service?: string;
   createdAfter?: Date;
   limit?: number;
 }

@@ -6,7 +6,9 @@
  * A dropped connection or an `error` frame is not the end: the stream reconnects with
  * Last-Event-ID set to the last event it yielded, and skips anything at or before it, so a
  * resumed stream has no gap and no duplicate. It gives up when nothing has worked for
- * RECONNECT_BUDGET_MS, and at once on a refusal that a retry cannot fix (401, 403, 404, 400).
+ * RECONNECT.budgetMs, and at once on a refusal that a retry cannot fix (401, 403, 404, 400).
+ * The first connection is not retried: a wrong URL or a service that is down is reported at once,
+ * as by any other call.
  */
 import { AndonError, SessionNotFoundError, UnavailableError, ValidationError } from '../errors';
 import { TimelineEvent } from '../../session/schema';
@@ -38,6 +40,7 @@ export async function* sessionEvents(http: HttpTransport, sessionId: string, opt
   let last = options.after ?? 0;
   let failures = 0;
   let failingSince: number | undefined;
+  let opened = false;
 
   while (!signal?.aborted) {
     const connectedAt = Date.now();
@@ -51,6 +54,7 @@ export async function* sessionEvents(http: HttpTransport, sessionId: string, opt
         sessionId,
         signal,
       });
+      opened = true;
       for await (const frame of readSse(response.body!)) {
         if (frame.event === 'end') return;
         if (frame.event === 'error') {
@@ -69,7 +73,7 @@ export async function* sessionEvents(http: HttpTransport, sessionId: string, opt
       failure ??= new UnavailableError(`the event stream of session ${sessionId} closed before the session ended`);
     } catch (error) {
       if (signal?.aborted) return;
-      if (isPermanent(error)) throw error;
+      if (!opened || isPermanent(error)) throw error;
       failure = error;
     }
 
