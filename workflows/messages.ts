@@ -23,6 +23,8 @@ const Reason = z.string().trim().min(1, 'must not be empty').max(4_000);
 export const ApproveInput = z.object({
   /** The plan being approved; when given and no longer current, the approval is refused as stale. */
   planId: z.string().min(1).optional(),
+  /** The content hash of the plan the approver saw (view.plan.hash); a changed plan is refused as stale. */
+  planHash: z.string().min(1).optional(),
   by: Actor.optional(),
   comment: z.string().max(4_000).optional(),
 });
@@ -101,6 +103,10 @@ export const REFUSAL = {
   stalePlan: 'StalePlan',
   replyFailed: 'AgentReplyFailed',
   sessionEnded: 'SessionEnded',
+  /** The approval policy does not let this person decide (not an approver, or the requester). */
+  notAllowed: 'NotAllowed',
+  /** This person already approved this plan: an approval counts once. */
+  duplicateApproval: 'DuplicateApproval',
 } as const;
 export type RefusalType = (typeof REFUSAL)[keyof typeof REFUSAL];
 

@@ -19,6 +19,7 @@ import {
 } from '../src/session/schema';
 import { canTransition, operationAllowed, type Operation } from '../src/session/transitions';
 import { NotificationKind, SlackRef, type Notification } from '../src/notify/notifier';
+import { ApprovalPolicy, OPEN_POLICY, personOf, whyNotAllowed } from '../src/session/approval';
 import {
   ApproveInput,
   CancelInput,
@@ -37,6 +38,8 @@ export interface Refusal {
   type: RefusalType;
   message: string;
   details: RefusalDetails;
+  /** Already on the timeline (as approvalRefused): a signal need not note it again. */
+  recorded?: boolean;
 }
 
 /** A notification to send; the view is taken when it is sent, so it is always the latest. */
@@ -77,6 +80,10 @@ const Carried = z.object({
   alert: AlertState.optional(),
   outbox: z.array(z.object({ kind: NotificationKind, reply: z.object({ messageId: z.string(), text: z.string() }).optional(), escalateTo: z.array(z.string()).optional() })).default([]),
   slack: SlackRef.optional(),
+  approvals: z.array(z.object({ person: z.string(), by: z.string(), time: z.string() })).default([]),
+  escalated: z.boolean().default(false),
+  awaitingSince: z.string().optional(),
+  reminders: z.number().default(0),
 });
 export type Carried = z.infer<typeof Carried>;
 
@@ -109,6 +116,16 @@ export class SessionRecord {
   outbox: Outgoing[] = [];
   /** The session's Slack message, once posted. */
   slack?: SlackRef;
+  /** The approval policy in force (OPEN_POLICY when none was given); `policyError` if the given one is invalid. */
+  readonly policy: ApprovalPolicy;
+  readonly policyError?: string;
+  /** Approvals of the current plan so far (one per person). */
+  approvals: { person: string; by: string; time: string }[] = [];
+  /** Whether the escalation group may decide too (the escalation time passed). */
+  escalated = false;
+  /** When the current plan started awaiting approval, and how many reminders went out since. */
+  awaitingSince?: string;
+  reminders = 0;
 
   constructor(
     input: SessionWorkflowInput,
@@ -117,6 +134,10 @@ export class SessionRecord {
   ) {
     this.config = input.config;
     this.createTime = this.updateTime = now.toISOString();
+    // Parsed here too: a starter that is not andon's SDK (a raw `temporal workflow start`) may send a partial policy.
+    const policy = ApprovalPolicy.safeParse(input.config.approval ?? {});
+    this.policy = policy.success ? policy.data : OPEN_POLICY;
+    if (!policy.success) this.policyError = `invalid approval policy: ${policy.error.issues[0]?.path.join('.')}: ${policy.error.issues[0]?.message}`;
     if (input.carried !== undefined) this.restore(Carried.parse(input.carried));
   }
 
@@ -142,33 +163,55 @@ export class SessionRecord {
     }
     this.state = to;
     this.updateTime = now.toISOString();
+    if (to === 'awaitingPlanApproval') {
+      this.awaitingSince = this.updateTime;
+      this.reminders = 0;
+    }
     this.onStateChange(this);
   }
 
   // -------------------------------------------------------------------------------------------
   // Commands. Each `decide*` checks input and state and returns a refusal, or applies the command.
 
+  // Decisions (approve, reject): validators check only the input. Every other refusal (wrong
+  // state, stale plan, not allowed, duplicate) must reach the handler, which records who tried
+  // and why (`approvalRefused`) before refusing: the audit trail has every attempt.
+
   decideApprove(raw: unknown, now: Date, apply = true): Refusal | undefined {
     const parsed = this.parse(ApproveInput, raw);
-    if ('refusal' in parsed) return parsed.refusal;
+    if ('refusal' in parsed || !apply) return 'refusal' in parsed ? parsed.refusal : undefined;
     const input = parsed.value;
-    const refusal = this.refuseUnless('approve') ?? this.refuseStale(input.planId);
-    if (refusal || !apply) return refusal;
+    const by = input.by ?? 'unknown';
+    const refusal = this.refuseDecision('approve', by, input.planId, input.planHash, now);
+    if (refusal) return refusal;
     const plan = this.plan as Plan;
-    this.record({ type: 'planApproved', originator: 'user', planId: plan.id, by: input.by ?? 'unknown', comment: input.comment }, now);
+    const person = personOf(this.policy, by);
+    this.approvals.push({ person, by, time: now.toISOString() });
+    if (this.approvals.length < this.policy.required) {
+      this.record(
+        { type: 'approvalRecorded', originator: 'user', planId: plan.id, by, person, approvals: this.approvals.length, required: this.policy.required, comment: input.comment },
+        now,
+      );
+      return undefined;
+    }
+    this.approvePlan(by, input.comment, now);
+    return undefined;
+  }
+
+  private approvePlan(by: string, comment: string | undefined, now: Date): void {
+    this.record({ type: 'planApproved', originator: by.startsWith('policy:') ? 'system' : 'user', planId: (this.plan as Plan).id, by, comment }, now);
     this.currentStep = 0;
     this.setState('inProgress', now);
-    return undefined;
   }
 
   decideReject(raw: unknown, now: Date, apply = true): Refusal | undefined {
     const parsed = this.parse(RejectInput, raw);
-    if ('refusal' in parsed) return parsed.refusal;
+    if ('refusal' in parsed || !apply) return 'refusal' in parsed ? parsed.refusal : undefined;
     const input = parsed.value;
-    const refusal = this.refuseUnless('reject') ?? this.refuseStale(input.planId);
-    if (refusal || !apply) return refusal;
-    const plan = this.plan as Plan;
     const by = input.by ?? 'unknown';
+    const refusal = this.refuseDecision('reject', by, input.planId, undefined, now);
+    if (refusal) return refusal;
+    const plan = this.plan as Plan;
     this.record({ type: 'planRejected', originator: 'user', planId: plan.id, by, reason: input.reason, replan: input.replan }, now);
     if (input.replan) {
       this.feedback.push(input.reason);
@@ -272,7 +315,7 @@ export class SessionRecord {
   end(state: 'cancelled' | 'failed', reason: string, by: string, now: Date): void {
     this.reason = reason;
     this.pauseRequested = false;
-    if (state === 'cancelled') this.record({ type: 'sessionCancelled', originator: 'user', by, reason }, now);
+    if (state === 'cancelled') this.record({ type: 'sessionCancelled', originator: by.startsWith('policy:') ? 'system' : 'user', by, reason }, now);
     else this.record({ type: 'sessionFailed', originator: 'system', reason }, now);
     this.setState(state, now);
   }
@@ -360,6 +403,19 @@ export class SessionRecord {
       lastSeq: this.lastSeq,
       pendingMessages: this.queue.length,
       alert: this.alert,
+      approval:
+        this.state === 'awaitingPlanApproval' && this.plan
+          ? {
+              planId: this.plan.id,
+              required: this.policy.required,
+              approvals: this.approvals,
+              escalated: this.escalated,
+              deadline:
+                this.policy.deadline && this.awaitingSince
+                  ? new Date(Date.parse(this.awaitingSince) + this.policy.deadline.after).toISOString()
+                  : undefined,
+            }
+          : undefined,
     };
   }
 
@@ -395,6 +451,10 @@ export class SessionRecord {
       alert: this.alert,
       outbox: this.outbox,
       slack: this.slack,
+      approvals: this.approvals,
+      escalated: this.escalated,
+      awaitingSince: this.awaitingSince,
+      reminders: this.reminders,
     };
   }
 
@@ -420,6 +480,10 @@ export class SessionRecord {
     this.alert = carried.alert;
     this.outbox = carried.outbox;
     this.slack = carried.slack;
+    this.approvals = carried.approvals;
+    this.escalated = carried.escalated;
+    this.awaitingSince = carried.awaitingSince;
+    this.reminders = carried.reminders;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -448,7 +512,52 @@ export class SessionRecord {
     };
   }
 
-  private refuseStale(planId: string | undefined): Refusal | undefined {
+  /** Checks a decision against state, plan and policy; a refusal is recorded before it is returned. */
+  private refuseDecision(decision: 'approve' | 'reject', by: string, planId: string | undefined, hash: string | undefined, now: Date): Refusal | undefined {
+    const refusal = this.refuseUnless(decision) ?? this.refuseStale(planId, hash) ?? this.refuseByPolicy(decision, by);
+    if (refusal) {
+      this.record(
+        { type: 'approvalRefused', originator: 'user', decision, planId: planId ?? this.plan?.id, by, code: refusal.type as 'InvalidState', reason: refusal.message },
+        now,
+      );
+      refusal.recorded = true;
+    }
+    return refusal;
+  }
+
+  private refuseByPolicy(decision: 'approve' | 'reject', by: string): Refusal | undefined {
+    const why = whyNotAllowed(this.policy, by, this.config.requestedBy, this.escalated);
+    if (why) return { type: REFUSAL.notAllowed, message: why, details: { state: this.state } };
+    const person = personOf(this.policy, by);
+    if (decision === 'approve' && this.approvals.some((a) => a.person === person)) {
+      return {
+        type: REFUSAL.duplicateApproval,
+        message: `${by} already approved plan ${this.plan?.id} (${this.approvals.length} of ${this.policy.required} approvals)`,
+        details: { state: this.state, planId: this.plan?.id },
+      };
+    }
+    return undefined;
+  }
+
+  /** The deadline passed with no decision: the policy's action decides. */
+  deadlinePassed(action: 'reject' | 'cancel' | 'approve', now: Date): void {
+    const plan = this.plan as Plan;
+    const by = 'policy:deadline';
+    if (action === 'approve') return this.approvePlan(by, 'no decision before the deadline; approved by the low-risk policy', now);
+    if (action === 'reject') {
+      this.record({ type: 'planRejected', originator: 'system', planId: plan.id, by, reason: 'no decision before the deadline', replan: false }, now);
+    }
+    this.end('cancelled', `no decision on plan ${plan.id} before the deadline`, by, now);
+  }
+
+  private refuseStale(planId: string | undefined, hash?: string): Refusal | undefined {
+    if (hash !== undefined && hash !== this.plan?.hash) {
+      return {
+        type: REFUSAL.stalePlan,
+        message: `the plan changed since it was shown (hash ${hash}, now ${this.plan?.hash}): review plan ${this.plan?.id} again`,
+        details: { state: this.state, planId: this.plan?.id },
+      };
+    }
     if (planId === undefined || planId === this.plan?.id) return undefined;
     return {
       type: REFUSAL.stalePlan,

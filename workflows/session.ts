@@ -47,6 +47,7 @@ import {
   type SessionWorkflowInput,
 } from './messages';
 import { SessionRecord, type Outgoing, type Refusal } from './session-record';
+import { planHash, type ApprovalPolicy } from '../src/session/approval';
 import { renderDetails } from './details';
 
 /** Patch ids: each marks a change of workflow code that running sessions must not see mid-flight. */
@@ -115,7 +116,7 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
     return record.view();
   };
   const applyOrNote = (refusal: Refusal | undefined, raw: unknown) => {
-    if (refusal) {
+    if (refusal && !refusal.recorded) {
       record.record({ type: 'inputRejected', originator: 'system', message: refusal.message, reason: refusal.type, by: byOf(raw) }, now());
     }
   };
@@ -218,7 +219,10 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
   // ---- the process -----------------------------------------------------------------------------
 
   // A cancel delivered with the start has already ended the session: then there is nothing to plan.
-  if (record.state === 'queued') record.setState('planning', now());
+  if (record.state === 'queued') {
+    if (record.policyError) record.end('failed', record.policyError, 'system', now());
+    else record.setState('planning', now());
+  }
   else setCurrentDetails(renderDetails(record));
 
   const facts = () => ({
@@ -263,11 +267,11 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       return;
     }
     const planId = `plan-${record.round}`;
-    record.plan = {
-      id: planId,
-      title: result.title,
-      steps: result.steps.map((s, index) => ({ id: `${planId}-step-${index + 1}`, index, title: s.title, description: s.description })),
-    };
+    const steps = result.steps.map((s, index) => ({ id: `${planId}-step-${index + 1}`, index, title: s.title, description: s.description }));
+    record.plan = { id: planId, hash: planHash({ title: result.title, steps }), title: result.title, steps };
+    // Approvals bind to the plan they saw: a new plan starts with none.
+    record.approvals = [];
+    record.escalated = false;
     record.stepOutcomes = [];
     record.record({ type: 'planGenerated', originator: 'agent', plan: record.plan }, now());
     if (record.config.requirePlanApproval) {
@@ -380,6 +384,39 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
     }
   }
 
+  /**
+   * Waits for a decision under a deadline: reminds every `remindEvery`, widens the circle at
+   * `escalateAfter`, and at `after` lets the policy decide. Each wait is one timer in history,
+   * and only sessions whose policy has a deadline pay for it.
+   */
+  async function awaitDecision(deadline: NonNullable<ApprovalPolicy['deadline']>): Promise<void> {
+    const since = Date.parse(record.awaitingSince ?? record.updateTime);
+    for (;;) {
+      const deadlineAt = since + deadline.after;
+      const escalateAt = deadline.escalateAfter !== undefined && !record.escalated ? since + deadline.escalateAfter : Infinity;
+      const remindAt = deadline.remindEvery ? since + deadline.remindEvery * (record.reminders + 1) : Infinity;
+      const next = Math.min(deadlineAt, escalateAt, remindAt);
+      const decided = await condition(() => record.state !== 'awaitingPlanApproval' || canContinueAsNew(), Math.max(next - Date.now(), 1));
+      if (decided) return;
+      const at = Date.now();
+      if (at >= deadlineAt) {
+        record.deadlinePassed(deadline.action, now());
+        return;
+      }
+      const planId = record.plan!.id;
+      if (at >= escalateAt) {
+        record.escalated = true;
+        record.record({ type: 'approvalEscalated', originator: 'system', planId, escalateTo: deadline.escalateTo }, now());
+        announce({ kind: 'approvalEscalated', escalateTo: deadline.escalateTo });
+      }
+      if (at >= remindAt) {
+        record.reminders += 1;
+        record.record({ type: 'approvalReminded', originator: 'system', planId, waitingMs: at - since }, now());
+        announce({ kind: 'approvalReminder' });
+      }
+    }
+  }
+
   const canContinueAsNew = () => workflowInfo().continueAsNewSuggested && !chatBusy && !notifying && allHandlersFinished();
   async function continueAsNewIfSuggested(): Promise<void> {
     if (!canContinueAsNew()) return;
@@ -414,6 +451,7 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       const state = record.state;
       if (state === 'planning') await planPhase();
       else if (state === 'inProgress') await stepPhase();
+      else if (state === 'awaitingPlanApproval' && record.policy.deadline) await awaitDecision(record.policy.deadline);
       // Waiting states: a handler moves the session on (approve, reject, answer, resume, cancel).
       else await condition(() => record.state !== state || canContinueAsNew());
     }

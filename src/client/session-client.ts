@@ -93,8 +93,9 @@ export class SessionClient {
   }
 
   /** Approves the plan awaiting approval; refused with InvalidStateError if none is, StalePlanError if `planId` is not current. */
-  async approve(options: { planId?: string; comment?: string; by?: string } & TimeoutOption = {}): Promise<SessionView> {
-    const input = validate(ApproveInput, { planId: options.planId, comment: options.comment, by: options.by ?? this.identity });
+  /** `planHash` (view.plan.hash) binds the approval to the plan's content: a changed plan is refused as stale. */
+  async approve(options: { planId?: string; planHash?: string; comment?: string; by?: string } & TimeoutOption = {}): Promise<SessionView> {
+    const input = validate(ApproveInput, { planId: options.planId, planHash: options.planHash, comment: options.comment, by: options.by ?? this.identity });
     return this.update('approve', options, approveUpdate, input);
   }
 

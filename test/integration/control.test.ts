@@ -268,6 +268,9 @@ describe('reject', () => {
       'planGenerated',
       'planRejected',
       'planGenerated',
+      // The two stale decisions were refused, and recorded with who tried and why.
+      'approvalRefused',
+      'approvalRefused',
       'planApproved',
       'progressUpdated',
       'progressUpdated',
@@ -275,6 +278,8 @@ describe('reject', () => {
       'sessionCompleted',
     ]);
     expect(events[2]).toMatchObject({ replan: true, reason: 'smaller steps please' });
+    expect(events[4]).toMatchObject({ decision: 'approve', planId: 'plan-1', code: 'StalePlan', by: 'test:harness' });
+    expect(events[5]).toMatchObject({ decision: 'reject', planId: 'plan-1', code: 'StalePlan', by: 'test:harness' });
     expect(events.find((e) => e.type === 'planApproved')).toMatchObject({ planId: 'plan-2' });
     expect(events.filter((e) => e.type === 'progressUpdated').map((e) => (e as { stepId?: string }).stepId)).toEqual([
       'plan-2-step-1',

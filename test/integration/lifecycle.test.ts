@@ -110,6 +110,16 @@ describe('refusals', () => {
     await session.cancel('done testing');
   });
 
+  it('binds an approval to the plan content it saw: a wrong planHash is a stale plan, the right one approves', async () => {
+    const session = await h.andon.session({ prompt: 'hash bound' });
+    const view = await session.waitFor('awaitingPlanApproval', { timeoutMs: 20_000 });
+    expect(view.plan?.hash).toMatch(/^[0-9a-f]{16}$/);
+    const error = await session.approve({ planHash: '0000000000000000' }).catch((e: unknown) => e);
+    expect(StalePlanError.isInstance(error)).toBe(true);
+    expect((await session.approve({ planId: view.plan!.id, planHash: view.plan!.hash })).state).toBe('inProgress');
+    await session.result({ timeoutMs: 20_000 });
+  });
+
   it('rejects bad input on the client, naming the field, before anything is sent', async () => {
     await expect(h.andon.session({ prompt: '' })).rejects.toMatchObject({ name: 'ValidationError', field: 'prompt' });
     await expect(h.andon.session({ prompt: 'x', id: 'has spaces' })).rejects.toMatchObject({ field: 'id' });

@@ -76,12 +76,17 @@ describe('404, 409 and 413', () => {
     expectError(await api.call('POST', `/v1/sessions/${created.body.id}/resume`), 409, { code: 'invalid_state', state: 'completed' });
   });
 
-  it('409 with the state and the current plan for a stale plan, and nothing changes', async () => {
+  it('409 with the state and the current plan for a stale plan; the refusal is recorded and nothing else changes', async () => {
     const view = await awaitingSession();
     const response = await api.call('POST', `/v1/sessions/${view.id}/approve`, { body: { planId: 'plan-9' } });
     expectError(response, 409, { code: 'stale_plan', state: 'awaitingPlanApproval', currentPlanId: 'plan-1' });
     const after = await api.call<SessionView>('GET', `/v1/sessions/${view.id}`);
-    expect(after.body).toMatchObject({ state: 'awaitingPlanApproval', lastSeq: view.lastSeq });
+    // The one new event is the refused attempt, with the caller's identity.
+    expect(after.body).toMatchObject({ state: 'awaitingPlanApproval', lastSeq: view.lastSeq + 1 });
+    const events = await api.call<{ events: Array<Record<string, unknown>> }>('GET', `/v1/sessions/${view.id}/timeline?after=${view.lastSeq}`);
+    expect(events.body.events).toEqual([
+      expect.objectContaining({ type: 'approvalRefused', decision: 'approve', planId: 'plan-9', by: 'api:alice', code: 'StalePlan' }),
+    ]);
     await api.call('POST', `/v1/sessions/${view.id}/cancel`, { body: { reason: 'done testing' } });
   });
 
@@ -124,6 +129,43 @@ describe('401 and 403', () => {
     }
     expect((await api.call<SessionView>('GET', `/v1/sessions/${view.id}`)).body.state).toBe('awaitingPlanApproval');
     await api.call('POST', `/v1/sessions/${view.id}/cancel`, { body: { reason: 'done testing' } });
+  });
+});
+
+describe('403 not_allowed: the approval policy refuses the caller', () => {
+  it('names why, carries the state, and records the refused attempt', async () => {
+    // The service's configured policy: only the approver token may decide, and not on its own sessions.
+    const andon = new Andon({
+      client: h.client,
+      taskQueue: h.taskQueue,
+      identity: 'test:policy',
+      defaults: { followUpWindowMs: 0, approval: { approvers: ['api:approver'], allowRequester: false } },
+    });
+    const service = await startService(andon);
+    try {
+      const created = await service.call<SessionView>('POST', '/v1/sessions', { body: { prompt: 'policy errors test' } });
+      expect(created.status).toBe(201);
+      const waited = await service.call<SessionView>('GET', `/v1/sessions/${created.body.id}/wait?state=awaitingPlanApproval&timeout=20s`);
+      expect(waited.body).toMatchObject({ state: 'awaitingPlanApproval', requestedBy: 'api:alice' });
+
+      const refused = await service.call('POST', `/v1/sessions/${created.body.id}/approve`);
+      expectError(refused, 403, { code: 'not_allowed', state: 'awaitingPlanApproval' });
+      expect(refused.body.error.message).toContain('api:alice is not an approver');
+      const rejected = await service.call('POST', `/v1/sessions/${created.body.id}/reject`, { body: { reason: 'no' } });
+      expectError(rejected, 403, { code: 'not_allowed', state: 'awaitingPlanApproval' });
+
+      const events = await service.call<{ events: Array<Record<string, unknown>> }>('GET', `/v1/sessions/${created.body.id}/timeline?after=${waited.body.lastSeq}`);
+      expect(events.body.events).toEqual([
+        expect.objectContaining({ type: 'approvalRefused', decision: 'approve', by: 'api:alice', code: 'NotAllowed', reason: refused.body.error.message }),
+        expect.objectContaining({ type: 'approvalRefused', decision: 'reject', by: 'api:alice', code: 'NotAllowed' }),
+      ]);
+
+      const approved = await service.call<SessionView>('POST', `/v1/sessions/${created.body.id}/approve`, { as: 'approver' });
+      expect(approved.status).toBe(200);
+      expect(approved.body.state).toBe('inProgress');
+    } finally {
+      await service.close();
+    }
   });
 });
 

@@ -194,7 +194,7 @@ describe('refused signals', () => {
     await handle.signal('cancel', { reason: 'done testing' });
   });
 
-  it('a command in the wrong state is recorded as inputRejected and changes nothing else', async () => {
+  it('a command in the wrong state is recorded (a decision as approvalRefused, others as inputRejected) and changes nothing else', async () => {
     const handle = await rawStart();
     await waitFor(handle, 'awaitingPlanApproval');
     await handle.executeUpdate('pause', { args: [{ by: 'raw:bob' }] });
@@ -209,14 +209,17 @@ describe('refused signals', () => {
     const after = await view(handle);
     expect(after).toMatchObject({ state: 'awaitingPlanApproval', plan: { id: 'plan-1' }, lastSeq: paused.lastSeq + 4 });
     const { events } = await timeline(handle, { after: paused.lastSeq });
-    expect(events.map((e) => [e.type, e.reason ?? null, e.by])).toEqual([
-      ['inputRejected', 'InvalidState', 'raw:eve'],
+    // A refused decision is recorded once, as approvalRefused (who tried, the code, why), not also as inputRejected.
+    expect(events.map((e) => [e.type, e.code ?? e.reason ?? null, e.by])).toEqual([
+      ['approvalRefused', 'InvalidState', 'raw:eve'],
       ['sessionResumed', null, 'raw:eve'],
-      ['inputRejected', 'StalePlan', 'raw:eve'],
+      ['approvalRefused', 'StalePlan', 'raw:eve'],
       ['inputRejected', 'InvalidState', 'raw:eve'],
     ]);
-    expect(events[0].message).toBe(`cannot approve session ${handle.workflowId}: no plan is awaiting approval (state: paused)`);
-    expect(events[2].message).toBe('plan plan-9 is no longer current: the plan awaiting approval is plan-1');
+    expect(events[0]).toMatchObject({ decision: 'approve', planId: 'plan-1', originator: 'user' });
+    expect(events[0].reason).toBe(`cannot approve session ${handle.workflowId}: no plan is awaiting approval (state: paused)`);
+    expect(events[2]).toMatchObject({ decision: 'approve', planId: 'plan-9' });
+    expect(events[2].reason).toBe('plan plan-9 is no longer current: the plan awaiting approval is plan-1');
     expect(events[3].message).toContain('(state: awaitingPlanApproval)');
     await handle.signal('cancel', { reason: 'done testing' });
   });
@@ -258,24 +261,44 @@ describe('refused updates', () => {
     await handle.signal('cancel', { reason: 'done testing' });
   });
 
-  it('the wrong state fails with InvalidState (and a stale plan with StalePlan), writing nothing', async () => {
+  it('the wrong state fails with InvalidState, writing nothing; a refused decision is recorded on the timeline', async () => {
     const handle = await rawStart();
     await waitFor(handle, 'awaitingPlanApproval');
     const historyBefore = (await handle.fetchHistory()).events?.length;
 
     const resume = await refusedUpdate(handle, 'resume', { by: 'raw:eve' });
     expect(resume).toMatchObject({ type: 'InvalidState', nonRetryable: true, details: [{ state: 'awaitingPlanApproval' }] });
-    const stale = await refusedUpdate(handle, 'reject', { planId: 'plan-0', reason: 'old' });
-    expect(stale).toMatchObject({ type: 'StalePlan', details: [{ state: 'awaitingPlanApproval', planId: 'plan-1' }] });
-    // Input is checked before state: an invalid approve in a wrong state is InvalidArgument.
+    // Refused by the validator: nothing written.
+    expect((await handle.fetchHistory()).events?.length).toBe(historyBefore);
+
+    // A decision passes the validator (its input is fine) and is refused by the handler, which records it first.
+    const seqBefore = (await view(handle)).lastSeq;
+    const stale = await refusedUpdate(handle, 'reject', { planId: 'plan-0', reason: 'old', by: 'raw:eve' });
+    expect(stale).toMatchObject({ type: 'StalePlan', nonRetryable: true, details: [{ state: 'awaitingPlanApproval', planId: 'plan-1' }] });
+    const historyStale = (await handle.fetchHistory()).events?.length;
+    expect(historyStale).toBeGreaterThan(historyBefore!);
+    expect((await timeline(handle, { after: seqBefore })).events).toEqual([
+      expect.objectContaining({ type: 'approvalRefused', decision: 'reject', planId: 'plan-0', by: 'raw:eve', code: 'StalePlan', reason: stale.message }),
+    ]);
+    expect((await view(handle)).state).toBe('awaitingPlanApproval');
+
+    // Input is checked before state: an invalid approve in a wrong state is InvalidArgument, and writes nothing.
     await handle.executeUpdate('pause', { args: [{}] });
     const historyPaused = (await handle.fetchHistory()).events?.length;
-    expect(historyPaused).toBeGreaterThan(historyBefore!);
+    expect(historyPaused).toBeGreaterThan(historyStale!);
+    const pausedView = await view(handle);
     const both = await refusedUpdate(handle, 'approve', { planId: '' });
     expect(both).toMatchObject({ type: 'InvalidArgument', details: [{ state: 'paused', field: 'planId' }] });
+    expect((await handle.fetchHistory()).events?.length).toBe(historyPaused);
+    expect(await view(handle)).toEqual(pausedView);
+
     const wrongState = await refusedUpdate(handle, 'approve', { by: 'raw:eve' });
     expect(wrongState).toMatchObject({ type: 'InvalidState', details: [{ state: 'paused' }] });
-    expect((await handle.fetchHistory()).events?.length).toBe(historyPaused);
+    expect((await handle.fetchHistory()).events?.length).toBeGreaterThan(historyPaused!);
+    expect((await timeline(handle, { after: pausedView.lastSeq })).events).toEqual([
+      expect.objectContaining({ type: 'approvalRefused', decision: 'approve', by: 'raw:eve', code: 'InvalidState', reason: wrongState.message }),
+    ]);
+    expect((await view(handle)).state).toBe('paused');
     await handle.signal('cancel', { reason: 'done testing' });
   });
 });

@@ -10,7 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { Andon } from '../../src/client';
 import type { AgentBackend } from '../../src/backends/agent';
 import { ScriptedAgent, parseScript, type AgentScriptInput } from '../../src/backends/scripted';
-import { createWorker } from '../../src/worker';
+import { createWorker, type AndonWorkerOptions } from '../../src/worker';
 
 export const DEMO_SCRIPT = path.resolve(__dirname, '../../scripts/demo.json');
 
@@ -23,6 +23,8 @@ export interface HarnessOptions {
   followUpWindowMs?: number;
   /** Start the worker (default true); false gives a client with no worker polling. */
   worker?: boolean;
+  /** Notifiers for sessions with notify targets (e.g. a SlackNotifier pointed at a loopback Slack). */
+  notifiers?: AndonWorkerOptions['notifiers'];
 }
 
 export interface Harness {
@@ -92,6 +94,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         namespace: 'default',
         taskQueue,
         backend: backendFrom(agent),
+        notifiers: options.notifiers,
         workflowBundle: workflowBundle(),
         options: { shutdownGraceTime: '2s' },
       });

@@ -6,6 +6,7 @@ import type { Plan, SessionState } from '../../src/session/schema';
 import { TRANSITIONS } from '../../src/session/transitions';
 import { REFUSAL, type SessionWorkflowInput } from '../../workflows/messages';
 import { SessionRecord, type Refusal } from '../../workflows/session-record';
+import { ApprovalPolicy, OPEN_POLICY, planHash, type ApprovalPolicyInput } from '../../src/session/approval';
 
 const config: SessionWorkflowInput['config'] = {
   id: 'unit-1',
@@ -103,9 +104,23 @@ describe('decide* refusals', () => {
     it('refuses with InvalidState when no plan awaits approval', () => {
       for (const make of [planning, inProgress, paused, completed, cancelled]) {
         const r = make();
+        const seq = r.lastSeq;
         const refusal = expectRefusal(r.decideApprove({}, tick()), REFUSAL.invalidState, { state: r.state });
         expect(refusal.message).toContain('no plan is awaiting approval');
+        // Recorded with who tried and why, and marked so a signal does not note it again.
+        expect(refusal.recorded).toBe(true);
+        expect(r.timeline.slice(seq)).toEqual([
+          expect.objectContaining({ type: 'approvalRefused', decision: 'approve', by: 'unknown', code: 'InvalidState', reason: refusal.message, seq: seq + 1 }),
+        ]);
       }
+    });
+
+    it('bad input is refused without recording anything (a signal notes it as inputRejected)', () => {
+      const r = awaitingApproval();
+      const before = snapshot(r);
+      const refusal = expectRefusal(r.decideApprove({ planId: '' }, tick()), REFUSAL.invalidArgument, { field: 'planId' });
+      expect(refusal.recorded).toBeUndefined();
+      expect(snapshot(r)).toEqual(before);
     });
 
     it('refuses a plan id that is not current with StalePlan carrying the current plan id', () => {
@@ -360,10 +375,21 @@ describe('apply = false changes nothing', () => {
   it('refusals with apply=false are the same refusals, and change nothing', () => {
     const r = inProgress();
     const before = snapshot(r);
-    expect(r.decideApprove({}, tick(), false)).toMatchObject({ type: REFUSAL.invalidState });
+    expect(r.decideApprove({ planId: '' }, tick(), false)).toMatchObject({ type: REFUSAL.invalidArgument });
     expect(r.decideReject({ reason: '' }, tick(), false)).toMatchObject({ type: REFUSAL.invalidArgument });
     expect(r.decideResume({}, tick(), false)).toMatchObject({ type: REFUSAL.invalidState });
     expect(snapshot(r)).toEqual(before);
+  });
+
+  it('decisions with apply=false check only the input: state, plan and policy are left to the handler, which records a refusal', () => {
+    const r = inProgress();
+    const before = snapshot(r);
+    // The validator lets these through, so the handler can record who tried and why.
+    expect(r.decideApprove({}, tick(), false)).toBeUndefined();
+    expect(r.decideReject({ reason: 'no', planId: 'plan-9' }, tick(), false)).toBeUndefined();
+    expect(snapshot(r)).toEqual(before);
+    expectRefusal(r.decideApprove({ by: 'eve' }, tick()), REFUSAL.invalidState, { state: 'inProgress' });
+    expect(r.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'approve', by: 'eve', code: 'InvalidState' });
   });
 });
 
@@ -560,5 +586,143 @@ describe('carry() and restore', () => {
     expect(copy.answers.has('id-5')).toBe(false);
     expect(copy.answers.get('id-6')).toBe('reply 6');
     expect(copy.answers.get('id-205')).toBe('reply 205');
+  });
+});
+
+describe('approval policies', () => {
+  /** plan-1 awaiting approval under `policy`, requested by `requestedBy`. */
+  function underPolicy(policy: ApprovalPolicyInput, requestedBy?: string): SessionRecord {
+    const r = new SessionRecord({ config: { ...config, requestedBy, approval: ApprovalPolicy.parse(policy) } }, tick());
+    r.record({ type: 'sessionCreated', originator: 'system', prompt: config.prompt, title: config.title, requirePlanApproval: true }, tick());
+    r.setState('planning', tick());
+    r.plan = { ...plan1, hash: planHash(plan1) };
+    r.record({ type: 'planGenerated', originator: 'agent', plan: r.plan }, tick());
+    r.setState('awaitingPlanApproval', tick());
+    return r;
+  }
+
+  it('with no policy, anyone may approve and one approval suffices', () => {
+    const r = awaitingApproval();
+    expect(r.policy).toEqual(OPEN_POLICY);
+    expect(r.view().approval).toEqual({ planId: 'plan-1', required: 1, approvals: [], escalated: false, deadline: undefined });
+    expect(r.decideApprove({ by: 'anyone' }, tick())).toBeUndefined();
+    expect(r.state).toBe('inProgress');
+    expect(r.view().approval).toBeUndefined();
+  });
+
+  it('two of three: the first approval is approvalRecorded, the second distinct person approves the plan', () => {
+    const r = underPolicy({ approvers: ['alice', 'bob', 'carol'], required: 2 });
+    expect(r.decideApprove({ by: 'alice', comment: 'lgtm' }, tick())).toBeUndefined();
+    expect(r.state).toBe('awaitingPlanApproval');
+    expect(r.timeline.at(-1)).toMatchObject({ type: 'approvalRecorded', planId: 'plan-1', by: 'alice', person: 'alice', approvals: 1, required: 2, comment: 'lgtm', originator: 'user' });
+    expect(r.view().approval).toMatchObject({ planId: 'plan-1', required: 2, approvals: [{ person: 'alice', by: 'alice' }], escalated: false });
+
+    expect(r.decideApprove({ by: 'bob' }, tick())).toBeUndefined();
+    expect(r.state).toBe('inProgress');
+    expect(r.currentStep).toBe(0);
+    expect(r.timeline.slice(-1)).toEqual([expect.objectContaining({ type: 'planApproved', planId: 'plan-1', by: 'bob', originator: 'user' })]);
+  });
+
+  it('an approval counts once per person, across the identities that are that person', () => {
+    const r = underPolicy({ required: 2, people: { alice: ['slack:U1', 'api:alice'] } });
+    expect(r.decideApprove({ by: 'slack:U1' }, tick())).toBeUndefined();
+    expect(r.timeline.at(-1)).toMatchObject({ type: 'approvalRecorded', by: 'slack:U1', person: 'alice', approvals: 1 });
+    const refusal = expectRefusal(r.decideApprove({ by: 'api:alice' }, tick()), REFUSAL.duplicateApproval, { state: 'awaitingPlanApproval', planId: 'plan-1' });
+    expect(refusal.message).toContain('already approved plan plan-1 (1 of 2 approvals)');
+    expect(r.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'approve', by: 'api:alice', code: 'DuplicateApproval', reason: refusal.message });
+    expect(r.approvals).toHaveLength(1);
+    // A reject by someone who already approved is a different decision: not a duplicate.
+    expect(r.decideReject({ reason: 'changed my mind', by: 'api:alice' }, tick())).toBeUndefined();
+    expect(r.state).toBe('cancelled');
+  });
+
+  it('refuses people who are not approvers with NotAllowed, saying why, for approve and reject alike', () => {
+    const r = underPolicy({ approvers: ['group:oncall'], groups: { oncall: ['alice', 'slack:U2'] } });
+    const refusal = expectRefusal(r.decideApprove({ by: 'mallory' }, tick()), REFUSAL.notAllowed, { state: 'awaitingPlanApproval' });
+    expect(refusal.message).toBe('mallory is not an approver of this session (approvers: group:oncall)');
+    expect(r.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'approve', by: 'mallory', code: 'NotAllowed', planId: 'plan-1' });
+    expectRefusal(r.decideReject({ reason: 'no', by: 'mallory' }, tick()), REFUSAL.notAllowed, { state: 'awaitingPlanApproval' });
+    expect(r.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'reject', by: 'mallory', code: 'NotAllowed' });
+    expect(r.state).toBe('awaitingPlanApproval');
+    expect(r.decideApprove({ by: 'slack:U2' }, tick())).toBeUndefined();
+    expect(r.state).toBe('inProgress');
+  });
+
+  it('the requester rule: the requester (under any of their identities) may not approve their own plan', () => {
+    const r = underPolicy({ allowRequester: false, people: { alice: ['slack:U1', 'api:alice'] } }, 'api:alice');
+    const refusal = expectRefusal(r.decideApprove({ by: 'slack:U1' }, tick()), REFUSAL.notAllowed, {});
+    expect(refusal.message).toBe('slack:U1 requested this session and may not approve its own plan');
+    expect(r.decideApprove({ by: 'bob' }, tick())).toBeUndefined();
+    expect(r.state).toBe('inProgress');
+  });
+
+  it('checks state, then the plan (id and hash), then the policy', () => {
+    const r = underPolicy({ approvers: ['alice'] });
+    expectRefusal(r.decideApprove({ by: 'mallory', planId: 'plan-0' }, tick()), REFUSAL.stalePlan, { planId: 'plan-1' });
+    const stale = expectRefusal(r.decideApprove({ by: 'alice', planHash: 'not-the-hash' }, tick()), REFUSAL.stalePlan, { planId: 'plan-1' });
+    expect(stale.message).toContain('the plan changed since it was shown');
+    expect(r.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', code: 'StalePlan', by: 'alice' });
+    expect(r.decideApprove({ by: 'alice', planId: 'plan-1', planHash: planHash(plan1) }, tick())).toBeUndefined();
+    expect(r.state).toBe('inProgress');
+    expectRefusal(r.decideApprove({ by: 'mallory', planId: 'plan-0' }, tick()), REFUSAL.invalidState, { state: 'inProgress' });
+  });
+
+  it('once escalated, the escalation group may decide too', () => {
+    const r = underPolicy({
+      approvers: ['alice'],
+      groups: { leads: ['lee'] },
+      deadline: { after: '1h', escalateAfter: '30m', escalateTo: ['group:leads'], action: 'reject' },
+    });
+    expectRefusal(r.decideApprove({ by: 'lee' }, tick()), REFUSAL.notAllowed, {});
+    r.escalated = true;
+    expect(r.view().approval).toMatchObject({ escalated: true });
+    expect(r.decideApprove({ by: 'lee' }, tick())).toBeUndefined();
+    expect(r.state).toBe('inProgress');
+  });
+
+  it('the view shows the deadline, counted from when the plan started awaiting approval', () => {
+    const r = underPolicy({ deadline: { after: '10m', action: 'cancel' } });
+    expect(r.awaitingSince).toBeDefined();
+    expect(r.view().approval?.deadline).toBe(new Date(Date.parse(r.awaitingSince!) + 600_000).toISOString());
+  });
+
+  it.each([
+    ['reject', ['planRejected', 'sessionCancelled']],
+    ['cancel', ['sessionCancelled']],
+  ] as const)('at the deadline, action %s ends the session cancelled by policy:deadline', (action, types) => {
+    const r = underPolicy({ deadline: { after: '1m', action } });
+    r.deadlinePassed(action, tick());
+    expect(r.state).toBe('cancelled');
+    expect(r.reason).toBe('no decision on plan plan-1 before the deadline');
+    expect(r.timeline.slice(-types.length).map((e) => e.type)).toEqual(types);
+    expect(r.timeline.at(-1)).toMatchObject({ type: 'sessionCancelled', by: 'policy:deadline', originator: 'system' });
+    if (action === 'reject') expect(r.timeline.at(-2)).toMatchObject({ planId: 'plan-1', by: 'policy:deadline', originator: 'system', replan: false });
+  });
+
+  it('at the deadline, action approve (low-risk only) approves the plan as the system', () => {
+    const r = underPolicy({ required: 2, deadline: { after: '1m', action: 'approve', lowRisk: true } });
+    r.deadlinePassed('approve', tick());
+    expect(r.state).toBe('inProgress');
+    expect(r.timeline.at(-1)).toMatchObject({ type: 'planApproved', by: 'policy:deadline', originator: 'system' });
+  });
+
+  it('an invalid policy (from a starter that did not validate it) is kept as policyError, naming the field', () => {
+    const raw = { after: 1_000, action: 'approve' } as unknown as NonNullable<SessionWorkflowInput['config']['approval']>['deadline'];
+    const r = new SessionRecord({ config: { ...config, approval: { ...OPEN_POLICY, deadline: raw } } }, tick());
+    expect(r.policyError).toBe('invalid approval policy: deadline.action: action "approve" needs lowRisk: true');
+  });
+
+  it('carries the approvals, escalation and reminders through continue-as-new', () => {
+    const r = underPolicy({ required: 3, deadline: { after: '1h', remindEvery: '10m', action: 'cancel' } });
+    r.decideApprove({ by: 'alice' }, tick());
+    r.escalated = true;
+    r.reminders = 2;
+    const copy = new SessionRecord({ config: r.config, carried: JSON.parse(JSON.stringify(r.carry())) as unknown }, tick());
+    expect(copy.carry()).toEqual(JSON.parse(JSON.stringify(r.carry())));
+    expect(copy.view()).toEqual(r.view());
+    expect(copy).toMatchObject({ escalated: true, reminders: 2, awaitingSince: r.awaitingSince });
+    expectRefusal(copy.decideApprove({ by: 'alice' }, tick()), REFUSAL.duplicateApproval, {});
+    expect(copy.decideApprove({ by: 'bob' }, tick())).toBeUndefined();
+    expect(copy.timeline.at(-1)).toMatchObject({ type: 'approvalRecorded', approvals: 2, required: 3 });
   });
 });

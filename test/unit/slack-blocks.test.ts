@@ -1,0 +1,217 @@
+/**
+ * What andon shows in Slack, rendered from session views without Slack: the plan message with
+ * its buttons, how it reads in every state, escaping, Slack's size limits, the reject modal,
+ * thread notes and the slash command's grammar.
+ */
+import type { SessionView } from '../../src/session/schema';
+import {
+  agentReplyMessage,
+  escalationMessage,
+  escapeText,
+  rejectModal,
+  sessionLink,
+  sessionList,
+  sessionMessage,
+  statusLine,
+  who,
+} from '../../src/slack/blocks';
+import { parseCommand } from '../../src/slack/commands';
+import { ACTION, ButtonValue, REJECT_VIEW } from '../../src/slack/ids';
+
+function view(overrides: Partial<SessionView> = {}): SessionView {
+  return {
+    id: 'alert-am-abc',
+    state: 'awaitingPlanApproval',
+    title: 'checkout-api error rate above 5%',
+    prompt: 'investigate',
+    context: { service: 'checkout-api', severity: 'critical' },
+    requirePlanApproval: true,
+    requestedBy: 'webhook:alertmanager',
+    createTime: '2026-01-01T00:00:00.000Z',
+    updateTime: '2026-01-01T00:01:00.000Z',
+    plan: {
+      id: 'plan-1',
+      hash: 'abcdef0123456789',
+      title: 'Roll back checkout-api',
+      steps: [
+        { id: 'plan-1-step-1', index: 0, title: 'Check the deploy', description: 'compare v1.42 with v1.41' },
+        { id: 'plan-1-step-2', index: 1, title: 'Roll back', description: '' },
+      ],
+    },
+    pauseRequested: false,
+    outputs: [],
+    lastSeq: 5,
+    pendingMessages: 0,
+    alert: {
+      source: 'alertmanager',
+      fingerprint: 'abc',
+      status: 'firing',
+      summary: 'error rate 7%',
+      firstReceived: '2026-01-01T00:00:00.000Z',
+      lastReceived: '2026-01-01T00:00:00.000Z',
+      deliveries: 1,
+    },
+    ...overrides,
+  };
+}
+
+type Block = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const blocksOf = (v: SessionView, url?: string) => sessionMessage(v, { sessionUrl: url }).blocks as Block[];
+const allText = (blocks: Block[]) => JSON.stringify(blocks);
+const buttons = (blocks: Block[]) => blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements as Block[]);
+
+describe('the session message', () => {
+  it('shows the title, alert context, the steps, Approve and Reject carrying the plan, and the Temporal UI link', () => {
+    const url = sessionLink('http://localhost:8233/', 'default', 'alert-am-abc');
+    expect(url).toBe('http://localhost:8233/namespaces/default/workflows/alert-am-abc');
+    const message = sessionMessage(view(), { sessionUrl: url });
+    const blocks = message.blocks as Block[];
+    expect(message.text).toBe('checkout-api error rate above 5%: the plan awaits approval');
+    expect(blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'checkout-api error rate above 5%', emoji: true } });
+    expect(blocks[1].type).toBe('context');
+    expect(allText([blocks[1]])).toContain('*firing* alert from alertmanager: error rate 7%');
+    expect(allText([blocks[1]])).toContain('service=`checkout-api`');
+    const text = allText(blocks);
+    expect(text).toContain('The plan awaits approval');
+    expect(text).toContain('1. *Check the deploy* — compare v1.42 with v1.41');
+    expect(text).toContain('2. *Roll back*');
+
+    const [approve, reject, open] = buttons(blocks);
+    expect(approve).toMatchObject({ action_id: ACTION.approve, style: 'primary', text: { text: 'Approve' } });
+    expect(reject).toMatchObject({ action_id: ACTION.reject, style: 'danger' });
+    for (const button of [approve, reject]) {
+      expect(ButtonValue.parse(JSON.parse(button.value))).toEqual({ sessionId: 'alert-am-abc', planId: 'plan-1', planHash: 'abcdef0123456789' });
+    }
+    expect(open).toMatchObject({ action_id: ACTION.open, url });
+    expect(text).toContain(`<${url}|Temporal UI>`);
+  });
+
+  it('drops the decision buttons once the plan is decided, and says who decided', () => {
+    const running = view({ state: 'inProgress', currentStep: 1 });
+    expect(buttons(blocksOf(running)).map((b) => b.action_id)).toEqual([]);
+    const line = statusLine(running, { approvals: [{ by: 'slack:U0ALICE' }] });
+    expect(line).toBe(':gear: *Running* step 2/2: Roll back. Approved by <@U0ALICE>.');
+    const steps = allText(blocksOf(running));
+    expect(steps).toContain(':white_check_mark: 1. *Check the deploy*');
+    expect(steps).toContain(':arrow_forward: 2. *Roll back*');
+  });
+
+  it('reads right in every state', () => {
+    expect(statusLine(view({ state: 'planning' }))).toContain('Planning');
+    expect(statusLine(view({ state: 'planning' }), { approvals: [], rejection: { by: 'slack:U1', reason: 'too risky', replan: true } })).toBe(
+      ':thinking_face: *Re-planning*: <@U1> rejected the plan: too risky',
+    );
+    expect(statusLine(view({ state: 'paused', currentStep: 1 }), { approvals: [], pausedBy: 'cli:bob' })).toContain('*Paused* by cli:bob');
+    const done = statusLine(
+      view({
+        state: 'completed',
+        summary: 'rolled back to v1.41',
+        outputs: [{ type: 'pullRequest', pullRequest: { url: 'https://github.com/acme/checkout/pull/7', title: 'Pin v1.41', description: '' } }],
+      }),
+    );
+    expect(done).toContain(':white_check_mark: *Done*');
+    expect(done).toContain('rolled back to v1.41');
+    expect(done).toContain('<https://github.com/acme/checkout/pull/7|Pin v1.41>');
+    expect(statusLine(view({ state: 'failed', reason: 'the agent crashed' }))).toBe(':x: *Failed*: the agent crashed');
+    expect(statusLine(view({ state: 'cancelled', reason: 'plan plan-1 rejected: no' }), { approvals: [], rejection: { by: 'slack:U2', reason: 'no', replan: false } })).toBe(
+      ':no_entry_sign: *Rejected* by <@U2>: no',
+    );
+    expect(statusLine(view({ state: 'cancelled', reason: 'wrong service' }), { approvals: [], cancelledBy: 'api:alice' })).toBe(
+      ':no_entry_sign: *Cancelled* by api:alice: wrong service',
+    );
+    expect(statusLine(view({ state: 'cancelled', reason: 'no decision on plan plan-1 before the deadline' }), { approvals: [], cancelledBy: 'policy:deadline' })).toContain(
+      'by the deadline policy',
+    );
+  });
+
+  it('shows approvals so far, the deadline and escalation while more approvals are needed', () => {
+    const line = statusLine(
+      view({
+        approval: {
+          planId: 'plan-1',
+          required: 2,
+          approvals: [{ person: 'alice', by: 'slack:U0ALICE', time: '2026-01-01T00:02:00.000Z' }],
+          escalated: true,
+          deadline: '2026-01-01T01:00:00.000Z',
+        },
+      }),
+    );
+    expect(line).toContain('1 of 2 approvals: <@U0ALICE>');
+    expect(line).toContain(`<!date^${Date.parse('2026-01-01T01:00:00.000Z') / 1000}^`);
+    expect(line).toContain('escalated');
+  });
+
+  it('escapes what agents, alerts and people wrote, so nothing can ping a channel or forge a link', () => {
+    const hostile = view({
+      title: 'disk <!channel> & more',
+      plan: { id: 'plan-1', steps: [{ id: 's', index: 0, title: '<!here> step', description: '<https://evil.example|click>' }] },
+    });
+    const text = allText(blocksOf(hostile));
+    expect(text).not.toContain('<!here>');
+    expect(text).not.toContain('<https://evil.example');
+    expect(text).toContain('&lt;!here&gt; step');
+    expect(escapeText('a < b && c > d')).toBe('a &lt; b &amp;&amp; c &gt; d');
+    // The header is plain text: Slack shows it as is.
+    expect(blocksOf(hostile)[0].text.text).toBe('disk <!channel> & more');
+  });
+
+  it("stays inside Slack's limits for long plans and long text", () => {
+    const steps = Array.from({ length: 60 }, (_, index) => ({ id: `s${index}`, index, title: `Step ${index} ${'x'.repeat(150)}`, description: 'y'.repeat(1_000) }));
+    const blocks = blocksOf(view({ title: 'T'.repeat(400), plan: { id: 'plan-1', steps } }));
+    expect(blocks.length).toBeLessThanOrEqual(50);
+    expect(blocks[0].text.text.length).toBeLessThanOrEqual(150);
+    for (const block of blocks) if (block.type === 'section') expect(block.text.text.length).toBeLessThanOrEqual(3_000);
+    expect(allText(blocks)).toContain('…and 35 more steps');
+    expect(agentReplyMessage('z'.repeat(50_000)).text.length).toBeLessThanOrEqual(40_000);
+  });
+
+  it('names people as Slack shows them: users and user groups as mentions, others as text', () => {
+    expect(who('slack:U0123ABC')).toBe('<@U0123ABC>');
+    expect(who('slack:W0123ABC')).toBe('<@W0123ABC>');
+    expect(who('slack:S0ONCALL')).toBe('<!subteam^S0ONCALL>');
+    expect(who('api:alice')).toBe('api:alice');
+    expect(who('group:<oncall>')).toBe('group:&lt;oncall&gt;');
+    expect(escalationMessage(view(), ['slack:S0ONCALL', 'group:sre']).text).toMatch(/^:rotating_light: <!subteam\^S0ONCALL> group:sre: nobody has decided/);
+  });
+});
+
+describe('the reject modal', () => {
+  it('asks why, offers a re-plan, and carries the plan and where to answer', () => {
+    const modal = rejectModal({ sessionId: 's-1', planId: 'plan-2', channel: 'C1', responseUrl: 'https://hooks.slack.com/actions/x' });
+    expect(modal).toMatchObject({ type: 'modal', callback_id: REJECT_VIEW.callbackId });
+    expect(JSON.parse(modal.private_metadata!)).toEqual({ sessionId: 's-1', planId: 'plan-2', channel: 'C1', responseUrl: 'https://hooks.slack.com/actions/x' });
+    expect(modal.title.text.length).toBeLessThanOrEqual(24);
+    const input = modal.blocks.find((b) => b.type === 'input' && b.block_id === REJECT_VIEW.reasonBlock) as Block;
+    expect(input.element).toMatchObject({ type: 'plain_text_input', action_id: REJECT_VIEW.reasonAction, min_length: 1 });
+    const replan = modal.blocks.find((b) => b.type === 'input' && b.block_id === REJECT_VIEW.replanBlock) as Block;
+    expect(replan).toMatchObject({ optional: true, element: { type: 'checkboxes', action_id: REJECT_VIEW.replanAction } });
+  });
+});
+
+describe('the slash command', () => {
+  it.each([
+    ['', { kind: 'help' }],
+    ['help', { kind: 'help' }],
+    ['status demo-1', { kind: 'status', sessionId: 'demo-1' }],
+    ['list', { kind: 'list', states: [] }],
+    ['list awaitingPlanApproval paused', { kind: 'list', states: ['awaitingPlanApproval', 'paused'] }],
+    ['approve demo-1', { kind: 'approve', sessionId: 'demo-1', planId: undefined, comment: undefined }],
+    ['approve demo-1 plan-2 looks right', { kind: 'approve', sessionId: 'demo-1', planId: 'plan-2', comment: 'looks right' }],
+    ['approve demo-1 ship it', { kind: 'approve', sessionId: 'demo-1', planId: undefined, comment: 'ship it' }],
+    ['reject demo-1 too risky at peak', { kind: 'reject', sessionId: 'demo-1', reason: 'too risky at peak', replan: false }],
+    ['reject demo-1 --replan try a canary', { kind: 'reject', sessionId: 'demo-1', reason: 'try a canary', replan: true }],
+    ['ask demo-1 why roll back &amp; not restart?', { kind: 'ask', sessionId: 'demo-1', question: 'why roll back & not restart?' }],
+  ])('reads "%s"', (text, expected) => {
+    expect(parseCommand(text)).toEqual(expected);
+  });
+
+  it.each([['status'], ['reject demo-1'], ['reject demo-1 --replan'], ['ask demo-1'], ['approve'], ['list nonsense'], ['frobnicate x']])('answers "%s" with usage', (text) => {
+    expect(parseCommand(text)).toMatchObject({ kind: 'usage', message: expect.any(String) });
+  });
+
+  it('lists sessions one a line', () => {
+    const list = sessionList([{ id: 'a', state: 'paused', title: 'disk <full>', createTime: '', status: 'RUNNING' }], 'open');
+    expect(list.text).toBe('*1 open session*\n• `a` paused: disk &lt;full&gt;');
+    expect(sessionList([], 'open').text).toBe('No open sessions.');
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * The Slack notifier against the loopback Slack (no Temporal): what each notification posts or
+ * updates, and how each kind of Slack failure maps to "retry (after Retry-After)" or "give up".
+ */
+import { NotifyError, type Notification } from '../../src/notify/notifier';
+import type { SessionView } from '../../src/session/schema';
+import { SlackNotifier } from '../../src/slack/notifier';
+import { rejectionOf } from '../support/rejection';
+import { SlackApiServer } from '../support/slack-api-server';
+
+const TOKEN = 'xoxb-test-token';
+let slack: SlackApiServer;
+let notifier: SlackNotifier;
+beforeAll(async () => {
+  slack = await SlackApiServer.start({ token: TOKEN });
+  notifier = new SlackNotifier({
+    botToken: TOKEN,
+    apiUrl: slack.apiUrl,
+    temporalUiUrl: 'https://temporal.example',
+    namespace: 'prod',
+    facts: async (view) => ({ approvals: view.state === 'inProgress' ? [{ by: 'slack:U0ALICE' }] : [] }),
+  });
+});
+afterAll(() => slack?.close());
+beforeEach(() => slack.clearFaults());
+
+const options = () => ({ signal: new AbortController().signal, attempt: 1 });
+
+function view(overrides: Partial<SessionView> = {}): SessionView {
+  return {
+    id: 'n-1',
+    state: 'awaitingPlanApproval',
+    title: 'disk full on db-7',
+    prompt: 'p',
+    context: {},
+    requirePlanApproval: true,
+    createTime: '2026-01-01T00:00:00.000Z',
+    updateTime: '2026-01-01T00:00:00.000Z',
+    plan: { id: 'plan-1', steps: [{ id: 's1', index: 0, title: 'Clean up', description: '' }] },
+    pauseRequested: false,
+    outputs: [],
+    lastSeq: 3,
+    pendingMessages: 0,
+    ...overrides,
+  };
+}
+
+function notification(overrides: Partial<Notification>): Notification {
+  return { kind: 'approvalRequested', targets: { slack: { channel: '#ops' } }, view: view(), ...overrides };
+}
+
+describe('SlackNotifier', () => {
+  it('posts the plan, then updates that message, and answers in its thread', async () => {
+    const posted = await notifier.notify(notification({}), options());
+    expect(posted.slack).toEqual({ channel: 'COPS', ts: expect.stringMatching(/^\d+\.\d+$/) });
+    const ref = posted.slack!;
+    const message = slack.messages.get(`${ref.channel}:${ref.ts}`)!;
+    expect(JSON.stringify(message.blocks)).toContain('https://temporal.example/namespaces/prod/workflows/n-1');
+    expect(JSON.stringify(message.blocks)).toContain('andon_approve');
+
+    const updated = await notifier.notify(notification({ kind: 'stateChanged', view: view({ state: 'inProgress', currentStep: 0 }), slack: ref }), options());
+    expect(updated.slack).toEqual(ref);
+    expect(message.history).toHaveLength(1);
+    expect(JSON.stringify(message.blocks)).toContain('Approved by <@U0ALICE>');
+    expect(JSON.stringify(message.blocks)).not.toContain('andon_approve');
+
+    expect(await notifier.notify(notification({ kind: 'agentReplied', reply: { messageId: 'm', text: 'because <reasons>' }, slack: ref }), options())).toEqual({});
+    await notifier.notify(notification({ kind: 'approvalReminder', slack: ref }), options());
+    await notifier.notify(notification({ kind: 'approvalEscalated', escalateTo: ['slack:S0ONCALL'], slack: ref }), options());
+    const thread = slack.thread(ref.channel, ref.ts);
+    expect(thread.map((m) => m.text)).toEqual([
+      'because &lt;reasons&gt;',
+      expect.stringContaining('Reminder'),
+      expect.stringContaining('<!subteam^S0ONCALL>'),
+    ]);
+    expect(thread.map((m) => m.broadcast)).toEqual([false, false, true]);
+  });
+
+  it('updates the message in place for a new plan, and says so in the thread', async () => {
+    const { slack: ref } = await notifier.notify(notification({}), options());
+    const again = await notifier.notify(notification({ view: view({ plan: { id: 'plan-2', steps: [{ id: 's', index: 0, title: 'Other', description: '' }] } }), slack: ref }), options());
+    expect(again.slack).toEqual(ref);
+    expect(slack.messages.get(`${ref!.channel}:${ref!.ts}`)!.history).toHaveLength(1);
+    expect(slack.thread(ref!.channel, ref!.ts).map((m) => m.text)).toEqual([expect.stringContaining('A new plan (`plan-2`) awaits approval')]);
+  });
+
+  it('posts a state change as a new message when there is none yet (no approval required)', async () => {
+    const result = await notifier.notify(notification({ kind: 'stateChanged', view: view({ state: 'inProgress', currentStep: 0 }) }), options());
+    expect(result.slack?.channel).toBe('COPS');
+  });
+
+  it('does nothing for a notification without a Slack target', async () => {
+    const before = slack.calls.length;
+    expect(await notifier.notify(notification({ targets: {} }), options())).toEqual({});
+    expect(slack.calls.length).toBe(before);
+  });
+
+  it.each([
+    ['channel_not_found', false, /channel_not_found \(the channel does not exist/],
+    ['not_in_channel', false, /invite the app/],
+    ['invalid_auth', false, /ANDON_SLACK_BOT_TOKEN/],
+    ['invalid_blocks', false, /invalid_blocks/],
+    ['internal_error', true, /internal_error/],
+  ])('maps ok:false %s to retryable=%s', async (error, retryable, message) => {
+    slack.fail({ method: 'chat.postMessage', error, times: 1 });
+    const failure = await rejectionOf(notifier.notify(notification({}), options()));
+    expect(failure).toBeInstanceOf(NotifyError);
+    expect((failure as NotifyError).options).toMatchObject({ retryable });
+    expect((failure as NotifyError).message).toMatch(message);
+  });
+
+  it('maps a 429 to retryable with Retry-After, 5xx to retryable, and makes no retries of its own', async () => {
+    slack.fail({ method: 'chat.postMessage', status: 429, retryAfter: 7, times: 1 });
+    const before = slack.callsOf('chat.postMessage').length;
+    const limited = (await rejectionOf(notifier.notify(notification({}), options()))) as NotifyError;
+    expect(limited.options).toMatchObject({ retryable: true, retryAfterMs: 7_000 });
+    expect(slack.callsOf('chat.postMessage').length).toBe(before + 1);
+
+    slack.fail({ method: 'chat.update', status: 503, times: 1 });
+    const down = (await rejectionOf(notifier.notify(notification({ kind: 'stateChanged', slack: { channel: 'COPS', ts: '1.1' } }), options()))) as NotifyError;
+    expect(down.options.retryable).toBe(true);
+    expect(down.message).toMatch(/HTTP 503/);
+  });
+
+  it('maps an unreachable Slack to retryable, and stops when the activity is cancelled', async () => {
+    const offline = new SlackNotifier({ botToken: TOKEN, apiUrl: 'http://127.0.0.1:9/api/', timeoutMs: 2_000 });
+    const failure = (await rejectionOf(offline.notify(notification({}), options()))) as NotifyError;
+    expect(failure).toBeInstanceOf(NotifyError);
+    expect(failure.options.retryable).toBe(true);
+
+    const controller = new AbortController();
+    controller.abort();
+    const cancelled = await rejectionOf(notifier.notify(notification({}), { signal: controller.signal, attempt: 1 }));
+    expect(cancelled).toBeInstanceOf(NotifyError);
+  });
+
+  it('still posts when who decided cannot be read', async () => {
+    const warnings: string[] = [];
+    const blind = new SlackNotifier({ botToken: TOKEN, apiUrl: slack.apiUrl, facts: async () => Promise.reject(new Error('no worker')), warn: (m) => warnings.push(m) });
+    const result = await blind.notify(notification({ kind: 'stateChanged', view: view({ state: 'inProgress' }) }), options());
+    expect(result.slack).toBeDefined();
+    expect(warnings).toEqual([expect.stringContaining('no worker')]);
+  });
+});
