@@ -15,6 +15,7 @@ import { findTemporalCli } from './temporal/cli-binary';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { createWorker } from './worker';
+import { SLACK_ROUTES, SlackNotifier, isSlackEnabled, timelineFacts, type EnabledSlackConfig } from './slack';
 
 async function main(): Promise<void> {
   // The worker logs every bundling step at INFO; an operator wants warnings and the welcome text.
@@ -33,23 +34,27 @@ async function main(): Promise<void> {
   }
 
   const connection = await NativeConnection.connect(target.connectionOptions);
+  const slack = isSlackEnabled(config.service.slack) ? config.service.slack : undefined;
   let andon: Andon | undefined;
   let service: RunningService | undefined;
   try {
     await ensureSearchAttributes(connection, target.namespace, (line) => console.error(line));
+    // The Slack notifier reads who decided from the session's timeline, through a client of its own kind.
+    if (config.service.enabled || slack) andon = await Andon.connect({ config, identity: 'service' });
     const worker = await createWorker({
       connection,
       namespace: target.namespace,
       taskQueue: config.taskQueue,
       backend,
+      notifiers: slack && andon ? { slack: slackNotifier(slack, andon, target.namespace, server) } : undefined,
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivityTaskExecutions,
     });
     if (config.service.enabled) {
-      andon = await Andon.connect({ config, identity: 'service' });
-      service = await serve({ andon, config: config.service, dataDir: config.dataDir, logger: { level: logLevel.toLowerCase() } });
+      service = await serve({ andon: andon!, config: config.service, dataDir: config.dataDir, logger: { level: logLevel.toLowerCase() } });
     }
     printWelcome(server, target.connectionOptions.address ?? '', target.namespace, config.taskQueue, backend.name, service);
+    if (slack) console.log(slackBanner(slack, service));
     onShutdownSignal(async () => {
       await service?.stop();
       worker.shutdown();
@@ -62,6 +67,23 @@ async function main(): Promise<void> {
     await server?.stop();
   }
   console.log('andon stopped.');
+}
+
+function slackNotifier(slack: EnabledSlackConfig, andon: Andon, namespace: string, server: DevServer | undefined): SlackNotifier {
+  return new SlackNotifier({
+    botToken: slack.botToken,
+    apiUrl: slack.apiUrl,
+    temporalUiUrl: slack.temporalUiUrl ?? server?.uiUrl,
+    namespace,
+    facts: timelineFacts(andon),
+    warn: (message) => console.warn(message),
+  });
+}
+
+function slackBanner(slack: EnabledSlackConfig, service: RunningService | undefined): string {
+  const channel = slack.defaultChannel ? `, alerts to ${slack.defaultChannel} unless a route names a channel` : '';
+  if (!service) return `Slack: posting session messages${channel}; buttons, /andon and thread replies need the HTTP service (service.enabled)`;
+  return [`Slack: posting session messages${channel}; request URLs (behind your public HTTPS address):`, ...SLACK_ROUTES.map((route) => `  ${service.url}${route}`)].join('\n');
 }
 
 /** The first SIGINT/SIGTERM stops andon in order; a second one exits at once. */

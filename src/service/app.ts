@@ -14,6 +14,7 @@ import { openapiPlugin } from './openapi';
 import { healthRoutes } from './routes/health';
 import { sessionRoutes } from './routes/sessions';
 import { webhooksPlugin } from './webhooks';
+import { isSlackEnabled, slackPlugin, withDefaultSlackChannel } from '../slack';
 import { version } from '../../package.json';
 
 export interface BuildServiceOptions {
@@ -38,7 +39,8 @@ export async function buildService({ andon, config, logger }: BuildServiceOption
   await app.register(healthRoutes);
   await app.register(sessionRoutes, { prefix: '/v1', andon, requestTimeoutMs: config.requestTimeout, askTimeoutMs: config.askTimeout });
   await app.register(eventsPlugin, { andon, readyTimeoutMs: config.requestTimeout });
-  await app.register(webhooksPlugin, { andon, config: config.webhooks });
+  await app.register(webhooksPlugin, { andon, config: withDefaultSlackChannel(config.webhooks, config.slack) });
+  if (isSlackEnabled(config.slack)) await app.register(slackPlugin, { andon, config: config.slack });
   await app.ready();
   return app;
 }

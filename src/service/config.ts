@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { Duration } from '../session/schema';
 import { WebhooksConfig } from './webhooks/config';
+import { SlackConfig } from '../slack/config';
 
 export const SCOPES = ['read', 'write', 'approve'] as const;
 export const Scope = z.enum(SCOPES);
@@ -88,6 +89,8 @@ export const ServiceConfig = z.object({
   /** Seconds a client is told to wait (Retry-After) when Temporal or the worker did not answer. */
   retryAfterSeconds: z.coerce.number().int().min(1).max(3_600).default(5),
   webhooks: WebhooksConfig.prefault({}),
+  /** The Slack app (src/slack/config.ts): plan messages with Approve and Reject, the slash command, thread replies. */
+  slack: SlackConfig.prefault({}),
 });
 export type ServiceConfigInput = z.input<typeof ServiceConfig>;
 export type ServiceConfig = z.output<typeof ServiceConfig>;

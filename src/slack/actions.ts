@@ -25,9 +25,11 @@ export class SessionActions {
     private readonly options: SessionActionsOptions,
   ) {}
 
-  async approve(user: string, input: { sessionId: string; planId?: string; comment?: string }): Promise<SlackMessage> {
+  async approve(user: string, input: { sessionId: string; planId?: string; planHash?: string; comment?: string }): Promise<SlackMessage> {
     try {
-      const view = await this.andon.session(input.sessionId).approve({ planId: input.planId, comment: input.comment, by: slackActor(user) });
+      const view = await this.andon
+        .session(input.sessionId)
+        .approve({ planId: input.planId, planHash: input.planHash, comment: input.comment, by: slackActor(user) });
       const plan = input.planId ?? view.plan?.id;
       return { text: `:white_check_mark: Your approval of ${plan ? `\`${escapeText(plan)}\` of ` : ''}*${escapeText(view.title)}* is recorded (the session is now ${view.state}).` };
     } catch (error) {

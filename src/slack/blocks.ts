@@ -19,6 +19,8 @@ export interface SessionFacts {
   rejection?: { by: string; reason: string; replan: boolean };
   cancelledBy?: string;
   pausedBy?: string;
+  /** The agent's latest question of its own (while it awaits an answer). */
+  question?: string;
 }
 
 export interface RenderContext {
@@ -53,11 +55,18 @@ export function unescapeText(text: string): string {
 
 /** An identity as Slack should show it: Slack users and user groups as mentions, others as text. */
 export function who(by: string): string {
+  if (by === 'policy:deadline') return 'the deadline policy';
   const slack = /^slack:([UW][A-Z0-9]+)$/.exec(by);
   if (slack) return `<@${slack[1]}>`;
   const group = /^slack:(S[A-Z0-9]+)$/.exec(by);
   if (group) return `<!subteam^${group[1]}>`;
   return escapeText(by);
+}
+
+/** The session's workflow in the Temporal UI (Temporal Cloud and the dev server's UI share the path). */
+export function sessionLink(temporalUiUrl: string | undefined, namespace: string, sessionId: string): string | undefined {
+  if (!temporalUiUrl) return undefined;
+  return `${temporalUiUrl.replace(/\/*$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(sessionId)}`;
 }
 
 export function clip(text: string, max: number): string {
@@ -93,9 +102,11 @@ export function statusLine(view: SessionView, facts?: SessionFacts): string {
         ? `:thinking_face: *Re-planning*: ${who(facts.rejection.by)} rejected the plan: ${escapeText(clip(facts.rejection.reason, 500))}`
         : ':thinking_face: *Planning*';
     case 'awaitingPlanApproval':
-      return `:hourglass_flowing_sand: *The plan awaits approval*${approvedBy ? ` (so far:${approvedBy.replace(/\.$/, '')})` : ''}`;
+      return awaitingLine(view);
     case 'awaitingUserFeedback':
-      return ':speech_balloon: *The agent has a question*: answer in the thread.';
+      return facts?.question
+        ? `:speech_balloon: *The agent asks*: ${escapeText(clip(facts.question, 2_000))}\nAnswer in the thread.`
+        : ':speech_balloon: *The agent has a question*: answer in the thread.';
     case 'inProgress': {
       if (!plan) return `:gear: *Running*${approvedBy}`;
       const index = view.currentStep ?? 0;
@@ -119,6 +130,25 @@ export function statusLine(view: SessionView, facts?: SessionFacts): string {
       return `:no_entry_sign: *Cancelled*${by}: ${escapeText(clip(view.reason ?? 'no reason recorded', 2_000))}`;
     }
   }
+}
+
+/** Awaiting approval: how many approvals so far and whose, until when, and whether it was escalated. */
+function awaitingLine(view: SessionView): string {
+  const parts = [':hourglass_flowing_sand: *The plan awaits approval*'];
+  const approval = view.approval;
+  if (approval) {
+    const whose = approval.approvals.length > 0 ? `: ${approval.approvals.map((a) => who(a.by)).join(', ')}` : '';
+    if (approval.required > 1 || approval.approvals.length > 0) parts.push(`${approval.approvals.length} of ${approval.required} approvals${whose}`);
+    if (approval.deadline) parts.push(`decide by ${slackDate(approval.deadline)}`);
+    if (approval.escalated) parts.push('escalated');
+  }
+  return parts.join(' · ');
+}
+
+/** A time every reader sees in their own time zone (the fallback is for clients that cannot). */
+function slackDate(iso: string): string {
+  const seconds = Math.floor(Date.parse(iso) / 1_000);
+  return Number.isFinite(seconds) ? `<!date^${seconds}^{date_short_pretty} {time}|${escapeText(iso)}>` : escapeText(iso);
 }
 
 function plainStatus(view: SessionView): string {
@@ -180,7 +210,7 @@ function doneSteps(view: SessionView): number {
 function actionsBlock(view: SessionView, sessionUrl: string | undefined): ActionsBlock | undefined {
   const elements: Button[] = [];
   if (view.state === 'awaitingPlanApproval' && view.plan) {
-    const value = JSON.stringify({ sessionId: view.id, planId: view.plan.id } satisfies ButtonValue);
+    const value = JSON.stringify({ sessionId: view.id, planId: view.plan.id, planHash: view.plan.hash } satisfies ButtonValue);
     elements.push(
       {
         type: 'button',
@@ -229,7 +259,8 @@ export function newPlanMessage(view: SessionView): SlackMessage {
 }
 
 export function reminderMessage(view: SessionView): SlackMessage {
-  return { text: `:alarm_clock: Reminder: the plan for *${escapeText(view.title)}* still awaits approval.` };
+  const deadline = view.approval?.deadline ? ` Decide by ${slackDate(view.approval.deadline)}.` : '';
+  return { text: `:alarm_clock: Reminder: the plan for *${escapeText(view.title)}* still awaits approval.${deadline}` };
 }
 
 export function escalationMessage(view: SessionView, escalateTo: readonly string[]): SlackMessage {

@@ -26,15 +26,17 @@ export function factsFrom(events: readonly TimelineEvent[], view: SessionView): 
   const facts: SessionFacts = { approvals: [] };
   for (const event of events) {
     switch (event.type) {
+      // Plan ids are per round, so these are the approvals of the plan the view shows.
+      case 'approvalRecorded':
       case 'planApproved':
         if (event.planId === view.plan?.id) facts.approvals.push({ by: event.by, comment: event.comment });
         break;
       case 'planRejected':
         facts.rejection = { by: event.by, reason: event.reason, replan: event.replan };
         break;
-      case 'planGenerated':
-        // A new plan starts a new round of approvals.
-        if (event.plan.id === view.plan?.id) facts.approvals = [];
+      case 'agentMessaged':
+        // A message that answers nobody is the agent's own question (planning waits for its answer).
+        if (event.inReplyTo === undefined) facts.question = event.message;
         break;
       case 'sessionPaused':
         facts.pausedBy = event.by;

@@ -16,8 +16,12 @@ export const ACTION = {
 /** The reject modal's callback id and its input blocks. */
 export const REJECT_VIEW = { callbackId: 'andon_reject', reasonBlock: 'reason', reasonAction: 'reason', replanBlock: 'replan', replanAction: 'replan' } as const;
 
-/** An Approve or Reject button's value: the decision binds to the plan the person saw. */
-export const ButtonValue = z.object({ sessionId: z.string().min(1).max(128), planId: z.string().min(1).max(200) });
+/** An Approve or Reject button's value: the decision binds to the plan the person saw (its id and content hash). */
+export const ButtonValue = z.object({
+  sessionId: z.string().min(1).max(128),
+  planId: z.string().min(1).max(200),
+  planHash: z.string().min(1).max(200).optional(),
+});
 export type ButtonValue = z.infer<typeof ButtonValue>;
 
 /** The reject modal's private metadata: which plan, and where to tell the person the outcome. */

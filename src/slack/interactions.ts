@@ -38,10 +38,10 @@ export class InteractionHandler {
     if (!value.success) {
       return { after: () => this.responder.tell(audience, { text: ':warning: This button carries no session andon knows; nothing was done.' }) };
     }
-    const { sessionId, planId } = value.data;
+    const { sessionId, planId, planHash } = value.data;
 
     if (action.action_id === ACTION.approve) {
-      return { after: async () => this.responder.tell(audience, await this.actions.approve(audience.user, { sessionId, planId })) };
+      return { after: async () => this.responder.tell(audience, await this.actions.approve(audience.user, { sessionId, planId, planHash })) };
     }
     return {
       // The trigger id expires 3 s after the click: the modal opens first thing.

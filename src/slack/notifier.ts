@@ -13,6 +13,7 @@ import {
   escalationMessage,
   newPlanMessage,
   reminderMessage,
+  sessionLink,
   sessionMessage,
   type RenderContext,
   type SessionFacts,
@@ -73,7 +74,8 @@ export class SlackNotifier implements Notifier {
 
   /** The session message for `view`, with who decided when that can be read. */
   private async render(view: SessionView): Promise<SlackMessage> {
-    const context: RenderContext = { sessionUrl: this.sessionUrl(view.id), facts: await this.facts(view) };
+    const sessionUrl = sessionLink(this.options.temporalUiUrl, this.options.namespace ?? 'default', view.id);
+    const context: RenderContext = { sessionUrl, facts: await this.facts(view) };
     return sessionMessage(view, context);
   }
 
@@ -85,13 +87,6 @@ export class SlackNotifier implements Notifier {
       this.options.warn?.(`slack: could not read who decided on ${view.id}: ${(error as Error).message}`);
       return undefined;
     }
-  }
-
-  private sessionUrl(id: string): string | undefined {
-    const base = this.options.temporalUiUrl;
-    if (!base) return undefined;
-    const namespace = encodeURIComponent(this.options.namespace ?? 'default');
-    return `${base.replace(/\/*$/, '')}/namespaces/${namespace}/workflows/${encodeURIComponent(id)}`;
   }
 }
 
@@ -109,7 +104,8 @@ class Poster {
       await this.call('chat.update', () => this.client.chat.update({ channel: this.ref!.channel, ts: this.ref!.ts, ...message }));
       return this.ref;
     }
-    const posted = await this.call('chat.postMessage', () => this.client.chat.postMessage({ channel: this.channel, ...message }));
+    // Unfurled previews (a PR link in the outcome) would bury the plan.
+    const posted = await this.call('chat.postMessage', () => this.client.chat.postMessage({ channel: this.channel, unfurl_links: false, unfurl_media: false, ...message }));
     // Slack answers with the channel's id even when posted to "#name": the thread key must use the id.
     if (!posted.channel || !posted.ts) throw new NotifyError('Slack chat.postMessage answered without channel and ts', { retryable: false });
     return { channel: posted.channel, ts: posted.ts };

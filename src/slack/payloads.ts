@@ -67,7 +67,7 @@ export const EventsRequest = z.discriminatedUnion('type', [
     event_id: z.string(),
     api_app_id: z.string().optional(),
     /** Who the app is in this workspace: its own messages come back as events too. */
-    authorizations: z.array(z.looseObject({ user_id: z.string().optional() })).default([]),
+    authorizations: z.array(z.looseObject({ user_id: z.string().optional(), is_bot: z.boolean().optional() })).default([]),
     event: z.looseObject({ type: z.string() }),
   }),
 ]);

@@ -13,6 +13,7 @@ import { SlackNotifier, timelineFacts } from '../../src/slack';
 import { ACTION } from '../../src/slack/ids';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 import { startService, type TestService } from '../support/service-harness';
+import { TestAgent } from '../support/test-agent';
 import { SlackApiServer, type PostedMessage } from '../support/slack-api-server';
 import { SlackSender, click, messageEvent, slashCommand, submitView, urlVerification } from '../support/slack-requests';
 
@@ -36,7 +37,10 @@ beforeAll(async () => {
     facts: (view) => timelineFacts(h.andon)(view),
   });
   h = await startHarness({
-    agent: quickScript({ replies: [{ match: '^why', reply: 'because the deploy at 14:02 broke it' }] }),
+    agent: new TestAgent({
+      default: quickScript({ replies: [{ match: '^why', reply: 'because the deploy at 14:02 broke it' }] }),
+      question: quickScript({ question: 'Which host is affected by {title}?' }),
+    }),
     notifiers: { slack: notifier },
   });
   api = await startService(h.andon, { slack: { enabled: true, botToken: TOKEN, signingSecret: SECRET, apiUrl: slack.apiUrl } });
@@ -222,6 +226,7 @@ describe('Reject', () => {
 
   it('can ask for a new plan instead', async () => {
     const { session, channel, message } = await awaitingInSlack();
+    const oldPlan = valueOf(message, ACTION.approve);
     const opened = slack.callsOf('views.open').length;
     await sender.send(click({ actionId: ACTION.reject, value: valueOf(message, ACTION.reject), user: 'U0DAVE', channel, responseUrl: slack.responseUrl() }));
     const view = (await slack.waitFor(() => slack.callsOf('views.open')[opened], 'views.open')).args.view;
@@ -229,6 +234,12 @@ describe('Reject', () => {
     await slack.waitFor(() => slack.thread(channel, message.ts).find((m) => m.text.includes('A new plan (`plan-2`) awaits approval')), 'the new plan note');
     // The same message now offers the new plan.
     await slack.waitFor(() => JSON.parse(valueOf(message, ACTION.approve)).planId === 'plan-2', 'the buttons to carry plan-2');
+    expect((await session.info()).state).toBe('awaitingPlanApproval');
+
+    // A click on the old plan (a stale copy of the message, a slow client) approves nothing.
+    const stale = slack.responseUrl();
+    await sender.send(click({ actionId: ACTION.approve, value: oldPlan, user: 'U0ALICE', channel, responseUrl: stale }));
+    expect(await ephemeralAt(stale)).toEqual([expect.stringMatching(/not accepted: .*(no longer current|plan changed)/)]);
     expect((await session.info()).state).toBe('awaitingPlanApproval');
   });
 });
@@ -270,6 +281,22 @@ describe('the thread', () => {
     await sender.send(messageEvent({ channel, user: 'U0BOB', text: 'still there?', threadTs: message.ts }));
     const told = await slack.waitFor(() => slack.callsOf('chat.postEphemeral')[ephemerals], 'an ephemeral answer');
     expect(told.args).toMatchObject({ channel, user: 'U0BOB', thread_ts: message.ts, text: expect.stringMatching(/not accepted/) });
+  });
+});
+
+describe("the agent's question", () => {
+  it('is shown on the message; the answer in the thread lets the agent plan, and the same message offers the plan', async () => {
+    const channel = newChannel('question');
+    const session = await h.andon.session({ prompt: 'disk full', title: 'disk alarm', context: { script: 'question' }, notify: { slack: { channel: channel.name } } });
+    await session.waitFor('awaitingUserFeedback', T);
+    const message = await slack.waitFor(() => slack.posts(channel.id)[0], 'the session message');
+    await slack.waitFor(() => shows(message, '*The agent asks*: Which host is affected by disk alarm?'), 'the question on the message');
+    await waitForThread(session.id, `${channel.id}:${message.ts}`);
+
+    await sender.send(messageEvent({ channel: channel.id, user: 'U0BOB', text: 'db-7', threadTs: message.ts }));
+    await session.waitFor('awaitingPlanApproval', T);
+    await slack.waitFor(() => buttonsOf(message).some((b) => b.action_id === ACTION.approve), 'the plan with its buttons on the same message');
+    expect(slack.posts(channel.id)).toHaveLength(1);
   });
 });
 

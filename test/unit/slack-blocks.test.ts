@@ -9,6 +9,7 @@ import {
   escalationMessage,
   escapeText,
   rejectModal,
+  reminderMessage,
   sessionLink,
   sessionList,
   sessionMessage,
@@ -16,6 +17,7 @@ import {
   who,
 } from '../../src/slack/blocks';
 import { parseCommand } from '../../src/slack/commands';
+import { factsFrom } from '../../src/slack/facts';
 import { ACTION, ButtonValue, REJECT_VIEW } from '../../src/slack/ids';
 
 function view(overrides: Partial<SessionView> = {}): SessionView {
@@ -139,6 +141,8 @@ describe('the session message', () => {
     expect(line).toContain('1 of 2 approvals: <@U0ALICE>');
     expect(line).toContain(`<!date^${Date.parse('2026-01-01T01:00:00.000Z') / 1000}^`);
     expect(line).toContain('escalated');
+    const deadline = { planId: 'plan-1', required: 1, approvals: [], escalated: false, deadline: '2026-01-01T01:00:00.000Z' };
+    expect(reminderMessage(view({ approval: deadline })).text).toMatch(/still awaits approval\. Decide by <!date\^\d+\^/);
   });
 
   it('escapes what agents, alerts and people wrote, so nothing can ping a channel or forge a link', () => {
@@ -172,6 +176,33 @@ describe('the session message', () => {
     expect(who('api:alice')).toBe('api:alice');
     expect(who('group:<oncall>')).toBe('group:&lt;oncall&gt;');
     expect(escalationMessage(view(), ['slack:S0ONCALL', 'group:sre']).text).toMatch(/^:rotating_light: <!subteam\^S0ONCALL> group:sre: nobody has decided/);
+  });
+});
+
+describe('facts from the timeline', () => {
+  it("names the current plan's approvers, the latest rejection, pause, cancel and the agent's own question", () => {
+    const base = { time: '2026-01-01T00:00:00.000Z', originator: 'user' as const };
+    const facts = factsFrom(
+      [
+        { ...base, seq: 1, type: 'planApproved', planId: 'plan-0', by: 'slack:U0OLD' },
+        { ...base, seq: 2, type: 'agentMessaged', originator: 'agent', message: 'Which host?' },
+        { ...base, seq: 3, type: 'agentMessaged', originator: 'agent', message: 'echo', inReplyTo: 'm1' },
+        { ...base, seq: 4, type: 'planRejected', planId: 'plan-0', by: 'slack:U0REJ', reason: 'no', replan: true },
+        { ...base, seq: 5, type: 'approvalRecorded', planId: 'plan-1', by: 'slack:U0A', person: 'a', approvals: 1, required: 2 },
+        { ...base, seq: 6, type: 'planApproved', planId: 'plan-1', by: 'slack:U0B' },
+        { ...base, seq: 7, type: 'sessionPaused', by: 'cli:bob' },
+        { ...base, seq: 8, type: 'sessionCancelled', by: 'api:alice', reason: 'enough' },
+      ],
+      view(),
+    );
+    expect(facts).toEqual({
+      approvals: [{ by: 'slack:U0A', comment: undefined }, { by: 'slack:U0B', comment: undefined }],
+      rejection: { by: 'slack:U0REJ', reason: 'no', replan: true },
+      pausedBy: 'cli:bob',
+      cancelledBy: 'api:alice',
+      question: 'Which host?',
+    });
+    expect(statusLine(view({ state: 'awaitingUserFeedback' }), facts)).toBe(':speech_balloon: *The agent asks*: Which host?\nAnswer in the thread.');
   });
 });
 
