@@ -81,7 +81,8 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
   let notifying = false;
   /** Queues a notification for the notify loop; state updates coalesce (the latest view is sent). */
   function announce(outgoing: Outgoing): void {
-    if (!targets || record.state === 'planning' || record.state === 'queued') return;
+    // Before anything was posted, planning is not news; after (a re-plan), the message must stop offering the old plan.
+    if (!targets || ((record.state === 'planning' || record.state === 'queued') && !record.slack)) return;
     if (outgoing.kind === 'stateChanged') record.outbox = record.outbox.filter((o) => o.kind !== 'stateChanged');
     record.outbox.push(outgoing);
   }
@@ -127,7 +128,13 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
 
   // Validators run before anything is written to history, so a refused update leaves no trace.
   // They run the handler's own decision with apply=false: same checks, no change.
-  setHandler(approveUpdate, (i) => applyOrThrow(record.decideApprove(i, now())), {
+  /** Approves, and shows a partial approval (1 of 2) where the session is announced. */
+  const approve = (i: unknown) => {
+    const refusal = record.decideApprove(i, now());
+    if (!refusal && record.state === 'awaitingPlanApproval') announce({ kind: 'stateChanged' });
+    return refusal;
+  };
+  setHandler(approveUpdate, (i) => applyOrThrow(approve(i)), {
     validator: (i) => throwIfRefused(record.decideApprove(i, now(), false)),
     description: 'Approve the plan awaiting approval. Input: {planId?, by?, comment?}. Returns the session view.',
   });
@@ -192,7 +199,7 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
     },
   );
 
-  setHandler(approveSignal, (i) => applyOrNote(record.decideApprove(i, now()), i));
+  setHandler(approveSignal, (i) => applyOrNote(approve(i), i));
   setHandler(rejectSignal, (i) => applyOrNote(record.decideReject(i, now()), i));
   setHandler(pauseSignal, (i) => applyOrNote(record.decidePause(i, now()), i));
   setHandler(resumeSignal, (i) => applyOrNote(record.decideResume(i, now()), i));
@@ -364,7 +371,9 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
   async function notifyLoop(): Promise<void> {
     for (;;) {
       await condition(() => record.outbox.length > 0 || closing);
-      const outgoing = record.outbox[0];
+      // Taken off the queue before sending: `announce` may drop queued state updates meanwhile
+      // (a newer view supersedes them), and must not drop the one in flight instead.
+      const outgoing = record.outbox.shift();
       if (!outgoing || !targets) return;
       notifying = true;
       try {
@@ -378,7 +387,6 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       } catch (error) {
         if (isCancellation(error)) throw error;
       } finally {
-        record.outbox.shift();
         notifying = false;
       }
     }

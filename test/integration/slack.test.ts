@@ -130,6 +130,9 @@ describe('Approve', () => {
     expect(await ephemeralAt(responseUrl)).toEqual([expect.stringMatching(/Your approval of `plan-1` of \*checkout-api 5xx\* is recorded/)]);
     await slack.waitFor(() => shows(message, 'Approved by <@U0ALICE>'), 'the message to say who approved');
     expect(buttonsOf(message).map((b) => b.action_id)).toEqual([ACTION.open]);
+    // The message follows the session to its end (every state update reaches it, the last included).
+    await session.result(T);
+    await slack.waitFor(() => shows(message, ':white_check_mark: *Done*'), 'the message to show the outcome');
   });
 
   it('counts a double click once; the second click is told why it did nothing', async () => {
