@@ -14,7 +14,7 @@ afterAll(() => h.close());
 const T = { timeoutMs: 20_000 };
 
 /** A guard so a broken stream fails the test instead of hanging it; `ended()` says whether it ended on its own. */
-function guard(ms = 20_000) {
+function guard(ms = 45_000) {
   const signal = AbortSignal.timeout(ms);
   return { signal, endedOnItsOwn: () => !signal.aborted };
 }
