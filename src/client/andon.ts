@@ -42,24 +42,20 @@ export interface SessionSummary {
   status: string;
 }
 
+/** A value that goes into a visibility query: no quotes or backslashes to break out of it. */
+const QueryWord = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[^'"\\]*$/, 'must not contain quotes or backslashes');
+
 export const ListFilter = z.object({
   state: z.union([SessionState, z.array(SessionState).min(1)]).optional(),
   /** Words in the title. */
-  text: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .regex(/^[^'"\\]*$/, 'must not contain quotes or backslashes')
-    .optional(),
+  text: QueryWord.optional(),
   /** The session's `context.service` (alert label `service`). */
-  service: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .regex(/^[^'"\\]*$/, 'must not contain quotes or backslashes')
-    .optional(),
+  service: QueryWord.optional(),
   createdAfter: z.coerce.date().optional(),
   createdBefore: z.coerce.date().optional(),
   limit: z.number().int().min(1).max(1000).default(100),

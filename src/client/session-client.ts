@@ -9,7 +9,6 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
 import {
   isTerminal,
-  type Output,
   type SessionState,
   type SessionView,
   type TimelineEvent,
@@ -35,12 +34,11 @@ import {
 import type { andonSession } from '../../workflows/session';
 import {
   InvalidStateError,
-  SessionCancelledError,
-  SessionFailedError,
   TimeoutError,
   ValidationError,
   translateError,
 } from './errors';
+import { outcomeOf, type SessionOutcome } from './outcome';
 import { linked, watchSession } from './watch';
 
 /** The events that end a session: a stream stops after the first of them. */
@@ -56,14 +54,7 @@ export const DEFAULT_TIMEOUTS = {
   waitMs: 10 * 60_000,
 };
 
-export interface SessionOutcome {
-  sessionId: string;
-  title: string;
-  state: 'completed';
-  summary: string;
-  outputs: Output[];
-  pullRequest?: { url: string; title: string; description: string };
-}
+export type { SessionOutcome } from './outcome';
 
 export interface TimeoutOption {
   timeoutMs?: number;
@@ -198,18 +189,7 @@ export class SessionClient {
    * keeps answering follow-ups for a while). Throws SessionFailedError or SessionCancelledError.
    */
   async result(options: TimeoutOption = {}): Promise<SessionOutcome> {
-    const view = await this.waitFor(['completed', 'failed', 'cancelled'], options);
-    if (view.state === 'failed') throw new SessionFailedError(view);
-    if (view.state === 'cancelled') throw new SessionCancelledError(view);
-    const pr = view.outputs.find((o) => o.type === 'pullRequest');
-    return {
-      sessionId: view.id,
-      title: view.title,
-      state: 'completed',
-      summary: view.summary ?? '',
-      outputs: view.outputs,
-      pullRequest: pr?.type === 'pullRequest' ? pr.pullRequest : undefined,
-    };
+    return outcomeOf(await this.waitFor(['completed', 'failed', 'cancelled'], options));
   }
 
   // -----------------------------------------------------------------------------------------------

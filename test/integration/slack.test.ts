@@ -169,6 +169,25 @@ describe('Approve', () => {
   });
 });
 
+describe('the approval deadline', () => {
+  it('reminds in the thread, escalates to the channel naming who is now asked, and shows the deadline action', async () => {
+    const { session, channel, message } = await awaitingInSlack({
+      approval: {
+        approvers: ['slack:U0ALICE'],
+        deadline: { after: '4s', remindEvery: '1s', escalateAfter: '2s', escalateTo: ['slack:U0LEAD'], action: 'cancel' },
+      },
+    });
+    const view = await session.waitFor('cancelled', T);
+    expect(view.reason).toMatch(/before the deadline/);
+    const thread = await slack.waitFor(() => {
+      const replies = slack.thread(channel, message.ts);
+      return replies.some((r) => r.text.includes('<@U0LEAD>')) && replies.some((r) => r.text.includes('Reminder')) && replies;
+    }, 'a reminder and the escalation in the thread');
+    expect(thread.filter((r) => r.text.includes('Reminder')).length).toBeGreaterThanOrEqual(1);
+    await slack.waitFor(() => shows(message, '*Cancelled*'), 'the message to show the deadline cancelled the session');
+  });
+});
+
 describe('requests not from Slack', () => {
   it('are refused with 401 and change nothing: forged, stale, unsigned, replayed', async () => {
     const { session, channel, message } = await awaitingInSlack();

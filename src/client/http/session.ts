@@ -4,7 +4,8 @@
  * schemas first, so bad input fails at once, naming the field, even when the service is down.
  */
 import { z } from 'zod';
-import { InvalidStateError, SessionCancelledError, SessionFailedError, TimeoutError } from '../errors';
+import { InvalidStateError, TimeoutError } from '../errors';
+import { outcomeOf } from '../outcome';
 import { DEFAULT_TIMEOUTS, validate, type SessionOutcome, type TimeoutOption } from '../session-client';
 import { SessionState, SessionView, TimelinePage, isTerminal, type TimelineEvent } from '../../session/schema';
 import {
@@ -115,18 +116,7 @@ export class HttpSessionClient implements SessionApi {
 
   /** The outcome once the session completes; SessionFailedError or SessionCancelledError otherwise. */
   async result(options: TimeoutOption = {}): Promise<SessionOutcome> {
-    const view = await this.waitFor(['completed', 'failed', 'cancelled'], options);
-    if (view.state === 'failed') throw new SessionFailedError(view);
-    if (view.state === 'cancelled') throw new SessionCancelledError(view);
-    const pr = view.outputs.find((o) => o.type === 'pullRequest');
-    return {
-      sessionId: view.id,
-      title: view.title,
-      state: 'completed',
-      summary: view.summary ?? '',
-      outputs: view.outputs,
-      pullRequest: pr?.type === 'pullRequest' ? pr.pullRequest : undefined,
-    };
+    return outcomeOf(await this.waitFor(['completed', 'failed', 'cancelled'], options));
   }
 
   private get<S extends z.ZodType>(schema: S, suffix: string, what: string, options: TimeoutOption, query?: RequestOptions['query']) {

@@ -9,7 +9,7 @@ import { firstText, labelsFingerprint, parsePayload, StringMap, type IncomingAle
 
 const Status = z.enum(['firing', 'resolved']);
 
-const AlertmanagerAlert = z.object({
+export const AlertmanagerAlert = z.object({
   status: Status,
   labels: StringMap,
   annotations: StringMap.default({}),

@@ -5,17 +5,12 @@
  */
 import { z } from 'zod';
 import { firstText, labelsFingerprint, parsePayload, StringMap, type IncomingAlert, type Receiver } from '../receiver';
+import { AlertmanagerAlert } from './alertmanager';
 
 const Status = z.enum(['firing', 'resolved']);
 
-const GrafanaAlert = z.object({
-  status: Status,
-  labels: StringMap,
-  annotations: StringMap.default({}),
-  startsAt: z.string().optional(),
-  endsAt: z.string().optional(),
-  generatorURL: z.string().optional(),
-  fingerprint: z.string().optional(),
+// Grafana's webhook follows Alertmanager's format and adds its own links.
+const GrafanaAlert = AlertmanagerAlert.extend({
   silenceURL: z.string().optional(),
   dashboardURL: z.string().optional(),
   panelURL: z.string().optional(),
