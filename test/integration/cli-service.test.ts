@@ -5,15 +5,12 @@
  *
  * `tail` goes through a loopback proxy whose connections the test cuts, so it must resume.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
-import path from 'node:path';
 import type { SessionSummary, SessionView, TimelineEvent } from '../../src/client';
+import { killAll, runCli, type CliProcess, type Run } from '../support/cli-process';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 import { TOKENS, startService, type TestService } from '../support/service-harness';
-
-const BIN = path.resolve(__dirname, '../../bin/andon.js');
 
 let h: Harness;
 let service: TestService;
@@ -36,20 +33,13 @@ beforeAll(async () => {
   service = await startService(h.andon);
   proxy = await startProxy(service.url);
 });
-const running = new Set<ChildProcess>();
 afterAll(async () => {
   // A failed assertion can leave a tail running; it must not keep jest alive.
-  for (const child of running) child.kill('SIGKILL');
+  killAll();
   await proxy?.close();
   await service?.close();
   await h?.close();
 });
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface CliOptions {
   human?: boolean;
@@ -61,7 +51,7 @@ interface CliOptions {
   viaEnv?: boolean;
 }
 
-function spawnCli(args: string[], options: CliOptions = {}): ChildProcess & { done: Promise<Run>; output: () => string } {
+function spawnCli(args: string[], options: CliOptions = {}): CliProcess {
   const url = options.url ?? service.url;
   const token = options.token === undefined ? TOKENS.alice : options.token;
   const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' };
@@ -74,25 +64,7 @@ function spawnCli(args: string[], options: CliOptions = {}): ChildProcess & { do
   } else {
     transport.push('--service', url, ...(token === null ? [] : ['--token', token]));
   }
-  const child = spawn(process.execPath, [BIN, ...args, ...transport, ...(options.human ? [] : ['--json'])], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const guard = setTimeout(() => child.kill('SIGKILL'), 45_000);
-  const done = new Promise<Run>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(guard);
-      running.delete(child);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return Object.assign(child, { done, output: () => stdout });
+  return runCli([...args, ...transport, ...(options.human ? [] : ['--json'])], env);
 }
 
 const cli = (args: string[], options: CliOptions = {}) => spawnCli(args, options).done;

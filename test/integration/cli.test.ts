@@ -2,13 +2,10 @@
  * The `andon` CLI as a person or script runs it: a child process (bin/andon.js) against the
  * suite's dev server and a harness worker, with results read back through the SDK.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import type { SessionSummary, SessionView, TimelineEvent } from '../../src/client';
+import { killAll, runCli, type CliProcess, type Run } from '../support/cli-process';
 import { quickScript, startHarness, type Harness } from '../support/harness';
-
-const BIN = path.resolve(__dirname, '../../bin/andon.js');
 
 let h: Harness;
 beforeAll(async () => {
@@ -27,40 +24,15 @@ beforeAll(async () => {
     }),
   });
 });
-const running = new Set<ChildProcess>();
 afterAll(async () => {
   // A failed assertion can leave a tail running; it must not keep jest alive.
-  for (const child of running) child.kill('SIGKILL');
+  killAll();
   await h?.close();
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Starts the CLI against the harness; `--json` unless `human` is set. */
-function spawnCli(args: string[], options: { human?: boolean } = {}): ChildProcess & { done: Promise<Run>; output: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args, '--address', h.address, '--task-queue', h.taskQueue, ...(options.human ? [] : ['--json'])], {
-    env: process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const guard = setTimeout(() => child.kill('SIGKILL'), 45_000);
-  const done = new Promise<Run>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(guard);
-      running.delete(child);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return Object.assign(child, { done, output: () => stdout });
+function spawnCli(args: string[], options: { human?: boolean } = {}): CliProcess {
+  return runCli([...args, '--address', h.address, '--task-queue', h.taskQueue, ...(options.human ? [] : ['--json'])], process.env);
 }
 
 const cli = (args: string[], options: { human?: boolean } = {}) => spawnCli(args, options).done;
