@@ -57,8 +57,12 @@ export const AndonConfigSchema = z.object({
     .prefault({}),
   worker: z
     .object({
-      /** Sessions kept hot in worker memory; the rest are replayed from history when they wake. */
-      maxCachedWorkflows: z.coerce.number().int().nonnegative().optional(),
+      /**
+       * Sessions kept hot in worker memory; the rest are replayed from history (a waiting session:
+       * ~15 events) when they wake. Each cached session costs ~1.4 MiB outside the JS heap
+       * (measured: bench park), so this, not the number of sessions, bounds the worker's memory.
+       */
+      maxCachedWorkflows: z.coerce.number().int().nonnegative().default(500),
       maxConcurrentActivityTaskExecutions: z.coerce.number().int().positive().optional(),
     })
     .prefault({}),
