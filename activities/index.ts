@@ -21,12 +21,11 @@ import {
   type StepRequest,
   type SummarizeRequest,
 } from '../src/backends/agent';
+import { AGENT_INVALID_OUTPUT, AGENT_REJECTED, NOTIFY_FAILED } from './failures';
 import { NotifyError, type Notification, type Notifier, type NotifyResult, type NotifyTargets } from '../src/notify/notifier';
 
 /** Failure type names the workflow (and anyone reading the Temporal UI) can recognise. */
-export const AGENT_REJECTED = 'AgentRejected';
-export const AGENT_INVALID_OUTPUT = 'AgentInvalidOutput';
-export const NOTIFY_FAILED = 'NotifyFailed';
+export { AGENT_INVALID_OUTPUT, AGENT_REJECTED, NOTIFY_FAILED, STEP_FAILED } from './failures';
 
 // Cancellation reaches an activity only in a heartbeat's answer: beat often (the worker throttles
 // what it sends to the server), so a cancelled session stops its agent call within seconds.

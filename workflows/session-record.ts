@@ -84,6 +84,7 @@ const Carried = z.object({
   escalated: z.boolean().default(false),
   awaitingSince: z.string().optional(),
   reminders: z.number().default(0),
+  stepFailure: z.object({ stepId: z.string(), title: z.string(), reason: z.string() }).optional(),
 });
 export type Carried = z.infer<typeof Carried>;
 
@@ -116,6 +117,8 @@ export class SessionRecord {
   outbox: Outgoing[] = [];
   /** The session's Slack message, once posted. */
   slack?: SlackRef;
+  /** A failed step awaiting retry, skip or abort. */
+  stepFailure?: { stepId: string; title: string; reason: string };
   /** The approval policy in force (OPEN_POLICY when none was given); `policyError` if the given one is invalid. */
   readonly policy: ApprovalPolicy;
   readonly policyError?: string;
@@ -241,9 +244,12 @@ export class SessionRecord {
     this.acceptedMessages += 1;
     // While the agent waits for an answer, the next message is that answer: planning resumes with it.
     if (this.state === 'awaitingUserFeedback') {
-      this.feedback.push(input.message);
-      this.round += 1;
-      this.setState('planning', now);
+      if (this.stepFailure) this.answerStepFailure(input.message, by, now);
+      else {
+        this.feedback.push(input.message);
+        this.round += 1;
+        this.setState('planning', now);
+      }
     }
     return { messageId, duplicate: false };
   }
@@ -309,6 +315,36 @@ export class SessionRecord {
     if (refusal || !apply) return refusal;
     this.end('cancelled', parsed.value.reason, parsed.value.by ?? 'unknown', now);
     return undefined;
+  }
+
+  /**
+   * A step failed in a way a person should judge (the backend's `StepFailed`): the session asks
+   * what to do instead of failing, and waits.
+   */
+  stepFailed(reason: string, now: Date): void {
+    const step = (this.plan as Plan).steps[this.currentStep ?? 0];
+    this.stepFailure = { stepId: step.id, title: step.title, reason };
+    this.record(
+      { type: 'agentMessaged', originator: 'agent', message: `Step ${step.index + 1} "${step.title}" failed: ${reason}\nReply retry, skip or abort.` },
+      now,
+    );
+    this.advance('awaitingUserFeedback', now);
+  }
+
+  /** The answer to a failed step: retry it, skip it, or abort the session. Anything else is just chat. */
+  private answerStepFailure(text: string, by: string, now: Date): void {
+    const failure = this.stepFailure!;
+    const choice = /^\W*(retry|skip|abort)\b/i.exec(text)?.[1].toLowerCase();
+    if (!choice) return;
+    this.stepFailure = undefined;
+    if (choice === 'abort') return this.end('cancelled', `aborted by ${by} after step "${failure.title}" failed: ${failure.reason}`, by, now);
+    if (choice === 'skip') {
+      const description = `skipped by ${by} after it failed: ${failure.reason}`;
+      this.record({ type: 'progressUpdated', originator: 'user', title: `Skipped: ${failure.title}`, description, stepId: failure.stepId, artifacts: [] }, now);
+      this.stepOutcomes.push({ stepId: failure.stepId, title: `Skipped: ${failure.title}`, description });
+      this.currentStep = (this.currentStep ?? 0) + 1;
+    }
+    this.setState('inProgress', now);
   }
 
   /** Ends the session: `cancelled` (by a person) or `failed` (by the agent or the system). */
@@ -403,6 +439,7 @@ export class SessionRecord {
       lastSeq: this.lastSeq,
       pendingMessages: this.queue.length,
       alert: this.alert,
+      stepFailure: this.stepFailure,
       approval:
         this.state === 'awaitingPlanApproval' && this.plan
           ? {
@@ -455,6 +492,7 @@ export class SessionRecord {
       escalated: this.escalated,
       awaitingSince: this.awaitingSince,
       reminders: this.reminders,
+      stepFailure: this.stepFailure,
     };
   }
 
@@ -484,6 +522,7 @@ export class SessionRecord {
     this.escalated = carried.escalated;
     this.awaitingSince = carried.awaitingSince;
     this.reminders = carried.reminders;
+    this.stepFailure = carried.stepFailure;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SessionActivities } from '../activities';
+import { AGENT_REJECTED, STEP_FAILED } from '../activities/failures';
 import type { SessionView } from '../src/session/schema';
 import { isTerminal } from '../src/session/schema';
 import { SLACK_THREAD_ATTRIBUTE, STATE_ATTRIBUTE } from '../src/session/search-attributes';
@@ -252,7 +253,8 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
         throw error;
       }
       if (error instanceof ActivityFailure && !isTerminal(record.state)) {
-        record.end('failed', failureReason(error), 'system', now());
+        if (record.state === 'inProgress' && isStepFailure(error)) record.stepFailed(failureReason(error), now());
+        else record.end('failed', failureReason(error), 'system', now());
         return undefined;
       }
       throw error;
@@ -487,6 +489,12 @@ function refusalFailure(refusal: Refusal): ApplicationFailure {
 
 function throwIfRefused(refusal: Refusal | undefined): void {
   if (refusal) throw refusalFailure(refusal);
+}
+
+/** The backend said the step failed in a way a person should judge (AgentError code `StepFailed`). */
+function isStepFailure(error: ActivityFailure): boolean {
+  const cause = error.cause;
+  return cause instanceof ApplicationFailure && cause.type === AGENT_REJECTED && cause.details?.[0] === STEP_FAILED;
 }
 
 function failureReason(error: unknown): string {

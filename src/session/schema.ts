@@ -280,6 +280,8 @@ export const SessionView = z.object({
   pendingMessages: z.number().int().nonnegative(),
   /** The alert behind the session, when an alert started it. */
   alert: AlertState.optional(),
+  /** A step that failed and awaits the person's choice: retry, skip or abort. */
+  stepFailure: z.object({ stepId: z.string(), title: z.string(), reason: z.string() }).optional(),
   /** While a plan awaits approval under a policy: who approved so far, how many are needed, until when. */
   approval: z
     .object({

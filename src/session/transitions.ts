@@ -14,8 +14,9 @@ export const TRANSITIONS: Readonly<Record<SessionState, readonly SessionState[]>
   queued: ['planning', 'cancelled', 'failed'],
   planning: ['awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'paused', 'failed', 'cancelled'],
   awaitingPlanApproval: ['inProgress', 'planning', 'paused', 'cancelled', 'failed'],
-  awaitingUserFeedback: ['planning', 'paused', 'cancelled', 'failed'],
-  inProgress: ['completed', 'paused', 'failed', 'cancelled'],
+  // From inProgress: a step failed and the person chooses retry, skip or abort.
+  awaitingUserFeedback: ['planning', 'inProgress', 'paused', 'cancelled', 'failed'],
+  inProgress: ['completed', 'awaitingUserFeedback', 'paused', 'failed', 'cancelled'],
   // Resume returns to the state the session was paused in.
   paused: ['planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'cancelled', 'failed'],
   completed: [],

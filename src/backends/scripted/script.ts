@@ -27,8 +27,11 @@ import { Artifact, Duration, Output } from '../../session/schema';
  */
 export const ScriptedFailure = z.strictObject({
   attempt: z.number().int().min(1),
-  /** transient: AgentError with retryable = true (Temporal retries); permanent: the session fails. */
-  kind: z.enum(['transient', 'permanent']),
+  /**
+   * transient: AgentError with retryable = true (Temporal retries); permanent: the session fails;
+   * stepFailed: the session asks the person to retry, skip or abort the step.
+   */
+  kind: z.enum(['transient', 'permanent', 'stepFailed']),
   message: z.string().min(1),
 });
 export type ScriptedFailure = z.infer<typeof ScriptedFailure>;
