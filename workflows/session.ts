@@ -127,8 +127,10 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
     replying?.cancel();
   };
 
-  // Validators run before anything is written to history, so a refused update leaves no trace.
-  // They run the handler's own decision with apply=false: same checks, no change.
+  // Validators run before anything is written to history, so an update they refuse leaves no
+  // trace. They run the handler's own decision with apply=false: same checks, no change. For
+  // decisions (approve, reject) they check only the input: the handler records every other
+  // refusal (approvalRefused), since who tried to decide what is part of the audit trail.
   /** Approves, and shows a partial approval (1 of 2) where the session is announced. */
   const approve = (i: unknown) => {
     const refusal = record.decideApprove(i, now());
@@ -253,7 +255,9 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
         throw error;
       }
       if (error instanceof ActivityFailure && !isTerminal(record.state)) {
-        if (record.state === 'inProgress' && isStepFailure(error)) record.stepFailed(failureReason(error), now());
+        // Only a step can be retried or skipped; the plan call and the summary fail the session.
+        const inStep = record.state === 'inProgress' && (record.currentStep ?? 0) < (record.plan?.steps.length ?? 0);
+        if (inStep && isStepFailure(error)) record.stepFailed(failureReason(error), now());
         else record.end('failed', failureReason(error), 'system', now());
         return undefined;
       }
@@ -354,6 +358,8 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
         }
         // An unanswerable message must not sink the session: note it and go on with the next.
         replyFailures.set(message.id, failureReason(error));
+        // Only a waiting ask reads (and removes) its entry; failed replies to sends must not pile up.
+        if (replyFailures.size > 200) replyFailures.delete(replyFailures.keys().next().value as string);
         record.queue = record.queue.filter((m) => m.id !== message.id);
         record.record(
           { type: 'inputRejected', originator: 'system', message: message.text, reason: `the agent could not reply: ${failureReason(error)}`, by: message.by },
