@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { Duration } from './session/schema';
 import { ApprovalPolicy } from './session/approval';
 import { ServiceConfig } from './service/config';
+import { RunbookBackendConfig } from './backends/runbook/config';
 
 const Port = z.coerce.number().int().min(1).max(65_535);
 
@@ -44,6 +45,8 @@ export const AndonConfigSchema = z.object({
         /** The script file the scripted demo/test agent follows. Relative to the project root. */
         script: z.string().min(1).default('scripts/demo.json'),
       }),
+      /** The offline runbook agent (src/backends/runbook/config.ts); its defaults run the shipped demo. */
+      RunbookBackendConfig,
     ])
     .prefault({ kind: 'scripted' }),
   sessions: z
@@ -84,7 +87,10 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   ANDON_DEV_SERVER_PORT: 'devServer.port',
   ANDON_DEV_SERVER_UI_PORT: 'devServer.uiPort',
   ANDON_DEV_SERVER_DB_FILE: 'devServer.dbFile',
+  /** `scripted` or `runbook`; the other backend's own settings then take their defaults. */
+  ANDON_BACKEND: 'backend.kind',
   ANDON_SCRIPT: 'backend.script',
+  ANDON_RUNBOOKS: 'backend.runbooks',
   ANDON_FOLLOW_UP_WINDOW: 'sessions.followUpWindow',
   ANDON_MAX_CACHED_WORKFLOWS: 'worker.maxCachedWorkflows',
   TEMPORAL_PROFILE: 'profile',
@@ -130,6 +136,11 @@ export function loadConfig(options: { base?: AndonConfigInput; env?: NodeJS.Proc
   config.dataDir = path.resolve(root, config.dataDir);
   config.devServer.dbFile = path.resolve(root, config.devServer.dbFile ?? path.join(config.dataDir, 'temporal.db'));
   if (config.backend.kind === 'scripted') config.backend.script = path.resolve(root, config.backend.script);
+  if (config.backend.kind === 'runbook') {
+    // Roots stay relative: they resolve against the workdir, which is what commands see too.
+    config.backend.runbooks = path.resolve(root, config.backend.runbooks);
+    config.backend.workdir = path.resolve(root, config.backend.workdir);
+  }
   return config;
 }
 

@@ -4,12 +4,15 @@
  */
 import type { AndonConfig } from '../config';
 import type { AgentBackend } from './agent';
+import { RunbookAgent } from './runbook';
 import { ScriptedAgent } from './scripted';
 
 export function createBackend(config: AndonConfig['backend']): AgentBackend {
   switch (config.kind) {
     case 'scripted':
       return ScriptedAgent.fromFile(config.script);
+    case 'runbook':
+      return RunbookAgent.fromConfig(config);
   }
 }
 

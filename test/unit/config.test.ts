@@ -26,7 +26,7 @@ describe('loadConfig', () => {
     expect(config.devServer.port).toBe(9233);
     expect(config.sessions.followUpWindow).toBe(600_000);
     expect(config.devServer.dbFile).toBe(path.join('/var/lib/andon', 'temporal.db'));
-    expect(config.backend.script).toBe('/srv/andon/my.json');
+    expect(config.backend).toMatchObject({ kind: 'scripted', script: '/srv/andon/my.json' });
     expect(loadConfig({ base, root, env: { ANDON_FOLLOW_UP_WINDOW: '1500' } }).sessions.followUpWindow).toBe(1500);
   });
 
