@@ -16,6 +16,7 @@ export default defineConfig({
     ui: true,
     namespace: 'default',
   },
-  backend: { kind: 'scripted', script: 'scripts/demo.json' },
+  // The runbook agent (runbooks/, with the local demo scenario under demo/). The scripted demo agent: { kind: 'scripted', script: 'scripts/demo.json' }.
+  backend: { kind: 'runbook' },
   sessions: { followUpWindow: '1h', requirePlanApproval: true },
 });

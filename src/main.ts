@@ -116,14 +116,15 @@ function printWelcome(
       ...(service?.banner ?? []),
       '',
       'Try it (in another terminal):',
-      '  npx andon start --prompt "checkout-api error rate above 5%" --id demo-1',
+      '  node demo/bin/reset.js',
+      '  npx andon start --prompt "checkout-api error rate above 5%" --context service=checkout-api --id demo-1',
       '  npx andon tail demo-1',
       '  npx andon approve demo-1',
       ...(service
         ? [
             '',
             'or over HTTP:',
-            `  curl -s -X POST ${service.url}/v1/sessions -H "Authorization: Bearer $ANDON_TOKEN" -H 'Content-Type: application/json' -d '{"id":"demo-3","prompt":"disk full on db-7"}'`,
+            `  curl -s -X POST ${service.url}/v1/sessions -H "Authorization: Bearer $ANDON_TOKEN" -H 'Content-Type: application/json' -d '{"id":"demo-3","prompt":"checkout-api error rate above 5%","context":{"service":"checkout-api"}}'`,
             `  curl -s "${service.url}/v1/sessions/demo-3/wait?state=awaitingPlanApproval" -H "Authorization: Bearer $ANDON_TOKEN"`,
             `  curl -s -X POST ${service.url}/v1/sessions/demo-3/approve -H "Authorization: Bearer $ANDON_TOKEN"`,
           ]
