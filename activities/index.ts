@@ -21,6 +21,20 @@ import {
   type StepRequest,
   type SummarizeRequest,
 } from '../src/backends/agent';
+import type { MemoryScope, MemoryStore } from '../src/memory/store';
+
+type Recalled = { id: string; scope: MemoryScope; content: string };
+
+export interface RememberRequest {
+  sessionId: string;
+  scope: MemoryScope;
+  content: string;
+  by?: string;
+  /** The session's `context.service`, the key of a service memory. */
+  service?: string;
+}
+
+export const MEMORY_UNAVAILABLE = 'MemoryUnavailable';
 import { AGENT_INVALID_OUTPUT, AGENT_REJECTED, NOTIFY_FAILED } from './failures';
 import { NotifyError, type Notification, type Notifier, type NotifyResult, type NotifyTargets } from '../src/notify/notifier';
 
@@ -31,9 +45,26 @@ export { AGENT_INVALID_OUTPUT, AGENT_REJECTED, NOTIFY_FAILED, STEP_FAILED } from
 // what it sends to the server), so a cancelled session stops its agent call within seconds.
 const HEARTBEAT_EVERY_MS = 1_000;
 
-export function createActivities(backend: AgentBackend, notifiers: Partial<Record<keyof NotifyTargets, Notifier>> = {}) {
+export function createActivities(backend: AgentBackend, notifiers: Partial<Record<keyof NotifyTargets, Notifier>> = {}, memory?: MemoryStore) {
   return {
-    plan: (request: PlanRequest) => call(PlanResult, (options) => backend.plan(request, options)),
+    /** Recalls what is remembered about this session, its agent and its service, then plans with it. */
+    plan: async (request: PlanRequest): Promise<PlanResult & { recalled?: Recalled[] }> => {
+      const recalled: Recalled[] = memory
+        ? (await memory.recall({ sessionId: request.sessionId, agent: backend.name, service: request.context.service, text: `${request.title} ${request.prompt}` })).map(
+            ({ id, scope, content }) => ({ id, scope, content }),
+          )
+        : [];
+      const result = await call(PlanResult, (options) => backend.plan({ ...request, memories: recalled }, options));
+      return recalled.length > 0 ? { ...result, recalled } : result;
+    },
+    /** Writes a memory entry; the key of its scope is the session, this worker's agent, or the service. */
+    remember: async (request: RememberRequest): Promise<{ memoryId: string }> => {
+      if (!memory) throw ApplicationFailure.nonRetryable('this worker has no memory store', MEMORY_UNAVAILABLE);
+      const key = request.scope === 'session' ? request.sessionId : request.scope === 'agent' ? backend.name : request.service;
+      if (!key) throw ApplicationFailure.nonRetryable('a service memory needs a session whose context names its service', MEMORY_UNAVAILABLE);
+      const { id } = await memory.write({ scope: request.scope, key, content: request.content, by: request.by, sessionId: request.sessionId });
+      return { memoryId: id };
+    },
     executeStep: (request: StepRequest) => call(StepResult, (options) => backend.executeStep(request, options)),
     reply: (request: ReplyRequest) => call(ReplyResult, (options) => backend.reply(request, options)),
     summarize: (request: SummarizeRequest) => call(SummaryResult, (options) => backend.summarize(request, options)),

@@ -47,6 +47,14 @@ export const MessageInput = z.object({
 });
 export type MessageInput = z.input<typeof MessageInput>;
 
+export const WriteMemoryInput = z.object({
+  content: z.string().trim().min(1, 'must not be empty').max(8_000),
+  /** session: this session; agent: every session of this agent; service: every session about this service. */
+  scope: z.enum(['session', 'agent', 'service']).default('session'),
+  by: Actor.optional(),
+});
+export type WriteMemoryInput = z.input<typeof WriteMemoryInput>;
+
 export const PauseInput = z.object({ by: Actor.optional(), reason: z.string().max(4_000).optional() });
 export type PauseInput = z.input<typeof PauseInput>;
 
@@ -81,6 +89,7 @@ export const askUpdate = defineUpdate<AskResult, [MessageInput]>('ask');
 export const pauseUpdate = defineUpdate<SessionView, [PauseInput]>('pause');
 export const resumeUpdate = defineUpdate<SessionView, [ResumeInput]>('resume');
 export const cancelUpdate = defineUpdate<SessionView, [CancelInput]>('cancel');
+export const writeMemoryUpdate = defineUpdate<{ memoryId: string }, [WriteMemoryInput]>('writeMemory');
 
 // Signals: fire-and-forget, same names and inputs.
 export const approveSignal = defineSignal<[ApproveInput]>('approve');

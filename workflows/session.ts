@@ -44,6 +44,8 @@ import {
   sendSignal,
   timelineQuery,
   viewQuery,
+  writeMemoryUpdate,
+  WriteMemoryInput,
   type AskResult,
   type SessionWorkflowInput,
 } from './messages';
@@ -202,6 +204,36 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
     },
   );
 
+  setHandler(
+    writeMemoryUpdate,
+    async (raw): Promise<{ memoryId: string }> => {
+      const input = WriteMemoryInput.parse(raw);
+      const by = input.by ?? 'unknown';
+      const { memoryId } = await activities.remember.executeWithOptions({ ...chatOptions, summary: `remember (${input.scope})` }, [
+        { sessionId: record.config.id, scope: input.scope, content: input.content, by, service: record.config.context.service },
+      ]);
+      record.record({ type: 'memoryWritten', originator: 'user', memoryId, scope: input.scope, content: input.content, by }, now());
+      return { memoryId };
+    },
+    {
+      validator: (raw) => {
+        const parsed = WriteMemoryInput.safeParse(raw ?? {});
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          const field = issue?.path.join('.') || '(input)';
+          throw refusalFailure({ type: REFUSAL.invalidArgument, message: `invalid input: ${field}: ${issue?.message}`, details: { state: record.state, field } });
+        }
+        if (parsed.data.scope === 'service' && !record.config.context.service) {
+          throw refusalFailure({
+            type: REFUSAL.invalidArgument,
+            message: 'a service memory needs a session whose context names its service (context.service)',
+            details: { state: record.state, field: 'scope' },
+          });
+        }
+      },
+      description: 'Remember something for this session, its agent or its service. Input: {content, scope?, by?}. Returns {memoryId}.',
+    },
+  );
   setHandler(approveSignal, (i) => applyOrNote(approve(i), i));
   setHandler(rejectSignal, (i) => applyOrNote(record.decideReject(i, now()), i));
   setHandler(pauseSignal, (i) => applyOrNote(record.decidePause(i, now()), i));
@@ -274,6 +306,7 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       ]),
     );
     if (!result || record.state !== 'planning') return;
+    if (result.recalled?.length) record.record({ type: 'memoryRecalled', originator: 'agent', memories: result.recalled }, now());
     if (result.kind === 'question') {
       record.record({ type: 'agentMessaged', originator: 'agent', message: result.question }, now());
       record.advance('awaitingUserFeedback', now());

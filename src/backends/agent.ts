@@ -28,8 +28,10 @@ export const PlanRequest = z.object({
   /** Rejection reasons and answers the user gave, oldest first. */
   feedback: z.array(z.string()),
   previousPlan: Plan.optional(),
+  /** What earlier sessions (and this one) remembered that bears on this one, most relevant first. */
+  memories: z.array(z.object({ id: z.string(), scope: z.enum(['session', 'agent', 'service']), content: z.string() })).default([]),
 });
-export type PlanRequest = z.infer<typeof PlanRequest>;
+export type PlanRequest = z.input<typeof PlanRequest>;
 
 export const PlanResult = z.discriminatedUnion('kind', [
   z.object({

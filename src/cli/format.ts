@@ -51,6 +51,10 @@ function eventDetail(event: TimelineEvent): string {
       return `${event.planId} still awaits approval (${Math.round(event.waitingMs / 60_000)} min)`;
     case 'approvalEscalated':
       return `${event.planId}: now also ${event.escalateTo.join(', ')}`;
+    case 'memoryWritten':
+      return `${event.scope} memory by ${event.by}: ${event.content}`;
+    case 'memoryRecalled':
+      return event.memories.map((m) => `[${m.scope}] ${m.content}`).join('; ');
   }
 }
 

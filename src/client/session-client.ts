@@ -29,6 +29,8 @@ import {
   sendSignal,
   timelineQuery,
   viewQuery,
+  writeMemoryUpdate,
+  WriteMemoryInput,
   type AskResult,
 } from '../../workflows/messages';
 import type { andonSession } from '../../workflows/session';
@@ -107,6 +109,12 @@ export class SessionClient {
     const input = validate(MessageInput, { message, messageId: options.messageId ?? randomUUID(), by: options.by ?? this.identity });
     await this.call(options.timeoutMs ?? DEFAULT_TIMEOUTS.commandMs, 'send', () => this.handle.signal(sendSignal, input));
     return { messageId: input.messageId! };
+  }
+
+  /** Remembers something for this session, its agent, or its service; later sessions recall it when they plan. */
+  async writeMemory(content: string, options: { scope?: 'session' | 'agent' | 'service'; by?: string } & TimeoutOption = {}): Promise<{ memoryId: string }> {
+    const input = validate(WriteMemoryInput, { content, scope: options.scope, by: options.by ?? this.identity });
+    return this.update('writeMemory', options, writeMemoryUpdate, input);
   }
 
   /** Pauses after the current step (at once if nothing is running). */

@@ -234,6 +234,21 @@ export const TimelineEvent = z.discriminatedUnion('type', [
   z.object({ ...eventBase, type: z.literal('approvalReminded'), planId: z.string(), waitingMs: z.number().int().nonnegative() }),
   /** Nobody decided in time: more people may decide now. */
   z.object({ ...eventBase, type: z.literal('approvalEscalated'), planId: z.string(), escalateTo: z.array(z.string()) }),
+  /** Something learned was written to memory (src/memory/), for this or later sessions. */
+  z.object({
+    ...eventBase,
+    type: z.literal('memoryWritten'),
+    memoryId: z.string(),
+    scope: z.enum(['session', 'agent', 'service']),
+    content: z.string(),
+    by: z.string(),
+  }),
+  /** The agent recalled these memories when it planned. */
+  z.object({
+    ...eventBase,
+    type: z.literal('memoryRecalled'),
+    memories: z.array(z.object({ id: z.string(), scope: z.enum(['session', 'agent', 'service']), content: z.string() })),
+  }),
   /** An alert notification reached the session (the first, a re-delivery, a repeat, or the resolve). */
   z.object({
     ...eventBase,

@@ -25,6 +25,8 @@ export interface HarnessOptions {
   worker?: boolean;
   /** Notifiers for sessions with notify targets (e.g. a SlackNotifier pointed at a loopback Slack). */
   notifiers?: AndonWorkerOptions['notifiers'];
+  /** A memory store for the worker's activities (recall when planning, `writeMemory`). */
+  memory?: AndonWorkerOptions['memory'];
 }
 
 export interface Harness {
@@ -95,6 +97,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         taskQueue,
         backend: backendFrom(agent),
         notifiers: options.notifiers,
+        memory: options.memory,
         workflowBundle: workflowBundle(),
         options: { shutdownGraceTime: '2s' },
       });

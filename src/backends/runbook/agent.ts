@@ -99,7 +99,12 @@ export class RunbookAgent implements AgentBackend {
       title: `${renderText(runbook.title ?? runbook.name, facts)} (runbook ${runbook.name})`,
       steps: steps.map(({ step, ref }, i) => ({
         title: renderText(step.title, facts),
-        description: [i === 0 ? formatFindings(runbook, findings) : '', renderText(step.description, facts), this.actionBlock(runbook, step, ref, facts)]
+        description: [
+          i === 0 ? formatFindings(runbook, findings) : '',
+          i === 0 ? formatMemories(request.memories ?? []) : '',
+          renderText(step.description, facts),
+          this.actionBlock(runbook, step, ref, facts),
+        ]
           .filter((part) => part !== '')
           .join('\n\n'),
       })),
@@ -382,4 +387,10 @@ function formatBytes(bytes: number): string {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** What earlier sessions remembered, shown beside the findings so the approver sees it too. */
+function formatMemories(memories: NonNullable<PlanRequest['memories']>): string {
+  if (memories.length === 0) return '';
+  return ['Remembered from earlier sessions:', ...memories.map((m) => `- [${m.scope}] ${m.content}`)].join('\n');
 }
