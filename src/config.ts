@@ -71,6 +71,17 @@ export const AndonConfigSchema = z.object({
     .prefault({}),
   /** The HTTP service `npm start` runs beside the worker (src/service/config.ts). */
   service: ServiceConfig.prefault({}),
+  /**
+   * Where agents' memories live (src/memory). Only SQLite for now; PostgreSQL is planned as a
+   * second `kind` (then a discriminated union). `kind` defaults so that ANDON_MEMORY_FILE alone works.
+   */
+  memory: z
+    .object({
+      kind: z.literal('sqlite').default('sqlite'),
+      /** The SQLite file; defaults to `<dataDir>/memory.db`. Relative to the project root. */
+      file: z.string().min(1).optional(),
+    })
+    .prefault({ kind: 'sqlite' }),
 });
 export type AndonConfigInput = z.input<typeof AndonConfigSchema>;
 export type AndonConfig = z.output<typeof AndonConfigSchema>;
@@ -102,6 +113,8 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   ANDON_SERVICE_ASK_TIMEOUT: 'service.askTimeout',
   /** `name:token:scope,scope;...` (see src/service/config.ts); replaces the configured tokens. */
   ANDON_API_TOKENS: 'service.tokens',
+  /** The memory store's SQLite file. */
+  ANDON_MEMORY_FILE: 'memory.file',
 };
 
 /** Config paths that hold durations: plain digits in the environment mean milliseconds. */
@@ -135,6 +148,7 @@ export function loadConfig(options: { base?: AndonConfigInput; env?: NodeJS.Proc
   const config = parsed.data;
   config.dataDir = path.resolve(root, config.dataDir);
   config.devServer.dbFile = path.resolve(root, config.devServer.dbFile ?? path.join(config.dataDir, 'temporal.db'));
+  if (config.memory.kind === 'sqlite') config.memory.file = path.resolve(root, config.memory.file ?? path.join(config.dataDir, 'memory.db'));
   if (config.backend.kind === 'scripted') config.backend.script = path.resolve(root, config.backend.script);
   if (config.backend.kind === 'runbook') {
     // Roots stay relative: they resolve against the workdir, which is what commands see too.

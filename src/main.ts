@@ -10,6 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@tempor
 import { createBackend } from './backends';
 import { Andon } from './client/andon';
 import { loadConfig, resolveTemporalTarget } from './config';
+import { createMemoryStore } from './memory';
 import { serve, type RunningService } from './service/serve';
 import { findTemporalCli } from './temporal/cli-binary';
 import { startDevServer, type DevServer } from './temporal/dev-server';
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
   }
 
   const connection = await NativeConnection.connect(target.connectionOptions);
+  // Memories outlive sessions and restarts: a SQLite file under the data directory by default.
+  const memory = createMemoryStore(config);
   const slack = isSlackEnabled(config.service.slack) ? config.service.slack : undefined;
   let andon: Andon | undefined;
   let service: RunningService | undefined;
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
       namespace: target.namespace,
       taskQueue: config.taskQueue,
       backend,
+      memory,
       notifiers: slack && andon ? { slack: slackNotifier(slack, andon, target.namespace, server) } : undefined,
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivityTaskExecutions,
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
   } finally {
     await service?.stop();
     await andon?.close();
+    await memory.close();
     await connection.close();
     await server?.stop();
   }

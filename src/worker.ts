@@ -6,6 +6,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { AgentBackend } from './backends/agent';
+import type { MemoryStore } from './memory/store';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -16,6 +17,8 @@ export interface AndonWorkerOptions {
   backend: AgentBackend;
   /** Notifiers by target (e.g. `slack`), for sessions that ask to be announced there. */
   notifiers?: Parameters<typeof createActivities>[1];
+  /** Where the `plan` activity recalls memories and `remember` writes them; none: memory is off. */
+  memory?: MemoryStore;
   /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   maxCachedWorkflows?: number;
@@ -30,7 +33,7 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(options.backend, options.notifiers),
+    activities: createActivities(options.backend, options.notifiers, options.memory),
     maxCachedWorkflows: options.maxCachedWorkflows,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
     // Cancelling a session reaches the agent's running step only in a heartbeat's answer; the

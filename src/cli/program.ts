@@ -5,6 +5,7 @@ import * as chat from './commands/chat';
 import * as control from './commands/control';
 import * as decide from './commands/decide';
 import * as list from './commands/list';
+import * as memory from './commands/memory';
 import * as show from './commands/show';
 import * as start from './commands/start';
 import * as tail from './commands/tail';
@@ -12,7 +13,7 @@ import * as wait from './commands/wait';
 import type { Cli } from './context';
 import { nonEmpty } from './parse';
 
-const COMMANDS = [start, list, show, decide, chat, tail, control, wait];
+const COMMANDS = [start, list, show, decide, chat, tail, control, wait, memory];
 
 export function buildProgram(cli: Cli): Command {
   const program = new Command('andon')

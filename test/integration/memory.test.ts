@@ -9,6 +9,7 @@ import path from 'node:path';
 import { ValidationError } from '../../src/client';
 import { SqliteMemoryStore } from '../../src/memory';
 import { quickScript, startHarness, type Harness } from '../support/harness';
+import { startService } from '../support/service-harness';
 import { TestAgent } from '../support/test-agent';
 
 const T = { timeoutMs: 20_000 };
@@ -65,5 +66,24 @@ it('refuses a service memory for a session with no service, naming the field', a
     expect(ValidationError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ field: 'scope' });
     await session.cancel('done');
+  });
+});
+
+it('writes a memory over the HTTP API, recorded as the token that wrote it', async () => {
+  await withWorker(async (h) => {
+    const api = await startService(h.andon);
+    try {
+      const session = await h.andon.session({ prompt: 'over http', context: { service } });
+      await session.waitFor('awaitingPlanApproval', T);
+      const written = await api.call<{ memoryId: string }>('POST', `/v1/sessions/${session.id}/memories`, { body: { content: 'remember this', scope: 'session' } });
+      expect(written.status).toBe(201);
+      const { events } = await session.timeline();
+      expect(events.at(-1)).toMatchObject({ type: 'memoryWritten', memoryId: written.body.memoryId, by: 'api:alice', content: 'remember this' });
+      const refused = await api.call('POST', `/v1/sessions/${session.id}/memories`, { body: { content: '' } });
+      expect(refused).toMatchObject({ status: 400, body: { error: { field: 'content' } } });
+      await session.cancel('done');
+    } finally {
+      await api.close();
+    }
   });
 });

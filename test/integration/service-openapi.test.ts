@@ -33,6 +33,7 @@ const ROUTES: Array<[method: string, path: string, operationId: string, scope: s
   ['post', '/v1/sessions/{id}/approve', 'approvePlan', 'approve'],
   ['post', '/v1/sessions/{id}/reject', 'rejectPlan', 'approve'],
   ['post', '/v1/sessions/{id}/messages', 'sendMessage', 'write'],
+  ['post', '/v1/sessions/{id}/memories', 'writeMemory', 'write'],
   ['post', '/v1/sessions/{id}/ask', 'ask', 'write'],
   ['post', '/v1/sessions/{id}/pause', 'pauseSession', 'write'],
   ['post', '/v1/sessions/{id}/resume', 'resumeSession', 'write'],

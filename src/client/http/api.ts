@@ -10,6 +10,7 @@
 import type { SessionSummary } from '../andon';
 import type { SessionOutcome, TimeoutOption } from '../session-client';
 import type { SessionConfig, SessionState, SessionView, TimelineEvent, TimelinePage } from '../../session/schema';
+import type { MemoryScope } from '../../memory/store';
 import type { AskResult } from '../../../workflows/messages';
 
 export type NewSession = Omit<SessionConfig, 'requestedBy' | 'approval'>;
@@ -32,6 +33,8 @@ export interface SessionApi {
   reject(reason: string, options?: { planId?: string; replan?: boolean } & TimeoutOption): Promise<SessionView>;
   ask(message: string, options?: { messageId?: string } & TimeoutOption): Promise<AskResult>;
   send(message: string, options?: { messageId?: string } & TimeoutOption): Promise<{ messageId: string }>;
+  /** Remembers something for this session (default), its agent, or its service. */
+  writeMemory(content: string, options?: { scope?: MemoryScope } & TimeoutOption): Promise<{ memoryId: string }>;
   pause(options?: { reason?: string } & TimeoutOption): Promise<SessionView>;
   resume(options?: TimeoutOption): Promise<SessionView>;
   cancel(reason: string, options?: TimeoutOption): Promise<SessionView>;

@@ -13,12 +13,15 @@ import {
   AskBody,
   AskReply,
   CancelBody,
+  MemoryWritten,
   MessageAccepted,
   PauseBody,
   RejectBody,
   SendBody,
   TimelineQuery,
+  WriteMemoryBody,
 } from '../../service/routes/schemas';
+import type { MemoryScope } from '../../memory/store';
 import type { AskResult } from '../../../workflows/messages';
 import type { SessionApi } from './api';
 import { sessionEvents } from './stream';
@@ -71,6 +74,10 @@ export class HttpSessionClient implements SessionApi {
 
   async send(message: string, options: { messageId?: string } & TimeoutOption = {}): Promise<{ messageId: string }> {
     return this.post(MessageAccepted, '/messages', 'send', options, validate(SendBody, { message, messageId: options.messageId }));
+  }
+
+  async writeMemory(content: string, options: { scope?: MemoryScope } & TimeoutOption = {}): Promise<{ memoryId: string }> {
+    return this.post(MemoryWritten, '/memories', 'writeMemory', options, validate(WriteMemoryBody, { content, scope: options.scope }));
   }
 
   async pause(options: { reason?: string } & TimeoutOption = {}): Promise<SessionView> {

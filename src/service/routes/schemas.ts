@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { ListFilter } from '../../client/andon';
 import { SessionConfig, SessionId, SessionState, parseDuration } from '../../session/schema';
-import { ApproveInput, CancelInput, MessageInput, PauseInput, RejectInput } from '../../../workflows/messages';
+import { ApproveInput, CancelInput, MessageInput, PauseInput, RejectInput, WriteMemoryInput } from '../../../workflows/messages';
 
 const DURATION_TEXT = /^\d+(ms|s|m|h|d)$/;
 
@@ -104,6 +104,7 @@ export const AskBody = MessageInput.omit({ by: true })
 export const PauseBody = optionalBody(PauseInput.omit({ by: true }).strict());
 export const ResumeBody = optionalBody(z.object({}).strict());
 export const CancelBody = CancelInput.omit({ by: true }).strict();
+export const WriteMemoryBody = WriteMemoryInput.omit({ by: true }).strict();
 
 // ---------------------------------------------------------------------------------------------
 // Responses
@@ -123,5 +124,6 @@ export const SessionSummary = z.object({
 export const SessionList = z.object({ sessions: z.array(SessionSummary) });
 export const MessageAccepted = z.object({ messageId: z.string() });
 export const AskReply = z.object({ messageId: z.string(), reply: z.string() });
+export const MemoryWritten = z.object({ memoryId: z.string() });
 
 export { SessionView, TimelinePage } from '../../session/schema';

@@ -17,6 +17,7 @@ import {
   CancelBody,
   CreateSessionBody,
   ListQuery,
+  MemoryWritten,
   MessageAccepted,
   PauseBody,
   RejectBody,
@@ -28,6 +29,7 @@ import {
   TimelinePage,
   TimelineQuery,
   WaitQuery,
+  WriteMemoryBody,
 } from './schemas';
 
 export interface SessionRoutesOptions {
@@ -234,6 +236,30 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       const { message, messageId, timeoutMs: wanted } = request.body;
       const askMs = Math.min(wanted ?? askTimeoutMs, askTimeoutMs);
       return bounded('asking', askMs, () => andon.session(request.params.id).ask(message, { messageId, by: actorOf(request), timeoutMs: askMs }));
+    },
+  );
+
+  app.post(
+    '/sessions/:id/memories',
+    {
+      config: { scope: 'write' },
+      schema: {
+        operationId: 'writeMemory',
+        summary: 'Remember something for this session, its agent or its service',
+        description:
+          '201 with the new entry\'s id. `scope` (default `session`): `session` is recalled by this session only, `agent` by every session of its agent, `service` by every session about its `context.service`. Sessions recall relevant memories when they plan; the write appears on the timeline as `memoryWritten`.',
+        tags,
+        params: SessionParams,
+        body: WriteMemoryBody,
+        response: { 201: MemoryWritten, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { content, scope } = request.body;
+      const written = await bounded('writing the memory', timeoutMs, () =>
+        andon.session(request.params.id).writeMemory(content, { scope, by: actorOf(request), timeoutMs }),
+      );
+      return reply.code(201).send(written);
     },
   );
 
