@@ -208,10 +208,23 @@ export class SessionClient {
 
   /** A closed workflow's final view is its result: no worker needed to read it. */
   private async readView(signal: AbortSignal, closed?: boolean): Promise<SessionView> {
-    return this.client.withAbortSignal(signal, async () => {
-      const isClosed = closed ?? (await this.handle.describe()).status.name !== 'RUNNING';
-      return isClosed ? this.handle.result() : this.handle.query(viewQuery);
-    });
+    if (closed) return this.client.withAbortSignal(signal, () => this.handle.result());
+    // Describe and query at once: a running session (the usual case) answers in one query's time.
+    // A closed one answers from its result; its query, which would need a worker to replay it,
+    // is stopped.
+    const query = new AbortController();
+    const stop = () => query.abort(signal.reason);
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      const querying = this.client.withAbortSignal(query.signal, () => this.handle.query(viewQuery));
+      querying.catch(() => undefined); // awaited below, or stopped
+      const description = await this.client.withAbortSignal(signal, () => this.handle.describe());
+      if (description.status.name === 'RUNNING') return await querying;
+      return await this.client.withAbortSignal(signal, () => this.handle.result());
+    } finally {
+      signal.removeEventListener('abort', stop);
+      query.abort();
+    }
   }
 
   /** The final view of a session whose workflow has closed; undefined if it does not exist or is still running. */
