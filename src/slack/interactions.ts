@@ -75,7 +75,8 @@ export class InteractionHandler {
   }
 }
 
-function parseJson(text: string | undefined): unknown {
+/** Slack's JSON fields (payload, button values, metadata): anything that does not parse is just not valid. */
+export function parseJson(text: string | undefined): unknown {
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text);

@@ -19,7 +19,7 @@ import { slackClient } from './client';
 import { CommandHandler } from './commands';
 import type { EnabledSlackConfig } from './config';
 import { EventHandler } from './events';
-import { InteractionHandler } from './interactions';
+import { InteractionHandler, parseJson } from './interactions';
 import { SlashCommand, formFields } from './payloads';
 import { Responder } from './respond';
 import { SlackSignatureVerifier } from './signature';
@@ -108,13 +108,4 @@ function keepRawBodies(app: FastifyInstance): void {
 
 function rawBody(request: FastifyRequest): Buffer {
   return Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-}
-
-function parseJson(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
