@@ -208,23 +208,13 @@ export class SessionClient {
 
   /** A closed workflow's final view is its result: no worker needed to read it. */
   private async readView(signal: AbortSignal, closed?: boolean): Promise<SessionView> {
-    if (closed) return this.client.withAbortSignal(signal, () => this.handle.result());
-    // Describe and query at once: a running session (the usual case) answers in one query's time.
-    // A closed one answers from its result; its query, which would need a worker to replay it,
-    // is stopped.
-    const query = new AbortController();
-    const stop = () => query.abort(signal.reason);
-    signal.addEventListener('abort', stop, { once: true });
-    try {
-      const querying = this.client.withAbortSignal(query.signal, () => this.handle.query(viewQuery));
-      querying.catch(() => undefined); // awaited below, or stopped
-      const description = await this.client.withAbortSignal(signal, () => this.handle.describe());
-      if (description.status.name === 'RUNNING') return await querying;
-      return await this.client.withAbortSignal(signal, () => this.handle.result());
-    } finally {
-      signal.removeEventListener('abort', stop);
-      query.abort();
-    }
+    // Sequential on purpose: querying a closed session in parallel (and stopping the query once
+    // describe says it closed) made the worker replay it and left a query task buffered that
+    // stalled the next query of that session (seen in CI). A closed session reads its result.
+    return this.client.withAbortSignal(signal, async () => {
+      const isClosed = closed ?? (await this.handle.describe()).status.name !== 'RUNNING';
+      return isClosed ? this.handle.result() : this.handle.query(viewQuery);
+    });
   }
 
   /** The final view of a session whose workflow has closed; undefined if it does not exist or is still running. */
