@@ -6,7 +6,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ServiceError, isGrpcServiceError } from '@temporalio/client';
-import { z } from 'zod';
 import {
   AgentReplyError,
   InvalidStateError,
@@ -17,17 +16,7 @@ import {
   UnavailableError,
   ValidationError,
 } from '../client/errors';
-import { HttpError, badRequest, notFound } from './http-errors';
-
-export const ErrorBody = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    field: z.string().optional(),
-    state: z.string().optional(),
-    currentPlanId: z.string().optional(),
-  }),
-});
+import { ErrorBody, HttpError, badRequest, notFound } from './http-errors';
 
 /** Response schemas for route definitions: every 4xx and 5xx answer has the error shape. */
 export const errorResponses = { '4xx': ErrorBody, '5xx': ErrorBody } as const;

@@ -3,19 +3,22 @@
  * it. The service's error handler turns these, andon's typed SDK errors and framework errors
  * into `{ "error": { code, message, field?, state?, ... } }` with the right status, never a stack.
  */
-export interface ErrorBody {
-  error: {
+import { z } from 'zod';
+
+export const ErrorBody = z.object({
+  error: z.object({
     /** Stable machine-readable code, e.g. "invalid_argument", "invalid_state", "unauthorized". */
-    code: string;
-    message: string;
+    code: z.string(),
+    message: z.string(),
     /** Dotted path of the first bad field (400). */
-    field?: string;
+    field: z.string().optional(),
     /** The session's current state (409). */
-    state?: string;
+    state: z.string().optional(),
     /** The plan awaiting approval when a stale plan was named (409). */
-    currentPlanId?: string;
-  };
-}
+    currentPlanId: z.string().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
 
 export class HttpError extends Error {
   constructor(

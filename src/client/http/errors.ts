@@ -3,7 +3,7 @@
  * see src/service/http-errors.ts) turned back into the SDK's typed errors, so a caller handles a
  * refusal the same way whether it went through HTTP or straight to Temporal.
  */
-import { z } from 'zod';
+import { ErrorBody } from '../../service/http-errors';
 import {
   AgentReplyError,
   AndonError,
@@ -45,16 +45,6 @@ export class UnexpectedResponseError extends AndonError {
   }
   static override isInstance = (error: unknown): error is UnexpectedResponseError => isNamed(error, ['UnexpectedResponseError']);
 }
-
-export const ErrorBody = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    field: z.string().optional(),
-    state: z.string().optional(),
-    currentPlanId: z.string().optional(),
-  }),
-});
 
 export interface ResponseContext {
   /** `GET /v1/sessions/x`, for messages about answers that are not andon's. */
