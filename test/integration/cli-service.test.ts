@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import type { SessionSummary, SessionView, TimelineEvent } from '../../src/client';
-import { killAll, runCli, type CliProcess, type Run } from '../support/cli-process';
+import { json, killAll, runCli, uniqueWordFor, until, type CliProcess } from '../support/cli-process';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 import { TOKENS, startService, type TestService } from '../support/service-harness';
 
@@ -69,20 +69,7 @@ function spawnCli(args: string[], options: CliOptions = {}): CliProcess {
 
 const cli = (args: string[], options: CliOptions = {}) => spawnCli(args, options).done;
 
-function json<T>(run: Run): T {
-  expect(run.stderr).toBe('');
-  return JSON.parse(run.stdout) as T;
-}
-
-const uniqueWord = () => `svc${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const uniqueWord = () => uniqueWordFor('svc');
 
 // -----------------------------------------------------------------------------------------------
 // A TCP proxy in front of the service whose open connections can be cut, as a network drop would.

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SessionSummary, SessionView, TimelineEvent } from '../../src/client';
-import { killAll, runCli, type CliProcess, type Run } from '../support/cli-process';
+import { json, killAll, runCli, uniqueWordFor, until, type CliProcess } from '../support/cli-process';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -37,21 +37,7 @@ function spawnCli(args: string[], options: { human?: boolean } = {}): CliProcess
 
 const cli = (args: string[], options: { human?: boolean } = {}) => spawnCli(args, options).done;
 
-function json<T>(run: Run): T {
-  expect(run.stderr).toBe('');
-  return JSON.parse(run.stdout) as T;
-}
-
-/** A word no other session's title has, so visibility filters find only this test's sessions. */
-const uniqueWord = () => `cli${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const uniqueWord = () => uniqueWordFor('cli');
 
 describe('andon CLI', () => {
   it('refuses bad input with exit code 2 naming the field, and fails with exit code 1 for an unknown session', async () => {
