@@ -25,7 +25,8 @@ import {
 } from '../agent';
 import type { Plan } from '../../session/schema';
 import { RunbookBackendConfig, type RunbookBackendConfigInput } from './config';
-import { loadRunbooks, matchRunbook, parseRunbook, type Diagnostic, type Runbook, type RunbookInput, type RunbookStep } from './runbook';
+import { loadRunbooks } from './files';
+import { matchRunbook, parseRunbook, type Diagnostic, type Runbook, type RunbookInput, type RunbookStep } from './runbook';
 import {
   NotAllowedError,
   abortReason,
@@ -102,6 +103,7 @@ export class RunbookAgent implements AgentBackend {
         description: [
           i === 0 ? formatFindings(runbook, findings) : '',
           i === 0 ? formatMemories(request.memories ?? []) : '',
+          i === 0 ? formatNotes(runbook, facts) : '',
           renderText(step.description, facts),
           this.actionBlock(runbook, step, ref, facts),
         ]
@@ -387,6 +389,33 @@ function formatBytes(bytes: number): string {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** How long the runbook's notes may get in a plan; the rest stays in the runbook file. */
+const MAX_NOTES_CHARS = 400;
+
+/**
+ * The first paragraph of the runbook's notes (headings skipped), on one line so that no line of it
+ * can pose as a command or action line, and capped in length.
+ */
+function formatNotes(runbook: Pick<Runbook, 'name' | 'notes'>, facts: TemplateFacts): string {
+  const paragraph = firstParagraph(runbook.notes);
+  if (paragraph === '') return '';
+  const text = renderText(paragraph, facts).replace(/\s+/g, ' ').trim();
+  const capped = text.length > MAX_NOTES_CHARS ? `${text.slice(0, MAX_NOTES_CHARS - 1).trimEnd()}…` : text;
+  return `Notes (runbook ${runbook.name}): ${capped}`;
+}
+
+function firstParagraph(markdown: string): string {
+  const paragraph: string[] = [];
+  for (const line of markdown.split(/\r?\n/)) {
+    if (line.trim() === '' || /^\s{0,3}#/.test(line)) {
+      if (paragraph.length > 0) break;
+      continue;
+    }
+    paragraph.push(line.trim());
+  }
+  return paragraph.join(' ');
 }
 
 /** What earlier sessions remembered, shown beside the findings so the approver sees it too. */

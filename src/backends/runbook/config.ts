@@ -18,7 +18,7 @@ export const DEMO_READ_ONLY_COMMANDS = ['node demo/bin/error-rate.js', 'node dem
 
 export const RunbookBackendConfig = z.object({
   kind: z.literal('runbook'),
-  /** Folder of runbook files (*.json). Relative to the project root. */
+  /** Folder of runbook files (*.yaml, *.yml, *.md with YAML front matter, *.json). Relative to the project root. */
   runbooks: z.string().min(1).default('runbooks'),
   /** Working directory of every command, and what relative log paths and roots resolve against. Relative to the project root. */
   workdir: z.string().min(1).default('.'),

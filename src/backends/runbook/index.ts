@@ -1,6 +1,7 @@
 /** The runbook agent: the offline backend that follows runbook files (see ./runbook.ts for the format). */
 export { RunbookAgent, findingsOf, type Finding, type RunbookAgentOptions } from './agent';
 export { RunbookBackendConfig, DEMO_COMMANDS, DEMO_READ_ONLY_COMMANDS, type RunbookBackendConfigInput } from './config';
-export { Runbook, loadRunbooks, matchRunbook, parseRunbook, type RunbookInput } from './runbook';
+export { Runbook, matchRunbook, parseRunbook, type RunbookInput } from './runbook';
+export { RUNBOOK_EXTENSIONS, loadRunbooks, parseRunbookFile, splitFrontMatter, type FrontMatter } from './files';
 export { NotAllowedError, commandAllowed, confinePath, runCommand, scanLog, urlAllowed } from './sandbox';
 export { argvMatchesTemplate, renderArg, renderArgv, renderText, TemplateError } from './template';

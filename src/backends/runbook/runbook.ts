@@ -1,22 +1,26 @@
 /**
- * The runbook format: one JSON file per runbook in the configured folder. JSON rather than YAML
- * because andon has no YAML parser among its own dependencies. Objects are strict, so a misspelt
- * field is an error at worker start, not a diagnostic silently skipped during an incident.
+ * The runbook format: one runbook per file in the configured folder, as YAML (*.yaml, *.yml),
+ * Markdown with YAML front matter (*.md, the body becoming `notes`) or JSON (*.json); ./files.ts
+ * reads them. Objects are strict, so a misspelt field is an error at worker start, not a
+ * diagnostic silently skipped during an incident.
  *
  * Templated strings may use {labels.KEY} (the session's context, i.e. the alert labels) and
- * {findings.NAME.FIELD} (what a diagnostic found; see ./investigate.ts for the fields).
+ * {findings.NAME.FIELD} (what a diagnostic found; see ./agent.ts for the fields).
  *
- * Example (see runbooks/checkout-api-errors.json for a complete one):
- *   {
- *     "name": "checkout-api-errors",
- *     "match": { "service": "checkout-api", "severity": ["critical", "page"] },
- *     "investigate": [{ "name": "errors", "log": { "path": "demo/logs/{labels.service}.log", "pattern": "ERROR", "maxLines": 5 } }],
- *     "plan": [{ "title": "Roll back", "description": "...", "action": { "command": ["node", "demo/bin/rollback.js", "{labels.service}"], "timeout": "30s" } }],
- *     "verify": { "title": "Error rate back to normal", "action": { "command": ["node", "demo/bin/error-rate.js", "{labels.service}"] } }
- *   }
+ * Example (see runbooks/checkout-api-errors.yaml for a complete one):
+ *   name: checkout-api-errors
+ *   match: { service: checkout-api, severity: [critical, page] }
+ *   investigate:
+ *     - name: errors
+ *       log: { path: "demo/logs/{labels.service}.log", pattern: ERROR, maxLines: 5 }
+ *   plan:
+ *     - title: Roll back
+ *       description: ...
+ *       action: { command: [node, demo/bin/rollback.js, "{labels.service}"], timeout: 30s }
+ *   verify:
+ *     title: Error rate back to normal
+ *     action: { command: [node, demo/bin/error-rate.js, "{labels.service}"] }
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
 import { Duration } from '../../session/duration';
 
@@ -60,17 +64,19 @@ export const CommandCheck = z.strictObject({
   timeout: Duration.optional(),
 });
 
-export const Diagnostic = z.union([
-  z.strictObject({ name: Name, log: LogCheck }),
-  z.strictObject({ name: Name, http: HttpCheck }),
-  z.strictObject({ name: Name, command: CommandCheck }),
-]);
+export const Diagnostic = z.union(
+  [
+    z.strictObject({ name: Name, log: LogCheck }),
+    z.strictObject({ name: Name, http: HttpCheck }),
+    z.strictObject({ name: Name, command: CommandCheck }),
+  ],
+  { error: 'expected a "name" and exactly one of "log", "http" or "command"' },
+);
 export type Diagnostic = z.infer<typeof Diagnostic>;
 
-export const Action = z.union([
-  z.strictObject({ command: Argv, timeout: Duration.optional() }),
-  z.strictObject({ http: HttpCheck }),
-]);
+export const Action = z.union([z.strictObject({ command: Argv, timeout: Duration.optional() }), z.strictObject({ http: HttpCheck })], {
+  error: 'expected either "command" (and an optional "timeout") or "http"',
+});
 export type Action = z.infer<typeof Action>;
 
 export const RunbookStep = z.strictObject({
@@ -87,7 +93,13 @@ export const Runbook = z
     name: Name,
     /** Templated; the plan's title. Default: the runbook's name. */
     title: z.string().min(1).optional(),
+    /** One line, shown where runbooks are listed. */
     description: z.string().default(''),
+    /**
+     * Guidance for the people approving the plan (Markdown): a Markdown runbook's body. Its first
+     * paragraph is shown in the plan, beside the findings.
+     */
+    notes: z.string().default(''),
     /** Every key must be in the session's context with one of the listed values (case-insensitive); "*" means any value. */
     match: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])),
     investigate: z.array(Diagnostic).default([]),
@@ -102,37 +114,49 @@ export const Runbook = z
 export type Runbook = z.output<typeof Runbook>;
 export type RunbookInput = z.input<typeof Runbook>;
 
+/** Where a value of a runbook file is written: a 1-based line, when the format can tell. */
+export type Locate = (path: readonly PropertyKey[]) => number | undefined;
+
 export function parseRunbook(raw: unknown, source = 'inline runbook'): Runbook {
+  return validateRunbook(raw, source);
+}
+
+/** parseRunbook, with the line of each problem when `locate` knows it (YAML and front matter). */
+export function validateRunbook(raw: unknown, source: string, locate?: Locate): Runbook {
   const parsed = Runbook.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message.replace(/^Invalid input: /, '')}`);
+  const problems = describeIssues(parsed.error.issues).map(({ path, message }) => {
+    const line = locate?.(path);
+    return `${formatPath(path)}${line === undefined ? '' : ` (line ${line})`}: ${message}`;
+  });
   throw new Error(`invalid runbook ${source}: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`);
 }
 
-/** Reads every *.json in a folder, sorted by file name so matching ties break the same way everywhere. */
-export function loadRunbooks(folder: string): Runbook[] {
-  let files: string[];
-  try {
-    files = readdirSync(folder).filter((f) => f.endsWith('.json')).sort();
-  } catch (error) {
-    throw new Error(`cannot read the runbook folder ${folder}: ${(error as Error).message}`, { cause: error });
-  }
-  const runbooks = files.map((file) => {
-    const full = path.join(folder, file);
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readFileSync(full, 'utf8'));
-    } catch (error) {
-      throw new Error(`invalid runbook ${full}: ${(error as Error).message}`, { cause: error });
+interface Problem {
+  path: PropertyKey[];
+  message: string;
+}
+
+/**
+ * Zod's issues as field paths and messages. An unknown key is reported at its own path. A union
+ * (a diagnostic, an action) reports the problems of the one form the value is written in,
+ * recognised as the one that has no unknown top-level key, and only says which forms exist when
+ * no single form fits.
+ */
+function describeIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): Problem[] {
+  return issues.flatMap((issue): Problem[] => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union') {
+      const fitting = issue.errors.filter((branch) => !branch.some((i) => i.code === 'unrecognized_keys' && i.path.length === 0));
+      if (fitting.length === 1) return describeIssues(fitting[0]!, path);
     }
-    return parseRunbook(raw, full);
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: [...path, key], message: 'unknown field' }));
+    return [{ path, message: issue.message.replace(/^Invalid input: /, '') }];
   });
-  const seen = new Set<string>();
-  for (const runbook of runbooks) {
-    if (seen.has(runbook.name)) throw new Error(`two runbooks in ${folder} are named "${runbook.name}"`);
-    seen.add(runbook.name);
-  }
-  return runbooks;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map(String).join('.') || '(root)';
 }
 
 /**
