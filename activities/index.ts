@@ -10,16 +10,21 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { z } from 'zod';
 import {
   AgentError,
+  ArgumentsCheck,
   PlanResult,
   ReplyResult,
   StepResult,
   SummaryResult,
+  ToolRunResult,
+  TurnResult,
   type AgentBackend,
   type CallOptions,
   type PlanRequest,
   type ReplyRequest,
   type StepRequest,
   type SummarizeRequest,
+  type ToolRequest,
+  type TurnRequest,
 } from '../src/backends/agent';
 import type { MemoryScope, MemoryStore } from '../src/memory/store';
 
@@ -69,6 +74,13 @@ export function createActivities(backend: AgentBackend, notifiers: Partial<Recor
     reply: (request: ReplyRequest) => call(ReplyResult, (options) => backend.reply(request, options)),
     summarize: (request: SummarizeRequest) => call(SummaryResult, (options) => backend.summarize(request, options)),
     notify: (notification: Notification) => notify(notifiers, notification),
+    /** One model call of a step carried out through tools. */
+    turn: (request: TurnRequest) => call(TurnResult, (options) => toolAgent(backend, 'turn').turn!(request, options)),
+    /** One tool call, allowed by the plan or by a reviewer. */
+    runTool: (request: ToolRequest) => call(ToolRunResult, (options) => toolAgent(backend, 'runTool').runTool!(request, options)),
+    /** A reviewer's edited arguments, checked against the tool's schema. */
+    checkToolArguments: async (request: { tool: string; arguments: Record<string, unknown> }): Promise<ArgumentsCheck> =>
+      ArgumentsCheck.parse(toolAgent(backend, 'checkToolArguments').checkToolArguments!(request.tool, request.arguments)),
   };
 }
 export type SessionActivities = ReturnType<typeof createActivities>;
@@ -99,6 +111,14 @@ async function notify(notifiers: Partial<Record<keyof NotifyTargets, Notifier>>,
   return result;
 }
 
+/** The backend, if it works through tools; a plan that grants tools from an agent that has none cannot go on. */
+function toolAgent(backend: AgentBackend, method: 'turn' | 'runTool' | 'checkToolArguments'): AgentBackend {
+  if (typeof backend[method] !== 'function') {
+    throw ApplicationFailure.nonRetryable(`the ${backend.name} agent does not work through tools (it has no ${method})`, AGENT_REJECTED);
+  }
+  return backend;
+}
+
 async function call<S extends z.ZodType>(schema: S, run: (options: CallOptions) => Promise<unknown>): Promise<z.output<S>> {
   const context = Context.current();
   const heartbeat = context.info.isLocal ? () => undefined : (details?: unknown) => context.heartbeat(details);
@@ -117,6 +137,10 @@ async function call<S extends z.ZodType>(schema: S, run: (options: CallOptions) 
   } catch (error) {
     if (AgentError.isInstance(error) && !error.retryable) {
       throw ApplicationFailure.create({ message: error.message, type: AGENT_REJECTED, nonRetryable: true, details: [error.code] });
+    }
+    if (AgentError.isInstance(error) && error.retryAfterMs !== undefined) {
+      // A rate limit says when to come back: Temporal waits that long instead of its own backoff.
+      throw ApplicationFailure.create({ message: error.message, type: error.code, nextRetryDelay: error.retryAfterMs });
     }
     throw error;
   } finally {

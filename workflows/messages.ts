@@ -11,7 +11,10 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import {
   Actor,
+  Budget,
   MessageText,
+  ReviewDecision,
+  ToolArguments,
   type AlertNotification,
   type ParsedSessionConfig,
   type SessionView,
@@ -58,11 +61,32 @@ export type WriteMemoryInput = z.input<typeof WriteMemoryInput>;
 export const PauseInput = z.object({ by: Actor.optional(), reason: z.string().max(4_000).optional() });
 export type PauseInput = z.input<typeof PauseInput>;
 
-export const ResumeInput = z.object({ by: Actor.optional() });
+export const ResumeInput = z.object({
+  by: Actor.optional(),
+  /** A new budget, for a session paused because it spent the old one. */
+  budget: Budget.optional(),
+});
 export type ResumeInput = z.input<typeof ResumeInput>;
 
 export const CancelInput = z.object({ by: Actor.optional(), reason: Reason });
 export type CancelInput = z.input<typeof CancelInput>;
+
+export const ReviewInput = z
+  .object({
+    reviewId: z.string().min(1),
+    decision: ReviewDecision,
+    /** Required to deny: the model reads it and adapts. Optional otherwise. */
+    reason: z.string().trim().min(1).max(4_000).optional(),
+    /** Required to edit: the arguments the call runs with instead (checked against the tool's schema). */
+    arguments: ToolArguments.optional(),
+    by: Actor.optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.decision === 'deny' && !input.reason) ctx.addIssue({ code: 'custom', path: ['reason'], message: 'a denial needs a reason (the model reads it)' });
+    if (input.decision === 'edit' && !input.arguments) ctx.addIssue({ code: 'custom', path: ['arguments'], message: 'an edit needs the new arguments' });
+    if (input.decision !== 'edit' && input.arguments) ctx.addIssue({ code: 'custom', path: ['arguments'], message: `arguments are given only with decision "edit", not "${input.decision}"` });
+  });
+export type ReviewInput = z.input<typeof ReviewInput>;
 
 export const TimelineQueryInput = z.object({
   /** Return events with a sequence number greater than this. */
@@ -89,6 +113,7 @@ export const askUpdate = defineUpdate<AskResult, [MessageInput]>('ask');
 export const pauseUpdate = defineUpdate<SessionView, [PauseInput]>('pause');
 export const resumeUpdate = defineUpdate<SessionView, [ResumeInput]>('resume');
 export const cancelUpdate = defineUpdate<SessionView, [CancelInput]>('cancel');
+export const reviewUpdate = defineUpdate<SessionView, [ReviewInput]>('review');
 export const writeMemoryUpdate = defineUpdate<{ memoryId: string }, [WriteMemoryInput]>('writeMemory');
 
 // Signals: fire-and-forget, same names and inputs.
@@ -98,6 +123,7 @@ export const sendSignal = defineSignal<[MessageInput]>('send');
 export const pauseSignal = defineSignal<[PauseInput]>('pause');
 export const resumeSignal = defineSignal<[ResumeInput]>('resume');
 export const cancelSignal = defineSignal<[CancelInput]>('cancel');
+export const reviewSignal = defineSignal<[ReviewInput]>('review');
 /** An alert notification (see AlertNotification); sent with signal-with-start by alert receivers. */
 export const alertSignal = defineSignal<[AlertNotification]>('alert');
 

@@ -4,12 +4,21 @@
  * methods, so they can never disagree. Deterministic: time is passed in by the caller.
  */
 import { z } from 'zod';
-import type { StepOutcome } from '../src/backends/agent';
+import { ToolResult, type StepOutcome, type TurnResult } from '../src/backends/agent';
 import {
   AlertNotification,
   AlertState,
+  Budget,
+  NO_USAGE,
+  Review,
+  ReviewDecision,
   TimelineEvent,
+  ToolArguments,
+  ToolCall,
+  Usage,
   isTerminal,
+  type PlanStep,
+  type ToolGrant,
   type NewEvent,
   type Output,
   type Plan,
@@ -28,6 +37,7 @@ import {
   REFUSAL,
   RejectInput,
   ResumeInput,
+  ReviewInput,
   TimelineQueryInput,
   type RefusalDetails,
   type RefusalType,
@@ -55,6 +65,26 @@ export interface QueuedMessage {
 const REMEMBERED_ANSWERS = 200;
 /** How many exchanges the agent sees as conversational context. */
 const TRANSCRIPT_LENGTH = 20;
+
+/** How much of a tool's output or the model's text goes on the timeline; the agent keeps the rest. */
+export const TIMELINE_TEXT_CHARS = 4_000;
+
+/** A decision on a reviewed tool call, kept until the call has run. */
+const Decision = z.object({ decision: ReviewDecision, by: z.string(), reason: z.string().optional(), arguments: ToolArguments.optional() });
+type Decision = z.infer<typeof Decision>;
+
+/**
+ * A step an agent carries out through tools: how many model turns it took so far, the tool calls
+ * of the last turn not yet done (in order), and the results the model reads on its next turn.
+ */
+const StepWork = z.object({
+  stepId: z.string(),
+  turn: z.number().int().nonnegative(),
+  calls: z.array(ToolCall),
+  results: z.array(ToolResult),
+  decisions: z.record(z.string(), Decision),
+});
+type StepWork = z.infer<typeof StepWork>;
 
 /** Everything continue-as-new carries into the next run. */
 const Carried = z.object({
@@ -85,6 +115,10 @@ const Carried = z.object({
   awaitingSince: z.string().optional(),
   reminders: z.number().default(0),
   stepFailure: z.object({ stepId: z.string(), title: z.string(), reason: z.string() }).optional(),
+  work: StepWork.optional(),
+  reviews: z.array(Review).default([]),
+  usage: Usage.optional(),
+  budget: Budget.optional(),
 });
 export type Carried = z.infer<typeof Carried>;
 
@@ -129,13 +163,24 @@ export class SessionRecord {
   /** When the current plan started awaiting approval, and how many reminders went out since. */
   awaitingSince?: string;
   reminders = 0;
+  /** The step being carried out through tools, when the agent works that way. */
+  work?: StepWork;
+  /** Tool calls waiting for a person's review, oldest first. */
+  reviews: Review[] = [];
+  /** What the agent's model calls consumed (unset until the agent reports any). */
+  usage?: Usage;
+  /** The spending limit in force: the session's, raised by whoever resumed it. */
+  budget?: Budget;
 
   constructor(
     input: SessionWorkflowInput,
     now: Date,
     private readonly onStateChange: (record: SessionRecord) => void = () => undefined,
+    /** Called whenever the set of pending reviews changes (the workflow indexes their count). */
+    private readonly onReviewsChange: (record: SessionRecord) => void = () => undefined,
   ) {
     this.config = input.config;
+    this.budget = input.config.budget;
     this.createTime = this.updateTime = now.toISOString();
     // Parsed here too: a starter that is not andon's SDK (a raw `temporal workflow start`) may send a partial policy.
     const policy = ApprovalPolicy.safeParse(input.config.approval ?? {});
@@ -243,7 +288,7 @@ export class SessionRecord {
     this.queue.push({ id: messageId, text: input.message, by });
     this.acceptedMessages += 1;
     // While the agent waits for an answer, the next message is that answer: planning resumes with it.
-    if (this.state === 'awaitingUserFeedback') {
+    if (this.state === 'awaitingUserFeedback' && !this.work) {
       if (this.stepFailure) this.answerStepFailure(input.message, by, now);
       else {
         this.feedback.push(input.message);
@@ -284,7 +329,7 @@ export class SessionRecord {
     this.pauseRequested = false;
     this.pauseBy = undefined;
     this.resumeTo = resumeTo;
-    this.record({ type: 'sessionPaused', originator: 'user', by: who.by, reason: who.reason }, now);
+    this.record({ type: 'sessionPaused', originator: who.by.startsWith('policy:') ? 'system' : 'user', by: who.by, reason: who.reason }, now);
     this.setState('paused', now);
   }
 
@@ -299,8 +344,9 @@ export class SessionRecord {
       this.pauseBy = undefined;
       return undefined;
     }
-    const refusal = this.refuseUnless('resume');
+    const refusal = this.refuseUnless('resume') ?? this.refuseSpent(parsed.value.budget);
     if (refusal || !apply) return refusal;
+    if (parsed.value.budget) this.budget = parsed.value.budget;
     this.record({ type: 'sessionResumed', originator: 'user', by }, now);
     const to = this.resumeTo ?? 'inProgress';
     this.resumeTo = undefined;
@@ -351,6 +397,10 @@ export class SessionRecord {
   end(state: 'cancelled' | 'failed', reason: string, by: string, now: Date): void {
     this.reason = reason;
     this.pauseRequested = false;
+    if (this.reviews.length > 0) {
+      this.reviews = [];
+      this.onReviewsChange(this);
+    }
     if (state === 'cancelled') this.record({ type: 'sessionCancelled', originator: by.startsWith('policy:') ? 'system' : 'user', by, reason }, now);
     else this.record({ type: 'sessionFailed', originator: 'system', reason }, now);
     this.setState(state, now);
@@ -417,6 +467,161 @@ export class SessionRecord {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Steps carried out through tools: model turns, tool calls, reviews, the budget
+
+  /** The work on `step`, begun if it was not. */
+  workOn(step: PlanStep): StepWork {
+    if (this.work?.stepId !== step.id) this.work = { stepId: step.id, turn: 0, calls: [], results: [], decisions: {} };
+    return this.work;
+  }
+
+  /**
+   * Takes a model turn's answer. Its text goes on the timeline as one batch; each tool call the
+   * plan does not allow (or whose tool is risky) becomes a review request at once, so reviewers see
+   * everything the model asked for, while calls still run in the order the model gave them.
+   * Returns true when the model called no tool: the step is done.
+   */
+  turnTaken(step: PlanStep, result: TurnResult, now: Date): boolean {
+    const work = this.workOn(step);
+    this.addUsage(result.usage);
+    if (result.text.trim()) this.record({ type: 'agentMessaged', originator: 'agent', message: clip(result.text) }, now);
+    work.turn += 1;
+    work.results = [];
+    work.calls = result.toolCalls;
+    const expireAfter = this.config.review?.expireAfter;
+    for (const call of result.toolCalls) {
+      if (!call.risky && grantedBy(step.tools ?? [], call)) continue;
+      const review: Review = {
+        id: `review-${this.lastSeq + 1}`,
+        stepId: step.id,
+        toolCallId: call.id,
+        tool: call.tool,
+        arguments: call.arguments,
+        reason: call.risky ? 'risky' : 'outsidePlan',
+        createdAt: now.toISOString(),
+        expiresAt: expireAfter !== undefined ? new Date(now.getTime() + expireAfter).toISOString() : undefined,
+      };
+      this.reviews.push(review);
+      this.record({ type: 'reviewRequested', originator: 'agent', review }, now);
+    }
+    if (this.reviews.length > 0) this.onReviewsChange(this);
+    return result.toolCalls.length === 0;
+  }
+
+  /** The next tool call to run, with its decision when it was reviewed; `waiting` while its review is open. */
+  nextCall(): { call: ToolCall; decision?: Decision; waiting: boolean } | undefined {
+    const call = this.work?.calls[0];
+    if (!call) return undefined;
+    return { call, decision: this.work!.decisions[call.id], waiting: this.reviews.some((r) => r.toolCallId === call.id) };
+  }
+
+  /** The model's next call waits for a review: the session waits for a person (or pauses, if asked to). */
+  awaitReview(now: Date): void {
+    this.advance('awaitingUserFeedback', now);
+  }
+
+  /** A tool call ran, or was denied: the model reads the result on its next turn. */
+  callDone(call: ToolCall, result: { status: 'ok' | 'error' | 'denied'; output: string }, now: Date): void {
+    const work = this.work!;
+    const decision = work.decisions[call.id];
+    const args = decision?.arguments ?? call.arguments;
+    this.record(
+      { type: 'toolCalled', originator: 'agent', stepId: work.stepId, toolCallId: call.id, tool: call.tool, arguments: args, status: result.status, output: clip(result.output), reviewedBy: decision?.by },
+      now,
+    );
+    work.results.push({ toolCallId: call.id, tool: call.tool, status: result.status, output: clip(result.output), editedArguments: decision?.arguments });
+    work.calls.shift();
+    delete work.decisions[call.id];
+  }
+
+  /** The step's last turn called no tool: the step is done, its text is the outcome. */
+  workDone(step: PlanStep, text: string, now: Date): void {
+    const description = clip(text.trim() || 'done');
+    this.record({ type: 'progressUpdated', originator: 'agent', title: step.title, description, stepId: step.id, artifacts: [] }, now);
+    this.stepOutcomes.push({ stepId: step.id, title: step.title, description });
+    this.work = undefined;
+    this.currentStep = step.index + 1;
+  }
+
+  /**
+   * A decision on a pending review. Edited arguments must already be checked against the tool's
+   * schema (the workflow asks the agent, which knows the tool). Returns a refusal, or applies it.
+   */
+  decideReview(raw: unknown, now: Date, apply = true): Refusal | undefined {
+    const parsed = this.parse(ReviewInput, raw);
+    if ('refusal' in parsed) return parsed.refusal;
+    const input = parsed.value;
+    const review = this.reviews.find((r) => r.id === input.reviewId);
+    if (!review) {
+      const pending = this.reviews.map((r) => r.id);
+      return {
+        type: REFUSAL.invalidState,
+        message: `no tool call awaits review as ${input.reviewId} in session ${this.config.id}` + (pending.length ? ` (pending: ${pending.join(', ')})` : ' (none is pending)'),
+        details: { state: this.state, field: 'reviewId' },
+      };
+    }
+    if (!apply) return undefined;
+    const by = input.by ?? 'unknown';
+    this.reviews = this.reviews.filter((r) => r !== review);
+    this.work!.decisions[review.toolCallId] = { decision: input.decision, by, reason: input.reason, arguments: input.arguments };
+    this.record({ type: 'reviewDecided', originator: by.startsWith('policy:') ? 'system' : 'user', reviewId: review.id, decision: input.decision, by, reason: input.reason, arguments: input.arguments }, now);
+    this.onReviewsChange(this);
+    // The call the session waits on is decided: the work goes on (or will, on resume).
+    const next = this.nextCall();
+    if (next && !next.waiting) {
+      if (this.state === 'awaitingUserFeedback') this.setState('inProgress', now);
+      else if (this.state === 'paused' && this.resumeTo === 'awaitingUserFeedback') this.resumeTo = 'inProgress';
+    }
+    return undefined;
+  }
+
+  /** The earliest time an open review expires, if the session's review policy sets one. */
+  nextReviewExpiry(): number | undefined {
+    const times = this.reviews.flatMap((r) => (r.expiresAt ? [Date.parse(r.expiresAt)] : []));
+    return times.length ? Math.min(...times) : undefined;
+  }
+
+  /** Denies every review whose time ran out: the model hears that nobody decided. */
+  expireReviews(now: Date): void {
+    for (const review of this.reviews.filter((r) => r.expiresAt && Date.parse(r.expiresAt) <= now.getTime())) {
+      this.decideReview({ reviewId: review.id, decision: 'deny', reason: 'nobody reviewed this call in time', by: 'policy:review-expired' }, now);
+    }
+  }
+
+  addUsage(usage: Usage | undefined): void {
+    if (!usage) return;
+    const total = this.usage ?? NO_USAGE;
+    this.usage = { inputTokens: total.inputTokens + usage.inputTokens, outputTokens: total.outputTokens + usage.outputTokens, costUsd: total.costUsd + usage.costUsd };
+  }
+
+  /** Whether the budget in force (or `budget`, when given) is spent. */
+  overBudget(budget: Budget | undefined = this.budget): boolean {
+    if (!budget || !this.usage) return false;
+    const tokens = this.usage.inputTokens + this.usage.outputTokens;
+    return (budget.tokens !== undefined && tokens >= budget.tokens) || (budget.costUsd !== undefined && this.usage.costUsd >= budget.costUsd);
+  }
+
+  /** The budget is spent: the session pauses before the next model call, for a person to decide. */
+  budgetReached(now: Date): void {
+    const budget = this.budget!;
+    const usage = this.usage!;
+    this.record({ type: 'budgetReached', originator: 'system', usage, budget }, now);
+    this.pauseNow(this.state, { by: 'policy:budget', reason: 'the session spent its budget: resume with a higher budget, or cancel' }, now);
+  }
+
+  private refuseSpent(budget: Budget | undefined): Refusal | undefined {
+    if (!this.overBudget(budget ?? this.budget)) return undefined;
+    const usage = this.usage!;
+    return {
+      type: REFUSAL.invalidArgument,
+      message:
+        `session ${this.config.id} spent its budget (${usage.inputTokens + usage.outputTokens} tokens, $${usage.costUsd.toFixed(4)}): ` +
+        'resume with a higher budget, e.g. {"budget": {"tokens": ' + Math.max(1, (usage.inputTokens + usage.outputTokens) * 2) + '}}',
+      details: { state: this.state, field: 'budget' },
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Reads
 
   view(): SessionView {
@@ -440,6 +645,9 @@ export class SessionRecord {
       pendingMessages: this.queue.length,
       alert: this.alert,
       stepFailure: this.stepFailure,
+      pendingReviews: this.reviews,
+      usage: this.usage,
+      budget: this.budget,
       approval:
         this.state === 'awaitingPlanApproval' && this.plan
           ? {
@@ -493,6 +701,10 @@ export class SessionRecord {
       awaitingSince: this.awaitingSince,
       reminders: this.reminders,
       stepFailure: this.stepFailure,
+      work: this.work,
+      reviews: this.reviews,
+      usage: this.usage,
+      budget: this.budget,
     };
   }
 
@@ -523,6 +735,10 @@ export class SessionRecord {
     this.awaitingSince = carried.awaitingSince;
     this.reminders = carried.reminders;
     this.stepFailure = carried.stepFailure;
+    this.work = carried.work;
+    this.reviews = carried.reviews;
+    this.usage = carried.usage;
+    this.budget = carried.budget;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -604,4 +820,24 @@ export class SessionRecord {
       details: { state: this.state, planId: this.plan?.id },
     };
   }
+}
+
+/** Whether the plan's grants for this step allow `call`: the tool is granted, and every argument the grant names has that value. */
+export function grantedBy(grants: readonly ToolGrant[], call: Pick<ToolCall, 'tool' | 'arguments'>): boolean {
+  return grants.some(
+    (grant) => grant.tool === call.tool && Object.entries(grant.arguments ?? {}).every(([key, value]) => sameJson(call.arguments[key], value)),
+  );
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a as object);
+  const kb = Object.keys(b as object);
+  return ka.length === kb.length && ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+function clip(text: string): string {
+  return text.length <= TIMELINE_TEXT_CHARS ? text : `${text.slice(0, TIMELINE_TEXT_CHARS)}… (${text.length - TIMELINE_TEXT_CHARS} more characters kept by the agent)`;
 }

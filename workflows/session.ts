@@ -24,9 +24,9 @@ import {
 } from '@temporalio/workflow';
 import type { SessionActivities } from '../activities';
 import { AGENT_REJECTED, STEP_FAILED } from '../activities/failures';
-import type { SessionView } from '../src/session/schema';
+import type { PlanStep, SessionView } from '../src/session/schema';
 import { isTerminal } from '../src/session/schema';
-import { SLACK_THREAD_ATTRIBUTE, STATE_ATTRIBUTE } from '../src/session/search-attributes';
+import { PENDING_REVIEWS_ATTRIBUTE, SLACK_THREAD_ATTRIBUTE, STATE_ATTRIBUTE } from '../src/session/search-attributes';
 import {
   REFUSAL,
   alertSignal,
@@ -41,6 +41,9 @@ import {
   rejectUpdate,
   resumeSignal,
   resumeUpdate,
+  reviewSignal,
+  reviewUpdate,
+  ReviewInput,
   sendSignal,
   timelineQuery,
   viewQuery,
@@ -75,11 +78,24 @@ const quick = proxyLocalActivities<SessionActivities>(quickOptions);
 
 export async function andonSession(input: SessionWorkflowInput): Promise<SessionView> {
   const now = () => new Date();
-  const record = new SessionRecord(input, now(), (r) => {
-    upsertSearchAttributes([{ key: STATE_ATTRIBUTE, value: r.state }]);
-    setCurrentDetails(renderDetails(r));
-    announce(r.state === 'awaitingPlanApproval' ? { kind: 'approvalRequested' } : { kind: 'stateChanged' });
-  });
+  /** The pending-review count last written to visibility (sessions that never had a review never write it). */
+  let indexedReviews: number | undefined;
+  const record = new SessionRecord(
+    input,
+    now(),
+    (r) => {
+      upsertSearchAttributes([{ key: STATE_ATTRIBUTE, value: r.state }]);
+      setCurrentDetails(renderDetails(r));
+      announce(r.state === 'awaitingPlanApproval' ? { kind: 'approvalRequested' } : { kind: 'stateChanged' });
+    },
+    (r) => {
+      if (r.reviews.length === (indexedReviews ?? 0)) return;
+      indexedReviews = r.reviews.length;
+      upsertSearchAttributes([{ key: PENDING_REVIEWS_ATTRIBUTE, value: indexedReviews }]);
+      setCurrentDetails(renderDetails(r));
+    },
+  );
+  if (input.carried !== undefined && record.reviews.length > 0) indexedReviews = record.reviews.length;
   const targets = input.config.notify;
   let notifying = false;
   /** Queues a notification for the notify loop; state updates coalesce (the latest view is sent). */
@@ -234,6 +250,39 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       description: 'Remember something for this session, its agent or its service. Input: {content, scope?, by?}. Returns {memoryId}.',
     },
   );
+  /** Edited arguments are checked by the agent against the tool's own schema before the decision is taken. */
+  async function checkedReview(raw: unknown): Promise<unknown> {
+    const parsed = ReviewInput.safeParse(raw ?? {});
+    if (!parsed.success || parsed.data.decision !== 'edit') return raw;
+    const review = record.reviews.find((r) => r.id === parsed.data.reviewId);
+    if (!review) return raw;
+    const check = await activities.checkToolArguments.executeWithOptions({ ...chatOptions, summary: `check arguments of ${review.tool}` }, [
+      { tool: review.tool, arguments: parsed.data.arguments ?? {} },
+    ]);
+    if (!check.ok) {
+      throw refusalFailure({
+        type: REFUSAL.invalidArgument,
+        message: `invalid arguments for ${review.tool}: ${check.field}: ${check.message}`,
+        details: { state: record.state, field: `arguments.${check.field}` },
+      });
+    }
+    return { ...parsed.data, arguments: check.arguments };
+  }
+  setHandler(reviewUpdate, async (i) => applyOrThrow(record.decideReview(await checkedReview(i), now())), {
+    validator: (i) => throwIfRefused(record.decideReview(i, now(), false)),
+    description: 'Decide a tool call awaiting review. Input: {reviewId, decision: approve|deny|edit, reason?, arguments?, by?}. Returns the session view.',
+  });
+  setHandler(reviewSignal, async (i) => {
+    let checked: unknown;
+    try {
+      checked = await checkedReview(i);
+    } catch (error) {
+      const message = error instanceof ApplicationFailure ? error.message : failureReason(error);
+      record.record({ type: 'inputRejected', originator: 'system', message: 'review', reason: message, by: byOf(i) }, now());
+      return;
+    }
+    applyOrNote(record.decideReview(checked, now()), i);
+  });
   setHandler(approveSignal, (i) => applyOrNote(approve(i), i));
   setHandler(rejectSignal, (i) => applyOrNote(record.decideReject(i, now()), i));
   setHandler(pauseSignal, (i) => applyOrNote(record.decidePause(i, now()), i));
@@ -300,11 +349,13 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
   }
 
   async function planPhase(): Promise<void> {
+    if (record.overBudget()) return record.budgetReached(now());
     const result = await interruptible(() =>
       activities.plan.executeWithOptions({ ...workOptions, summary: `plan (round ${record.round})` }, [
         { ...facts(), round: record.round, feedback: record.feedback, previousPlan: record.plan },
       ]),
     );
+    record.addUsage(result?.usage);
     if (!result || record.state !== 'planning') return;
     if (result.recalled?.length) record.record({ type: 'memoryRecalled', originator: 'agent', memories: result.recalled }, now());
     if (result.kind === 'question') {
@@ -313,7 +364,13 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       return;
     }
     const planId = `plan-${record.round}`;
-    const steps = result.steps.map((s, index) => ({ id: `${planId}-step-${index + 1}`, index, title: s.title, description: s.description }));
+    const steps: PlanStep[] = result.steps.map((s, index) => ({
+      id: `${planId}-step-${index + 1}`,
+      index,
+      title: s.title,
+      description: s.description,
+      ...(s.tools ? { tools: s.tools } : {}),
+    }));
     record.plan = { id: planId, hash: planHash({ title: result.title, steps }), title: result.title, steps };
     // Approvals bind to the plan they saw: a new plan starts with none.
     record.approvals = [];
@@ -332,6 +389,7 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
   async function stepPhase(): Promise<void> {
     const plan = record.plan!;
     const step = plan.steps[record.currentStep ?? 0];
+    if (step?.tools) return workThroughTools(step);
     if (step) {
       const result = await interruptible(() =>
         activities.executeStep.executeWithOptions({ ...workOptions, summary: `step ${step.index + 1}/${plan.steps.length}: ${step.title}` }, [
@@ -351,8 +409,46 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
     const summary = await interruptible(() =>
       quick.summarize.executeWithOptions({ ...quickOptions, summary: 'summarize' }, [{ ...facts(), plan, steps: record.stepOutcomes }]),
     );
+    record.addUsage(summary?.usage);
     if (!summary || record.state !== 'inProgress') return;
     record.complete(summary.summary, summary.outputs, now());
+  }
+
+  /**
+   * One unit of a step an agent carries out through tools: a model turn, or the next tool call
+   * (run, or denied, or waited for while its review is open). The main loop calls it again until
+   * the step is done, so pauses, cancels and continue-as-new fall between units.
+   */
+  async function workThroughTools(step: PlanStep): Promise<void> {
+    const plan = record.plan!;
+    const work = record.workOn(step);
+    const next = record.nextCall();
+    if (next) {
+      if (next.waiting) return record.awaitReview(now());
+      const { call, decision } = next;
+      if (decision?.decision === 'deny') {
+        record.callDone(call, { status: 'denied', output: `denied by ${decision.by}: ${decision.reason ?? 'no reason given'}` }, now());
+      } else {
+        const args = decision?.arguments ?? call.arguments;
+        const result = await interruptible(() =>
+          activities.runTool.executeWithOptions({ ...workOptions, summary: `tool ${call.tool} (step ${step.index + 1})` }, [
+            { sessionId: record.config.id, stepId: step.id, call: { ...call, arguments: args } },
+          ]),
+        );
+        if (!result || record.state !== 'inProgress') return;
+        record.callDone(call, result, now());
+      }
+      return record.advance('inProgress', now());
+    }
+    if (record.overBudget()) return record.budgetReached(now());
+    const turn = await interruptible(() =>
+      activities.turn.executeWithOptions({ ...workOptions, summary: `step ${step.index + 1}/${plan.steps.length}, turn ${work.turn + 1}: ${step.title}` }, [
+        { ...facts(), plan, step, previous: record.stepOutcomes, turn: work.turn, toolResults: work.results },
+      ]),
+    );
+    if (!turn || record.state !== 'inProgress') return;
+    if (record.turnTaken(step, turn, now())) record.workDone(step, turn.text, now());
+    record.advance('inProgress', now());
   }
 
   async function chatLoop(): Promise<void> {
@@ -374,11 +470,12 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
         // Replies used to run as local activities, which froze the whole session (commands,
         // queries, cancel) while a reply was written; sessions started before keep that shape.
         replying = new CancellationScope();
-        const { message: reply } = await replying.run(() =>
+        const { message: reply, usage } = await replying.run(() =>
           patched(REPLIES_AS_ACTIVITIES)
             ? activities.reply.executeWithOptions({ ...chatOptions, summary }, [request])
             : quick.reply.executeWithOptions({ ...quickOptions, summary }, [request]),
         );
+        record.addUsage(usage);
         record.answer(message.id, reply, now());
         // A question asked in the session's Slack thread is answered there.
         if (message.by.startsWith('slack:')) announce({ kind: 'agentReplied', reply: { messageId: message.id, text: reply } });
@@ -466,6 +563,13 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
     }
   }
 
+  /** Waits for reviews under the session's review policy: a review nobody decided in time is denied. */
+  async function awaitReviews(): Promise<void> {
+    const expiry = record.nextReviewExpiry()!;
+    const moved = await condition(() => record.state !== 'awaitingUserFeedback' || record.nextReviewExpiry() !== expiry || canContinueAsNew(), Math.max(expiry - Date.now(), 1));
+    if (!moved) record.expireReviews(now());
+  }
+
   const canContinueAsNew = () => workflowInfo().continueAsNewSuggested && !chatBusy && !notifying && allHandlersFinished();
   async function continueAsNewIfSuggested(): Promise<void> {
     if (!canContinueAsNew()) return;
@@ -501,6 +605,7 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       if (state === 'planning') await planPhase();
       else if (state === 'inProgress') await stepPhase();
       else if (state === 'awaitingPlanApproval' && record.policy.deadline) await awaitDecision(record.policy.deadline);
+      else if (state === 'awaitingUserFeedback' && record.nextReviewExpiry() !== undefined) await awaitReviews();
       // Waiting states: a handler moves the session on (approve, reject, answer, resume, cancel).
       else await condition(() => record.state !== state || canContinueAsNew());
     }

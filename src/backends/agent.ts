@@ -5,7 +5,7 @@
  * heartbeats, cancellation and retries, so a backend itself stays a plain async object.
  */
 import { z } from 'zod';
-import { Artifact, Output, Plan, PlanStep, SessionState } from '../session/schema';
+import { Artifact, Output, Plan, PlanStep, SessionState, ToolArguments, ToolCall, ToolGrant, Usage } from '../session/schema';
 
 const SessionFacts = {
   sessionId: z.string(),
@@ -37,10 +37,20 @@ export const PlanResult = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('plan'),
     title: z.string().optional(),
-    steps: z.array(z.object({ title: z.string().min(1), description: z.string().default('') })).min(1),
+    steps: z
+      .array(
+        z.object({
+          title: z.string().min(1),
+          description: z.string().default(''),
+          /** Agents that work through tools: the calls this step may make without review (the contract). */
+          tools: z.array(ToolGrant).optional(),
+        }),
+      )
+      .min(1),
+    usage: Usage.optional(),
   }),
   /** The agent needs an answer before it can plan: the session waits in `awaitingUserFeedback`. */
-  z.object({ kind: z.literal('question'), question: z.string().min(1) }),
+  z.object({ kind: z.literal('question'), question: z.string().min(1), usage: Usage.optional() }),
 ]);
 export type PlanResult = z.infer<typeof PlanResult>;
 
@@ -69,7 +79,7 @@ export const ReplyRequest = z.object({
 });
 export type ReplyRequest = z.infer<typeof ReplyRequest>;
 
-export const ReplyResult = z.object({ message: z.string().min(1) });
+export const ReplyResult = z.object({ message: z.string().min(1), usage: Usage.optional() });
 export type ReplyResult = z.infer<typeof ReplyResult>;
 
 export const SummarizeRequest = z.object({
@@ -82,8 +92,56 @@ export type SummarizeRequest = z.infer<typeof SummarizeRequest>;
 export const SummaryResult = z.object({
   summary: z.string(),
   outputs: z.array(Output).default([]),
+  usage: Usage.optional(),
 });
 export type SummaryResult = z.infer<typeof SummaryResult>;
+
+// ---- agents that work through tools (the LLM agent) ------------------------------------------
+
+/** What became of a tool call, as the model reads it on its next turn. */
+export const ToolResult = z.object({
+  toolCallId: z.string(),
+  tool: z.string(),
+  status: z.enum(['ok', 'error', 'denied']),
+  /** The head of the output (the agent keeps the whole output), or why the call was denied. */
+  output: z.string(),
+  /** The arguments it ran with, when a reviewer edited them. */
+  editedArguments: ToolArguments.optional(),
+});
+export type ToolResult = z.infer<typeof ToolResult>;
+
+/** One model call within a step: the results of the previous turn's tool calls go in. */
+export const TurnRequest = z.object({
+  ...SessionFacts,
+  plan: Plan,
+  step: PlanStep,
+  previous: z.array(StepOutcome),
+  /** 0 for the step's first turn. A retried turn has the same number (the agent keeps the call idempotent). */
+  turn: z.number().int().nonnegative(),
+  toolResults: z.array(ToolResult),
+});
+export type TurnRequest = z.infer<typeof TurnRequest>;
+
+/** The model's answer: text (one batch on the timeline) and the tool calls it wants; none means the step is done. */
+export const TurnResult = z.object({
+  text: z.string().default(''),
+  toolCalls: z.array(ToolCall).default([]),
+  usage: Usage.optional(),
+});
+export type TurnResult = z.infer<typeof TurnResult>;
+
+export const ToolRequest = z.object({ sessionId: z.string(), stepId: z.string(), call: ToolCall });
+export type ToolRequest = z.infer<typeof ToolRequest>;
+
+export const ToolRunResult = z.object({ status: z.enum(['ok', 'error']), output: z.string() });
+export type ToolRunResult = z.infer<typeof ToolRunResult>;
+
+/** Edited arguments checked against the tool's own schema. */
+export const ArgumentsCheck = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), arguments: ToolArguments }),
+  z.object({ ok: z.literal(false), field: z.string(), message: z.string() }),
+]);
+export type ArgumentsCheck = z.infer<typeof ArgumentsCheck>;
 
 /** What every backend call receives besides its request. */
 export interface CallOptions {
@@ -101,6 +159,12 @@ export interface AgentBackend {
   executeStep(request: StepRequest, options: CallOptions): Promise<StepResult>;
   reply(request: ReplyRequest, options: CallOptions): Promise<ReplyResult>;
   summarize(request: SummarizeRequest, options: CallOptions): Promise<SummaryResult>;
+  /** Agents whose plans grant tools: one model call of a step. */
+  turn?(request: TurnRequest, options: CallOptions): Promise<TurnResult>;
+  /** Runs one tool call (approved by the plan or by a reviewer). */
+  runTool?(request: ToolRequest, options: CallOptions): Promise<ToolRunResult>;
+  /** Checks a reviewer's edited arguments against the tool's schema. */
+  checkToolArguments?(tool: string, args: Record<string, unknown>): ArgumentsCheck;
 }
 
 const AGENT_ERROR = Symbol.for('andon.AgentError');
@@ -113,11 +177,14 @@ export class AgentError extends Error {
   readonly [AGENT_ERROR] = true;
   readonly retryable: boolean;
   readonly code: string;
+  /** The provider said when to come back (a rate limit's Retry-After): Temporal waits that long. */
+  readonly retryAfterMs?: number;
 
-  constructor(message: string, options: { retryable: boolean; code?: string; cause?: unknown }) {
+  constructor(message: string, options: { retryable: boolean; code?: string; cause?: unknown; retryAfterMs?: number }) {
     super(message, { cause: options.cause });
     this.name = 'AgentError';
     this.retryable = options.retryable;
+    this.retryAfterMs = options.retryAfterMs;
     this.code = options.code ?? (options.retryable ? 'AgentUnavailable' : 'AgentRejected');
   }
 

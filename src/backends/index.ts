@@ -4,6 +4,7 @@
  */
 import type { AndonConfig } from '../config';
 import type { AgentBackend } from './agent';
+import { LlmAgent } from './llm';
 import { RunbookAgent } from './runbook';
 import { ScriptedAgent } from './scripted';
 
@@ -13,6 +14,8 @@ export function createBackend(config: AndonConfig['backend']): AgentBackend {
       return ScriptedAgent.fromFile(config.script);
     case 'runbook':
       return RunbookAgent.fromConfig(config);
+    case 'llm':
+      return LlmAgent.fromConfig(config);
   }
 }
 

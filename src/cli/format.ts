@@ -55,7 +55,19 @@ function eventDetail(event: TimelineEvent): string {
       return `${event.scope} memory by ${event.by}: ${event.content}`;
     case 'memoryRecalled':
       return event.memories.map((m) => `[${m.scope}] ${m.content}`).join('; ');
+    case 'toolCalled':
+      return joined([`${event.tool} ${JSON.stringify(event.arguments)} → ${event.status}${event.reviewedBy ? ` (reviewed by ${event.reviewedBy})` : ''}`, event.output]);
+    case 'reviewRequested':
+      return `${event.review.id}: ${event.review.tool} ${JSON.stringify(event.review.arguments)} (${event.review.reason === 'risky' ? 'risky tool' : 'outside the plan'})`;
+    case 'reviewDecided':
+      return joined([`${event.reviewId} ${event.decision} by ${event.by}`, event.arguments && `arguments ${JSON.stringify(event.arguments)}`, event.reason]);
+    case 'budgetReached':
+      return `spent ${event.usage.inputTokens + event.usage.outputTokens} tokens, $${event.usage.costUsd.toFixed(4)} of ${budgetText(event.budget)}`;
   }
+}
+
+export function budgetText(budget: { tokens?: number; costUsd?: number }): string {
+  return [budget.tokens !== undefined && `${budget.tokens} tokens`, budget.costUsd !== undefined && `$${budget.costUsd}`].filter(Boolean).join(' / ');
 }
 
 export function formatTimeline(events: TimelineEvent[]): string {

@@ -12,7 +12,7 @@ import os from 'node:os';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { loadConfig, resolveTemporalTarget, type AndonConfig } from '../config';
-import { AlertNotification, SessionConfig, SessionState, type SessionConfig as SessionConfigInput } from '../session/schema';
+import { AlertNotification, Budget, ReviewPolicy, SessionConfig, SessionState, type ReviewPolicyInput, type SessionConfig as SessionConfigInput } from '../session/schema';
 import { ApprovalPolicy, type ApprovalPolicyInput } from '../session/approval';
 import { SERVICE_ATTRIBUTE, SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
 import { alertSignal, type SessionWorkflowInput } from '../../workflows/messages';
@@ -27,7 +27,7 @@ export interface AndonOptions {
   /** Recorded as `by` on what this client does, unless a call says otherwise. */
   identity?: string;
   /** Defaults for new sessions. */
-  defaults?: { followUpWindowMs?: number; requirePlanApproval?: boolean; approval?: ApprovalPolicyInput };
+  defaults?: { followUpWindowMs?: number; requirePlanApproval?: boolean; approval?: ApprovalPolicyInput; budget?: Budget; review?: ReviewPolicyInput };
 }
 
 export interface SessionSummary {
@@ -76,6 +76,8 @@ export class Andon {
       followUpWindowMs: options.defaults?.followUpWindowMs ?? 60 * 60 * 1000,
       requirePlanApproval: options.defaults?.requirePlanApproval ?? true,
       approval: options.defaults?.approval,
+      budget: options.defaults?.budget,
+      review: options.defaults?.review,
     };
   }
 
@@ -92,6 +94,8 @@ export class Andon {
         followUpWindowMs: config.sessions.followUpWindow,
         requirePlanApproval: config.sessions.requirePlanApproval,
         approval: config.sessions.approval,
+        budget: config.sessions.budget,
+        review: config.sessions.review,
       },
     });
   }
@@ -157,6 +161,8 @@ export class Andon {
         requestedBy: parsed.requestedBy ?? this.identity,
         // The configured policy applies unless the (trusted) caller gives one.
         approval: parsed.approval ?? (this.defaults.approval ? validate(ApprovalPolicy, this.defaults.approval) : undefined),
+        budget: parsed.budget ?? this.defaults.budget,
+        review: parsed.review ?? (this.defaults.review ? validate(ReviewPolicy, this.defaults.review) : undefined),
       },
     };
   }

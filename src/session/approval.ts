@@ -81,7 +81,7 @@ export function whyNotAllowed(policy: ApprovalPolicy, identity: string, requeste
  * plan needs new approvals. FNV-1a (64-bit, as two 32-bit halves): no crypto in workflow code.
  */
 export function planHash(plan: Pick<Plan, 'title' | 'steps'>): string {
-  const text = JSON.stringify([plan.title ?? '', plan.steps.map((s) => [s.title, s.description])]);
+  const text = JSON.stringify([plan.title ?? '', plan.steps.map((s) => (s.tools ? [s.title, s.description, s.tools] : [s.title, s.description]))]);
   let h1 = 0x811c9dc5;
   let h2 = 0xcbf29ce4;
   for (let i = 0; i < text.length; i++) {

@@ -52,11 +52,26 @@ import { ApprovalPolicy } from './approval';
 // Plans, artifacts and outputs
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A tool call the approved plan allows: the tool, and the argument values the call must have
+ * (those named must match exactly; the others are free). This is the plan as a contract.
+ */
+export const ToolGrant = z.object({
+  tool: z.string().min(1).max(200),
+  arguments: z.record(z.string(), z.unknown()).optional(),
+});
+export type ToolGrant = z.infer<typeof ToolGrant>;
+
 export const PlanStep = z.object({
   id: z.string(),
   index: z.number().int().nonnegative(),
   title: z.string(),
   description: z.string().default(''),
+  /**
+   * Set by agents that work through tools (the LLM agent): the step is carried out by model turns,
+   * and these are the tool calls it may make without review. Steps without it run in one call.
+   */
+  tools: z.array(ToolGrant).optional(),
 });
 export type PlanStep = z.infer<typeof PlanStep>;
 
@@ -95,6 +110,66 @@ export const Output = z.discriminatedUnion('type', [
 export type Output = z.infer<typeof Output>;
 
 // ---------------------------------------------------------------------------------------------
+// Tools, reviews and budgets (agents that work through tools)
+// ---------------------------------------------------------------------------------------------
+
+/** Tool arguments: a JSON object. */
+export const ToolArguments = z.record(z.string(), z.unknown());
+
+/** A tool call the model asked for. */
+export const ToolCall = z.object({
+  id: z.string().min(1),
+  tool: z.string().min(1),
+  arguments: ToolArguments,
+  /** The worker's configuration marks this tool risky: every call is reviewed, in the plan or not. */
+  risky: z.boolean().default(false),
+});
+export type ToolCall = z.infer<typeof ToolCall>;
+
+/**
+ * A tool call waiting for a person's decision: approve it, deny it (the model sees the reason), or
+ * edit its arguments. Why: `outsidePlan` (the approved plan does not allow this call) or `risky`.
+ */
+export const Review = z.object({
+  id: z.string(),
+  stepId: z.string(),
+  toolCallId: z.string(),
+  tool: z.string(),
+  arguments: ToolArguments,
+  reason: z.enum(['outsidePlan', 'risky']),
+  createdAt: z.string(),
+  /** When an undecided review is denied on its own (the session's review policy). */
+  expiresAt: z.string().optional(),
+});
+export type Review = z.infer<typeof Review>;
+
+export const ReviewDecision = z.enum(['approve', 'deny', 'edit']);
+export type ReviewDecision = z.infer<typeof ReviewDecision>;
+
+/** What the models of a session consumed so far. `costUsd` counts only models with configured prices. */
+export const Usage = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  costUsd: z.number().nonnegative(),
+});
+export type Usage = z.infer<typeof Usage>;
+export const NO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+
+/** A session's spending limit: reaching either pauses the session until a person raises it or cancels. */
+export const Budget = z
+  .object({
+    /** Input plus output tokens. */
+    tokens: z.number().int().positive().optional(),
+    costUsd: z.number().positive().optional(),
+  })
+  .refine((b) => b.tokens !== undefined || b.costUsd !== undefined, { message: 'expected tokens, costUsd or both' });
+export type Budget = z.infer<typeof Budget>;
+
+/** How long a review may wait before it is denied on its own. Unset: it waits for a person. */
+export const ReviewPolicy = z.object({ expireAfter: Duration.optional() });
+export type ReviewPolicyInput = z.input<typeof ReviewPolicy>;
+
+// ---------------------------------------------------------------------------------------------
 // Creating a session
 // ---------------------------------------------------------------------------------------------
 
@@ -126,6 +201,10 @@ export const SessionConfig = z.object({
   notify: NotifyTargets.optional(),
   /** Who may approve, how many, deadlines. Unset: anyone may, one approval suffices. */
   approval: ApprovalPolicy.optional(),
+  /** Token and cost limit of the session's model calls (agents that report usage). */
+  budget: Budget.optional(),
+  /** How tool-call reviews wait. */
+  review: ReviewPolicy.optional(),
 });
 export type SessionConfig = z.input<typeof SessionConfig>;
 export type ParsedSessionConfig = z.output<typeof SessionConfig>;
@@ -249,6 +328,34 @@ export const TimelineEvent = z.discriminatedUnion('type', [
     type: z.literal('memoryRecalled'),
     memories: z.array(z.object({ id: z.string(), scope: z.enum(['session', 'agent', 'service']), content: z.string() })),
   }),
+  /** A tool call ran (or was denied): arguments, status and the head of its output (the rest stays with the agent). */
+  z.object({
+    ...eventBase,
+    type: z.literal('toolCalled'),
+    stepId: z.string(),
+    toolCallId: z.string(),
+    tool: z.string(),
+    arguments: ToolArguments,
+    status: z.enum(['ok', 'error', 'denied']),
+    output: z.string(),
+    /** Who approved or edited it, when it was reviewed. */
+    reviewedBy: z.string().optional(),
+  }),
+  /** A tool call waits for a person: approve, deny or edit. */
+  z.object({ ...eventBase, type: z.literal('reviewRequested'), review: Review }),
+  /** A review was decided (by a person, or `policy:review-expired`). */
+  z.object({
+    ...eventBase,
+    type: z.literal('reviewDecided'),
+    reviewId: z.string(),
+    decision: ReviewDecision,
+    by: z.string(),
+    reason: z.string().optional(),
+    /** The arguments the call runs with, after an edit. */
+    arguments: ToolArguments.optional(),
+  }),
+  /** The session spent its budget: it paused for a person to raise the budget or cancel. */
+  z.object({ ...eventBase, type: z.literal('budgetReached'), usage: Usage, budget: Budget }),
   /** An alert notification reached the session (the first, a re-delivery, a repeat, or the resolve). */
   z.object({
     ...eventBase,
@@ -297,6 +404,11 @@ export const SessionView = z.object({
   alert: AlertState.optional(),
   /** A step that failed and awaits the person's choice: retry, skip or abort. */
   stepFailure: z.object({ stepId: z.string(), title: z.string(), reason: z.string() }).optional(),
+  /** Tool calls waiting for a person's review, oldest first. */
+  pendingReviews: z.array(Review).default([]),
+  /** What the session's model calls consumed, when its agent reports usage. */
+  usage: Usage.optional(),
+  budget: Budget.optional(),
   /** While a plan awaits approval under a policy: who approved so far, how many are needed, until when. */
   approval: z
     .object({

@@ -13,12 +13,16 @@ export const SERVICE_ATTRIBUTE = defineSearchAttributeKey('AndonService', Search
 /** `<channel>:<ts>` of the session's Slack message: finds the session of a thread reply or a button click. */
 export const SLACK_THREAD_ATTRIBUTE = defineSearchAttributeKey('AndonSlackThread', SearchAttributeType.KEYWORD);
 
+/** How many tool calls of the session wait for review: lists reviews across sessions without asking every session. */
+export const PENDING_REVIEWS_ATTRIBUTE = defineSearchAttributeKey('AndonPendingReviews', SearchAttributeType.INT);
+
 /** Name → type, in the form `temporal server start-dev --search-attribute Name=Type` takes. */
-export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Text'>> = {
+export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Text' | 'Int'>> = {
   AndonState: 'Keyword',
   AndonTitle: 'Text',
   AndonService: 'Keyword',
   AndonSlackThread: 'Keyword',
+  AndonPendingReviews: 'Int',
 };
 
 /** The workflow type every session runs as. */

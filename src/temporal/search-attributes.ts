@@ -10,6 +10,7 @@ import { SEARCH_ATTRIBUTES } from '../session/search-attributes';
 const TYPES = {
   Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   Text: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+  Int: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
 } as const;
 
 export async function ensureSearchAttributes(connection: NativeConnection, namespace: string, log: (line: string) => void): Promise<void> {

@@ -44,6 +44,7 @@ function view(overrides: Partial<SessionView> = {}): SessionView {
     outputs: [],
     lastSeq: 5,
     pendingMessages: 0,
+    pendingReviews: [],
     alert: {
       source: 'alertmanager',
       fingerprint: 'abc',

@@ -41,6 +41,7 @@ function view(overrides: Partial<SessionView> = {}): SessionView {
     outputs: [],
     lastSeq: 3,
     pendingMessages: 0,
+    pendingReviews: [],
     ...overrides,
   };
 }

@@ -1,0 +1,65 @@
+/**
+ * Configuration of the LLM agent (`backend: { kind: 'llm', ... }` in temporal.config.ts).
+ * Model and credentials live here and in the worker's environment, never in workflow input or
+ * history: a session only ever carries the plan, tool calls and their heads of output.
+ */
+import { z } from 'zod';
+import { RunbookBackendConfig } from '../runbook/config';
+
+export const PROVIDERS = ['openai', 'anthropic', 'google', 'openai-compatible'] as const;
+
+/** The environment variable each provider's API key is read from, unless `apiKeyEnv` names another. */
+export const DEFAULT_API_KEY_ENV: Record<(typeof PROVIDERS)[number], string | undefined> = {
+  openai: 'OPENAI_API_KEY',
+  anthropic: 'ANTHROPIC_API_KEY',
+  google: 'GOOGLE_GENERATIVE_AI_API_KEY',
+  // Local servers (Ollama, vLLM, llama.cpp) usually need none.
+  'openai-compatible': undefined,
+};
+
+/** A tool that runs a command the configuration allows: argv words may hold `{param}` placeholders. */
+export const CommandTool = z.strictObject({
+  description: z.string().min(1),
+  argv: z.array(z.string().min(1)).min(1),
+  /** Each parameter the model fills in, with what it means. Values are single safe words (no shell, no options). */
+  params: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier'), z.string()).default({}),
+  /** Every call is reviewed by a person, even when the approved plan allows it. */
+  risky: z.boolean().default(false),
+  timeout: RunbookBackendConfig.shape.limits.unwrap().shape.defaultTimeout.optional(),
+});
+export type CommandTool = z.output<typeof CommandTool>;
+
+export const LlmBackendConfig = z
+  .object({
+    kind: z.literal('llm'),
+    provider: z.enum(PROVIDERS),
+    /** The provider's model id, e.g. gpt-4.1-mini, claude-sonnet-4-5, gemini-2.5-flash, llama3.1. */
+    model: z.string().min(1),
+    /** The API's base URL: required for openai-compatible (e.g. http://localhost:11434/v1 for Ollama), optional otherwise (a proxy). */
+    baseURL: z.url().optional(),
+    /** Which environment variable holds the API key (defaults: OPENAI_API_KEY, ANTHROPIC_API_KEY, GOOGLE_GENERATIVE_AI_API_KEY). */
+    apiKeyEnv: z.string().min(1).optional(),
+    /** The agent's name: the key of its agent-scoped memories. */
+    name: z.string().min(1).default('llm'),
+    /** USD per million tokens, to count a session's cost against its budget. Unset: cost stays 0, tokens still count. */
+    pricing: z.object({ inputPerMillionTokens: z.number().nonnegative(), outputPerMillionTokens: z.number().nonnegative() }).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    maxOutputTokens: z.number().int().positive().optional(),
+    /** A step whose model keeps calling tools past this many turns fails (retry, skip or abort). */
+    maxTurnsPerStep: z.number().int().positive().default(20),
+    /** The diagnostics the runbook agent has (log search, HTTP checks, read-only commands), with the same bounds. */
+    diagnostics: RunbookBackendConfig.pick({ workdir: true, allowedRoots: true, readOnlyCommands: true, httpAllow: true, limits: true }).prefault({}),
+    /** More tools: commands by name. */
+    commands: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'expected a tool name: letters, digits, "_" or "-"'), CommandTool).default({}),
+    /** Tools whose every call is reviewed (besides commands marked risky). */
+    risky: z.array(z.string().min(1)).default([]),
+    /** Where transcripts and whole tool outputs are kept (SQLite); defaults to `<dataDir>/transcripts.db`. */
+    transcripts: z.string().min(1).optional(),
+  })
+  .superRefine((config, ctx) => {
+    if (config.provider === 'openai-compatible' && !config.baseURL) {
+      ctx.addIssue({ code: 'custom', path: ['baseURL'], message: 'openai-compatible needs the base URL of its API (e.g. http://localhost:11434/v1)' });
+    }
+  });
+export type LlmBackendConfigInput = z.input<typeof LlmBackendConfig>;
+export type LlmBackendConfig = z.output<typeof LlmBackendConfig>;
