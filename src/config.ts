@@ -13,6 +13,7 @@ import { Duration } from './session/schema';
 import { ApprovalPolicy } from './session/approval';
 import { ServiceConfig } from './service/config';
 import { RunbookBackendConfig } from './backends/runbook/config';
+import { MemoryConfig } from './memory/config';
 
 const Port = z.coerce.number().int().min(1).max(65_535);
 
@@ -72,16 +73,11 @@ export const AndonConfigSchema = z.object({
   /** The HTTP service `npm start` runs beside the worker (src/service/config.ts). */
   service: ServiceConfig.prefault({}),
   /**
-   * Where agents' memories live (src/memory). Only SQLite for now; PostgreSQL is planned as a
-   * second `kind` (then a discriminated union). `kind` defaults so that ANDON_MEMORY_FILE alone works.
+   * Where agents' memories live (src/memory/config.ts): a SQLite file (`kind: 'sqlite'`, the
+   * default) or a PostgreSQL table (`kind: 'postgres'`, `url`). Without `kind`, a `url` means
+   * postgres, so ANDON_MEMORY_FILE or ANDON_MEMORY_URL alone works.
    */
-  memory: z
-    .object({
-      kind: z.literal('sqlite').default('sqlite'),
-      /** The SQLite file; defaults to `<dataDir>/memory.db`. Relative to the project root. */
-      file: z.string().min(1).optional(),
-    })
-    .prefault({ kind: 'sqlite' }),
+  memory: MemoryConfig.prefault({ kind: 'sqlite' }),
 });
 export type AndonConfigInput = z.input<typeof AndonConfigSchema>;
 export type AndonConfig = z.output<typeof AndonConfigSchema>;
@@ -113,8 +109,12 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   ANDON_SERVICE_ASK_TIMEOUT: 'service.askTimeout',
   /** `name:token:scope,scope;...` (see src/service/config.ts); replaces the configured tokens. */
   ANDON_API_TOKENS: 'service.tokens',
+  /** The memory store: `sqlite` (default) or `postgres`. */
+  ANDON_MEMORY_KIND: 'memory.kind',
   /** The memory store's SQLite file. */
   ANDON_MEMORY_FILE: 'memory.file',
+  /** The memory store's PostgreSQL connection string (`postgres://user:password@host/db`); implies `postgres`. */
+  ANDON_MEMORY_URL: 'memory.url',
 };
 
 /** Config paths that hold durations: plain digits in the environment mean milliseconds. */

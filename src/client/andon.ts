@@ -12,9 +12,9 @@ import os from 'node:os';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { loadConfig, resolveTemporalTarget, type AndonConfig } from '../config';
-import { AlertNotification, Budget, ReviewPolicy, SessionConfig, SessionState, type ReviewPolicyInput, type SessionConfig as SessionConfigInput } from '../session/schema';
+import { AlertNotification, Budget, ReviewPolicy, SessionConfig, SessionState, type Review, type ReviewPolicyInput, type SessionConfig as SessionConfigInput } from '../session/schema';
 import { ApprovalPolicy, type ApprovalPolicyInput } from '../session/approval';
-import { SERVICE_ATTRIBUTE, SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
+import { PENDING_REVIEWS_ATTRIBUTE, SERVICE_ATTRIBUTE, SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
 import { alertSignal, type SessionWorkflowInput } from '../../workflows/messages';
 import type { andonSession } from '../../workflows/session';
 import { TimeoutError, translateError } from './errors';
@@ -143,6 +143,30 @@ export class Andon {
     /** Lists sessions through Temporal visibility, newest first. */
     list: (filter: ListFilter = {}): Promise<SessionSummary[]> => this.list(filter),
   };
+
+  readonly reviews = {
+    /**
+     * Tool calls waiting for review across all running sessions, oldest first. Visibility finds
+     * the sessions that have any (AndonPendingReviews > 0), so only those are asked for theirs.
+     */
+    list: (options: { limit?: number } = {}): Promise<(Review & { sessionId: string; sessionTitle: string })[]> => this.listReviews(options.limit ?? 100),
+  };
+
+  private async listReviews(limit: number): Promise<(Review & { sessionId: string; sessionTitle: string })[]> {
+    const query = `WorkflowType = '${SESSION_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND ${PENDING_REVIEWS_ATTRIBUTE.name} > 0`;
+    return withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, 'listing reviews', async () => {
+      const ids: string[] = [];
+      for await (const execution of this.client.workflow.list({ query, pageSize: 100 })) {
+        ids.push(execution.workflowId);
+        if (ids.length >= limit) break;
+      }
+      const views = await Promise.all(ids.map((id) => this.session(id).info().catch(() => undefined)));
+      return views
+        .flatMap((view) => (view ? view.pendingReviews.map((review) => ({ ...review, sessionId: view.id, sessionTitle: view.title })) : []))
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+        .slice(0, limit);
+    });
+  }
 
   async close(): Promise<void> {
     await this.client.connection.close();

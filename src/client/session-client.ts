@@ -9,6 +9,8 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
 import {
   isTerminal,
+  type Budget,
+  type Review,
   type SessionState,
   type SessionView,
   type TimelineEvent,
@@ -26,6 +28,8 @@ import {
   pauseUpdate,
   rejectUpdate,
   resumeUpdate,
+  ReviewInput,
+  reviewUpdate,
   sendSignal,
   timelineQuery,
   viewQuery,
@@ -123,9 +127,29 @@ export class SessionClient {
     return this.update('pause', options, pauseUpdate, input);
   }
 
-  async resume(options: { by?: string } & TimeoutOption = {}): Promise<SessionView> {
-    const input = { by: options.by ?? this.identity };
+  /** Resumes a paused session. One paused because it spent its budget needs a higher `budget`. */
+  async resume(options: { by?: string; budget?: Budget } & TimeoutOption = {}): Promise<SessionView> {
+    const input = { by: options.by ?? this.identity, budget: options.budget };
     return this.update('resume', options, resumeUpdate, input);
+  }
+
+  /** Tool calls of this session waiting for a person's review, oldest first. */
+  async reviews(options: TimeoutOption = {}): Promise<Review[]> {
+    return (await this.info(options)).pendingReviews;
+  }
+
+  /**
+   * Decides a tool call awaiting review: `approve` it, `deny` it (the model reads `reason`), or
+   * `edit` its `arguments` (checked against the tool's schema; a bad field is a ValidationError).
+   * Refused with InvalidStateError when no call awaits review under that id.
+   */
+  async review(
+    reviewId: string,
+    decision: { decision: 'approve'; reason?: string } | { decision: 'deny'; reason: string } | { decision: 'edit'; arguments: Record<string, unknown>; reason?: string },
+    options: { by?: string } & TimeoutOption = {},
+  ): Promise<SessionView> {
+    const input = validate(ReviewInput, { reviewId, ...decision, by: options.by ?? this.identity });
+    return this.update('review', options, reviewUpdate, input);
   }
 
   /** Pulls the andon cord: stops the work in flight now and ends the session as cancelled. */

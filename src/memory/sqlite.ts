@@ -10,10 +10,9 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { Memory, MemoryContent, NewMemory, RecallQuery, type MemoryStore } from './store';
+import { NewEntry, RecallQuery, parseInput as parse, type Memory, type MemoryStore, type NewMemory } from './store';
 
-/** What a write must satisfy: the contract's entry, with content trimmed, not empty and bounded. */
-const NewEntry = NewMemory.extend({ content: MemoryContent });
+export { MemoryValidationError } from './store';
 
 interface Row {
   id: string;
@@ -23,10 +22,6 @@ interface Row {
   by: string | null;
   session_id: string;
   created_at: string;
-}
-
-export class MemoryValidationError extends Error {
-  override name = 'MemoryValidationError';
 }
 
 /** Words of a text, lower-cased, for ranking (letters and digits of any script). */
@@ -175,13 +170,4 @@ function toMemory(row: Row): Memory {
     sessionId: row.session_id,
     createdAt: row.created_at,
   };
-}
-
-function parse<T extends import('zod').ZodType>(schema: T, value: unknown): import('zod').output<T> {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new MemoryValidationError(`invalid memory: ${issue.path.join('.') || '(input)'}: ${issue.message}`);
-  }
-  return result.data;
 }

@@ -11,7 +11,10 @@ import { z } from 'zod';
 export const MemoryScope = z.enum(['session', 'agent', 'service']);
 export type MemoryScope = z.infer<typeof MemoryScope>;
 
-export const MemoryContent = z.string().trim().min(1, 'must not be empty').max(8_000);
+/** Text a store can keep: PostgreSQL's text refuses NUL, so no store takes it. */
+const StoredText = z.string().refine((text) => !text.includes('\0'), 'must not contain NUL characters');
+
+export const MemoryContent = StoredText.trim().min(1, 'must not be empty').max(8_000);
 
 export const Memory = z.object({
   id: z.string(),
@@ -40,8 +43,34 @@ export const RecallQuery = z.object({
 });
 export type RecallQuery = z.input<typeof RecallQuery>;
 
+/**
+ * What every store implements (./sqlite, ./postgres). `write` validates (MemoryValidationError
+ * names the field) and trims the content. `recall` returns the entries of the query's session,
+ * agent and service, those sharing more of the query's words first, then newest first, at most
+ * `limit`; a key never matches another scope's entries. After `close` (idempotent) both refuse.
+ */
 export interface MemoryStore {
   write(entry: NewMemory): Promise<Memory>;
   recall(query: RecallQuery): Promise<Memory[]>;
   close(): Promise<void>;
+  /** Connects and prepares where a store does that lazily (PostgreSQL), so a start can fail early. */
+  ready?(): Promise<void>;
+}
+
+/** A write or a recall the contract refuses; the message names the field. */
+export class MemoryValidationError extends Error {
+  override name = 'MemoryValidationError';
+}
+
+/** What a write must satisfy: the contract's entry, with content trimmed, not empty and bounded. */
+export const NewEntry = NewMemory.extend({ key: StoredText, content: MemoryContent, by: StoredText.optional(), sessionId: StoredText });
+
+/** Parses a store's input, throwing MemoryValidationError with the first issue's field. */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new MemoryValidationError(`invalid memory: ${issue.path.join('.') || '(input)'}: ${issue.message}`);
+  }
+  return result.data;
 }

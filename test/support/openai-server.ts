@@ -216,6 +216,11 @@ export class OpenAICompatibleServer {
   }
 
   /** Replies for the next requests, in order (used before the responder). */
+  /** Drops the replies still queued (a test that failed half-way must not feed the next one). */
+  clearQueue(): void {
+    this.queue.length = 0;
+  }
+
   enqueue(...replies: Reply[]): void {
     this.queue.push(...replies);
   }

@@ -61,3 +61,60 @@ describe('resolveTemporalTarget', () => {
     expect(() => resolveTemporalTarget({ ...config, profile: 'nope' }, {})).toThrow(/cannot read the Temporal connection profile: .*nope/);
   });
 });
+
+describe('memory section', () => {
+  const url = 'postgres://andon:pa55word@db.internal:5432/andon?sslmode=require';
+
+  it('defaults to a SQLite file under the data directory', () => {
+    expect(loadConfig({ base, env: {}, root }).memory).toEqual({ kind: 'sqlite', file: '/srv/andon/data/memory.db' });
+  });
+
+  it('takes PostgreSQL from the configuration, with defaults for the table and the pool', () => {
+    expect(loadConfig({ base: { ...base, memory: { kind: 'postgres', url } }, env: {}, root }).memory).toEqual({
+      kind: 'postgres',
+      url,
+      table: 'andon_memories',
+      maxConnections: 10,
+    });
+    const custom = { kind: 'postgres' as const, url, schema: 'ops', table: 'team_memories', maxConnections: 4 };
+    expect(loadConfig({ base: { ...base, memory: custom }, env: {}, root }).memory).toEqual(custom);
+  });
+
+  it('takes PostgreSQL from ANDON_MEMORY_URL alone, or with ANDON_MEMORY_KIND', () => {
+    expect(loadConfig({ base, env: { ANDON_MEMORY_URL: url }, root }).memory).toMatchObject({ kind: 'postgres', url });
+    expect(loadConfig({ base, env: { ANDON_MEMORY_KIND: 'postgres', ANDON_MEMORY_URL: url }, root }).memory).toMatchObject({ kind: 'postgres', url });
+    // The environment's URL replaces the project's.
+    const project = { ...base, memory: { kind: 'postgres' as const, url: 'postgres://localhost/dev', table: 'mem' } };
+    expect(loadConfig({ base: project, env: { ANDON_MEMORY_URL: url }, root }).memory).toMatchObject({ kind: 'postgres', url, table: 'mem' });
+  });
+
+  it('refuses a missing or malformed URL, an unknown kind and bad names, naming the field and the variable', () => {
+    expect(() => loadConfig({ base, env: { ANDON_MEMORY_KIND: 'postgres' }, root })).toThrow(/memory\.url: expected a postgres:\/\/ connection string/);
+    expect(() => loadConfig({ base, env: { ANDON_MEMORY_URL: 'mysql://db/andon' }, root })).toThrow(
+      /memory\.url: expected a postgres:\/\/ connection string \(from ANDON_MEMORY_URL\)/,
+    );
+    expect(() => loadConfig({ base, env: { ANDON_MEMORY_KIND: 'mongodb' }, root })).toThrow(/memory\.kind: .*\(from ANDON_MEMORY_KIND\)/);
+    expect(() => loadConfig({ base: { ...base, memory: { kind: 'postgres', url, table: 'Memories' } }, env: {}, root })).toThrow(
+      /memory\.table: expected a lower-case SQL name/,
+    );
+    expect(() => loadConfig({ base: { ...base, memory: { kind: 'postgres', url, schema: 'a-b' } }, env: {}, root })).toThrow(/memory\.schema:/);
+    expect(() => loadConfig({ base: { ...base, memory: { kind: 'postgres', url, maxConnections: 0 } }, env: {}, root })).toThrow(/memory\.maxConnections:/);
+  });
+
+  it("refuses the other kind's settings rather than ignoring them", () => {
+    expect(() => loadConfig({ base: { ...base, memory: { kind: 'sqlite' } }, env: { ANDON_MEMORY_URL: url }, root })).toThrow(
+      /memory\.url: only for kind 'postgres' .*\(from ANDON_MEMORY_URL\)/,
+    );
+    expect(() => loadConfig({ base, env: { ANDON_MEMORY_URL: url, ANDON_MEMORY_FILE: 'm.db' }, root })).toThrow(
+      /memory\.file: only for kind 'sqlite' .*\(from ANDON_MEMORY_FILE\)/,
+    );
+  });
+
+  it('never repeats the URL, which holds the password, in its errors', () => {
+    const secret = 'postgres://andon:pa55word@db.internal/andon';
+    for (const env of [{ ANDON_MEMORY_KIND: 'sqlite', ANDON_MEMORY_URL: secret }, { ANDON_MEMORY_URL: secret.replace('postgres:', 'pg:') }]) {
+      expect(() => loadConfig({ base, env, root })).toThrow(ConfigError);
+      expect(() => loadConfig({ base, env, root })).not.toThrow(/pa55word/);
+    }
+  });
+});

@@ -36,10 +36,14 @@ import { TranscriptStore } from './transcripts';
 /** How much of a tool's output the timeline gets (the model reads the whole stored output). */
 const OUTPUT_HEAD_CHARS = 2_000;
 
-/** The plan the model proposes: steps, and the tool calls each step may make without review. */
+/**
+ * The plan the model proposes: steps, and the tool calls each step may make without review.
+ * Shaped for strict structured outputs (OpenAI's json_schema mode): every field required, absent
+ * values null, and grant arguments as a JSON text, since strict schemas allow no free-form objects.
+ */
 const ModelPlan = z.object({
   title: z.string().describe('a short title for the plan'),
-  question: z.string().optional().describe('set only when you cannot plan without an answer from the user; leave steps empty then'),
+  question: z.string().nullable().describe('null, unless you cannot plan without an answer from the user; leave steps empty then'),
   steps: z
     .array(
       z.object({
@@ -49,7 +53,10 @@ const ModelPlan = z.object({
           .array(
             z.object({
               tool: z.string().describe('the name of a tool this step will call'),
-              arguments: z.record(z.string(), z.unknown()).optional().describe('argument values the call will have; omit the ones you cannot know yet'),
+              arguments: z
+                .string()
+                .nullable()
+                .describe('a JSON object of the argument values the call will have (leave out the ones you cannot know yet), or null'),
             }),
           )
           .describe('every tool call the step needs; calls not listed here wait for a person'),
@@ -94,14 +101,21 @@ export class LlmAgent implements AgentBackend {
         prompt: planPrompt(request),
         output: Output.object({ schema: ModelPlan }),
       }),
+      options.signal,
     );
     if (output.question && output.steps.length === 0) return { kind: 'question', question: output.question, usage: this.usage(usage) };
     if (output.steps.length === 0) throw new AgentError('the model proposed a plan without steps', { retryable: true, code: 'AgentInvalidOutput' });
-    for (const step of output.steps) {
-      const unknown = step.tools.find((grant) => !this.tools.has(grant.tool));
-      if (unknown) throw new AgentError(`the model planned a call of "${unknown.tool}", which is not a tool`, { retryable: true, code: 'AgentInvalidOutput' });
-    }
-    return { kind: 'plan', title: output.title, steps: output.steps, usage: this.usage(usage) };
+    const steps = output.steps.map((step) => ({
+      title: step.title,
+      description: step.description,
+      tools: step.tools.map((grant) => {
+        if (!this.tools.has(grant.tool)) throw new AgentError(`the model planned a call of "${grant.tool}", which is not a tool`, { retryable: true, code: 'AgentInvalidOutput' });
+        const args = grant.arguments === null || grant.arguments.trim() === '' ? undefined : parseObject(grant.arguments);
+        if (args === null) throw new AgentError(`the model planned "${grant.tool}" with arguments that are not a JSON object: ${grant.arguments}`, { retryable: true, code: 'AgentInvalidOutput' });
+        return args ? { tool: grant.tool, arguments: args } : { tool: grant.tool };
+      }),
+    }));
+    return { kind: 'plan', title: output.title, steps, usage: this.usage(usage) };
   }
 
   /** Plans from this agent grant tools, so the workflow calls `turn` for its steps; this is for plans from elsewhere. */
@@ -145,7 +159,7 @@ export class LlmAgent implements AgentBackend {
         })),
         usage: this.usage(usage),
       };
-    });
+    }, options.signal);
   }
 
   async runTool(request: ToolRequest, options: CallOptions): Promise<ToolRunResult> {
@@ -182,6 +196,7 @@ export class LlmAgent implements AgentBackend {
           { role: 'user', content: request.message },
         ],
       }),
+      options.signal,
     );
     if (!text.trim()) throw new AgentError('the model gave an empty reply', { retryable: true, code: 'AgentInvalidOutput' });
     return { message: text.trim(), usage: this.usage(usage) };
@@ -194,6 +209,7 @@ export class LlmAgent implements AgentBackend {
         system: `${ROLE}\nSummarize for the person who approved the plan what was done and what came of it, in a few sentences.`,
         prompt: `${sessionFacts(request)}\n\nOutcomes:\n${request.steps.map((s, i) => `${i + 1}. ${s.title}: ${s.description}`).join('\n')}`,
       }),
+      options.signal,
     );
     return { summary: text.trim() || 'Done.', outputs: [], usage: this.usage(usage) };
   }
@@ -215,10 +231,12 @@ export class LlmAgent implements AgentBackend {
     };
   }
 
-  private async call<T>(run: () => Promise<T>): Promise<T> {
+  private async call<T>(run: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
       return await run();
     } catch (error) {
+      // Cancelled by Temporal: that is no provider failure, and must not be retried as one.
+      if (signal?.aborted) throw signal.reason ?? error;
       throw toAgentError(error, this.config.provider);
     }
   }
@@ -288,6 +306,16 @@ function sessionFacts(request: { title: string; prompt: string; context: Record<
 
 function head(text: string): string {
   return text.length <= OUTPUT_HEAD_CHARS ? text : `${text.slice(0, OUTPUT_HEAD_CHARS)}… (${text.length - OUTPUT_HEAD_CHARS} more characters)`;
+}
+
+/** A JSON object from text, or null if the text is not one. */
+function parseObject(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isObject(value) ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

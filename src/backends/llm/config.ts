@@ -43,6 +43,8 @@ export const LlmBackendConfig = z
     name: z.string().min(1).default('llm'),
     /** USD per million tokens, to count a session's cost against its budget. Unset: cost stays 0, tokens still count. */
     pricing: z.object({ inputPerMillionTokens: z.number().nonnegative(), outputPerMillionTokens: z.number().nonnegative() }).optional(),
+    /** Whether the API takes JSON Schema structured outputs (json_schema); servers that know only json_object mode need false. */
+    structuredOutputs: z.boolean().default(true),
     temperature: z.number().min(0).max(2).optional(),
     maxOutputTokens: z.number().int().positive().optional(),
     /** A step whose model keeps calling tools past this many turns fails (retry, skip or abort). */

@@ -23,6 +23,13 @@ export function createLanguageModel(config: LlmBackendConfig, env: NodeJS.Proces
     case 'google':
       return createGoogleGenerativeAI({ apiKey, baseURL })(config.model);
     case 'openai-compatible':
-      return createOpenAICompatible({ name: 'openai-compatible', baseURL: baseURL!, apiKey, includeUsage: true })(config.model);
+      return createOpenAICompatible({
+        name: 'openai-compatible',
+        baseURL: baseURL!,
+        apiKey,
+        // Usage in streams (for budgets), and plans as json_schema rather than bare json_object mode.
+        includeUsage: true,
+        supportsStructuredOutputs: config.structuredOutputs,
+      })(config.model);
   }
 }

@@ -1,0 +1,207 @@
+/**
+ * The LLM agent end to end: a real worker and dev server, the real Vercel AI SDK client, and a
+ * loopback server speaking OpenAI's chat-completions protocol (streaming, tool calls, errors).
+ * Plan, approval, a tool call inside the plan, calls outside it reviewed (approved, denied,
+ * edited), a risky tool, the budget, a rate limit, bad credentials and cancellation.
+ */
+import { InvalidStateError, ValidationError, type SessionClient, type TimelineEvent } from '../../src/client';
+import { LlmAgent, TranscriptStore, type LlmBackendConfigInput } from '../../src/backends/llm';
+import { OpenAICompatibleServer, textOf, type ChatCompletionRequest, type Reply } from '../support/openai-server';
+import { startHarness, type Harness } from '../support/harness';
+
+const KEY = 'sk-andon-loopback';
+const MODEL = 'gpt-4o-mini';
+const T = { timeoutMs: 30_000 };
+
+let server: OpenAICompatibleServer;
+let h: Harness;
+let transcripts: TranscriptStore;
+
+function config(baseURL: string): LlmBackendConfigInput {
+  return {
+    kind: 'llm',
+    provider: 'openai-compatible',
+    model: MODEL,
+    baseURL,
+    apiKeyEnv: 'ANDON_TEST_LLM_KEY',
+    pricing: { inputPerMillionTokens: 1, outputPerMillionTokens: 4 },
+    diagnostics: { workdir: process.cwd(), allowedRoots: ['demo'], readOnlyCommands: ['node demo/bin/status.js'] },
+    commands: {
+      restart: { description: 'Restart a service', argv: ['node', '-e', 'console.log("restarted " + process.argv[1])', '{service}'], params: { service: 'the service' } },
+      flushCache: { description: 'Flush the cache of a service', argv: ['node', '-e', 'console.log("flushed " + process.argv[1])', '{service}'], params: { service: 'the service' }, risky: true },
+    },
+  };
+}
+
+beforeAll(async () => {
+  server = await OpenAICompatibleServer.start({ apiKey: KEY, models: [MODEL] });
+  transcripts = TranscriptStore.open(':memory:');
+  const agent = new LlmAgent({ config: config(server.baseURL), env: { ANDON_TEST_LLM_KEY: KEY }, transcripts });
+  h = await startHarness({ agent });
+});
+afterAll(async () => {
+  await h?.close();
+  await server?.close();
+  transcripts?.close();
+});
+
+/** The model's replies, one per request in order (a test's session is the only one talking to the model). */
+function script(...replies: Reply[]) {
+  server.respondWith(undefined);
+  server.clearQueue();
+  server.enqueue(...replies);
+}
+
+const plan = (steps: { title: string; tools: { tool: string; arguments?: Record<string, unknown> }[] }[]): Reply => ({
+  json: {
+    title: 'Fix checkout-api',
+    question: null,
+    steps: steps.map((s) => ({ title: s.title, description: `${s.title}.`, tools: s.tools.map((t) => ({ tool: t.tool, arguments: t.arguments ? JSON.stringify(t.arguments) : null })) })),
+  },
+  usage: { promptTokens: 300, completionTokens: 100 },
+});
+const call = (name: string, args: Record<string, unknown>, id?: string): Reply => ({ toolCalls: [{ id, name, arguments: args }] });
+
+const types = (events: TimelineEvent[]) => events.map((e) => e.type);
+const last = <E extends TimelineEvent['type']>(events: TimelineEvent[], type: E) => events.filter((e) => e.type === type).at(-1) as Extract<TimelineEvent, { type: E }>;
+
+async function waitForReview(session: SessionClient, tool: string) {
+  const view = await session.waitFor('awaitingUserFeedback', T);
+  const review = view.pendingReviews.find((r) => r.tool === tool);
+  expect(review).toBeDefined();
+  return review!;
+}
+
+it('plans, runs calls the plan allows, and stops for calls outside it: denied, edited, and a risky one approved', async () => {
+  script(
+    plan([
+      { title: 'Look at the errors', tools: [{ tool: 'searchLog', arguments: { path: 'demo/logs/checkout-api.log' } }] },
+      { title: 'Restart checkout-api', tools: [{ tool: 'restart', arguments: { service: 'checkout-api' } }, { tool: 'flushCache' }] },
+    ]),
+    // step 1: a call inside the plan runs at once; then one outside it waits for review
+    call('searchLog', { path: 'demo/logs/checkout-api.log', pattern: 'ERROR' }, 'call_search'),
+    call('runReadOnlyCommand', { argv: ['node', 'demo/bin/status.js', 'checkout-api'] }, 'call_status'),
+    { text: 'The log shows 5xx errors since the deploy.' },
+    // step 2: the wrong service (edited by the reviewer), then a risky tool (approved)
+    call('restart', { service: 'payments' }, 'call_restart'),
+    call('flushCache', { service: 'checkout-api' }, 'call_flush'),
+    { text: 'Restarted and flushed checkout-api.' },
+    { text: 'Checkout-api was restarted after its errors; the cache was flushed.' },
+  );
+  const session = await h.andon.session({ prompt: 'checkout-api throws 5xx', context: { service: 'checkout-api' }, requestedBy: 'test:alice' });
+  const planned = await session.waitFor('awaitingPlanApproval', T);
+  expect(planned.plan?.steps.map((s) => s.tools)).toEqual([
+    [{ tool: 'searchLog', arguments: { path: 'demo/logs/checkout-api.log' } }],
+    [{ tool: 'restart', arguments: { service: 'checkout-api' } }, { tool: 'flushCache' }],
+  ]);
+  // The plan request asked for a JSON-schema plan and carried the tools the model may plan with.
+  expect(server.requests[0].body.response_format).toMatchObject({ type: 'json_schema' });
+  await session.approve({ planHash: planned.plan!.hash });
+
+  // Outside the plan: reviewed. The reviewer denies; the model reads why.
+  const outside = await waitForReview(session, 'runReadOnlyCommand');
+  expect(outside).toMatchObject({ reason: 'outsidePlan', arguments: { argv: ['node', 'demo/bin/status.js', 'checkout-api'] }, stepId: 'plan-1-step-1' });
+  expect((await h.andon.reviews.list()).some((r) => r.id === outside.id && r.sessionId === session.id)).toBe(true);
+  await expect(session.review(outside.id, { decision: 'deny' } as never)).rejects.toThrow(ValidationError);
+  await expect(session.review('review-404', { decision: 'approve' })).rejects.toThrow(InvalidStateError);
+  await session.review(outside.id, { decision: 'deny', reason: 'the status page is enough, no commands' }, { by: 'test:bob' });
+
+  // The edited call: arguments are checked against the tool's schema, then the call runs with them.
+  const wrong = await waitForReview(session, 'restart');
+  expect(wrong.arguments).toEqual({ service: 'payments' });
+  const bad = await session.review(wrong.id, { decision: 'edit', arguments: { service: '-rf' } }).catch((error: unknown) => error);
+  expect(ValidationError.isInstance(bad)).toBe(true);
+  expect(bad).toMatchObject({ field: 'arguments.service', message: expect.stringMatching(/invalid arguments for restart: service: expected one plain word/) });
+  expect((await session.reviews()).map((r) => r.id)).toEqual([wrong.id]);
+  await session.review(wrong.id, { decision: 'edit', arguments: { service: 'checkout-api' } }, { by: 'test:bob' });
+
+  // A risky tool is reviewed even though the plan allows it.
+  const risky = await waitForReview(session, 'flushCache');
+  expect(risky.reason).toBe('risky');
+  await session.review(risky.id, { decision: 'approve' }, { by: 'test:carol' });
+
+  const outcome = await session.result(T);
+  expect(outcome.summary).toBe('Checkout-api was restarted after its errors; the cache was flushed.');
+  const view = await session.info();
+  expect(view.pendingReviews).toEqual([]);
+  expect(view.usage).toMatchObject({ inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
+  expect(view.usage!.costUsd).toBeGreaterThan(0);
+
+  const { events } = await session.timeline({ limit: 1000 });
+  const calls = events.filter((e) => e.type === 'toolCalled');
+  expect(calls.map((c) => [c.tool, c.status, c.reviewedBy])).toEqual([
+    ['searchLog', 'ok', undefined],
+    ['runReadOnlyCommand', 'denied', 'test:bob'],
+    ['restart', 'ok', 'test:bob'],
+    ['flushCache', 'ok', 'test:carol'],
+  ]);
+  expect(calls[0].output).toMatch(/lines match \/ERROR\//);
+  expect(calls[2]).toMatchObject({ arguments: { service: 'checkout-api' }, output: expect.stringContaining('restarted checkout-api') });
+  expect(last(events, 'reviewDecided')).toMatchObject({ decision: 'approve', by: 'test:carol' });
+  expect(events.filter((e) => e.type === 'reviewDecided').map((e) => e.decision)).toEqual(['deny', 'edit', 'approve']);
+  // Model text arrives once per model call, not token by token.
+  expect(events.filter((e) => e.type === 'agentMessaged').map((e) => e.message)).toEqual(['The log shows 5xx errors since the deploy.', 'Restarted and flushed checkout-api.']);
+  expect(types(events)).toContain('sessionCompleted');
+
+  // What the model read: the denial's reason and the edit, through the real wire format; turns were streamed.
+  const bodies = server.requests.map((r) => r.body);
+  expect(bodies.slice(1, 7).every((b) => b.stream === true)).toBe(true);
+  const toolMessages = bodies.flatMap((b: ChatCompletionRequest) => b.messages.filter((m) => m.role === 'tool').map((m) => textOf(m.content)));
+  expect(toolMessages.some((m) => m.includes('the status page is enough, no commands'))).toBe(true);
+  expect(toolMessages.some((m) => m.includes('a reviewer changed the arguments to {"service":"checkout-api"}'))).toBe(true);
+});
+
+it('pauses when the session spends its budget, and goes on when a person raises it', async () => {
+  script(
+    plan([{ title: 'Look', tools: [{ tool: 'searchLog' }] }]),
+    { text: 'Nothing alarming in the log.', usage: { promptTokens: 50, completionTokens: 10 } },
+    { text: 'Looked; nothing to fix.' },
+  );
+  const session = await h.andon.session({ prompt: 'look around', budget: { tokens: 300 } });
+  await session.waitFor('awaitingPlanApproval', T);
+  await session.approve();
+  const paused = await session.waitFor('paused', T);
+  expect(paused.usage).toMatchObject({ inputTokens: 300, outputTokens: 100 });
+  const { events } = await session.timeline();
+  expect(last(events, 'budgetReached')).toMatchObject({ budget: { tokens: 300 }, usage: { inputTokens: 300, outputTokens: 100 } });
+  expect(last(events, 'sessionPaused')).toMatchObject({ by: 'policy:budget', originator: 'system' });
+  // Only the plan was paid for: the model was not called again.
+  expect(server.pending).toBe(2);
+
+  const refused = session.resume();
+  await expect(refused).rejects.toThrow(ValidationError);
+  await expect(refused).rejects.toThrow(/spent its budget/);
+  await session.resume({ budget: { tokens: 10_000 } });
+  const outcome = await session.result(T);
+  expect(outcome.summary).toBe('Looked; nothing to fix.');
+  expect((await session.info()).budget).toEqual({ tokens: 10_000 });
+});
+
+it('waits out a rate limit as the provider asks, and fails at once on bad credentials', async () => {
+  script({ status: 429, retryAfterSeconds: 1 }, plan([{ title: 'Look', tools: [] }]));
+  const limited = await h.andon.session({ prompt: 'rate limited' });
+  const view = await limited.waitFor('awaitingPlanApproval', T);
+  expect(view.plan?.steps[0].title).toBe('Look');
+  expect(server.requests.length).toBeGreaterThanOrEqual(2);
+  await limited.cancel('done with it');
+
+  script({ status: 401, message: 'Incorrect API key provided', code: 'invalid_api_key', type: 'invalid_request_error' }, plan([{ title: 'never', tools: [] }]));
+  const before = server.requests.length;
+  const refused = await h.andon.session({ prompt: 'bad key' });
+  const failed = await refused.waitFor('failed', T);
+  expect(failed.reason).toMatch(/401/);
+  expect(server.requests.length).toBe(before + 1);
+  expect(server.pending).toBe(1);
+});
+
+it('cancelling the session aborts the model call in flight', async () => {
+  script(plan([{ title: 'Think hard', tools: [] }]), { hang: true, partial: 'Let me think' });
+  const session = await h.andon.session({ prompt: 'think forever' });
+  await session.waitFor('awaitingPlanApproval', T);
+  const before = server.requests.length;
+  await session.approve();
+  await server.waitForRequests(before + 1);
+  await session.cancel('taking too long');
+  await expect(server.outcome(before)).resolves.toBe('aborted');
+  expect((await session.info()).state).toBe('cancelled');
+});
