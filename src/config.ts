@@ -9,10 +9,11 @@ import path from 'node:path';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
-import { Duration } from './session/schema';
+import { Budget, Duration, ReviewPolicy } from './session/schema';
 import { ApprovalPolicy } from './session/approval';
 import { ServiceConfig } from './service/config';
 import { RunbookBackendConfig } from './backends/runbook/config';
+import { LlmBackendConfig } from './backends/llm/config';
 import { MemoryConfig } from './memory/config';
 
 const Port = z.coerce.number().int().min(1).max(65_535);
@@ -48,6 +49,8 @@ export const AndonConfigSchema = z.object({
       }),
       /** The offline runbook agent (src/backends/runbook/config.ts); its defaults run the shipped demo. */
       RunbookBackendConfig,
+      /** An LLM through the Vercel AI SDK (src/backends/llm/config.ts): OpenAI, Anthropic, Google or any OpenAI-compatible API. */
+      LlmBackendConfig,
     ])
     .prefault({ kind: 'scripted' }),
   sessions: z
@@ -57,6 +60,10 @@ export const AndonConfigSchema = z.object({
       requirePlanApproval: z.boolean().default(true),
       /** The approval policy of sessions that do not bring one (alert routes may set their own). Unset: anyone, once. */
       approval: ApprovalPolicy.optional(),
+      /** The token and cost budget of sessions that do not bring one. Unset: no limit. */
+      budget: Budget.optional(),
+      /** How long tool-call reviews wait before they are denied on their own. Unset: until someone decides. */
+      review: ReviewPolicy.optional(),
     })
     .prefault({}),
   worker: z
@@ -98,6 +105,10 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   ANDON_BACKEND: 'backend.kind',
   ANDON_SCRIPT: 'backend.script',
   ANDON_RUNBOOKS: 'backend.runbooks',
+  /** With ANDON_BACKEND=llm: openai, anthropic, google or openai-compatible; the model id; the API's base URL. */
+  ANDON_LLM_PROVIDER: 'backend.provider',
+  ANDON_LLM_MODEL: 'backend.model',
+  ANDON_LLM_BASE_URL: 'backend.baseURL',
   ANDON_FOLLOW_UP_WINDOW: 'sessions.followUpWindow',
   ANDON_MAX_CACHED_WORKFLOWS: 'worker.maxCachedWorkflows',
   TEMPORAL_PROFILE: 'profile',
@@ -150,6 +161,10 @@ export function loadConfig(options: { base?: AndonConfigInput; env?: NodeJS.Proc
   config.devServer.dbFile = path.resolve(root, config.devServer.dbFile ?? path.join(config.dataDir, 'temporal.db'));
   if (config.memory.kind === 'sqlite') config.memory.file = path.resolve(root, config.memory.file ?? path.join(config.dataDir, 'memory.db'));
   if (config.backend.kind === 'scripted') config.backend.script = path.resolve(root, config.backend.script);
+  if (config.backend.kind === 'llm') {
+    config.backend.diagnostics.workdir = path.resolve(root, config.backend.diagnostics.workdir);
+    config.backend.transcripts = path.resolve(root, config.backend.transcripts ?? path.join(config.dataDir, 'transcripts.db'));
+  }
   if (config.backend.kind === 'runbook') {
     // Roots stay relative: they resolve against the workdir, which is what commands see too.
     config.backend.runbooks = path.resolve(root, config.backend.runbooks);

@@ -53,7 +53,7 @@ export interface Refusal {
 }
 
 /** A notification to send; the view is taken when it is sent, so it is always the latest. */
-export type Outgoing = Pick<Notification, 'kind' | 'reply' | 'escalateTo'>;
+export type Outgoing = Pick<Notification, 'kind' | 'reply' | 'escalateTo' | 'review'>;
 
 export interface QueuedMessage {
   id: string;
@@ -108,7 +108,7 @@ const Carried = z.object({
   answers: z.array(z.object({ id: z.string(), reply: z.string() })),
   acceptedMessages: z.number(),
   alert: AlertState.optional(),
-  outbox: z.array(z.object({ kind: NotificationKind, reply: z.object({ messageId: z.string(), text: z.string() }).optional(), escalateTo: z.array(z.string()).optional() })).default([]),
+  outbox: z.array(z.object({ kind: NotificationKind, reply: z.object({ messageId: z.string(), text: z.string() }).optional(), escalateTo: z.array(z.string()).optional(), review: Review.optional() })).default([]),
   slack: SlackRef.optional(),
   approvals: z.array(z.object({ person: z.string(), by: z.string(), time: z.string() })).default([]),
   escalated: z.boolean().default(false),

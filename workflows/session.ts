@@ -447,7 +447,9 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       ]),
     );
     if (!turn || record.state !== 'inProgress') return;
+    const open = new Set(record.reviews.map((r) => r.id));
     if (record.turnTaken(step, turn, now())) record.workDone(step, turn.text, now());
+    for (const review of record.reviews.filter((r) => !open.has(r.id))) announce({ kind: 'reviewRequested', review });
     record.advance('inProgress', now());
   }
 

@@ -5,7 +5,7 @@
  * notification to the notifier for its target.
  */
 import { z } from 'zod';
-import { NotifyTargets, SessionView } from '../session/schema';
+import { NotifyTargets, Review, SessionView } from '../session/schema';
 
 export { NotifyTargets };
 
@@ -20,6 +20,8 @@ export const NotificationKind = z.enum([
   'stateChanged',
   /** The agent answered a message that came from the thread. */
   'agentReplied',
+  /** A tool call waits for review: ask in the thread, with Approve, Deny and Edit. */
+  'reviewRequested',
 ]);
 export type NotificationKind = z.infer<typeof NotificationKind>;
 
@@ -35,6 +37,8 @@ export const Notification = z.object({
   reply: z.object({ messageId: z.string(), text: z.string() }).optional(),
   /** For approvalEscalated: who is now asked. */
   escalateTo: z.array(z.string()).optional(),
+  /** For reviewRequested: the tool call to decide. */
+  review: Review.optional(),
   /** What was posted before, so later notifications update it and reply in its thread. */
   slack: SlackRef.optional(),
 });

@@ -5,62 +5,16 @@
  * edited), a risky tool, the budget, a rate limit, bad credentials and cancellation.
  */
 import { InvalidStateError, ValidationError, type SessionClient, type TimelineEvent } from '../../src/client';
-import { LlmAgent, TranscriptStore, type LlmBackendConfigInput } from '../../src/backends/llm';
-import { OpenAICompatibleServer, textOf, type ChatCompletionRequest, type Reply } from '../support/openai-server';
-import { startHarness, type Harness } from '../support/harness';
+import { textOf, type ChatCompletionRequest } from '../support/openai-server';
+import { planReply as plan, startLlmHarness, toolCallReply as call, type LlmHarness } from '../support/llm-harness';
 
-const KEY = 'sk-andon-loopback';
-const MODEL = 'gpt-4o-mini';
 const T = { timeoutMs: 30_000 };
 
-let server: OpenAICompatibleServer;
-let h: Harness;
-let transcripts: TranscriptStore;
-
-function config(baseURL: string): LlmBackendConfigInput {
-  return {
-    kind: 'llm',
-    provider: 'openai-compatible',
-    model: MODEL,
-    baseURL,
-    apiKeyEnv: 'ANDON_TEST_LLM_KEY',
-    pricing: { inputPerMillionTokens: 1, outputPerMillionTokens: 4 },
-    diagnostics: { workdir: process.cwd(), allowedRoots: ['demo'], readOnlyCommands: ['node demo/bin/status.js'] },
-    commands: {
-      restart: { description: 'Restart a service', argv: ['node', '-e', 'console.log("restarted " + process.argv[1])', '{service}'], params: { service: 'the service' } },
-      flushCache: { description: 'Flush the cache of a service', argv: ['node', '-e', 'console.log("flushed " + process.argv[1])', '{service}'], params: { service: 'the service' }, risky: true },
-    },
-  };
-}
-
+let h: LlmHarness;
 beforeAll(async () => {
-  server = await OpenAICompatibleServer.start({ apiKey: KEY, models: [MODEL] });
-  transcripts = TranscriptStore.open(':memory:');
-  const agent = new LlmAgent({ config: config(server.baseURL), env: { ANDON_TEST_LLM_KEY: KEY }, transcripts });
-  h = await startHarness({ agent });
+  h = await startLlmHarness();
 });
-afterAll(async () => {
-  await h?.close();
-  await server?.close();
-  transcripts?.close();
-});
-
-/** The model's replies, one per request in order (a test's session is the only one talking to the model). */
-function script(...replies: Reply[]) {
-  server.respondWith(undefined);
-  server.clearQueue();
-  server.enqueue(...replies);
-}
-
-const plan = (steps: { title: string; tools: { tool: string; arguments?: Record<string, unknown> }[] }[]): Reply => ({
-  json: {
-    title: 'Fix checkout-api',
-    question: null,
-    steps: steps.map((s) => ({ title: s.title, description: `${s.title}.`, tools: s.tools.map((t) => ({ tool: t.tool, arguments: t.arguments ? JSON.stringify(t.arguments) : null })) })),
-  },
-  usage: { promptTokens: 300, completionTokens: 100 },
-});
-const call = (name: string, args: Record<string, unknown>, id?: string): Reply => ({ toolCalls: [{ id, name, arguments: args }] });
+afterAll(() => h?.close());
 
 const types = (events: TimelineEvent[]) => events.map((e) => e.type);
 const last = <E extends TimelineEvent['type']>(events: TimelineEvent[], type: E) => events.filter((e) => e.type === type).at(-1) as Extract<TimelineEvent, { type: E }>;
@@ -73,7 +27,7 @@ async function waitForReview(session: SessionClient, tool: string) {
 }
 
 it('plans, runs calls the plan allows, and stops for calls outside it: denied, edited, and a risky one approved', async () => {
-  script(
+  h.script(
     plan([
       { title: 'Look at the errors', tools: [{ tool: 'searchLog', arguments: { path: 'demo/logs/checkout-api.log' } }] },
       { title: 'Restart checkout-api', tools: [{ tool: 'restart', arguments: { service: 'checkout-api' } }, { tool: 'flushCache' }] },
@@ -95,7 +49,7 @@ it('plans, runs calls the plan allows, and stops for calls outside it: denied, e
     [{ tool: 'restart', arguments: { service: 'checkout-api' } }, { tool: 'flushCache' }],
   ]);
   // The plan request asked for a JSON-schema plan and carried the tools the model may plan with.
-  expect(server.requests[0].body.response_format).toMatchObject({ type: 'json_schema' });
+  expect(h.server.requests[0].body.response_format).toMatchObject({ type: 'json_schema' });
   await session.approve({ planHash: planned.plan!.hash });
 
   // Outside the plan: reviewed. The reviewer denies; the model reads why.
@@ -144,7 +98,7 @@ it('plans, runs calls the plan allows, and stops for calls outside it: denied, e
   expect(types(events)).toContain('sessionCompleted');
 
   // What the model read: the denial's reason and the edit, through the real wire format; turns were streamed.
-  const bodies = server.requests.map((r) => r.body);
+  const bodies = h.server.requests.map((r) => r.body);
   expect(bodies.slice(1, 7).every((b) => b.stream === true)).toBe(true);
   const toolMessages = bodies.flatMap((b: ChatCompletionRequest) => b.messages.filter((m) => m.role === 'tool').map((m) => textOf(m.content)));
   expect(toolMessages.some((m) => m.includes('the status page is enough, no commands'))).toBe(true);
@@ -152,7 +106,7 @@ it('plans, runs calls the plan allows, and stops for calls outside it: denied, e
 });
 
 it('pauses when the session spends its budget, and goes on when a person raises it', async () => {
-  script(
+  h.script(
     plan([{ title: 'Look', tools: [{ tool: 'searchLog' }] }]),
     { text: 'Nothing alarming in the log.', usage: { promptTokens: 50, completionTokens: 10 } },
     { text: 'Looked; nothing to fix.' },
@@ -166,7 +120,7 @@ it('pauses when the session spends its budget, and goes on when a person raises 
   expect(last(events, 'budgetReached')).toMatchObject({ budget: { tokens: 300 }, usage: { inputTokens: 300, outputTokens: 100 } });
   expect(last(events, 'sessionPaused')).toMatchObject({ by: 'policy:budget', originator: 'system' });
   // Only the plan was paid for: the model was not called again.
-  expect(server.pending).toBe(2);
+  expect(h.server.pending).toBe(2);
 
   const refused = session.resume();
   await expect(refused).rejects.toThrow(ValidationError);
@@ -178,30 +132,30 @@ it('pauses when the session spends its budget, and goes on when a person raises 
 });
 
 it('waits out a rate limit as the provider asks, and fails at once on bad credentials', async () => {
-  script({ status: 429, retryAfterSeconds: 1 }, plan([{ title: 'Look', tools: [] }]));
+  h.script({ status: 429, retryAfterSeconds: 1 }, plan([{ title: 'Look', tools: [] }]));
   const limited = await h.andon.session({ prompt: 'rate limited' });
   const view = await limited.waitFor('awaitingPlanApproval', T);
   expect(view.plan?.steps[0].title).toBe('Look');
-  expect(server.requests.length).toBeGreaterThanOrEqual(2);
+  expect(h.server.requests.length).toBeGreaterThanOrEqual(2);
   await limited.cancel('done with it');
 
-  script({ status: 401, message: 'Incorrect API key provided', code: 'invalid_api_key', type: 'invalid_request_error' }, plan([{ title: 'never', tools: [] }]));
-  const before = server.requests.length;
+  h.script({ status: 401, message: 'Incorrect API key provided', code: 'invalid_api_key', type: 'invalid_request_error' }, plan([{ title: 'never', tools: [] }]));
+  const before = h.server.requests.length;
   const refused = await h.andon.session({ prompt: 'bad key' });
   const failed = await refused.waitFor('failed', T);
   expect(failed.reason).toMatch(/401/);
-  expect(server.requests.length).toBe(before + 1);
-  expect(server.pending).toBe(1);
+  expect(h.server.requests.length).toBe(before + 1);
+  expect(h.server.pending).toBe(1);
 });
 
 it('cancelling the session aborts the model call in flight', async () => {
-  script(plan([{ title: 'Think hard', tools: [] }]), { hang: true, partial: 'Let me think' });
+  h.script(plan([{ title: 'Think hard', tools: [] }]), { hang: true, partial: 'Let me think' });
   const session = await h.andon.session({ prompt: 'think forever' });
   await session.waitFor('awaitingPlanApproval', T);
-  const before = server.requests.length;
+  const before = h.server.requests.length;
   await session.approve();
-  await server.waitForRequests(before + 1);
+  await h.server.waitForRequests(before + 1);
   await session.cancel('taking too long');
-  await expect(server.outcome(before)).resolves.toBe('aborted');
+  await expect(h.server.outcome(before)).resolves.toBe('aborted');
   expect((await session.info()).state).toBe('cancelled');
 });
