@@ -37,6 +37,8 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect(target.connectionOptions);
   // Memories outlive sessions and restarts: a SQLite file under the data directory by default.
   const memory = createMemoryStore(config);
+  // A wrong PostgreSQL URL shows at start, not when the first session plans.
+  await memory.ready?.();
   const slack = isSlackEnabled(config.service.slack) ? config.service.slack : undefined;
   let andon: Andon | undefined;
   let service: RunningService | undefined;
