@@ -13,6 +13,7 @@ import type { SessionClient } from '../../src/client';
 import { findTemporalCli } from '../../src/temporal/cli-binary';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { quickScript, startHarness, twoStepPlan } from '../support/harness';
+import { planReply, startLlmHarness, toolCallReply } from '../support/llm-harness';
 import { freePort } from '../support/ports';
 
 const OUT = path.join(__dirname, 'histories');
@@ -43,6 +44,26 @@ const scenarios: Record<string, (session: SessionClient) => Promise<void>> = {
   },
 };
 
+/** Sessions of the LLM agent (loopback model): tool grants, reviews, budget. */
+const llmScenarios: Record<string, (session: SessionClient) => Promise<void>> = {
+  // a call in the plan, one outside it denied, one edited, a budget pause and a raise
+  async toolReviews(session) {
+    const view = await session.waitFor('awaitingPlanApproval');
+    await session.approve({ planHash: view.plan!.hash });
+    for (const decision of [{ decision: 'deny', reason: 'not now' }, { decision: 'edit', arguments: { service: 'checkout-api' } }] as const) {
+      const waiting = await session.waitFor('awaitingUserFeedback');
+      await session.review(waiting.pendingReviews[0].id, decision);
+    }
+    await session.waitFor('paused');
+    await session.resume({ budget: { tokens: 100_000 } });
+    await session.result();
+  },
+};
+
+/** Only the scenarios named on the command line (all when none is): add new shapes without touching old histories. */
+const wanted = new Set(process.argv.slice(2));
+const chosen = <T>(all: Record<string, T>) => Object.entries(all).filter(([name]) => wanted.size === 0 || wanted.has(name));
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'andon-capture-'));
   const server = await startDevServer({ binary: await findTemporalCli(), dbFile: path.join(dir, 'db'), port: await freePort(), ui: false });
@@ -51,12 +72,32 @@ async function main(): Promise<void> {
   const h = await startHarness({ agent: slowSecondStep, followUpWindowMs: 0 });
   mkdirSync(OUT, { recursive: true });
   try {
-    for (const [name, run] of Object.entries(scenarios)) {
+    for (const [name, run] of chosen(scenarios)) {
       const session = await h.andon.session({ id: `replay-${name}`, prompt: `scenario ${name}` });
       await run(session);
       const history = await h.client.workflow.getHandle(session.id).fetchHistory();
       writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(history));
       console.log(`captured ${name}: ${history.events?.length} events`);
+    }
+    const llm = await startLlmHarness({ followUpWindowMs: 0 });
+    try {
+      for (const [name, run] of chosen(llmScenarios)) {
+        llm.script(
+          planReply([{ title: 'Restart', tools: [{ tool: 'searchLog' }, { tool: 'restart', arguments: { service: 'checkout-api' } }] }], { promptTokens: 100, completionTokens: 20 }),
+          toolCallReply('searchLog', { path: 'demo/logs/checkout-api.log', pattern: 'ERROR' }),
+          toolCallReply('runReadOnlyCommand', { argv: ['node', 'demo/bin/status.js', 'checkout-api'] }),
+          { toolCalls: [{ name: 'restart', arguments: { service: 'payments' } }], usage: { promptTokens: 5_000, completionTokens: 100 } },
+          { text: 'Restarted.' },
+          { text: 'Restarted checkout-api.' },
+        );
+        const session = await llm.andon.session({ id: `replay-${name}`, prompt: `scenario ${name}`, budget: { tokens: 5_000 } });
+        await run(session);
+        const history = await llm.client.workflow.getHandle(session.id).fetchHistory();
+        writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(history));
+        console.log(`captured ${name}: ${history.events?.length} events`);
+      }
+    } finally {
+      await llm.close();
     }
   } finally {
     await h.close();
