@@ -38,6 +38,9 @@ const ROUTES: Array<[method: string, path: string, operationId: string, scope: s
   ['post', '/v1/sessions/{id}/pause', 'pauseSession', 'write'],
   ['post', '/v1/sessions/{id}/resume', 'resumeSession', 'write'],
   ['post', '/v1/sessions/{id}/cancel', 'cancelSession', 'write'],
+  ['get', '/v1/reviews', 'listReviews', 'read'],
+  ['get', '/v1/sessions/{id}/reviews', 'getSessionReviews', 'read'],
+  ['post', '/v1/sessions/{id}/reviews/{reviewId}', 'decideReview', 'approve'],
   ['get', '/healthz', 'health', 'none'],
 ];
 
@@ -82,12 +85,21 @@ describe('the OpenAPI document', () => {
     expect(body('/v1/sessions/{id}/reject').content['application/json'].schema.required).toEqual(['reason']);
     expect(body('/v1/sessions/{id}/cancel').content['application/json'].schema.required).toEqual(['reason']);
     expect(body('/v1/sessions/{id}/messages').content['application/json'].schema.required).toEqual(['message']);
+    expect(body('/v1/sessions/{id}/reviews/{reviewId}')).toMatchObject({
+      required: true,
+      content: { 'application/json': { schema: { required: ['decision'], additionalProperties: false, properties: { decision: { enum: ['approve', 'deny', 'edit'] } } } } },
+    });
+    expect(doc.paths['/v1/sessions/{id}/reviews/{reviewId}'].post.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ in: 'path', name: 'reviewId', required: true })]),
+    );
+    expect(body('/v1/sessions/{id}/resume').content['application/json'].schema.anyOf[0].properties.budget).toBeDefined();
     for (const path of ['/v1/sessions/{id}/approve', '/v1/sessions/{id}/pause', '/v1/sessions/{id}/resume']) expect(body(path).required).toBe(false);
 
     const query = (path: string) => doc.paths[path].get.parameters.filter((p: any) => p.in === 'query').map((p: any) => p.name);
     expect(query('/v1/sessions')).toEqual(['state', 'text', 'service', 'since', 'limit']);
     expect(query('/v1/sessions/{id}/timeline')).toEqual(['after', 'limit']);
     expect(query('/v1/sessions/{id}/wait')).toEqual(['state', 'timeout']);
+    expect(query('/v1/reviews')).toEqual(['limit']);
   });
 
   it('has schemas that compile as JSON Schema 2020-12 and agree with the service', () => {
@@ -104,6 +116,8 @@ describe('the OpenAPI document', () => {
     expect(create({ prompt: 'disk full', context: { service: 'db' }, followUpWindow: '10m' })).toBe(true);
     expect(create({ prompt: '' })).toBe(false);
     expect(create({ prompt: 'x', requestedBy: 'someone else' })).toBe(false);
+    expect(create({ prompt: 'x', budget: { tokens: 1000 } })).toBe(false);
+    expect(create({ prompt: 'x', review: { expireAfter: '1m' } })).toBe(false);
     const view = ajv.compile(doc.paths['/v1/sessions/{id}'].get.responses['200'].content['application/json'].schema);
     expect(view({ id: 'x', state: 'queued' })).toBe(false);
   });

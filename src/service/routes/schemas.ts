@@ -11,8 +11,8 @@
  */
 import { z } from 'zod';
 import { ListFilter } from '../../client/andon';
-import { SessionConfig, SessionId, SessionState, parseDuration } from '../../session/schema';
-import { ApproveInput, CancelInput, MessageInput, PauseInput, RejectInput, WriteMemoryInput } from '../../../workflows/messages';
+import { Review, ReviewDecision, SessionConfig, SessionId, SessionState, parseDuration } from '../../session/schema';
+import { ApproveInput, CancelInput, MessageInput, PauseInput, RejectInput, ResumeInput, ReviewInput, WriteMemoryInput } from '../../../workflows/messages';
 
 const DURATION_TEXT = /^\d+(ms|s|m|h|d)$/;
 
@@ -45,9 +45,17 @@ const Count = (min: number, max: number) => z.coerce.number().int().min(min).max
 
 export const SessionParams = z.object({ id: SessionId });
 
-// `approval` is not taken from callers: the service's configured policy applies, so an API
-// caller cannot weaken who must approve their own session.
-export const CreateSessionBody = SessionConfig.omit({ requestedBy: true, followUpWindow: true, requirePlanApproval: true, approval: true })
+// `approval`, `budget` and `review` are not taken from callers: the service's configured policies
+// apply, so an API caller cannot weaken who must approve their own session, lift its spending
+// limit or let its tool calls wait forever.
+export const CreateSessionBody = SessionConfig.omit({
+  requestedBy: true,
+  followUpWindow: true,
+  requirePlanApproval: true,
+  approval: true,
+  budget: true,
+  review: true,
+})
   .extend({
     /** Unset: the service's configured default (sessions.requirePlanApproval). */
     requirePlanApproval: z.boolean().optional(),
@@ -102,9 +110,24 @@ export const AskBody = MessageInput.omit({ by: true })
   .extend({ timeoutMs: z.number().int().min(100).optional().describe('at most the service\'s ask timeout (default 60 s)') })
   .strict();
 export const PauseBody = optionalBody(PauseInput.omit({ by: true }).strict());
-export const ResumeBody = optionalBody(z.object({}).strict());
+export const ResumeBody = optionalBody(ResumeInput.omit({ by: true }).strict());
 export const CancelBody = CancelInput.omit({ by: true }).strict();
 export const WriteMemoryBody = WriteMemoryInput.omit({ by: true }).strict();
+
+export const ReviewParams = SessionParams.extend({ reviewId: ReviewInput.shape.reviewId });
+export const ReviewsQuery = z.object({ limit: Count(1, 1_000).default(100) });
+/**
+ * ReviewInput without `reviewId` (it is in the path) and `by`. Its rules (a denial needs a
+ * reason, an edit its arguments, arguments only with edit) are the SDK's, checked when the call
+ * is made, so they have one definition and one wording.
+ */
+export const ReviewBody = z
+  .object({
+    decision: ReviewDecision,
+    reason: ReviewInput.shape.reason.describe('why: required to deny (the model reads it), optional otherwise'),
+    arguments: ReviewInput.shape.arguments.describe("required to edit, and only then: the arguments the call runs with instead, checked against the tool's schema"),
+  })
+  .strict();
 
 // ---------------------------------------------------------------------------------------------
 // Responses
@@ -125,5 +148,9 @@ export const SessionList = z.object({ sessions: z.array(SessionSummary) });
 export const MessageAccepted = z.object({ messageId: z.string() });
 export const AskReply = z.object({ messageId: z.string(), reply: z.string() });
 export const MemoryWritten = z.object({ memoryId: z.string() });
+export const SessionReviews = z.object({ reviews: z.array(Review) });
+export const PendingReview = Review.extend({ sessionId: z.string(), sessionTitle: z.string() });
+export type PendingReview = z.infer<typeof PendingReview>;
+export const PendingReviews = z.object({ reviews: z.array(PendingReview) });
 
 export { SessionView, TimelinePage } from '../../session/schema';

@@ -6,6 +6,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Andon } from '../../client/andon';
+import type { SessionClient } from '../../client/session-client';
 import { InvalidStateError, TimeoutError, translateError } from '../../client/errors';
 import { actorOf } from '../auth';
 import { withDeadline } from '../deadline';
@@ -20,11 +21,16 @@ import {
   MemoryWritten,
   MessageAccepted,
   PauseBody,
+  PendingReviews,
   RejectBody,
   ResumeBody,
+  ReviewBody,
+  ReviewParams,
+  ReviewsQuery,
   SendBody,
   SessionList,
   SessionParams,
+  SessionReviews,
   SessionView,
   TimelinePage,
   TimelineQuery,
@@ -41,6 +47,9 @@ export interface SessionRoutesOptions {
 }
 
 const tags = ['sessions'];
+const reviewTags = ['reviews'];
+
+type ReviewDecisionInput = Parameters<SessionClient['review']>[1];
 
 /**
  * The SDK's own deadlines abort its calls, but a call that is still connecting or retrying does
@@ -284,9 +293,73 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     '/sessions/:id/resume',
     {
       config: { scope: 'write' },
-      schema: { operationId: 'resumeSession', summary: 'Resume a paused session', tags, params: SessionParams, body: ResumeBody, response: { 200: SessionView, ...errorResponses } },
+      schema: {
+        operationId: 'resumeSession',
+        summary: 'Resume a paused session',
+        description:
+          'A session the budget paused (`sessionPaused` by `policy:budget`) resumes only with a higher `budget`; without one the answer is 400 with `field` `budget`.',
+        tags,
+        params: SessionParams,
+        body: ResumeBody,
+        response: { 200: SessionView, ...errorResponses },
+      },
     },
-    async (request) => bounded('resuming', timeoutMs, () => andon.session(request.params.id).resume({ by: actorOf(request), timeoutMs })),
+    async (request) =>
+      bounded('resuming', timeoutMs, () => andon.session(request.params.id).resume({ budget: request.body.budget, by: actorOf(request), timeoutMs })),
+  );
+
+  app.get(
+    '/reviews',
+    {
+      config: { scope: 'read' },
+      schema: {
+        operationId: 'listReviews',
+        summary: 'Tool calls awaiting review across running sessions, oldest first',
+        tags: reviewTags,
+        querystring: ReviewsQuery,
+        response: { 200: PendingReviews, ...errorResponses },
+      },
+    },
+    async (request) => ({ reviews: await withDeadline(timeoutMs, 'listing reviews', andon.reviews.list({ limit: request.query.limit })) }),
+  );
+
+  app.get(
+    '/sessions/:id/reviews',
+    {
+      config: { scope: 'read' },
+      schema: {
+        operationId: 'getSessionReviews',
+        summary: "The session's tool calls awaiting review, oldest first",
+        tags: reviewTags,
+        params: SessionParams,
+        response: { 200: SessionReviews, ...errorResponses },
+      },
+    },
+    async (request) => ({ reviews: await bounded('reading the reviews', timeoutMs, () => andon.session(request.params.id).reviews({ timeoutMs })) }),
+  );
+
+  app.post(
+    '/sessions/:id/reviews/:reviewId',
+    {
+      // Deciding what a tool may do is an approval.
+      config: { scope: 'approve' },
+      schema: {
+        operationId: 'decideReview',
+        summary: 'Decide a tool call awaiting review: approve it, deny it, or edit its arguments',
+        description:
+          "`deny` needs a `reason` (the model reads it); `edit` needs `arguments`, checked against the tool's schema (400 with `field` such as `arguments.service`). 409 `invalid_state` when no call awaits review under `reviewId`.",
+        tags: reviewTags,
+        params: ReviewParams,
+        body: ReviewBody,
+        response: { 200: SessionView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id, reviewId } = request.params;
+      // The body's schema is the wire shape; the SDK checks the rules between its fields.
+      const decision = request.body as ReviewDecisionInput;
+      return bounded('deciding the review', timeoutMs, () => andon.session(id).review(reviewId, decision, { by: actorOf(request), timeoutMs }));
+    },
   );
 
   app.post(
