@@ -14,8 +14,8 @@ import { ListFilter, type SessionSummary } from '../andon';
 import { ValidationError } from '../errors';
 import { DEFAULT_TIMEOUTS, validate } from '../session-client';
 import { SessionView } from '../../session/schema';
-import { CreateSessionBody, SessionList } from '../../service/routes/schemas';
-import type { AndonApi, NewSession, SessionFilter } from './api';
+import { CreateSessionBody, PendingReviews, ReviewsQuery, SessionList } from '../../service/routes/schemas';
+import type { AndonApi, NewSession, PendingReview, SessionFilter } from './api';
 import { HttpSessionClient } from './session';
 import { HttpTransport } from './transport';
 
@@ -56,6 +56,11 @@ export class AndonHttp implements AndonApi {
     list: (filter: SessionFilter = {}): Promise<SessionSummary[]> => this.list(filter),
   };
 
+  readonly reviews = {
+    /** Tool calls awaiting review across running sessions, oldest first. */
+    list: (options: { limit?: number } = {}): Promise<PendingReview[]> => this.listReviews(options),
+  };
+
   /** Nothing to close: requests share Node's connection pool. */
   async close(): Promise<void> {}
 
@@ -79,5 +84,15 @@ export class AndonHttp implements AndonApi {
       what: 'listing sessions',
     });
     return sessions;
+  }
+
+  private async listReviews(options: { limit?: number }): Promise<PendingReview[]> {
+    const query = validate(ReviewsQuery, { limit: options.limit });
+    const { reviews } = await this.http.call(PendingReviews, 'GET', '/v1/reviews', {
+      query,
+      timeoutMs: DEFAULT_TIMEOUTS.commandMs,
+      what: 'listing reviews',
+    });
+    return reviews;
   }
 }

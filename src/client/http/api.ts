@@ -4,16 +4,26 @@
  * these interfaces, such as the CLI's commands, runs over either.
  *
  * Who acted (`by`, `requestedBy`) is left out: over HTTP the service records the token's name,
- * and a client cannot choose it. So is a session's `approval` policy: the service applies its
- * configured one, so a caller cannot weaken who must approve their own session.
+ * and a client cannot choose it. So are a session's `approval`, `budget` and `review` policies:
+ * the service applies its configured ones, so a caller cannot weaken who must approve their own
+ * session or lift its spending limit (a person raises a spent budget with `resume`).
  */
 import type { SessionSummary } from '../andon';
 import type { SessionOutcome, TimeoutOption } from '../session-client';
-import type { SessionConfig, SessionState, SessionView, TimelineEvent, TimelinePage } from '../../session/schema';
+import type { Budget, Review, SessionConfig, SessionState, SessionView, TimelineEvent, TimelinePage } from '../../session/schema';
 import type { MemoryScope } from '../../memory/store';
 import type { AskResult } from '../../../workflows/messages';
 
-export type NewSession = Omit<SessionConfig, 'requestedBy' | 'approval'>;
+export type NewSession = Omit<SessionConfig, 'requestedBy' | 'approval' | 'budget' | 'review'>;
+
+/** A decision on a tool call awaiting review: `deny` needs a reason (the model reads it), `edit` the new arguments. */
+export type ReviewDecisionInput =
+  | { decision: 'approve'; reason?: string }
+  | { decision: 'deny'; reason: string }
+  | { decision: 'edit'; arguments: Record<string, unknown>; reason?: string };
+
+/** A tool call awaiting review, with the session it belongs to. */
+export type PendingReview = Review & { sessionId: string; sessionTitle: string };
 
 export interface SessionFilter {
   state?: SessionState | SessionState[];
@@ -36,7 +46,12 @@ export interface SessionApi {
   /** Remembers something for this session (default), its agent, or its service. */
   writeMemory(content: string, options?: { scope?: MemoryScope } & TimeoutOption): Promise<{ memoryId: string }>;
   pause(options?: { reason?: string } & TimeoutOption): Promise<SessionView>;
-  resume(options?: TimeoutOption): Promise<SessionView>;
+  /** A session paused because it spent its budget resumes only with a higher `budget`. */
+  resume(options?: { budget?: Budget } & TimeoutOption): Promise<SessionView>;
+  /** Tool calls of this session awaiting review, oldest first. */
+  reviews(options?: TimeoutOption): Promise<Review[]>;
+  /** Decides a tool call awaiting review. InvalidStateError when none awaits review under `reviewId`. */
+  review(reviewId: string, decision: ReviewDecisionInput, options?: TimeoutOption): Promise<SessionView>;
   cancel(reason: string, options?: TimeoutOption): Promise<SessionView>;
   /** The timeline after `after`, then live events; ends after the event that ends the session, or on `signal`. */
   stream(options?: { after?: number; signal?: AbortSignal }): AsyncIterable<TimelineEvent>;
@@ -50,5 +65,7 @@ export interface AndonApi {
   /** Attaches to a session by id, without a network call. */
   session(id: string): SessionApi;
   readonly sessions: { list(filter?: SessionFilter): Promise<SessionSummary[]> };
+  /** Tool calls awaiting review across running sessions, oldest first. */
+  readonly reviews: { list(options?: { limit?: number }): Promise<PendingReview[]> };
   close(): Promise<void>;
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { InvalidStateError, TimeoutError } from '../errors';
 import { outcomeOf } from '../outcome';
 import { DEFAULT_TIMEOUTS, validate, type SessionOutcome, type TimeoutOption } from '../session-client';
-import { SessionState, SessionView, TimelinePage, isTerminal, type TimelineEvent } from '../../session/schema';
+import { SessionState, SessionView, TimelinePage, isTerminal, type Budget, type Review, type TimelineEvent } from '../../session/schema';
 import {
   ApproveBody,
   AskBody,
@@ -17,13 +17,16 @@ import {
   MessageAccepted,
   PauseBody,
   RejectBody,
+  ResumeBody,
+  ReviewBody,
   SendBody,
+  SessionReviews,
   TimelineQuery,
   WriteMemoryBody,
 } from '../../service/routes/schemas';
 import type { MemoryScope } from '../../memory/store';
-import type { AskResult } from '../../../workflows/messages';
-import type { SessionApi } from './api';
+import { ReviewInput, type AskResult } from '../../../workflows/messages';
+import type { ReviewDecisionInput, SessionApi } from './api';
 import { sessionEvents } from './stream';
 import type { HttpTransport, RequestOptions } from './transport';
 
@@ -84,8 +87,19 @@ export class HttpSessionClient implements SessionApi {
     return this.post(SessionView, '/pause', 'pause', options, validate(PauseBody, { reason: options.reason }));
   }
 
-  async resume(options: TimeoutOption = {}): Promise<SessionView> {
-    return this.post(SessionView, '/resume', 'resume', options, {});
+  async resume(options: { budget?: Budget } & TimeoutOption = {}): Promise<SessionView> {
+    return this.post(SessionView, '/resume', 'resume', options, validate(ResumeBody, { budget: options.budget }));
+  }
+
+  async reviews(options: TimeoutOption = {}): Promise<Review[]> {
+    return (await this.get(SessionReviews, '/reviews', 'reviews', options)).reviews;
+  }
+
+  async review(reviewId: string, decision: ReviewDecisionInput, options: TimeoutOption = {}): Promise<SessionView> {
+    // The SDK's own rules first (a denial needs a reason, ...), then the wire shape.
+    const { reviewId: id, by: _by, ...rest } = validate(ReviewInput, { ...decision, reviewId });
+    const body = validate(ReviewBody, rest);
+    return this.post(SessionView, `/reviews/${encodeURIComponent(id)}`, 'review', options, body);
   }
 
   async cancel(reason: string, options: TimeoutOption = {}): Promise<SessionView> {
