@@ -7,9 +7,8 @@
  * better-sqlite3 is synchronous; calls are short and happen in activities, never in workflows.
  */
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../storage/sqlite';
 import { NewEntry, RecallQuery, parseInput as parse, type Memory, type MemoryStore, type NewMemory } from './store';
 
 export { MemoryValidationError } from './store';
@@ -42,12 +41,7 @@ export class SqliteMemoryStore implements MemoryStore {
    * `fullTextSearch: false` ranks by word overlap even where FTS5 is available (tests of the fallback).
    */
   static open(file: string, options: { fullTextSearch?: boolean } = {}): SqliteMemoryStore {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    const db = new Database(file);
-    try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('busy_timeout = 5000');
+    return openSqlite(file, (db) => {
       db.exec(`
         CREATE TABLE IF NOT EXISTS memories (
           seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -62,10 +56,7 @@ export class SqliteMemoryStore implements MemoryStore {
         CREATE INDEX IF NOT EXISTS memories_scope_key ON memories (scope, key);
       `);
       return new SqliteMemoryStore(db, options.fullTextSearch !== false && ensureFts(db));
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    });
   }
 
   async write(entry: NewMemory): Promise<Memory> {

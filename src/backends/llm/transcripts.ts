@@ -6,9 +6,8 @@
  * A SQLite file (better-sqlite3): workers that share it must share a disk. Several workers on
  * several machines need the same turn on whichever worker retries it: give them a shared volume.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../../storage/sqlite';
 import type { ModelMessage } from 'ai';
 
 /** What one tool output may take in the store (its tail is cut); the model reads at most this much. */
@@ -18,12 +17,7 @@ export class TranscriptStore {
   private constructor(private readonly db: Database.Database) {}
 
   static open(file: string): TranscriptStore {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    const db = new Database(file);
-    try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('busy_timeout = 5000');
+    return openSqlite(file, (db) => {
       db.exec(`
         CREATE TABLE IF NOT EXISTS turns (
           session_id TEXT NOT NULL,
@@ -40,10 +34,7 @@ export class TranscriptStore {
         );
       `);
       return new TranscriptStore(db);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    });
   }
 
   /** The step's conversation before `turn`, oldest first. */
