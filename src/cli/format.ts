@@ -3,8 +3,9 @@
  * one line per thing and local times, and never drops text: long messages wrap onto indented lines.
  */
 import type { SessionSummary } from '../client/andon';
+import type { PendingReview } from '../client/http/api';
 import type { SessionOutcome } from '../client/session-client';
-import { isTerminal, type Output, type SessionView, type TimelineEvent } from '../session/schema';
+import { isTerminal, type Budget, type Output, type Review, type SessionView, type TimelineEvent, type Usage } from '../session/schema';
 
 /** `#4  12:01:02  agent  progressUpdated  Roll back deploy — rolled back to v1.41.2` */
 export function formatEvent(event: TimelineEvent): string {
@@ -58,7 +59,7 @@ function eventDetail(event: TimelineEvent): string {
     case 'toolCalled':
       return joined([`${event.tool} ${JSON.stringify(event.arguments)} → ${event.status}${event.reviewedBy ? ` (reviewed by ${event.reviewedBy})` : ''}`, event.output]);
     case 'reviewRequested':
-      return `${event.review.id}: ${event.review.tool} ${JSON.stringify(event.review.arguments)} (${event.review.reason === 'risky' ? 'risky tool' : 'outside the plan'})`;
+      return `${event.review.id}: ${event.review.tool} ${JSON.stringify(event.review.arguments)} (${reviewReason(event.review)})`;
     case 'reviewDecided':
       return joined([`${event.reviewId} ${event.decision} by ${event.by}`, event.arguments && `arguments ${JSON.stringify(event.arguments)}`, event.reason]);
     case 'budgetReached':
@@ -68,6 +69,35 @@ function eventDetail(event: TimelineEvent): string {
 
 export function budgetText(budget: { tokens?: number; costUsd?: number }): string {
   return [budget.tokens !== undefined && `${budget.tokens} tokens`, budget.costUsd !== undefined && `$${budget.costUsd}`].filter(Boolean).join(' / ');
+}
+
+function reviewReason(review: Review): string {
+  return review.reason === 'risky' ? 'risky tool' : 'outside the plan';
+}
+
+/** What the session's model calls spent, against its budget; undefined when it has neither. */
+function usageText(usage: Usage | undefined, budget: Budget | undefined): string | undefined {
+  if (!usage && !budget) return undefined;
+  const spent = usage ? `${usage.inputTokens + usage.outputTokens} tokens (${usage.inputTokens} in, ${usage.outputTokens} out), $${usage.costUsd.toFixed(4)}` : 'nothing yet';
+  return `${spent}${budget ? ` of a budget of ${budgetText(budget)}` : ''}`;
+}
+
+/** `review-1  restart {"service":"payments"} (outside the plan)` */
+function reviewLine(review: Review): string {
+  const expires = review.expiresAt ? `; denied on its own at ${dateTime(review.expiresAt)}` : '';
+  return `${review.id}  ${review.tool} ${JSON.stringify(review.arguments)} (${reviewReason(review)}${expires})`;
+}
+
+/** Tool calls awaiting review, one row each, oldest first. */
+export function formatReviews(reviews: PendingReview[]): string {
+  if (reviews.length === 0) return 'no tool calls await review';
+  const rows = [
+    ['REVIEW', 'SESSION', 'CREATED', 'TOOL', 'WHY', 'ARGUMENTS'],
+    ...reviews.map((r) => [r.id, r.sessionId, dateTime(r.createdAt), r.tool, reviewReason(r), JSON.stringify(r.arguments)]),
+  ];
+  const last = rows[0].length - 1;
+  const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
+  return rows.map((row) => row.map((cell, col) => (col < last ? cell.padEnd(widths[col]) : cell)).join('  ').trimEnd()).join('\n');
 }
 
 export function formatTimeline(events: TimelineEvent[]): string {
@@ -87,6 +117,7 @@ export function formatView(view: SessionView): string {
     ['summary', view.summary],
     ['outputs', view.outputs.map(outputLine).join('\n') || undefined],
     ['pending', view.pendingMessages ? plural(view.pendingMessages, 'message') + ' awaiting a reply' : undefined],
+    ['usage', usageText(view.usage, view.budget)],
   ];
   const lines = rows.filter((row): row is [string, string] => Boolean(row[1])).map(([label, value]) => field(label, value));
   if (view.plan) {
@@ -96,6 +127,10 @@ export function formatView(view: SessionView): string {
       const marker = view.currentStep === step.index && view.state !== 'awaitingPlanApproval' && !isTerminal(view.state) ? '>' : ' ';
       lines.push(`  ${marker} ${step.index + 1}. ${step.title}${step.description.trim() ? ` — ${step.description.trim()}` : ''}`);
     }
+  }
+  if (view.pendingReviews.length) {
+    lines.push(field('reviews', `${plural(view.pendingReviews.length, 'tool call')} awaiting review (andon review ${view.id} <review> approve|deny|edit)`));
+    for (const review of view.pendingReviews) lines.push(`  ${reviewLine(review)}`);
   }
   return lines.join('\n');
 }

@@ -37,6 +37,34 @@ export function integer(field: string, min: number): (text: string) => number {
   };
 }
 
+/** A number above zero, e.g. a budget in US dollars: 0.5, 2, 10.25. */
+export function positiveNumber(field: string): (text: string) => number {
+  return (text) => {
+    const value = Number(text.trim());
+    if (!/^\d*\.?\d+$/.test(text.trim()) || !Number.isFinite(value) || value <= 0) {
+      throw new UsageError(`invalid --${kebab(field)} "${text}": expected a number above 0, e.g. 2.5`, field);
+    }
+    return value;
+  };
+}
+
+/** A JSON object, e.g. tool arguments: '{"service":"checkout-api"}'. */
+export function jsonObject(field: string): (text: string) => Record<string, unknown> {
+  const example = `expected a JSON object such as '{"service":"checkout-api"}'`;
+  return (text) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(`invalid --${kebab(field)}: not valid JSON (${(error as Error).message}); ${example}`, field);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new UsageError(`invalid --${kebab(field)}: ${example}, not ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`, field);
+    }
+    return value as Record<string, unknown>;
+  };
+}
+
 export function nonEmpty(field: string): (text: string) => string {
   return (text) => {
     if (text.trim() === '') throw new UsageError(`invalid --${kebab(field)}: must not be empty`, field);

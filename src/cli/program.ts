@@ -6,6 +6,7 @@ import * as control from './commands/control';
 import * as decide from './commands/decide';
 import * as list from './commands/list';
 import * as memory from './commands/memory';
+import * as review from './commands/review';
 import * as show from './commands/show';
 import * as start from './commands/start';
 import * as tail from './commands/tail';
@@ -13,7 +14,7 @@ import * as wait from './commands/wait';
 import type { Cli } from './context';
 import { nonEmpty } from './parse';
 
-const COMMANDS = [start, list, show, decide, chat, tail, control, wait, memory];
+const COMMANDS = [start, list, show, decide, review, chat, tail, control, wait, memory];
 
 export function buildProgram(cli: Cli): Command {
   const program = new Command('andon')

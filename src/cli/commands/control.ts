@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { SessionView } from '../../session/schema';
 import type { Cli } from '../context';
+import { budgetText } from '../format';
+import { integer, positiveNumber } from '../parse';
 
 export function register(program: Command, cli: Cli): void {
   program
@@ -17,12 +19,15 @@ export function register(program: Command, cli: Cli): void {
 
   program
     .command('resume')
-    .description('resume a paused session')
+    .description('resume a paused session (one that spent its budget needs a higher one)')
     .argument('<id>', 'session id')
+    .option('--budget-tokens <n>', 'new token budget (input plus output tokens of its model calls)', integer('budgetTokens', 1))
+    .option('--budget-usd <amount>', 'new cost budget in US dollars, e.g. 2.5', positiveNumber('budgetUsd'))
     .action(
-      cli.action(async ([id]) => {
-        const view = await cli.session(id as string).resume();
-        cli.print(view, () => `session ${view.id} resumed; now ${view.state}`);
+      cli.action<{ budgetTokens?: number; budgetUsd?: number }>(async ([id], options) => {
+        const budget = options.budgetTokens === undefined && options.budgetUsd === undefined ? undefined : { tokens: options.budgetTokens, costUsd: options.budgetUsd };
+        const view = await cli.session(id as string).resume({ budget });
+        cli.print(view, () => `session ${view.id} resumed${budget ? ` with a budget of ${budgetText(budget)}` : ''}; now ${view.state}`);
       }),
     );
 
