@@ -45,7 +45,14 @@ export function connect(options: ConnectOptions, env: NodeJS.ProcessEnv = proces
     client: new Client({ connection, namespace: options.namespace ?? target.namespace }),
     taskQueue: config.taskQueue,
     identity: options.identity,
-    defaults: { followUpWindowMs: config.sessions.followUpWindow, requirePlanApproval: config.sessions.requirePlanApproval },
+    // The configured policies apply to sessions the CLI starts, as to those `Andon.connect()` starts.
+    defaults: {
+      followUpWindowMs: config.sessions.followUpWindow,
+      requirePlanApproval: config.sessions.requirePlanApproval,
+      approval: config.sessions.approval,
+      budget: config.sessions.budget,
+      review: config.sessions.review,
+    },
   });
   return { api, ready };
 }
