@@ -1,15 +1,15 @@
 /**
  * What andon shows in Slack, as Block Kit: the session message (kept current as the session
- * moves), thread notes, the reject modal and slash-command answers. Pure functions of the session
+ * moves), thread notes, tool-call reviews, the reject and review modals and slash-command answers. Pure functions of the session
  * view, so every message can be checked without Slack.
  *
  * Text from the agent, alerts and people is escaped: Slack reads `<...>` as links and mentions,
  * and a plan step must not be able to ping a channel.
  */
 import type { ActionsBlock, Button, ContextBlock, KnownBlock, ModalView, SectionBlock } from '@slack/types';
-import type { SessionView } from '../session/schema';
+import type { Review, ReviewDecision, SessionView } from '../session/schema';
 import type { SessionSummary } from '../client/andon';
-import { ACTION, REJECT_VIEW, type ButtonValue, type RejectMetadata } from './ids';
+import { ACTION, REJECT_VIEW, REVIEW_VIEW, type ButtonValue, type RejectMetadata, type ReviewButtonValue, type ReviewMetadata } from './ids';
 
 /** Who did what, read from the session's timeline (facts.ts); the view alone does not say. */
 export interface SessionFacts {
@@ -42,6 +42,11 @@ const TEXT_MAX = 39_000;
 const STEP_DESCRIPTION_MAX = 300;
 const SHOWN_STEPS = 25;
 const SHOWN_LABELS = 8;
+/** A tool call's arguments as shown in a review message (JSON, escaped). */
+const ARGUMENTS_MAX = 2_500;
+/** Slack's limit on a plain-text input's value: larger arguments cannot be edited in Slack. */
+export const INPUT_MAX = 3_000;
+const SHOWN_REVIEWS = 20;
 
 /** Escapes the three characters Slack's mrkdwn gives meaning to. */
 export function escapeText(text: string): string {
@@ -56,6 +61,7 @@ export function unescapeText(text: string): string {
 /** An identity as Slack should show it: Slack users and user groups as mentions, others as text. */
 export function who(by: string): string {
   if (by === 'policy:deadline') return 'the deadline policy';
+  if (by === 'policy:review-expired') return 'the review deadline';
   const slack = /^slack:([UW][A-Z0-9]+)$/.exec(by);
   if (slack) return `<@${slack[1]}>`;
   const group = /^slack:(S[A-Z0-9]+)$/.exec(by);
@@ -81,11 +87,22 @@ export function sessionMessage(view: SessionView, context: RenderContext = {}): 
   const alert = alertContext(view);
   if (alert) blocks.push(alert);
   blocks.push(section(statusLine(view, context.facts)));
+  // Reviews can stay open while the session is paused (or runs a call decided before them).
+  if (view.pendingReviews.length > 0 && view.state !== 'awaitingUserFeedback' && !TERMINAL.has(view.state)) {
+    blocks.push(section(`:raised_hand: *${reviewCount(view.pendingReviews.length)}*: decide in the thread.`));
+  }
   if (view.plan) blocks.push(...planSections(view));
   const actions = actionsBlock(view, context.sessionUrl);
   if (actions) blocks.push(actions);
   blocks.push(footer(view, context.sessionUrl));
   return { text: `${view.title}: ${plainStatus(view)}`, blocks };
+}
+
+const TERMINAL = new Set<SessionView['state']>(['completed', 'failed', 'cancelled']);
+
+/** "1 tool call awaits review", "3 tool calls await review". */
+function reviewCount(count: number): string {
+  return count === 1 ? '1 tool call awaits review' : `${count} tool calls await review`;
 }
 
 /** One line on where the session stands, and who moved it there. */
@@ -104,6 +121,8 @@ export function statusLine(view: SessionView, facts?: SessionFacts): string {
     case 'awaitingPlanApproval':
       return awaitingLine(view);
     case 'awaitingUserFeedback':
+      // Waiting on reviews, not on an answer: the model's text of that turn is no question.
+      if (view.pendingReviews.length > 0) return `:raised_hand: *${reviewCount(view.pendingReviews.length)}*: decide in the thread.`;
       return facts?.question
         ? `:speech_balloon: *The agent asks*: ${escapeText(clip(facts.question, 2_000))}\nAnswer in the thread.`
         : ':speech_balloon: *The agent has a question*: answer in the thread.';
@@ -152,6 +171,7 @@ function slackDate(iso: string): string {
 }
 
 function plainStatus(view: SessionView): string {
+  if (view.state === 'awaitingUserFeedback' && view.pendingReviews.length > 0) return reviewCount(view.pendingReviews.length);
   const labels: Record<SessionView['state'], string> = {
     unspecified: 'queued',
     creating: 'queued',
@@ -235,8 +255,25 @@ function actionsBlock(view: SessionView, sessionUrl: string | undefined): Action
 function footer(view: SessionView, sessionUrl: string | undefined): ContextBlock {
   const parts = [`Session \`${escapeText(view.id)}\``];
   if (view.requestedBy) parts.push(`requested by ${who(view.requestedBy)}`);
+  const usage = usageText(view);
+  if (usage) parts.push(usage);
   if (sessionUrl) parts.push(`<${sessionUrl}|Temporal UI>`);
   return { type: 'context', elements: [{ type: 'mrkdwn', text: parts.join(' · ') }] };
+}
+
+/** What the session's model calls used, against its budget: "used 1,200 of 200,000 tokens, $0.0021 of $2.00". */
+export function usageText(view: Pick<SessionView, 'usage' | 'budget'>): string | undefined {
+  const { usage, budget } = view;
+  if (!usage && !budget) return undefined;
+  const tokens = (usage?.inputTokens ?? 0) + (usage?.outputTokens ?? 0);
+  const parts = [`${tokens.toLocaleString('en-US')}${budget?.tokens !== undefined ? ` of ${budget.tokens.toLocaleString('en-US')}` : ''} tokens`];
+  const cost = usage?.costUsd ?? 0;
+  if (cost > 0 || budget?.costUsd !== undefined) parts.push(`${dollars(cost)}${budget?.costUsd !== undefined ? ` of ${dollars(budget.costUsd)}` : ''}`);
+  return `used ${parts.join(', ')}`;
+}
+
+function dollars(amount: number): string {
+  return `$${amount > 0 && amount < 0.01 ? amount.toFixed(4) : amount.toFixed(2)}`;
 }
 
 function pullRequests(view: SessionView): { url: string; title: string }[] {
@@ -269,7 +306,109 @@ export function escalationMessage(view: SessionView, escalateTo: readonly string
 }
 
 // ---------------------------------------------------------------------------------------------
-// Answers to people (ephemeral) and the reject modal
+// Tool-call reviews
+
+/** How a review ended: a decision (by a person, or the review deadline), or closed without one. */
+export type ReviewVerdict =
+  | { decision: ReviewDecision; by: string; reason?: string; arguments?: Record<string, unknown> }
+  /** Why nobody can decide it any more (the session ended, ...). */
+  | { closed: string };
+
+export interface ReviewContext {
+  sessionUrl?: string;
+  /** Set once decided: the message then says who decided what, instead of offering the buttons. */
+  verdict?: ReviewVerdict;
+}
+
+/**
+ * A tool call that waits for a person, posted in the session's thread: the tool, its arguments,
+ * why it needs a review, and Approve, Deny…, Edit…. Once decided, the same message (updated)
+ * says who decided what.
+ */
+export function reviewMessage(view: Pick<SessionView, 'id' | 'title' | 'plan'>, review: Review, context: ReviewContext = {}): SlackMessage {
+  const { verdict } = context;
+  const tool = `\`${escapeText(clip(review.tool, 200))}\``;
+  const plan = view.plan;
+  const step = plan?.steps.find((s) => s.id === review.stepId);
+  const where = step && plan ? ` (step ${step.index + 1}/${plan.steps.length}: ${escapeText(clip(step.title, 200))})` : '';
+  const ask = verdict ? `:wrench: The agent asked to run ${tool}${where}.` : `:raised_hand: *Review a tool call*: the agent wants to run ${tool}${where}.`;
+  const blocks: KnownBlock[] = [section(`${ask}\n*Why*: ${reviewReason(review)}`), section(codeBlock(review.arguments, ARGUMENTS_MAX))];
+  if (verdict) blocks.push(section(verdictLine(verdict)));
+  else blocks.push(reviewButtons(view.id, review));
+
+  const footnote = [`Review \`${escapeText(review.id)}\` of session \`${escapeText(view.id)}\``];
+  if (!verdict && review.expiresAt) footnote.push(`denied on its own ${slackDate(review.expiresAt)} unless decided`);
+  if (context.sessionUrl) footnote.push(`<${context.sessionUrl}|Temporal UI>`);
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: footnote.join(' · ') }] });
+
+  const why = review.reason === 'risky' ? 'a risky tool' : 'outside the approved plan';
+  const text = verdict ? `${review.tool} in ${view.title}: ${plainVerdict(verdict)}` : `Review a tool call in ${view.title}: ${review.tool} (${why})`;
+  return { text: clip(text, TEXT_MAX), blocks };
+}
+
+export function reviewReason(review: Pick<Review, 'tool' | 'reason'>): string {
+  return review.reason === 'risky'
+    ? `\`${escapeText(clip(review.tool, 200))}\` is a risky tool: every call to it is reviewed, in the plan or not.`
+    : 'it is outside the approved plan (the plan does not allow this call).';
+}
+
+/** Who decided what, for the updated review message. */
+export function verdictLine(verdict: ReviewVerdict): string {
+  if ('closed' in verdict) return `:heavy_minus_sign: *No longer awaits review*: ${escapeText(clip(verdict.closed, 1_000))}`;
+  const by = who(verdict.by);
+  const reason = verdict.reason ? `: ${escapeText(clip(verdict.reason, 1_000))}` : '';
+  switch (verdict.decision) {
+    case 'approve':
+      return `:white_check_mark: *Approved* by ${by}${reason}. The call runs as shown.`;
+    case 'deny':
+      return `:no_entry_sign: *Denied* by ${by}${reason}. The agent reads why.`;
+    case 'edit':
+      return `:pencil2: *Edited* by ${by}${reason}. The call runs with:\n${codeBlock(verdict.arguments ?? {}, ARGUMENTS_MAX)}`;
+  }
+}
+
+function plainVerdict(verdict: ReviewVerdict): string {
+  if ('closed' in verdict) return 'no longer awaits review';
+  const done = { approve: 'approved', deny: 'denied', edit: 'edited' }[verdict.decision];
+  return `${done} by ${verdict.by}`;
+}
+
+function reviewButtons(sessionId: string, review: Review): ActionsBlock {
+  const value = JSON.stringify({ sessionId, reviewId: review.id, tool: clip(review.tool, 200) } satisfies ReviewButtonValue);
+  return {
+    type: 'actions',
+    block_id: `andon_review:${review.id}`,
+    elements: [
+      {
+        type: 'button',
+        action_id: ACTION.reviewApprove,
+        text: { type: 'plain_text', text: 'Approve', emoji: true },
+        style: 'primary',
+        value,
+        confirm: {
+          title: { type: 'plain_text', text: 'Run this tool call?' },
+          text: { type: 'mrkdwn', text: `The agent runs \`${escapeText(clip(review.tool, 200))}\` with the arguments shown.` },
+          confirm: { type: 'plain_text', text: 'Run it' },
+          deny: { type: 'plain_text', text: 'Not yet' },
+        },
+      },
+      { type: 'button', action_id: ACTION.reviewDeny, text: { type: 'plain_text', text: 'Deny…', emoji: true }, style: 'danger', value },
+      { type: 'button', action_id: ACTION.reviewEdit, text: { type: 'plain_text', text: 'Edit…', emoji: true }, value },
+    ],
+  };
+}
+
+/** JSON as a Slack code block, escaped, at most `max` characters between the fences. */
+function codeBlock(value: unknown, max: number): string {
+  // Three backticks in a value would end the block early: a zero-width space keeps them apart.
+  let body = escapeText(JSON.stringify(value, null, 2) ?? 'null').replace(/```/g, '`\u200b`\u200b`');
+  // Cut on a whole entity, never inside "&amp;".
+  if (body.length > max) body = `${body.slice(0, max - 1).replace(/&[a-z]{0,3}$/, '')}…`;
+  return `\`\`\`\n${body}\n\`\`\``;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers to people (ephemeral) and the modals
 
 export function rejectModal(metadata: RejectMetadata): ModalView {
   return {
@@ -302,6 +441,75 @@ export function rejectModal(metadata: RejectMetadata): ModalView {
   };
 }
 
+export function reviewDenyModal(metadata: ReviewMetadata, tool: string): ModalView {
+  return {
+    type: 'modal',
+    callback_id: REVIEW_VIEW.denyCallbackId,
+    private_metadata: JSON.stringify(metadata),
+    title: { type: 'plain_text', text: 'Deny the tool call' },
+    submit: { type: 'plain_text', text: 'Deny' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      section(`Denying \`${escapeText(clip(tool, 200))}\` (review \`${escapeText(metadata.reviewId)}\` of session \`${escapeText(metadata.sessionId)}\`). The agent reads your reason and carries on without the call.`),
+      {
+        type: 'input',
+        block_id: REVIEW_VIEW.reasonBlock,
+        label: { type: 'plain_text', text: 'Why?' },
+        element: { type: 'plain_text_input', action_id: REVIEW_VIEW.reasonBlock, multiline: true, min_length: 1, max_length: 4_000 },
+      },
+    ],
+  };
+}
+
+/** The edit modal, prefilled with the call's arguments as JSON (they must fit Slack's 3,000-character input). */
+export function reviewEditModal(metadata: ReviewMetadata, review: Pick<Review, 'tool' | 'arguments'>): ModalView {
+  return {
+    type: 'modal',
+    callback_id: REVIEW_VIEW.editCallbackId,
+    private_metadata: JSON.stringify(metadata),
+    title: { type: 'plain_text', text: 'Edit the tool call' },
+    submit: { type: 'plain_text', text: 'Run with these' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      section(
+        `Editing the arguments of \`${escapeText(clip(review.tool, 200))}\` (review \`${escapeText(metadata.reviewId)}\` of session \`${escapeText(metadata.sessionId)}\`). ` +
+          "The call runs with what you submit, once the tool's schema accepts it.",
+      ),
+      {
+        type: 'input',
+        block_id: REVIEW_VIEW.argumentsBlock,
+        label: { type: 'plain_text', text: 'Arguments (a JSON object)' },
+        element: {
+          type: 'plain_text_input',
+          action_id: REVIEW_VIEW.argumentsBlock,
+          multiline: true,
+          min_length: 2,
+          max_length: INPUT_MAX,
+          initial_value: editableArguments(review.arguments),
+        },
+      },
+    ],
+  };
+}
+
+/** The arguments as the edit modal shows them: indented JSON. */
+export function editableArguments(args: Record<string, unknown>): string {
+  return JSON.stringify(args, null, 2);
+}
+
+/** `/andon reviews`: the tool calls waiting, across sessions, oldest first. */
+export function reviewList(reviews: readonly (Review & { sessionId: string; sessionTitle: string })[]): SlackMessage {
+  if (reviews.length === 0) return { text: 'No tool calls await review.' };
+  const lines = reviews.slice(0, SHOWN_REVIEWS).map((r) => {
+    const args = escapeText(clip(JSON.stringify(r.arguments), 80));
+    const why = r.reason === 'risky' ? 'risky tool' : 'outside the plan';
+    return `• \`${escapeText(r.tool)}\` \`${args}\` (${why}) in *${escapeText(clip(r.sessionTitle, 80))}* · \`${escapeText(r.sessionId)}\` \`${escapeText(r.id)}\` · since ${slackDate(r.createdAt)}`;
+  });
+  if (reviews.length > SHOWN_REVIEWS) lines.push(`…and ${reviews.length - SHOWN_REVIEWS} more`);
+  const heading = `*${reviewCount(reviews.length)}*: decide with the buttons in each session's thread.`;
+  return { text: clip(`${heading}\n${lines.join('\n')}`, TEXT_MAX) };
+}
+
 export function sessionList(sessions: readonly SessionSummary[], what: string): SlackMessage {
   if (sessions.length === 0) return { text: `No ${what} sessions.` };
   const lines = sessions.map((s) => `• \`${escapeText(s.id)}\` ${s.state}: ${escapeText(clip(s.title, 120))}`);
@@ -315,4 +523,5 @@ export const COMMAND_HELP = [
   '`approve <id> [plan-id] [comment]`: approve the plan',
   '`reject <id> [--replan] <reason>`: reject the plan (`--replan`: ask the agent for a new one)',
   '`ask <id> <question>`: ask the agent (the answer also goes to the session thread)',
+  "`reviews`: tool calls awaiting review, across sessions (decide with the buttons in each session's thread)",
 ].join('\n');

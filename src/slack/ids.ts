@@ -11,10 +11,17 @@ export const ACTION = {
   reject: 'andon_reject',
   /** The link button to the Temporal UI: Slack reports its clicks too; they need nothing. */
   open: 'andon_open',
+  /** A tool call's review message: run it as it is, deny it (a modal asks why), edit its arguments (a modal). */
+  reviewApprove: 'andon_review_approve',
+  reviewDeny: 'andon_review_deny',
+  reviewEdit: 'andon_review_edit',
 } as const;
 
 /** The reject modal's callback id and its input blocks. */
 export const REJECT_VIEW = { callbackId: 'andon_reject', reasonBlock: 'reason', reasonAction: 'reason', replanBlock: 'replan', replanAction: 'replan' } as const;
+
+/** The review modals' callback ids and their one input block each (the action id is the block id). */
+export const REVIEW_VIEW = { denyCallbackId: 'andon_review_deny', editCallbackId: 'andon_review_edit', reasonBlock: 'reason', argumentsBlock: 'arguments' } as const;
 
 /** An Approve or Reject button's value: the decision binds to the plan the person saw (its id and content hash). */
 export const ButtonValue = z.object({
@@ -30,6 +37,25 @@ export const RejectMetadata = ButtonValue.extend({
   responseUrl: z.string().optional(),
 });
 export type RejectMetadata = z.infer<typeof RejectMetadata>;
+
+/** A review button's value: which tool call of which session (and its tool, for the modals' text). */
+export const ReviewButtonValue = z.object({
+  sessionId: z.string().min(1).max(128),
+  reviewId: z.string().min(1).max(200),
+  tool: z.string().min(1).max(200).optional(),
+});
+export type ReviewButtonValue = z.infer<typeof ReviewButtonValue>;
+
+/**
+ * The deny and edit modals' private metadata: which review, the review message to update once
+ * decided, and where to tell the person the outcome.
+ */
+export const ReviewMetadata = ReviewButtonValue.extend({
+  channel: z.string().optional(),
+  messageTs: z.string().optional(),
+  responseUrl: z.string().optional(),
+});
+export type ReviewMetadata = z.infer<typeof ReviewMetadata>;
 
 /** `slack:<user id>`: who a Slack user is on the session's timeline. */
 export function slackActor(userId: string): string {

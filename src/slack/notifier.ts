@@ -1,8 +1,9 @@
 /**
  * Slack notifications: the plan goes to the session's channel as one message with Approve and
  * Reject, that message is updated as the session moves, and everything else (the agent's
- * answers, reminders, escalations) goes to its thread. Runs inside the `notify` activity: every
- * failure becomes a NotifyError that says whether Temporal should try again, and when.
+ * answers, reminders, escalations, tool calls to review) goes to its thread. Runs inside the
+ * `notify` activity: every failure becomes a NotifyError that says whether Temporal should try
+ * again, and when.
  */
 import type { WebClient } from '@slack/web-api';
 import type { Notification, Notifier, NotifyResult, SlackRef } from '../notify/notifier';
@@ -13,6 +14,7 @@ import {
   escalationMessage,
   newPlanMessage,
   reminderMessage,
+  reviewMessage,
   sessionLink,
   sessionMessage,
   type RenderContext,
@@ -69,14 +71,43 @@ export class SlackNotifier implements Notifier {
         // Broadcast: the people now asked may never have opened the thread.
         await post.inThread(escalationMessage(view, notification.escalateTo ?? []), { broadcast: true });
         return {};
+      case 'reviewRequested':
+        await this.reviewRequested(notification, post);
+        return {};
     }
+  }
+
+  /**
+   * A tool call to review: the session message first shows that calls await review (best
+   * effort: the state update that follows corrects it anyway), then the review itself goes to the
+   * thread, also to the channel (the session waits on it, and people may never open the thread).
+   * The review message is no session message: it is never returned as the thread to keep.
+   */
+  private async reviewRequested(notification: Notification, post: Poster): Promise<void> {
+    const { view, review } = notification;
+    if (!review) return;
+    if (notification.slack) {
+      try {
+        await post.session(await this.render(view));
+      } catch (error) {
+        this.options.warn?.(`slack: could not update the message of ${view.id} for review ${review.id}: ${(error as Error).message}`);
+      }
+    }
+    const sessionUrl = this.sessionUrl(view.id);
+    // Decided before this could be posted (Slack was slow or limited): a record, without buttons.
+    const pending = view.pendingReviews.some((r) => r.id === review.id);
+    const verdict = pending ? undefined : { closed: 'it was decided (or its session ended) before this message could be posted.' };
+    await post.inThread(reviewMessage(view, review, { sessionUrl, verdict }), { broadcast: pending });
   }
 
   /** The session message for `view`, with who decided when that can be read. */
   private async render(view: SessionView): Promise<SlackMessage> {
-    const sessionUrl = sessionLink(this.options.temporalUiUrl, this.options.namespace ?? 'default', view.id);
-    const context: RenderContext = { sessionUrl, facts: await this.facts(view) };
+    const context: RenderContext = { sessionUrl: this.sessionUrl(view.id), facts: await this.facts(view) };
     return sessionMessage(view, context);
+  }
+
+  private sessionUrl(sessionId: string): string | undefined {
+    return sessionLink(this.options.temporalUiUrl, this.options.namespace ?? 'default', sessionId);
   }
 
   private async facts(view: SessionView): Promise<SessionFacts | undefined> {

@@ -3,7 +3,7 @@
  * updates, and how each kind of Slack failure maps to "retry (after Retry-After)" or "give up".
  */
 import { NotifyError, type Notification } from '../../src/notify/notifier';
-import type { SessionView } from '../../src/session/schema';
+import type { Review, SessionView } from '../../src/session/schema';
 import { SlackNotifier } from '../../src/slack/notifier';
 import { rejectionOf } from '../support/rejection';
 import { SlackApiServer } from '../support/slack-api-server';
@@ -133,6 +133,64 @@ describe('SlackNotifier', () => {
     controller.abort();
     const cancelled = await rejectionOf(notifier.notify(notification({}), { signal: controller.signal, attempt: 1 }));
     expect(cancelled).toBeInstanceOf(NotifyError);
+  });
+
+  describe('a tool call to review', () => {
+    const review: Review = {
+      id: 'review-9',
+      stepId: 's1',
+      toolCallId: 'call_1',
+      tool: 'restart',
+      arguments: { service: 'payments' },
+      reason: 'outsidePlan',
+      createdAt: '2026-01-01T00:00:00.000Z',
+    };
+    const waiting = (overrides: Partial<SessionView> = {}) => view({ state: 'awaitingUserFeedback', currentStep: 0, pendingReviews: [review], ...overrides });
+
+    it('updates the session message, then asks in its thread, also sent to the channel, with the buttons', async () => {
+      const { slack: ref } = await notifier.notify(notification({}), options());
+      const result = await notifier.notify(notification({ kind: 'reviewRequested', view: waiting(), review, slack: ref }), options());
+      // The review message is no session message: the session keeps its own.
+      expect(result).toEqual({});
+      const session = slack.messages.get(`${ref!.channel}:${ref!.ts}`)!;
+      expect(session.history).toHaveLength(1);
+      expect(session.text).toBe('disk full on db-7: 1 tool call awaits review');
+      const [asked] = slack.thread(ref!.channel, ref!.ts);
+      expect(asked).toMatchObject({ broadcast: true, text: 'Review a tool call in disk full on db-7: restart (outside the approved plan)' });
+      expect(JSON.stringify(asked.blocks)).toContain('andon_review_approve');
+      expect(JSON.stringify(asked.blocks)).toContain('\\"service\\": \\"payments\\"');
+    });
+
+    it('posts in the channel when the session has no message', async () => {
+      const before = slack.callsOf('chat.update').length;
+      const result = await notifier.notify(notification({ kind: 'reviewRequested', targets: { slack: { channel: '#noplan' } }, view: waiting(), review }), options());
+      expect(result).toEqual({});
+      expect(slack.callsOf('chat.update').length).toBe(before);
+      expect(slack.posts('CNOPLAN').map((m) => m.text)).toEqual(['Review a tool call in disk full on db-7: restart (outside the approved plan)']);
+    });
+
+    it('posts a call decided before it could be posted without buttons, and not to the channel', async () => {
+      const { slack: ref } = await notifier.notify(notification({}), options());
+      await notifier.notify(notification({ kind: 'reviewRequested', view: waiting({ state: 'inProgress', pendingReviews: [] }), review, slack: ref }), options());
+      const [asked] = slack.thread(ref!.channel, ref!.ts);
+      expect(asked.broadcast).toBe(false);
+      expect(JSON.stringify(asked.blocks)).not.toContain('andon_review_approve');
+      expect(JSON.stringify(asked.blocks)).toContain('No longer awaits review');
+    });
+
+    it('still asks when the session message cannot be updated, and fails (to be retried) when the question cannot be posted', async () => {
+      const { slack: ref } = await notifier.notify(notification({}), options());
+      const warnings: string[] = [];
+      const warned = new SlackNotifier({ botToken: TOKEN, apiUrl: slack.apiUrl, warn: (m) => warnings.push(m) });
+      slack.fail({ method: 'chat.update', error: 'message_not_found', times: 1 });
+      await warned.notify(notification({ kind: 'reviewRequested', view: waiting(), review, slack: ref }), options());
+      expect(slack.thread(ref!.channel, ref!.ts)).toHaveLength(1);
+      expect(warnings).toEqual([expect.stringContaining('message_not_found')]);
+
+      slack.fail({ method: 'chat.postMessage', status: 429, retryAfter: 2, times: 1 });
+      const limited = (await rejectionOf(warned.notify(notification({ kind: 'reviewRequested', view: waiting(), review, slack: ref }), options()))) as NotifyError;
+      expect(limited.options).toMatchObject({ retryable: true, retryAfterMs: 2_000 });
+    });
   });
 
   it('still posts when who decided cannot be read', async () => {
