@@ -5,13 +5,29 @@
  * and that message is what the person reads.
  */
 import type { Andon } from '../client/andon';
-import { AgentReplyError, AndonError, TimeoutError, UnavailableError } from '../client/errors';
-import type { SessionState } from '../session/schema';
-import { escapeText, sessionList, sessionMessage, type SlackMessage } from './blocks';
+import { AgentReplyError, AndonError, InvalidStateError, TimeoutError, UnavailableError, ValidationError } from '../client/errors';
+import { isTerminal, type Review, type SessionState, type SessionView } from '../session/schema';
+import { escapeText, reviewList, reviewMessage, sessionList, sessionMessage, type ReviewVerdict, type SlackMessage } from './blocks';
 import { slackActor } from './ids';
 
 /** What `list` shows without a state: sessions someone may still need to act on. */
 const OPEN_STATES: SessionState[] = ['queued', 'planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'paused'];
+
+/** A decision on a tool call awaiting review. */
+export type ReviewChoice = { decision: 'approve' } | { decision: 'deny'; reason: string } | { decision: 'edit'; arguments: Record<string, unknown> };
+
+/** What became of a decision on a review. */
+export type ReviewAttempt =
+  | { kind: 'decided'; view: SessionView }
+  /** The input was refused (edited arguments the tool's schema rejects, ...): `field` is the first bad one. */
+  | { kind: 'invalid'; field: string; message: string }
+  /** No call awaits review under that id any more: decided already, or its session ended. */
+  | { kind: 'gone'; message: string }
+  | { kind: 'failed'; message: SlackMessage };
+
+/** How far back the timeline is read for a review's request and decision. */
+const TIMELINE_PAGES = 10;
+const TIMELINE_PAGE = 1_000;
 
 export interface SessionActionsOptions {
   /** The session's page in the Temporal UI, for status answers. */
@@ -83,6 +99,68 @@ export class SessionActions {
     } catch (error) {
       return this.refused('list request', undefined, error);
     }
+  }
+
+  /** Decides a tool call awaiting review, as the person. Never throws. */
+  async review(user: string, input: { sessionId: string; reviewId: string; choice: ReviewChoice }): Promise<ReviewAttempt> {
+    try {
+      const view = await this.andon.session(input.sessionId).review(input.reviewId, input.choice, { by: slackActor(user) });
+      return { kind: 'decided', view };
+    } catch (error) {
+      if (ValidationError.isInstance(error)) return { kind: 'invalid', field: error.field, message: error.message };
+      if (InvalidStateError.isInstance(error)) return { kind: 'gone', message: error.message };
+      const what = { approve: 'approval', deny: 'denial', edit: 'edit' }[input.choice.decision];
+      return { kind: 'failed', message: this.refused(`${what} of the tool call`, input.sessionId, error) };
+    }
+  }
+
+  /** A tool call of the session that awaits review now; undefined when none does under that id. */
+  async pendingReview(sessionId: string, reviewId: string, timeoutMs: number): Promise<Review | undefined> {
+    const view = await this.andon.session(sessionId).info({ timeoutMs });
+    return view.pendingReviews.find((r) => r.id === reviewId);
+  }
+
+  /**
+   * A review as it reads now: its message (with who decided what, once decided) and the verdict.
+   * From the session's timeline, which has both the request and the decision. Throws when the
+   * session cannot be read.
+   */
+  async reviewNow(sessionId: string, reviewId: string): Promise<{ message?: SlackMessage; verdict?: ReviewVerdict }> {
+    const session = this.andon.session(sessionId);
+    const view = await session.info();
+    const pending = view.pendingReviews.find((r) => r.id === reviewId);
+    let review = pending;
+    let verdict: ReviewVerdict | undefined;
+    let after = 0;
+    for (let page = 0; page < TIMELINE_PAGES && !(review && verdict) && !pending; page++) {
+      const { events } = await session.timeline({ after, limit: TIMELINE_PAGE });
+      for (const event of events) {
+        if (event.type === 'reviewRequested' && event.review.id === reviewId) review = event.review;
+        if (event.type === 'reviewDecided' && event.reviewId === reviewId) {
+          verdict = { decision: event.decision, by: event.by, reason: event.reason, arguments: event.arguments };
+        }
+      }
+      if (events.length < TIMELINE_PAGE) break;
+      after = events[events.length - 1].seq;
+    }
+    // Undecided and not pending: its session ended (reviews close with it).
+    if (review && !pending && !verdict && isTerminal(view.state)) verdict = { closed: `the session is ${view.state}.` };
+    const message = review ? reviewMessage(view, review, { sessionUrl: this.sessionUrl(sessionId), verdict }) : undefined;
+    return { message, verdict };
+  }
+
+  /** Tool calls awaiting review across sessions (`/andon reviews`). */
+  async reviews(): Promise<SlackMessage> {
+    try {
+      return reviewList(await this.andon.reviews.list({ limit: 50 }));
+    } catch (error) {
+      return this.refused('review list request', undefined, error);
+    }
+  }
+
+  /** The session's page in the Temporal UI. */
+  sessionUrl(sessionId: string): string | undefined {
+    return this.options.sessionUrl?.(sessionId);
   }
 
   /** What to tell a person whose request did not go through, and why. */

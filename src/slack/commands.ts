@@ -1,7 +1,7 @@
 /**
- * The slash command: `/andon status|list|approve|reject|ask ...`. Usage mistakes are answered at
- * once; everything that talks to Temporal is acknowledged first and answered through the
- * command's response URL, to the person who typed it.
+ * The slash command: `/andon status|list|approve|reject|ask|reviews ...`. Usage mistakes are
+ * answered at once; everything that talks to Temporal is acknowledged first and answered through
+ * the command's response URL, to the person who typed it.
  */
 import { SessionState } from '../session/schema';
 import type { SessionActions } from './actions';
@@ -17,7 +17,8 @@ export type ParsedCommand =
   | { kind: 'list'; states: SessionState[] }
   | { kind: 'approve'; sessionId: string; planId?: string; comment?: string }
   | { kind: 'reject'; sessionId: string; reason: string; replan: boolean }
-  | { kind: 'ask'; sessionId: string; question: string };
+  | { kind: 'ask'; sessionId: string; question: string }
+  | { kind: 'reviews' };
 
 const PLAN_ID = /^plan-\d+$/;
 
@@ -50,6 +51,8 @@ export function parseCommand(text: string): ParsedCommand {
       const reason = (replan ? rest.slice(1) : rest).join(' ');
       return sessionId && reason ? { kind: 'reject', sessionId, reason, replan } : usage('reject <session id> [--replan] <reason>');
     }
+    case 'reviews':
+      return { kind: 'reviews' };
     case 'ask':
       return sessionId && tail ? { kind: 'ask', sessionId, question: tail } : usage('ask <session id> <question>');
     default:
@@ -80,6 +83,8 @@ export class CommandHandler {
         return answer(() => this.actions.status(parsed.sessionId));
       case 'list':
         return answer(() => this.actions.list(parsed.states));
+      case 'reviews':
+        return answer(() => this.actions.reviews());
       case 'approve':
         return answer(() => this.actions.approve(user, parsed));
       case 'reject':

@@ -13,7 +13,9 @@ export const BlockActions = z.looseObject({
   trigger_id: z.string().optional(),
   response_url: z.string().optional(),
   channel: z.looseObject({ id: z.string() }).optional(),
-  container: z.looseObject({ channel_id: z.string().optional() }).optional(),
+  /** Where the clicked button is: its message's channel and timestamp (to update it). */
+  container: z.looseObject({ channel_id: z.string().optional(), message_ts: z.string().optional() }).optional(),
+  message: z.looseObject({ ts: z.string().optional() }).optional(),
   actions: z.array(z.looseObject({ action_id: z.string(), value: z.string().optional() })).default([]),
 });
 export type BlockActions = z.infer<typeof BlockActions>;

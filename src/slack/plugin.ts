@@ -49,7 +49,7 @@ export const slackPlugin: FastifyPluginAsync<SlackPluginOptions> = async (app, {
   const responder = new Responder(web, warn);
   const namespace = andon.client.options.namespace;
   const actions = new SessionActions(andon, { warn, sessionUrl: (id) => sessionLink(config.temporalUiUrl, namespace, id) });
-  const interactions = new InteractionHandler(actions, web, responder);
+  const interactions = new InteractionHandler(actions, web, responder, { warn });
   const commands = new CommandHandler(actions, responder);
   const events = new EventHandler(actions, new ThreadSessions(andon), responder, warn);
   const background = new Background(warn);
@@ -61,7 +61,7 @@ export const slackPlugin: FastifyPluginAsync<SlackPluginOptions> = async (app, {
   });
   app.addHook('onClose', () => background.drain(DRAIN_MS));
 
-  const route = (url: string, operationId: string, summary: string, handle: (raw: Buffer) => Ack) =>
+  const route = (url: string, operationId: string, summary: string, handle: (raw: Buffer) => Ack | Promise<Ack>) =>
     app.post(
       url,
       {
@@ -76,7 +76,8 @@ export const slackPlugin: FastifyPluginAsync<SlackPluginOptions> = async (app, {
         },
       },
       async (request, reply) => {
-        const ack = handle(rawBody(request));
+        // Synchronous for most requests; an edited tool call waits (briefly) for the session's verdict.
+        const ack = await handle(rawBody(request));
         reply.code(200);
         if (ack.body === undefined) await reply.send();
         else await reply.send(ack.body);
@@ -85,10 +86,10 @@ export const slackPlugin: FastifyPluginAsync<SlackPluginOptions> = async (app, {
       },
     );
 
-  route(ROUTES.interactions, 'slackInteractions', "The Slack app's interactivity request URL: Approve and Reject buttons, the reject dialog", (raw) =>
+  route(ROUTES.interactions, 'slackInteractions', "The Slack app's interactivity request URL: Approve and Reject buttons, the reject dialog, tool-call reviews (Approve, Deny, Edit)", (raw) =>
     interactions.handle(parseJson(formFields(raw).payload)),
   );
-  route(ROUTES.commands, 'slackCommands', 'The Slack app\'s slash command: /andon status|list|approve|reject|ask', (raw) => {
+  route(ROUTES.commands, 'slackCommands', 'The Slack app\'s slash command: /andon status|list|approve|reject|ask|reviews', (raw) => {
     const command = SlashCommand.safeParse(formFields(raw));
     return command.success ? commands.handle(command.data) : { body: { response_type: 'ephemeral', text: 'andon could not read this command.' } };
   });

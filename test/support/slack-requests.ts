@@ -83,8 +83,20 @@ export function click(input: { actionId: string; value: string; user: string; ch
   return { path: '/v1/slack/interactions', body: form({ payload: JSON.stringify(payload) }), contentType: FORM };
 }
 
-/** Submits a modal andon opened (its callback id and private metadata), with the values typed in. */
-export function submitView(input: { user: string; callbackId: string; privateMetadata: string; reason: string | null; replan?: boolean }): SlackRequest {
+/**
+ * Submits a modal andon opened (its callback id and private metadata), with the values typed in:
+ * the reject modal's `reason` and `replan`, or any text inputs by block id (`values`, whose action
+ * id is the block id, as andon names them).
+ */
+export function submitView(input: {
+  user: string;
+  callbackId: string;
+  privateMetadata: string;
+  reason?: string | null;
+  replan?: boolean;
+  values?: Record<string, string | null>;
+}): SlackRequest {
+  const typed = Object.fromEntries(Object.entries(input.values ?? {}).map(([block, value]) => [block, { [block]: { type: 'plain_text_input', value } }]));
   const payload = {
     type: 'view_submission',
     user: { id: input.user },
@@ -97,8 +109,9 @@ export function submitView(input: { user: string; callbackId: string; privateMet
       private_metadata: input.privateMetadata,
       state: {
         values: {
-          reason: { reason: { type: 'plain_text_input', value: input.reason } },
+          reason: { reason: { type: 'plain_text_input', value: input.reason ?? null } },
           replan: { replan: { type: 'checkboxes', selected_options: input.replan ? [{ value: 'replan', text: { type: 'plain_text', text: 'x' } }] : [] } },
+          ...typed,
         },
       },
     },

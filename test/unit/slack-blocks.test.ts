@@ -1,24 +1,30 @@
 /**
  * What andon shows in Slack, rendered from session views without Slack: the plan message with
  * its buttons, how it reads in every state, escaping, Slack's size limits, the reject modal,
- * thread notes and the slash command's grammar.
+ * tool-call reviews and their modals, thread notes and the slash command's grammar.
  */
-import type { SessionView } from '../../src/session/schema';
+import type { Review, SessionView } from '../../src/session/schema';
 import {
   agentReplyMessage,
   escalationMessage,
   escapeText,
   rejectModal,
   reminderMessage,
+  reviewDenyModal,
+  reviewEditModal,
+  reviewList,
+  reviewMessage,
   sessionLink,
   sessionList,
   sessionMessage,
   statusLine,
+  usageText,
   who,
+  type ReviewVerdict,
 } from '../../src/slack/blocks';
 import { parseCommand } from '../../src/slack/commands';
 import { factsFrom } from '../../src/slack/facts';
-import { ACTION, ButtonValue, REJECT_VIEW } from '../../src/slack/ids';
+import { ACTION, ButtonValue, REJECT_VIEW, REVIEW_VIEW, ReviewButtonValue, ReviewMetadata } from '../../src/slack/ids';
 
 function view(overrides: Partial<SessionView> = {}): SessionView {
   return {
@@ -233,6 +239,7 @@ describe('the slash command', () => {
     ['reject demo-1 too risky at peak', { kind: 'reject', sessionId: 'demo-1', reason: 'too risky at peak', replan: false }],
     ['reject demo-1 --replan try a canary', { kind: 'reject', sessionId: 'demo-1', reason: 'try a canary', replan: true }],
     ['ask demo-1 why roll back &amp; not restart?', { kind: 'ask', sessionId: 'demo-1', question: 'why roll back & not restart?' }],
+    ['reviews', { kind: 'reviews' }],
   ])('reads "%s"', (text, expected) => {
     expect(parseCommand(text)).toEqual(expected);
   });
@@ -245,5 +252,138 @@ describe('the slash command', () => {
     const list = sessionList([{ id: 'a', state: 'paused', title: 'disk <full>', createTime: '', status: 'RUNNING' }], 'open');
     expect(list.text).toBe('*1 open session*\n• `a` paused: disk &lt;full&gt;');
     expect(sessionList([], 'open').text).toBe('No open sessions.');
+  });
+});
+
+describe('tool-call reviews', () => {
+  const review = (overrides: Partial<Review> = {}): Review => ({
+    id: 'review-12',
+    stepId: 'plan-1-step-2',
+    toolCallId: 'call_1',
+    tool: 'restart',
+    arguments: { service: 'payments' },
+    reason: 'outsidePlan',
+    createdAt: '2026-01-01T00:02:00.000Z',
+    ...overrides,
+  });
+  const running = view({ state: 'awaitingUserFeedback', currentStep: 1 });
+
+  it('shows the tool, its step, why it is reviewed, its arguments as code, and Approve, Deny, Edit carrying the review', () => {
+    const message = reviewMessage(running, review({ expiresAt: '2026-01-01T04:02:00.000Z' }), { sessionUrl: 'http://ui/x' });
+    const blocks = message.blocks as Block[];
+    expect(message.text).toBe('Review a tool call in checkout-api error rate above 5%: restart (outside the approved plan)');
+    const text = allText(blocks);
+    expect(blocks[0].text.text).toBe(
+      ':raised_hand: *Review a tool call*: the agent wants to run `restart` (step 2/2: Roll back).\n*Why*: it is outside the approved plan (the plan does not allow this call).',
+    );
+    expect(blocks[1].text.text).toBe('```\n{\n  "service": "payments"\n}\n```');
+    expect(text).toContain('Review `review-12` of session `alert-am-abc`');
+    expect(text).toContain(`denied on its own <!date^${Date.parse('2026-01-01T04:02:00.000Z') / 1000}^`);
+    expect(text).toContain('<http://ui/x|Temporal UI>');
+
+    const [approve, deny, edit] = buttons(blocks);
+    expect(approve).toMatchObject({ action_id: ACTION.reviewApprove, style: 'primary', confirm: { confirm: { text: 'Run it' } } });
+    expect(deny).toMatchObject({ action_id: ACTION.reviewDeny, style: 'danger', text: { text: 'Deny…' } });
+    expect(edit).toMatchObject({ action_id: ACTION.reviewEdit, text: { text: 'Edit…' } });
+    for (const button of [approve, deny, edit]) {
+      expect(ReviewButtonValue.parse(JSON.parse(button.value))).toEqual({ sessionId: 'alert-am-abc', reviewId: 'review-12', tool: 'restart' });
+    }
+  });
+
+  it('says when a tool is risky', () => {
+    const message = reviewMessage(running, review({ tool: 'flushCache', reason: 'risky' }));
+    expect(message.text).toMatch(/flushCache \(a risky tool\)$/);
+    expect(allText(message.blocks as Block[])).toContain('*Why*: `flushCache` is a risky tool: every call to it is reviewed, in the plan or not.');
+  });
+
+  it('escapes and bounds the arguments: no pings, no early end of the code block, inside Slack limits', () => {
+    const hostile = review({ tool: '<!channel>', arguments: { note: '<!here> ``` & <https://evil.example|x>', blob: 'x'.repeat(10_000), amp: '&'.repeat(3_000) } });
+    const blocks = reviewMessage(running, hostile).blocks as Block[];
+    // What Slack renders (button values are data, never shown).
+    const text = allText(blocks.filter((b) => b.type !== 'actions'));
+    expect(text).not.toContain('<!here>');
+    expect(text).not.toContain('<!channel>');
+    expect(text).not.toContain('<https://evil.example');
+    for (const block of blocks) if (block.type === 'section') expect(block.text.text.length).toBeLessThanOrEqual(3_000);
+    const code: string = blocks[1].text.text;
+    expect(code.startsWith('```\n') && code.endsWith('…\n```')).toBe(true);
+    // The fences are the only three backticks in a row.
+    expect(code.match(/```/g)).toHaveLength(2);
+    // Cut on whole entities.
+    expect(code).not.toMatch(/&[a-z]{0,3}…/);
+  });
+
+  it('once decided, says who decided what instead of offering the buttons', () => {
+    const decided = (verdict: ReviewVerdict) => reviewMessage(running, review(), { verdict });
+    const approved = decided({ decision: 'approve', by: 'slack:U0ALICE' });
+    expect(buttons(approved.blocks as Block[])).toEqual([]);
+    expect(approved.text).toBe('restart in checkout-api error rate above 5%: approved by slack:U0ALICE');
+    expect(allText(approved.blocks as Block[])).toContain(':white_check_mark: *Approved* by <@U0ALICE>. The call runs as shown.');
+    expect(allText(approved.blocks as Block[])).toContain(':wrench: The agent asked to run `restart` (step 2/2: Roll back).');
+    expect(allText(approved.blocks as Block[])).not.toContain('denied on its own');
+
+    expect(allText(decided({ decision: 'deny', by: 'slack:U0BOB', reason: 'not <now>' }).blocks as Block[])).toContain(':no_entry_sign: *Denied* by <@U0BOB>: not &lt;now&gt;. The agent reads why.');
+    const edited = allText(decided({ decision: 'edit', by: 'cli:carol', arguments: { service: 'checkout-api' } }).blocks as Block[]);
+    expect(edited).toContain(':pencil2: *Edited* by cli:carol. The call runs with:\\n```\\n{\\n  \\"service\\": \\"checkout-api\\"\\n}\\n```');
+    expect(allText(decided({ decision: 'deny', by: 'policy:review-expired', reason: 'nobody reviewed this call in time' }).blocks as Block[])).toContain(
+      '*Denied* by the review deadline: nobody reviewed this call in time.',
+    );
+    expect(allText(decided({ closed: 'the session is cancelled.' }).blocks as Block[])).toContain('*No longer awaits review*: the session is cancelled.');
+  });
+
+  it('shows on the session message how many calls await review, and the usage against the budget', () => {
+    const pending = [review(), review({ id: 'review-13', toolCallId: 'call_2' })];
+    const waiting = view({ state: 'awaitingUserFeedback', currentStep: 1, pendingReviews: pending });
+    const message = sessionMessage(waiting);
+    expect(message.text).toBe('checkout-api error rate above 5%: 2 tool calls await review');
+    // The model's text of that turn is no question to answer.
+    expect(statusLine(waiting, { approvals: [], question: 'I will restart payments.' })).toBe(':raised_hand: *2 tool calls await review*: decide in the thread.');
+    expect(statusLine(view({ state: 'awaitingUserFeedback', pendingReviews: [review()] }))).toBe(':raised_hand: *1 tool call awaits review*: decide in the thread.');
+    // Paused with a call still to decide: both show.
+    const paused = allText(blocksOf(view({ state: 'paused', currentStep: 1, pendingReviews: [review()] })));
+    expect(paused).toContain('*Paused*');
+    expect(paused).toContain('*1 tool call awaits review*');
+    expect(allText(blocksOf(view({ state: 'cancelled', reason: 'x', pendingReviews: [review()] })))).not.toContain('await');
+
+    const usage = { inputTokens: 1_200, outputTokens: 300, costUsd: 0.0021 };
+    expect(usageText({ usage, budget: { tokens: 200_000, costUsd: 2 } })).toBe('used 1,500 of 200,000 tokens, $0.0021 of $2.00');
+    expect(usageText({ usage: { ...usage, costUsd: 0 } })).toBe('used 1,500 tokens');
+    expect(usageText({ usage: { ...usage, costUsd: 0.25 }, budget: { costUsd: 5 } })).toBe('used 1,500 tokens, $0.25 of $5.00');
+    expect(usageText({})).toBeUndefined();
+    const footer = blocksOf(view({ state: 'inProgress', currentStep: 0, usage, budget: { tokens: 200_000 } })).at(-1)!;
+    expect(allText([footer])).toContain('used 1,500 of 200,000 tokens, $0.0021');
+    expect(allText(blocksOf(view()))).not.toContain('tokens');
+  });
+
+  it('asks why in the deny modal, and offers the arguments as JSON in the edit modal, carrying the review and where to answer', () => {
+    const metadata = { sessionId: 's-1', reviewId: 'review-12', tool: 'restart', channel: 'C1', messageTs: '1.2', responseUrl: 'https://hooks.slack.com/actions/x' };
+    const deny = reviewDenyModal(metadata, 'restart');
+    expect(deny).toMatchObject({ type: 'modal', callback_id: REVIEW_VIEW.denyCallbackId, submit: { text: 'Deny' } });
+    expect(ReviewMetadata.parse(JSON.parse(deny.private_metadata!))).toEqual(metadata);
+    expect(deny.title.text.length).toBeLessThanOrEqual(24);
+    const reason = deny.blocks.find((b) => b.type === 'input') as Block;
+    expect(reason).toMatchObject({ block_id: REVIEW_VIEW.reasonBlock, element: { type: 'plain_text_input', action_id: REVIEW_VIEW.reasonBlock, min_length: 1 } });
+    expect(reason.optional).toBeUndefined();
+
+    const edit = reviewEditModal(metadata, review({ arguments: { service: 'payments', force: true } }));
+    expect(edit).toMatchObject({ type: 'modal', callback_id: REVIEW_VIEW.editCallbackId });
+    expect(edit.title.text.length).toBeLessThanOrEqual(24);
+    expect(edit.submit!.text.length).toBeLessThanOrEqual(24);
+    expect(ReviewMetadata.parse(JSON.parse(edit.private_metadata!))).toEqual(metadata);
+    const input = edit.blocks.find((b) => b.type === 'input') as Block;
+    expect(input).toMatchObject({ block_id: REVIEW_VIEW.argumentsBlock, element: { action_id: REVIEW_VIEW.argumentsBlock, multiline: true, max_length: 3_000 } });
+    expect(JSON.parse(input.element.initial_value)).toEqual({ service: 'payments', force: true });
+  });
+
+  it('lists the reviews waiting across sessions for /andon reviews', () => {
+    const list = reviewList([
+      { ...review(), sessionId: 'alert-1', sessionTitle: 'checkout <5xx>' },
+      { ...review({ id: 'review-3', tool: 'flushCache', reason: 'risky', arguments: {} }), sessionId: 'alert-2', sessionTitle: 'cache' },
+    ]);
+    const [heading, first, second] = list.text.split('\n');
+    expect(heading).toBe("*2 tool calls await review*: decide with the buttons in each session's thread.");
+    expect(first).toMatch(/^• `restart` `\{"service":"payments"\}` \(outside the plan\) in \*checkout &lt;5xx&gt;\* · `alert-1` `review-12` · since <!date\^\d+\^/);
+    expect(second).toMatch(/^• `flushCache` `\{\}` \(risky tool\) in \*cache\*/);
+    expect(reviewList([]).text).toBe('No tool calls await review.');
   });
 });
