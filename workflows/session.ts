@@ -93,6 +93,8 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       indexedReviews = r.reviews.length;
       upsertSearchAttributes([{ key: PENDING_REVIEWS_ATTRIBUTE, value: indexedReviews }]);
       setCurrentDetails(renderDetails(r));
+      // The announced message shows how many calls await review: keep it current.
+      announce({ kind: 'stateChanged' });
     },
   );
   if (input.carried !== undefined && record.reviews.length > 0) indexedReviews = record.reviews.length;

@@ -160,7 +160,8 @@ export class Andon {
         ids.push(execution.workflowId);
         if (ids.length >= limit) break;
       }
-      const views = await Promise.all(ids.map((id) => this.session(id).info().catch(() => undefined)));
+      // A session whose worker is gone must not hold up the list: it is left out after 5 s.
+      const views = await Promise.all(ids.map((id) => this.session(id).info({ timeoutMs: 5_000 }).catch(() => undefined)));
       return views
         .flatMap((view) => (view ? view.pendingReviews.map((review) => ({ ...review, sessionId: view.id, sessionTitle: view.title })) : []))
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
