@@ -4,7 +4,7 @@
  * resolveTemporalTarget), so `--address` behaves exactly like TEMPORAL_ADDRESS would.
  */
 import { Client, Connection } from '@temporalio/client';
-import { Andon } from '../client/andon';
+import { Andon, sessionDefaults } from '../client/andon';
 import { UnavailableError } from '../client/errors';
 import type { AndonApi } from '../client/http/api';
 import { loadConfig, resolveTemporalTarget } from '../config';
@@ -46,13 +46,7 @@ export function connect(options: ConnectOptions, env: NodeJS.ProcessEnv = proces
     taskQueue: config.taskQueue,
     identity: options.identity,
     // The configured policies apply to sessions the CLI starts, as to those `Andon.connect()` starts.
-    defaults: {
-      followUpWindowMs: config.sessions.followUpWindow,
-      requirePlanApproval: config.sessions.requirePlanApproval,
-      approval: config.sessions.approval,
-      budget: config.sessions.budget,
-      review: config.sessions.review,
-    },
+    defaults: sessionDefaults(config),
   });
   return { api, ready };
 }

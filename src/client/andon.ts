@@ -90,13 +90,7 @@ export class Andon {
       client: new Client({ connection, namespace: target.namespace }),
       taskQueue: config.taskQueue,
       identity: options.identity,
-      defaults: {
-        followUpWindowMs: config.sessions.followUpWindow,
-        requirePlanApproval: config.sessions.requirePlanApproval,
-        approval: config.sessions.approval,
-        budget: config.sessions.budget,
-        review: config.sessions.review,
-      },
+      defaults: sessionDefaults(config),
     });
   }
 
@@ -245,6 +239,12 @@ export class Andon {
     }
     return sessions;
   }
+}
+
+/** The configured defaults of new sessions (`sessions` in temporal.config.ts): every client that starts sessions applies them. */
+export function sessionDefaults(config: AndonConfig): NonNullable<AndonOptions['defaults']> {
+  const { followUpWindow, requirePlanApproval, approval, budget, review } = config.sessions;
+  return { followUpWindowMs: followUpWindow, requirePlanApproval, approval, budget, review };
 }
 
 /** The search attributes a session starts with; the workflow keeps AndonState current from then on. */
