@@ -1,8 +1,10 @@
 /**
- * The agent backend interface: the one seam between a session and whatever does the thinking
- * (the scripted demo agent, a runbook agent, an LLM, a remote agent). A backend is four calls;
- * the session workflow decides when to make them, and activities make them with timeouts,
- * heartbeats, cancellation and retries, so a backend itself stays a plain async object.
+ * The agent interface: the one seam between a session and whatever does the thinking (the
+ * scripted demo agent, the runbook agent, an LLM, a remote agent, one of your own). An agent is
+ * four calls, plus three for agents that work through tools; the session workflow decides when to
+ * make them, and activities make them with timeouts, heartbeats, cancellation and retries, so an
+ * agent itself stays a plain async object. A worker holds several agents by name (./registry.ts);
+ * each session chooses one. docs/agents.md describes the contract.
  */
 import { z } from 'zod';
 import { Artifact, Output, Plan, PlanStep, SessionState, ToolArguments, ToolCall, ToolGrant, Usage } from '../session/schema';
@@ -12,6 +14,11 @@ const SessionFacts = {
   prompt: z.string(),
   title: z.string(),
   context: z.record(z.string(), z.string()),
+  /**
+   * The name of the agent this call goes to. The workflow sends the session's choice (unset: the
+   * worker's default agent); the agent receives the name it is registered under.
+   */
+  agent: z.string().optional(),
 };
 
 export const StepOutcome = z.object({
@@ -130,7 +137,7 @@ export const TurnResult = z.object({
 });
 export type TurnResult = z.infer<typeof TurnResult>;
 
-export const ToolRequest = z.object({ sessionId: z.string(), stepId: z.string(), call: ToolCall });
+export const ToolRequest = z.object({ sessionId: z.string(), stepId: z.string(), call: ToolCall, agent: SessionFacts.agent });
 export type ToolRequest = z.infer<typeof ToolRequest>;
 
 export const ToolRunResult = z.object({ status: z.enum(['ok', 'error']), output: z.string() });
@@ -143,18 +150,24 @@ export const ArgumentsCheck = z.discriminatedUnion('ok', [
 ]);
 export type ArgumentsCheck = z.infer<typeof ArgumentsCheck>;
 
-/** What every backend call receives besides its request. */
+/** What every agent call receives besides its request. */
 export interface CallOptions {
   /** Aborted when the session is cancelled or the activity times out: pass it to your HTTP/LLM client. */
   signal: AbortSignal;
-  /** Which try this is (1-based); Temporal owns retries, so backends must not retry on their own. */
+  /** Which try this is (1-based); Temporal owns retries, so agents must not retry on their own. */
   attempt: number;
   /** Report liveness during long calls (the activity also heartbeats on its own). */
   heartbeat(details?: unknown): void;
 }
 
-export interface AgentBackend {
-  readonly name: string;
+/**
+ * An agent. `plan`, `executeStep`, `reply` and `summarize` are required; `turn` and `runTool` go
+ * together (agents whose plans grant tools), `checkToolArguments` is optional. Results are
+ * validated by the activity that made the call: an invalid result fails the session.
+ */
+export interface Agent {
+  /** A label for logs. The name a worker registers the agent under is its identity (sessions choose by it, memory keys by it). */
+  readonly name?: string;
   plan(request: PlanRequest, options: CallOptions): Promise<PlanResult>;
   executeStep(request: StepRequest, options: CallOptions): Promise<StepResult>;
   reply(request: ReplyRequest, options: CallOptions): Promise<ReplyResult>;
@@ -170,8 +183,10 @@ export interface AgentBackend {
 const AGENT_ERROR = Symbol.for('andon.AgentError');
 
 /**
- * A backend failure. `retryable: false` means trying again cannot help (bad credentials, an
- * impossible request): the session fails at once with this message as its reason.
+ * An agent's failure. `retryable: false` means trying again cannot help (bad credentials, an
+ * impossible request): the session fails at once with this message as its reason, unless `code`
+ * is `StepFailed` in a step, which asks the session's people to retry, skip or abort the step.
+ * Any other error is retried by Temporal (the activity's retry policy).
  */
 export class AgentError extends Error {
   readonly [AGENT_ERROR] = true;
