@@ -38,14 +38,22 @@ export const BuiltinAgentConfig = z.discriminatedUnion('kind', [
 ]);
 export type BuiltinAgentConfig = z.output<typeof BuiltinAgentConfig>;
 
-/** One entry of the `agents` section. `{ module: ... }` needs no `kind`. */
-export const AgentConfig = z.preprocess(
+/** One entry of the `agents` section, as written: `{ module: ... }` needs no `kind`. */
+export type AgentConfigInput =
+  | z.input<typeof ScriptedAgentConfig>
+  | z.input<typeof RunbookBackendConfig>
+  | z.input<typeof LlmBackendConfig>
+  | (Omit<z.input<typeof ModuleAgentConfig>, 'kind'> & { kind?: 'module' });
+
+const AgentConfigSchema = z.discriminatedUnion('kind', [ScriptedAgentConfig, RunbookBackendConfig, LlmBackendConfig, ModuleAgentConfig]);
+export type AgentConfig = z.output<typeof AgentConfigSchema>;
+
+/** One entry of the `agents` section: a built-in kind with its settings, or a module. */
+export const AgentConfig: z.ZodType<AgentConfig, AgentConfigInput> = z.preprocess(
   (value) =>
     typeof value === 'object' && value !== null && !Array.isArray(value) && 'module' in value && !('kind' in value) ? { ...value, kind: 'module' } : value,
-  z.discriminatedUnion('kind', [ScriptedAgentConfig, RunbookBackendConfig, LlmBackendConfig, ModuleAgentConfig]),
-);
-export type AgentConfig = z.output<typeof AgentConfig>;
-export type AgentConfigInput = z.input<typeof ScriptedAgentConfig | typeof RunbookBackendConfig | typeof LlmBackendConfig> | Omit<z.input<typeof ModuleAgentConfig>, 'kind'> & { kind?: 'module' };
+  AgentConfigSchema,
+) as unknown as z.ZodType<AgentConfig, AgentConfigInput>;
 
 /**
  * The name the single `backend` section is registered under: its kind, or for an LLM its `name`

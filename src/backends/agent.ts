@@ -60,6 +60,8 @@ export const PlanResult = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('question'), question: z.string().min(1), usage: Usage.optional() }),
 ]);
 export type PlanResult = z.infer<typeof PlanResult>;
+/** What an agent may return: defaults are filled in when the activity validates it. */
+export type PlanResultInput = z.input<typeof PlanResult>;
 
 export const StepRequest = z.object({
   ...SessionFacts,
@@ -75,6 +77,8 @@ export const StepResult = z.object({
   artifacts: z.array(Artifact).default([]),
 });
 export type StepResult = z.infer<typeof StepResult>;
+/** What an agent may return: defaults are filled in when the activity validates it. */
+export type StepResultInput = z.input<typeof StepResult>;
 
 export const ReplyRequest = z.object({
   ...SessionFacts,
@@ -88,6 +92,8 @@ export type ReplyRequest = z.infer<typeof ReplyRequest>;
 
 export const ReplyResult = z.object({ message: z.string().min(1), usage: Usage.optional() });
 export type ReplyResult = z.infer<typeof ReplyResult>;
+/** What an agent may return: defaults are filled in when the activity validates it. */
+export type ReplyResultInput = z.input<typeof ReplyResult>;
 
 export const SummarizeRequest = z.object({
   ...SessionFacts,
@@ -102,6 +108,8 @@ export const SummaryResult = z.object({
   usage: Usage.optional(),
 });
 export type SummaryResult = z.infer<typeof SummaryResult>;
+/** What an agent may return: defaults are filled in when the activity validates it. */
+export type SummaryResultInput = z.input<typeof SummaryResult>;
 
 // ---- agents that work through tools (the LLM agent) ------------------------------------------
 
@@ -136,12 +144,16 @@ export const TurnResult = z.object({
   usage: Usage.optional(),
 });
 export type TurnResult = z.infer<typeof TurnResult>;
+/** What an agent may return: defaults are filled in when the activity validates it. */
+export type TurnResultInput = z.input<typeof TurnResult>;
 
 export const ToolRequest = z.object({ sessionId: z.string(), stepId: z.string(), call: ToolCall, agent: SessionFacts.agent });
 export type ToolRequest = z.infer<typeof ToolRequest>;
 
 export const ToolRunResult = z.object({ status: z.enum(['ok', 'error']), output: z.string() });
 export type ToolRunResult = z.infer<typeof ToolRunResult>;
+/** What an agent may return: defaults are filled in when the activity validates it. */
+export type ToolRunResultInput = z.input<typeof ToolRunResult>;
 
 /** Edited arguments checked against the tool's own schema. */
 export const ArgumentsCheck = z.discriminatedUnion('ok', [
@@ -168,14 +180,18 @@ export interface CallOptions {
 export interface Agent {
   /** A label for logs. The name a worker registers the agent under is its identity (sessions choose by it, memory keys by it). */
   readonly name?: string;
-  plan(request: PlanRequest, options: CallOptions): Promise<PlanResult>;
-  executeStep(request: StepRequest, options: CallOptions): Promise<StepResult>;
-  reply(request: ReplyRequest, options: CallOptions): Promise<ReplyResult>;
-  summarize(request: SummarizeRequest, options: CallOptions): Promise<SummaryResult>;
+  /** A plan for the session's task (or a question to ask first). Called again after a rejection or an answer. */
+  plan(request: PlanRequest, options: CallOptions): Promise<PlanResultInput>;
+  /** Carries out one step of the approved plan (steps that grant no tools). */
+  executeStep(request: StepRequest, options: CallOptions): Promise<StepResultInput>;
+  /** Answers a chat message, in any state. */
+  reply(request: ReplyRequest, options: CallOptions): Promise<ReplyResultInput>;
+  /** Sums up the session once every step is done. */
+  summarize(request: SummarizeRequest, options: CallOptions): Promise<SummaryResultInput>;
   /** Agents whose plans grant tools: one model call of a step. */
-  turn?(request: TurnRequest, options: CallOptions): Promise<TurnResult>;
+  turn?(request: TurnRequest, options: CallOptions): Promise<TurnResultInput>;
   /** Runs one tool call (approved by the plan or by a reviewer). */
-  runTool?(request: ToolRequest, options: CallOptions): Promise<ToolRunResult>;
+  runTool?(request: ToolRequest, options: CallOptions): Promise<ToolRunResultInput>;
   /** Checks a reviewer's edited arguments against the tool's schema. */
   checkToolArguments?(tool: string, args: Record<string, unknown>): ArgumentsCheck;
 }

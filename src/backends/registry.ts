@@ -7,14 +7,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AgentConfig, AgentName, type ModuleAgentConfig } from './agent-config';
+import { AgentConfig, AgentName, type AgentConfigInput, type ModuleAgentConfig } from './agent-config';
 import type { Agent } from './agent';
 import { LlmAgent } from './llm/agent';
 import { RunbookAgent } from './runbook/agent';
 import { ScriptedAgent } from './scripted/agent';
 
-/** A worker's agent: an object implementing `Agent`, or configuration that makes one. */
-export type AgentSource = Agent | AgentConfig;
+/** A worker's agent: an object implementing `Agent`, or configuration that makes one (a built-in kind or a module). */
+export type AgentSource = Agent | AgentConfigInput;
 
 export interface AgentContext {
   /** The name the agent is registered under. */
