@@ -5,11 +5,11 @@
  * module of your own takes.
  */
 import type { Agent } from './agent';
-import type { AgentConfig } from './agent-config';
+import type { AgentConfigInput } from './agent-config';
 import { AgentRegistry } from './registry';
 
 /** Makes one agent from its configuration (a built-in kind or a module), checked like a worker's. */
-export async function createAgent(name: string, config: AgentConfig, options: { root?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Agent> {
+export async function createAgent(name: string, config: AgentConfigInput, options: { root?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Agent> {
   return (await AgentRegistry.create({ [name]: config }, options)).resolve(name).agent;
 }
 

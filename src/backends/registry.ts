@@ -29,9 +29,18 @@ export type AgentFactory<Options = Record<string, unknown>> = (options: Options,
 
 /** The built-in agents, made from their configuration the same way a module's factory is called. */
 export const AGENT_FACTORIES: { [K in AgentConfig['kind']]: (config: Extract<AgentConfig, { kind: K }>, context: AgentContext) => Agent | Promise<Agent> } = {
+  // Relative paths resolve against the root (loadConfig has made them absolute already).
   scripted: (config, { root }) => ScriptedAgent.fromFile(path.resolve(root, config.script)),
-  runbook: (config) => RunbookAgent.fromConfig(config),
-  llm: (config, { env }) => LlmAgent.fromConfig(config, env),
+  runbook: (config, { root }) => RunbookAgent.fromConfig({ ...config, runbooks: path.resolve(root, config.runbooks), workdir: path.resolve(root, config.workdir) }),
+  llm: (config, { root, env }) =>
+    LlmAgent.fromConfig(
+      {
+        ...config,
+        diagnostics: { ...config.diagnostics, workdir: path.resolve(root, config.diagnostics.workdir) },
+        transcripts: path.resolve(root, config.transcripts ?? 'data/transcripts.db'),
+      },
+      env,
+    ),
   module: (config, context) => loadAgentModule(config, context),
 };
 
@@ -118,9 +127,10 @@ async function makeAgent(name: string, source: AgentSource, context: AgentContex
   return checkAgent(made, config.kind === 'module' ? `agent "${name}" (module ${config.module}, export ${config.export})` : `agent "${name}" (${config.kind})`);
 }
 
-/** Configuration has a `kind` or a `module`; anything else given as a source is taken for an agent object and checked. */
+/** An object with a `plan` method, or with neither `kind` nor `module` (configuration has one), is taken for an agent and checked. */
 function isAgentObject(source: AgentSource): source is Agent {
-  return typeof source === 'object' && source !== null && !('kind' in source) && !('module' in source);
+  if (typeof source !== 'object' || source === null) return false;
+  return typeof (source as { plan?: unknown }).plan === 'function' || (!('kind' in source) && !('module' in source));
 }
 
 /** The value as an `Agent`, or an error naming the agent and every method it lacks. */

@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AgentRegistry, AgentRegistryError, UnknownAgentError, createAgent, type Agent } from '../../src/backends';
+import { RunbookAgent } from '../../src/backends/runbook';
 import { ScriptedAgent } from '../../src/backends/scripted';
 import { agentsOf, loadConfig } from '../../src/config';
 import { SessionConfig } from '../../src/session/schema';
@@ -183,7 +184,17 @@ describe('choosing an agent', () => {
   });
 });
 
-it('a scripted agent configured by a relative path resolves it against the given root', async () => {
+it('built-in agents configured in code resolve their relative paths against the given root', async () => {
+  // Elsewhere than the root, so the working directory cannot be what makes it work.
+  const cwd = process.cwd();
+  process.chdir(os.tmpdir());
+  try {
+    const runbook = await createAgent('rb', { kind: 'runbook' }, { root: ROOT });
+    expect((runbook as RunbookAgent).runbooks.map((r) => r.name)).toContain('checkout-api-errors');
+  } finally {
+    process.chdir(cwd);
+  }
+
   const dir = mkdtempSync(path.join(os.tmpdir(), 'andon-agents-'));
   writeFileSync(path.join(dir, 'script.json'), JSON.stringify({ name: 'tiny', plans: [{ steps: [{ title: 'One', result: { description: 'done' } }] }], defaultReply: 'hi', summary: 'done' }));
   const agent = await createAgent('tiny', { kind: 'scripted', script: 'script.json' }, { root: dir });
