@@ -2,9 +2,11 @@
  * Failure type names shared by activities and the workflow (which cannot import the activity
  * module itself: it pulls in Node-side code).
  */
-/** A permanent backend failure: the session fails with its message. */
+/** A permanent agent failure: the session fails with its message. */
 export const AGENT_REJECTED = 'AgentRejected';
 export const AGENT_INVALID_OUTPUT = 'AgentInvalidOutput';
 export const NOTIFY_FAILED = 'NotifyFailed';
+/** The session named an agent the worker does not have: the session fails, naming it and the registered ones. */
+export const UNKNOWN_AGENT = 'UnknownAgent';
 /** An AgentError code: the step failed in a way a person should judge; the session asks retry, skip or abort. */
 export const STEP_FAILED = 'StepFailed';

@@ -1,10 +1,12 @@
 /**
- * Session activities: every call to the agent backend goes through here. Each activity
- * - heartbeats while the backend works, so a dead worker is noticed within the heartbeat timeout
+ * Session activities: every call to an agent goes through here. Each activity
+ * - dispatches to the agent the session chose by name (the request's `agent`; unset: the worker's
+ *   default agent); a name the worker does not have fails the session at once, naming it;
+ * - heartbeats while the agent works, so a dead worker is noticed within the heartbeat timeout
  *   (plan and executeStep; reply and summarize run as short local activities, which have no heartbeats);
- * - passes Temporal's cancellation signal to the backend, so cancelling a session stops the call;
- * - validates what the backend returns (a backend is a boundary like any other);
- * - turns a permanent backend error into a non-retryable failure, so the session fails with its reason.
+ * - passes Temporal's cancellation signal to the agent, so cancelling a session stops the call;
+ * - validates what the agent returns (an agent is a boundary like any other);
+ * - turns a permanent agent error into a non-retryable failure, so the session fails with its reason.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { z } from 'zod';
@@ -17,7 +19,7 @@ import {
   SummaryResult,
   ToolRunResult,
   TurnResult,
-  type AgentBackend,
+  type Agent,
   type CallOptions,
   type PlanRequest,
   type ReplyRequest,
@@ -26,6 +28,7 @@ import {
   type ToolRequest,
   type TurnRequest,
 } from '../src/backends/agent';
+import { UnknownAgentError, type AgentRegistry } from '../src/backends/registry';
 import type { MemoryScope, MemoryStore } from '../src/memory/store';
 
 type Recalled = { id: string; scope: MemoryScope; content: string };
@@ -37,50 +40,62 @@ export interface RememberRequest {
   by?: string;
   /** The session's `context.service`, the key of a service memory. */
   service?: string;
+  /** The session's agent (unset: the default one): the key of an agent memory. */
+  agent?: string;
+}
+
+/** A reviewer's edited arguments, for the session's agent to check. */
+export interface CheckArgumentsRequest {
+  tool: string;
+  arguments: Record<string, unknown>;
+  agent?: string;
 }
 
 export const MEMORY_UNAVAILABLE = 'MemoryUnavailable';
-import { AGENT_INVALID_OUTPUT, AGENT_REJECTED, NOTIFY_FAILED } from './failures';
+import { AGENT_INVALID_OUTPUT, AGENT_REJECTED, NOTIFY_FAILED, UNKNOWN_AGENT } from './failures';
 import { NotifyError, type Notification, type Notifier, type NotifyResult, type NotifyTargets } from '../src/notify/notifier';
 
 /** Failure type names the workflow (and anyone reading the Temporal UI) can recognise. */
-export { AGENT_INVALID_OUTPUT, AGENT_REJECTED, NOTIFY_FAILED, STEP_FAILED } from './failures';
+export { AGENT_INVALID_OUTPUT, AGENT_REJECTED, NOTIFY_FAILED, STEP_FAILED, UNKNOWN_AGENT } from './failures';
 
 // Cancellation reaches an activity only in a heartbeat's answer: beat often (the worker throttles
 // what it sends to the server), so a cancelled session stops its agent call within seconds.
 const HEARTBEAT_EVERY_MS = 1_000;
 
-export function createActivities(backend: AgentBackend, notifiers: Partial<Record<keyof NotifyTargets, Notifier>> = {}, memory?: MemoryStore) {
+export function createActivities(agents: AgentRegistry, notifiers: Partial<Record<keyof NotifyTargets, Notifier>> = {}, memory?: MemoryStore) {
   return {
     /** Recalls what is remembered about this session, its agent and its service, then plans with it. */
     plan: async (request: PlanRequest): Promise<PlanResult & { recalled?: Recalled[] }> => {
+      const { name, agent } = resolve(agents, request.agent);
       const recalled: Recalled[] = memory
-        ? (await memory.recall({ sessionId: request.sessionId, agent: backend.name, service: request.context.service, text: `${request.title} ${request.prompt}` })).map(
+        ? (await memory.recall({ sessionId: request.sessionId, agent: name, service: request.context.service, text: `${request.title} ${request.prompt}` })).map(
             ({ id, scope, content }) => ({ id, scope, content }),
           )
         : [];
-      const result = await call(PlanResult, (options) => backend.plan({ ...request, memories: recalled }, options));
+      const result = await call(PlanResult, (options) => agent.plan({ ...request, agent: name, memories: recalled }, options));
       return recalled.length > 0 ? { ...result, recalled } : result;
     },
-    /** Writes a memory entry; the key of its scope is the session, this worker's agent, or the service. */
+    /** Writes a memory entry; the key of its scope is the session, the session's agent, or the service. */
     remember: async (request: RememberRequest): Promise<{ memoryId: string }> => {
       if (!memory) throw ApplicationFailure.nonRetryable('this worker has no memory store', MEMORY_UNAVAILABLE);
-      const key = request.scope === 'session' ? request.sessionId : request.scope === 'agent' ? backend.name : request.service;
+      const key = request.scope === 'session' ? request.sessionId : request.scope === 'agent' ? resolve(agents, request.agent).name : request.service;
       if (!key) throw ApplicationFailure.nonRetryable('a service memory needs a session whose context names its service', MEMORY_UNAVAILABLE);
       const { id } = await memory.write({ scope: request.scope, key, content: request.content, by: request.by, sessionId: request.sessionId });
       return { memoryId: id };
     },
-    executeStep: (request: StepRequest) => call(StepResult, (options) => backend.executeStep(request, options)),
-    reply: (request: ReplyRequest) => call(ReplyResult, (options) => backend.reply(request, options)),
-    summarize: (request: SummarizeRequest) => call(SummaryResult, (options) => backend.summarize(request, options)),
+    executeStep: (request: StepRequest) => dispatch(agents, request, (agent, named, options) => agent.executeStep(named, options), StepResult),
+    reply: (request: ReplyRequest) => dispatch(agents, request, (agent, named, options) => agent.reply(named, options), ReplyResult),
+    summarize: (request: SummarizeRequest) => dispatch(agents, request, (agent, named, options) => agent.summarize(named, options), SummaryResult),
     notify: (notification: Notification) => notify(notifiers, notification),
     /** One model call of a step carried out through tools. */
-    turn: (request: TurnRequest) => call(TurnResult, (options) => toolAgent(backend, 'turn').turn!(request, options)),
+    turn: (request: TurnRequest) => dispatch(agents, request, (agent, named, options) => toolAgent(agent, named.agent, 'turn').turn!(named, options), TurnResult),
     /** One tool call, allowed by the plan or by a reviewer. */
-    runTool: (request: ToolRequest) => call(ToolRunResult, (options) => toolAgent(backend, 'runTool').runTool!(request, options)),
+    runTool: (request: ToolRequest) => dispatch(agents, request, (agent, named, options) => toolAgent(agent, named.agent, 'runTool').runTool!(named, options), ToolRunResult),
     /** A reviewer's edited arguments, checked against the tool's schema. */
-    checkToolArguments: async (request: { tool: string; arguments: Record<string, unknown> }): Promise<ArgumentsCheck> =>
-      ArgumentsCheck.parse(toolAgent(backend, 'checkToolArguments').checkToolArguments!(request.tool, request.arguments)),
+    checkToolArguments: async (request: CheckArgumentsRequest): Promise<ArgumentsCheck> => {
+      const { name, agent } = resolve(agents, request.agent);
+      return ArgumentsCheck.parse(toolAgent(agent, name, 'checkToolArguments').checkToolArguments!(request.tool, request.arguments));
+    },
   };
 }
 export type SessionActivities = ReturnType<typeof createActivities>;
@@ -111,12 +126,33 @@ async function notify(notifiers: Partial<Record<keyof NotifyTargets, Notifier>>,
   return result;
 }
 
-/** The backend, if it works through tools; a plan that grants tools from an agent that has none cannot go on. */
-function toolAgent(backend: AgentBackend, method: 'turn' | 'runTool' | 'checkToolArguments'): AgentBackend {
-  if (typeof backend[method] !== 'function') {
-    throw ApplicationFailure.nonRetryable(`the ${backend.name} agent does not work through tools (it has no ${method})`, AGENT_REJECTED);
+/** The session's agent by name; a name this worker does not have fails the session, naming it and the registered ones. */
+function resolve(agents: AgentRegistry, name: string | undefined): { name: string; agent: Agent } {
+  try {
+    return agents.resolve(name);
+  } catch (error) {
+    if (error instanceof UnknownAgentError) throw ApplicationFailure.nonRetryable(error.message, UNKNOWN_AGENT, { agent: error.agent, registered: error.registered });
+    throw error;
   }
-  return backend;
+}
+
+/** Calls the session's agent with the request, which then carries the name the agent is registered under. */
+function dispatch<R extends { agent?: string }, S extends z.ZodType>(
+  agents: AgentRegistry,
+  request: R,
+  run: (agent: Agent, request: R & { agent: string }, options: CallOptions) => Promise<unknown>,
+  schema: S,
+): Promise<z.output<S>> {
+  const { name, agent } = resolve(agents, request.agent);
+  return call(schema, (options) => run(agent, { ...request, agent: name }, options));
+}
+
+/** The agent, if it works through tools; a plan that grants tools from an agent that has none cannot go on. */
+function toolAgent(agent: Agent, name: string, method: 'turn' | 'runTool' | 'checkToolArguments'): Agent {
+  if (typeof agent[method] !== 'function') {
+    throw ApplicationFailure.nonRetryable(`the ${name} agent does not work through tools (it has no ${method})`, AGENT_REJECTED);
+  }
+  return agent;
 }
 
 async function call<S extends z.ZodType>(schema: S, run: (options: CallOptions) => Promise<unknown>): Promise<z.output<S>> {

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   let worker: Worker;
   if (values.kind === 'andon') {
     const backend = values.script ? ScriptedAgent.fromFile(values.script) : new ScriptedAgent(zeroDelays(loadScript(DEMO_SCRIPT_PATH)));
-    worker = await createWorker({ connection, namespace: 'default', taskQueue, backend, maxCachedWorkflows, options: { shutdownGraceTime: '2s' } });
+    worker = await createWorker({ connection, namespace: 'default', taskQueue, agents: { scripted: backend }, maxCachedWorkflows, options: { shutdownGraceTime: '2s' } });
   } else {
     const activities: BareActivities = { reply: async (message) => `echo: ${message}` };
     worker = await Worker.create({

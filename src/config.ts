@@ -12,8 +12,7 @@ import { z } from 'zod';
 import { Budget, Duration, ReviewPolicy } from './session/schema';
 import { ApprovalPolicy } from './session/approval';
 import { ServiceConfig } from './service/config';
-import { RunbookBackendConfig } from './backends/runbook/config';
-import { LlmBackendConfig } from './backends/llm/config';
+import { AgentConfig, AgentName, BuiltinAgentConfig, configuredAgents } from './backends/agent-config';
 import { MemoryConfig } from './memory/config';
 
 const Port = z.coerce.number().int().min(1).max(65_535);
@@ -40,19 +39,21 @@ export const AndonConfigSchema = z.object({
     .prefault({}),
   /** A named profile from the Temporal environment config file (temporal.toml). */
   profile: z.string().optional(),
-  backend: z
-    .discriminatedUnion('kind', [
-      z.object({
-        kind: z.literal('scripted'),
-        /** The script file the scripted demo/test agent follows. Relative to the project root. */
-        script: z.string().min(1).default('scripts/demo.json'),
-      }),
-      /** The offline runbook agent (src/backends/runbook/config.ts); its defaults run the shipped demo. */
-      RunbookBackendConfig,
-      /** An LLM through the Vercel AI SDK (src/backends/llm/config.ts): OpenAI, Anthropic, Google or any OpenAI-compatible API. */
-      LlmBackendConfig,
-    ])
-    .prefault({ kind: 'scripted' }),
+  /**
+   * The single agent of earlier versions, still the simplest way to run one built-in agent
+   * (scripted, runbook or llm). It is registered beside `agents` under its kind (an llm: its
+   * `name`, default `llm`) and is the default agent unless `defaultAgent` names another. With
+   * neither `backend` nor `agents` configured, andon runs the scripted demo agent.
+   */
+  backend: BuiltinAgentConfig.optional(),
+  /**
+   * The worker's agents by name (docs/agents.md): built-in kinds (`{ kind: 'runbook', ... }`) or
+   * modules of your own (`{ module: './my-agent.js', export?: 'default', options?: {...} }`). A
+   * session chooses one with `agent: '<name>'`; a webhook route with `agent`.
+   */
+  agents: z.record(AgentName, AgentConfig).default({}),
+  /** The agent of sessions that choose none. Unset: `backend`'s agent, or the only one in `agents`. */
+  defaultAgent: AgentName.optional(),
   sessions: z
     .object({
       /** How long a completed session keeps answering follow-up messages. */
@@ -85,6 +86,9 @@ export const AndonConfigSchema = z.object({
    * postgres, so ANDON_MEMORY_FILE or ANDON_MEMORY_URL alone works.
    */
   memory: MemoryConfig.prefault({ kind: 'sqlite' }),
+}).superRefine((config, ctx) => {
+  const agents = configuredAgents(config);
+  if (!agents.ok) ctx.addIssue({ code: 'custom', path: agents.field.split('.'), message: agents.message });
 });
 export type AndonConfigInput = z.input<typeof AndonConfigSchema>;
 export type AndonConfig = z.output<typeof AndonConfigSchema>;
@@ -101,8 +105,10 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   ANDON_DEV_SERVER_PORT: 'devServer.port',
   ANDON_DEV_SERVER_UI_PORT: 'devServer.uiPort',
   ANDON_DEV_SERVER_DB_FILE: 'devServer.dbFile',
-  /** `scripted` or `runbook`; the other backend's own settings then take their defaults. */
+  /** `scripted`, `runbook` or `llm`: the `backend` agent; the other backend's own settings then take their defaults. */
   ANDON_BACKEND: 'backend.kind',
+  /** The agent of sessions that choose none (a name in `agents`). */
+  ANDON_DEFAULT_AGENT: 'defaultAgent',
   ANDON_SCRIPT: 'backend.script',
   ANDON_RUNBOOKS: 'backend.runbooks',
   /** With ANDON_BACKEND=llm: openai, anthropic, google or openai-compatible; the model id; the API's base URL. */
@@ -147,6 +153,8 @@ export function loadConfig(options: { base?: AndonConfigInput; env?: NodeJS.Proc
     const value = env[name];
     if (value !== undefined && value !== '') setPath(merged, target, coerceDuration(target, value));
   }
+  // Nothing configured: the scripted demo agent, as always.
+  if (merged.backend === undefined && merged.agents === undefined) merged.backend = { kind: 'scripted' };
   const parsed = AndonConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -160,17 +168,38 @@ export function loadConfig(options: { base?: AndonConfigInput; env?: NodeJS.Proc
   config.dataDir = path.resolve(root, config.dataDir);
   config.devServer.dbFile = path.resolve(root, config.devServer.dbFile ?? path.join(config.dataDir, 'temporal.db'));
   if (config.memory.kind === 'sqlite') config.memory.file = path.resolve(root, config.memory.file ?? path.join(config.dataDir, 'memory.db'));
-  if (config.backend.kind === 'scripted') config.backend.script = path.resolve(root, config.backend.script);
-  if (config.backend.kind === 'llm') {
-    config.backend.diagnostics.workdir = path.resolve(root, config.backend.diagnostics.workdir);
-    config.backend.transcripts = path.resolve(root, config.backend.transcripts ?? path.join(config.dataDir, 'transcripts.db'));
-  }
-  if (config.backend.kind === 'runbook') {
-    // Roots stay relative: they resolve against the workdir, which is what commands see too.
-    config.backend.runbooks = path.resolve(root, config.backend.runbooks);
-    config.backend.workdir = path.resolve(root, config.backend.workdir);
-  }
+  if (config.backend) resolveAgentPaths(config.backend, root, config.dataDir);
+  for (const agent of Object.values(config.agents)) resolveAgentPaths(agent, root, config.dataDir);
   return config;
+}
+
+/** Relative paths in an agent's settings resolve against the project root (modules: when they start with `.`). */
+function resolveAgentPaths(agent: AgentConfig, root: string, dataDir: string): void {
+  switch (agent.kind) {
+    case 'scripted':
+      agent.script = path.resolve(root, agent.script);
+      break;
+    case 'llm':
+      agent.diagnostics.workdir = path.resolve(root, agent.diagnostics.workdir);
+      agent.transcripts = path.resolve(root, agent.transcripts ?? path.join(dataDir, 'transcripts.db'));
+      break;
+    case 'runbook':
+      // Roots stay relative: they resolve against the workdir, which is what commands see too.
+      agent.runbooks = path.resolve(root, agent.runbooks);
+      agent.workdir = path.resolve(root, agent.workdir);
+      break;
+    case 'module':
+      if (agent.module.startsWith('.')) agent.module = path.resolve(root, agent.module);
+      break;
+  }
+}
+
+/** The configured agents by name (`backend` among them) and the default one, for `AgentRegistry.create`. */
+export function agentsOf(config: AndonConfig): { agents: Record<string, AgentConfig>; defaultAgent: string } {
+  const agents = configuredAgents(config);
+  // loadConfig has checked this already; a config built by hand may not have been.
+  if (!agents.ok) throw new ConfigError(`invalid configuration: ${agents.field}: ${agents.message}`);
+  return { agents: agents.agents, defaultAgent: agents.defaultAgent };
 }
 
 export interface TemporalTarget {

@@ -7,9 +7,9 @@
  * tasks), then the server.
  */
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
-import { createBackend } from './backends';
+import { AgentRegistry } from './backends';
 import { Andon } from './client/andon';
-import { loadConfig, resolveTemporalTarget } from './config';
+import { PROJECT_ROOT, agentsOf, loadConfig, resolveTemporalTarget } from './config';
 import { createMemoryStore } from './memory';
 import { serve, type RunningService } from './service/serve';
 import { findTemporalCli } from './temporal/cli-binary';
@@ -25,7 +25,10 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger(logLevel), shutdownSignals: [] });
   const config = loadConfig();
   const target = resolveTemporalTarget(config);
-  const backend = createBackend(config.backend);
+  // Every agent is made (modules loaded and checked) before anything starts: a wrong one stops here.
+  const configured = agentsOf(config);
+  const agents = await AgentRegistry.create(configured.agents, { defaultAgent: configured.defaultAgent, root: PROJECT_ROOT });
+  checkRouteAgents(config, agents);
 
   let server: DevServer | undefined;
   if (target.embedded) {
@@ -50,7 +53,7 @@ async function main(): Promise<void> {
       connection,
       namespace: target.namespace,
       taskQueue: config.taskQueue,
-      backend,
+      agents,
       memory,
       notifiers: slack && andon ? { slack: slackNotifier(slack, andon, target.namespace, server) } : undefined,
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
     if (config.service.enabled) {
       service = await serve({ andon: andon!, config: config.service, dataDir: config.dataDir, logger: { level: logLevel.toLowerCase() } });
     }
-    printWelcome(server, target.connectionOptions.address ?? '', target.namespace, config.taskQueue, backend.name, service);
+    printWelcome(server, target.connectionOptions.address ?? '', target.namespace, config.taskQueue, agents, service);
     if (slack) console.log(slackBanner(slack, service));
     onShutdownSignal(async () => {
       await service?.stop();
@@ -74,6 +77,15 @@ async function main(): Promise<void> {
     await server?.stop();
   }
   console.log('andon stopped.');
+}
+
+/** A webhook route that names an agent this worker does not have is a typo: refused at start, not when an alert fires. */
+function checkRouteAgents(config: ReturnType<typeof loadConfig>, agents: AgentRegistry): void {
+  const { routes, defaultRoute } = config.service.webhooks;
+  const named = [...routes.map((route, i) => [`service.webhooks.routes[${i}].agent`, route.agent] as const), ['service.webhooks.defaultRoute.agent', defaultRoute.agent] as const];
+  for (const [field, agent] of named) {
+    if (agent !== undefined && !agents.names.includes(agent)) throw new Error(`invalid configuration: ${field}: no agent is named "${agent}" (configured: ${agents.names.join(', ')})`);
+  }
 }
 
 function slackNotifier(slack: EnabledSlackConfig, andon: Andon, namespace: string, server: DevServer | undefined): SlackNotifier {
@@ -111,14 +123,15 @@ function printWelcome(
   address: string,
   namespace: string,
   taskQueue: string,
-  backend: string,
+  agents: AgentRegistry,
   service: RunningService | undefined,
 ): void {
+  const agentList = agents.names.length === 1 ? `agent ${agents.defaultAgent}` : `agents ${agents.defaultAgent} (default), ${agents.names.slice(1).join(', ')}`;
   const ui = server?.uiUrl ? `${server.uiUrl}/namespaces/${namespace}/workflows` : undefined;
   console.log(
     [
       '',
-      `andon worker running: ${address}, namespace ${namespace}, task queue ${taskQueue}, agent ${backend}`,
+      `andon worker running: ${address}, namespace ${namespace}, task queue ${taskQueue}, ${agentList}`,
       ui ? `Temporal UI: ${ui}` : '',
       ...(service?.banner ?? []),
       '',

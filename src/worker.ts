@@ -1,11 +1,12 @@
 /**
- * Builds the andon worker: the session workflow plus activities bound to one agent backend.
+ * Builds the andon worker: the session workflow plus activities bound to the worker's agents,
+ * by name (each session chooses one; docs/agents.md).
  * Worker memory is bounded by the workflow cache: a waiting session that falls out of the cache
  * costs nothing until its next message, when it is replayed from history.
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import type { AgentBackend } from './backends/agent';
+import { AgentRegistry, type AgentSource } from './backends/registry';
 import type { MemoryStore } from './memory/store';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -14,7 +15,16 @@ export interface AndonWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  backend: AgentBackend;
+  /**
+   * The agents, by name: objects implementing `Agent`, configuration of a built-in kind, or
+   * modules (`{ module, export?, options? }`), made and checked before the worker starts; or a
+   * registry built beforehand.
+   */
+  agents: AgentRegistry | Readonly<Record<string, AgentSource>>;
+  /** The agent of sessions that choose none; may be left out when there is one agent. */
+  defaultAgent?: string;
+  /** What relative module paths resolve against (default: the working directory). */
+  root?: string;
   /** Notifiers by target (e.g. `slack`), for sessions that ask to be announced there. */
   notifiers?: Parameters<typeof createActivities>[1];
   /** Where the `plan` activity recalls memories and `remember` writes them; none: memory is off. */
@@ -28,12 +38,14 @@ export interface AndonWorkerOptions {
 }
 
 export async function createWorker(options: AndonWorkerOptions): Promise<Worker> {
+  const agents =
+    options.agents instanceof AgentRegistry ? options.agents : await AgentRegistry.create(options.agents, { defaultAgent: options.defaultAgent, root: options.root });
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(options.backend, options.notifiers, options.memory),
+    activities: createActivities(agents, options.notifiers, options.memory),
     maxCachedWorkflows: options.maxCachedWorkflows,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
     // Cancelling a session reaches the agent's running step only in a heartbeat's answer; the

@@ -228,7 +228,7 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
       const input = WriteMemoryInput.parse(raw);
       const by = input.by ?? 'unknown';
       const { memoryId } = await activities.remember.executeWithOptions({ ...chatOptions, summary: `remember (${input.scope})` }, [
-        { sessionId: record.config.id, scope: input.scope, content: input.content, by, service: record.config.context.service },
+        { sessionId: record.config.id, scope: input.scope, content: input.content, by, service: record.config.context.service, agent: record.config.agent },
       ]);
       record.record({ type: 'memoryWritten', originator: 'user', memoryId, scope: input.scope, content: input.content, by }, now());
       return { memoryId };
@@ -259,7 +259,7 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
     const review = record.reviews.find((r) => r.id === parsed.data.reviewId);
     if (!review) return raw;
     const check = await activities.checkToolArguments.executeWithOptions({ ...chatOptions, summary: `check arguments of ${review.tool}` }, [
-      { tool: review.tool, arguments: parsed.data.arguments ?? {} },
+      { tool: review.tool, arguments: parsed.data.arguments ?? {}, agent: record.config.agent },
     ]);
     if (!check.ok) {
       throw refusalFailure({
@@ -323,6 +323,8 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
     prompt: record.config.prompt,
     title: record.config.title,
     context: record.config.context,
+    // The agent the session chose (unset: the worker's default); absent in older sessions' inputs.
+    agent: record.config.agent,
   });
 
   /** Runs one activity so that `cancel` can interrupt it. Returns undefined if the session ended meanwhile. */
@@ -434,7 +436,7 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
         const args = decision?.arguments ?? call.arguments;
         const result = await interruptible(() =>
           activities.runTool.executeWithOptions({ ...workOptions, summary: `tool ${call.tool} (step ${step.index + 1})` }, [
-            { sessionId: record.config.id, stepId: step.id, call: { ...call, arguments: args } },
+            { sessionId: record.config.id, stepId: step.id, call: { ...call, arguments: args }, agent: record.config.agent },
           ]),
         );
         if (!result || record.state !== 'inProgress') return;

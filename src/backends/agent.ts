@@ -1,8 +1,10 @@
 /**
- * The agent backend interface: the one seam between a session and whatever does the thinking
- * (the scripted demo agent, a runbook agent, an LLM, a remote agent). A backend is four calls;
- * the session workflow decides when to make them, and activities make them with timeouts,
- * heartbeats, cancellation and retries, so a backend itself stays a plain async object.
+ * The agent interface: the one seam between a session and whatever does the thinking (the
+ * scripted demo agent, the runbook agent, an LLM, a remote agent, one of your own). An agent is
+ * four calls, plus three for agents that work through tools; the session workflow decides when to
+ * make them, and activities make them with timeouts, heartbeats, cancellation and retries, so an
+ * agent itself stays a plain async object. A worker holds several agents by name (./registry.ts);
+ * each session chooses one. docs/agents.md describes the contract.
  */
 import { z } from 'zod';
 import { Artifact, Output, Plan, PlanStep, SessionState, ToolArguments, ToolCall, ToolGrant, Usage } from '../session/schema';
@@ -12,6 +14,11 @@ const SessionFacts = {
   prompt: z.string(),
   title: z.string(),
   context: z.record(z.string(), z.string()),
+  /**
+   * The name of the agent this call goes to. The workflow sends the session's choice (unset: the
+   * worker's default agent); the agent receives the name it is registered under.
+   */
+  agent: z.string().optional(),
 };
 
 export const StepOutcome = z.object({
@@ -53,6 +60,8 @@ export const PlanResult = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('question'), question: z.string().min(1), usage: Usage.optional() }),
 ]);
 export type PlanResult = z.infer<typeof PlanResult>;
+/** What an agent may return: defaults are filled in when the activity validates it. */
+export type PlanResultInput = z.input<typeof PlanResult>;
 
 export const StepRequest = z.object({
   ...SessionFacts,
@@ -68,6 +77,8 @@ export const StepResult = z.object({
   artifacts: z.array(Artifact).default([]),
 });
 export type StepResult = z.infer<typeof StepResult>;
+/** What an agent may return: defaults are filled in when the activity validates it. */
+export type StepResultInput = z.input<typeof StepResult>;
 
 export const ReplyRequest = z.object({
   ...SessionFacts,
@@ -81,6 +92,8 @@ export type ReplyRequest = z.infer<typeof ReplyRequest>;
 
 export const ReplyResult = z.object({ message: z.string().min(1), usage: Usage.optional() });
 export type ReplyResult = z.infer<typeof ReplyResult>;
+/** What an agent may return: defaults are filled in when the activity validates it. */
+export type ReplyResultInput = z.input<typeof ReplyResult>;
 
 export const SummarizeRequest = z.object({
   ...SessionFacts,
@@ -95,6 +108,8 @@ export const SummaryResult = z.object({
   usage: Usage.optional(),
 });
 export type SummaryResult = z.infer<typeof SummaryResult>;
+/** What an agent may return: defaults are filled in when the activity validates it. */
+export type SummaryResultInput = z.input<typeof SummaryResult>;
 
 // ---- agents that work through tools (the LLM agent) ------------------------------------------
 
@@ -129,12 +144,16 @@ export const TurnResult = z.object({
   usage: Usage.optional(),
 });
 export type TurnResult = z.infer<typeof TurnResult>;
+/** What an agent may return: defaults are filled in when the activity validates it. */
+export type TurnResultInput = z.input<typeof TurnResult>;
 
-export const ToolRequest = z.object({ sessionId: z.string(), stepId: z.string(), call: ToolCall });
+export const ToolRequest = z.object({ sessionId: z.string(), stepId: z.string(), call: ToolCall, agent: SessionFacts.agent });
 export type ToolRequest = z.infer<typeof ToolRequest>;
 
 export const ToolRunResult = z.object({ status: z.enum(['ok', 'error']), output: z.string() });
 export type ToolRunResult = z.infer<typeof ToolRunResult>;
+/** What an agent may return: defaults are filled in when the activity validates it. */
+export type ToolRunResultInput = z.input<typeof ToolRunResult>;
 
 /** Edited arguments checked against the tool's own schema. */
 export const ArgumentsCheck = z.discriminatedUnion('ok', [
@@ -143,26 +162,36 @@ export const ArgumentsCheck = z.discriminatedUnion('ok', [
 ]);
 export type ArgumentsCheck = z.infer<typeof ArgumentsCheck>;
 
-/** What every backend call receives besides its request. */
+/** What every agent call receives besides its request. */
 export interface CallOptions {
   /** Aborted when the session is cancelled or the activity times out: pass it to your HTTP/LLM client. */
   signal: AbortSignal;
-  /** Which try this is (1-based); Temporal owns retries, so backends must not retry on their own. */
+  /** Which try this is (1-based); Temporal owns retries, so agents must not retry on their own. */
   attempt: number;
   /** Report liveness during long calls (the activity also heartbeats on its own). */
   heartbeat(details?: unknown): void;
 }
 
-export interface AgentBackend {
-  readonly name: string;
-  plan(request: PlanRequest, options: CallOptions): Promise<PlanResult>;
-  executeStep(request: StepRequest, options: CallOptions): Promise<StepResult>;
-  reply(request: ReplyRequest, options: CallOptions): Promise<ReplyResult>;
-  summarize(request: SummarizeRequest, options: CallOptions): Promise<SummaryResult>;
+/**
+ * An agent. `plan`, `executeStep`, `reply` and `summarize` are required; `turn` and `runTool` go
+ * together (agents whose plans grant tools), `checkToolArguments` is optional. Results are
+ * validated by the activity that made the call: an invalid result fails the session.
+ */
+export interface Agent {
+  /** A label for logs. The name a worker registers the agent under is its identity (sessions choose by it, memory keys by it). */
+  readonly name?: string;
+  /** A plan for the session's task (or a question to ask first). Called again after a rejection or an answer. */
+  plan(request: PlanRequest, options: CallOptions): Promise<PlanResultInput>;
+  /** Carries out one step of the approved plan (steps that grant no tools). */
+  executeStep(request: StepRequest, options: CallOptions): Promise<StepResultInput>;
+  /** Answers a chat message, in any state. */
+  reply(request: ReplyRequest, options: CallOptions): Promise<ReplyResultInput>;
+  /** Sums up the session once every step is done. */
+  summarize(request: SummarizeRequest, options: CallOptions): Promise<SummaryResultInput>;
   /** Agents whose plans grant tools: one model call of a step. */
-  turn?(request: TurnRequest, options: CallOptions): Promise<TurnResult>;
+  turn?(request: TurnRequest, options: CallOptions): Promise<TurnResultInput>;
   /** Runs one tool call (approved by the plan or by a reviewer). */
-  runTool?(request: ToolRequest, options: CallOptions): Promise<ToolRunResult>;
+  runTool?(request: ToolRequest, options: CallOptions): Promise<ToolRunResultInput>;
   /** Checks a reviewer's edited arguments against the tool's schema. */
   checkToolArguments?(tool: string, args: Record<string, unknown>): ArgumentsCheck;
 }
@@ -170,8 +199,10 @@ export interface AgentBackend {
 const AGENT_ERROR = Symbol.for('andon.AgentError');
 
 /**
- * A backend failure. `retryable: false` means trying again cannot help (bad credentials, an
- * impossible request): the session fails at once with this message as its reason.
+ * An agent's failure. `retryable: false` means trying again cannot help (bad credentials, an
+ * impossible request): the session fails at once with this message as its reason, unless `code`
+ * is `StepFailed` in a step, which asks the session's people to retry, skip or abort the step.
+ * Any other error is retried by Temporal (the activity's retry policy).
  */
 export class AgentError extends Error {
   readonly [AGENT_ERROR] = true;

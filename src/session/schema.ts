@@ -184,6 +184,16 @@ export const NotifyTargets = z.object({
 });
 export type NotifyTargets = z.infer<typeof NotifyTargets>;
 
+/**
+ * The name an agent is registered under on the worker (`agents` in the configuration). Only the
+ * worker knows which names exist: a session naming an unknown one fails when it first calls it.
+ */
+export const AgentName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^\S(.*\S)?$/, 'must not start or end with whitespace');
+
 export const SessionConfig = z.object({
   /** Optional explicit id (an alert fingerprint, an incident id). Starting an id that exists returns that session. */
   id: SessionId.optional(),
@@ -192,6 +202,8 @@ export const SessionConfig = z.object({
   source: SessionSource.optional(),
   /** Labels and facts the agent may use (alert labels, service name, ...). */
   context: z.record(z.string(), z.string().max(4_000)).default({}),
+  /** Which of the worker's agents works on the session (docs/agents.md). Unset: the worker's default agent. */
+  agent: AgentName.optional(),
   requirePlanApproval: z.boolean().default(true),
   /** How long a completed session keeps answering follow-up messages before it closes. */
   followUpWindow: Duration.optional(),

@@ -4,7 +4,7 @@
  */
 import { InvalidStateError, SessionFailedError, type TimelineEvent } from '../../src/client';
 import { quickScript, startHarness, type Harness } from '../support/harness';
-import type { AgentBackend } from '../../src/backends/agent';
+import type { Agent } from '../../src/backends/agent';
 import { rejectionOf } from '../support/rejection';
 import { TestAgent } from '../support/test-agent';
 
@@ -21,7 +21,7 @@ const twoSteps = (fixFailures: { attempt: number; kind: 'transient' | 'permanent
   });
 
 /** A backend whose plan breaks the PlanResult contract (no steps). */
-const brokenPlanner: AgentBackend = {
+const brokenPlanner: Agent = {
   name: 'broken',
   plan: async () => ({ kind: 'plan', steps: [] }),
   executeStep: () => Promise.reject(new Error('unreachable')),

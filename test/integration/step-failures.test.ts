@@ -2,14 +2,14 @@
  * A step that fails in a way a person should judge (the backend's StepFailed) does not fail the
  * session: it asks, and the next message decides: retry the step, skip it, or abort.
  */
-import type { AgentBackend, CallOptions, StepRequest } from '../../src/backends/agent';
+import type { Agent, CallOptions, StepRequest } from '../../src/backends/agent';
 import { AgentError } from '../../src/backends/agent';
 import { ScriptedAgent } from '../../src/backends/scripted';
 import type { SessionClient, TimelineEvent } from '../../src/client';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 
 /** Fails step "Fix" the first time each session runs it; every later run succeeds. */
-class FailsFixOnce implements AgentBackend {
+class FailsFixOnce implements Agent {
   readonly name = 'fails-fix-once';
   private readonly inner = new ScriptedAgent(quickScript());
   private readonly failed = new Set<string>();

@@ -8,15 +8,20 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { Andon } from '../../src/client';
-import type { AgentBackend } from '../../src/backends/agent';
+import type { Agent } from '../../src/backends/agent';
+import type { AgentSource } from '../../src/backends/registry';
 import { ScriptedAgent, parseScript, type AgentScriptInput } from '../../src/backends/scripted';
 import { createWorker, type AndonWorkerOptions } from '../../src/worker';
 
 export const DEMO_SCRIPT = path.resolve(__dirname, '../../scripts/demo.json');
 
 export interface HarnessOptions {
-  /** The agent: a script object, a script file path, or any backend. Default: scripts/demo.json. */
-  agent?: AgentScriptInput | string | AgentBackend;
+  /** The agent: a script object, a script file path, or any agent object. Default: scripts/demo.json. */
+  agent?: AgentScriptInput | string | Agent;
+  /** Several named agents instead of `agent` (objects or configuration, as `createWorker` takes them). */
+  agents?: Record<string, AgentSource>;
+  /** With `agents`: the agent of sessions that choose none. */
+  defaultAgent?: string;
   /** Server address; default: the suite's dev server. */
   address?: string;
   taskQueue?: string;
@@ -67,11 +72,18 @@ export function workflowBundle(): { code: string } | undefined {
   return { code: cachedBundle };
 }
 
-export function backendFrom(agent: HarnessOptions['agent']): AgentBackend {
+export function backendFrom(agent: HarnessOptions['agent']): Agent {
   if (agent === undefined) return ScriptedAgent.fromFile(DEMO_SCRIPT);
   if (typeof agent === 'string') return ScriptedAgent.fromFile(agent);
-  if ('plan' in agent && typeof agent.plan === 'function') return agent as AgentBackend;
+  if ('plan' in agent && typeof agent.plan === 'function') return agent as Agent;
   return new ScriptedAgent(parseScript(agent));
+}
+
+/** The worker's agents: `options.agents`, or the one agent under its own name (the key of its agent memories, as before). */
+function agentsFrom(agent: HarnessOptions['agent'], options: HarnessOptions): Pick<AndonWorkerOptions, 'agents' | 'defaultAgent'> {
+  if (options.agents && agent === options.agent) return { agents: options.agents, defaultAgent: options.defaultAgent };
+  const backend = backendFrom(agent);
+  return { agents: { [backend.name ?? 'default']: backend } };
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -95,7 +107,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         connection: nativeConnection,
         namespace: 'default',
         taskQueue,
-        backend: backendFrom(agent),
+        ...agentsFrom(agent, options),
         notifiers: options.notifiers,
         memory: options.memory,
         workflowBundle: workflowBundle(),

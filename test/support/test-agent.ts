@@ -4,7 +4,7 @@
  * releases it, so a test knows exactly what is in flight without timing anything.
  */
 import type {
-  AgentBackend,
+  Agent,
   CallOptions,
   PlanRequest,
   ReplyRequest,
@@ -26,7 +26,7 @@ interface Hold {
   released?: Promise<void>;
 }
 
-export class TestAgent implements AgentBackend {
+export class TestAgent implements Agent {
   readonly name = 'test-agent';
   readonly calls: AgentCall[] = [];
   readonly planRequests: PlanRequest[] = [];
@@ -34,10 +34,10 @@ export class TestAgent implements AgentBackend {
   readonly replyRequests: ReplyRequest[] = [];
   /** The abort signal each step call received, by `sessionId/title`. */
   readonly stepSignals = new Map<string, AbortSignal>();
-  private readonly agents: Record<string, AgentBackend>;
+  private readonly agents: Record<string, Agent>;
   private readonly holds = new Map<string, Hold>();
 
-  constructor(scripts: Record<string, AgentScriptInput | AgentBackend>) {
+  constructor(scripts: Record<string, AgentScriptInput | Agent>) {
     this.agents = Object.fromEntries(
       Object.entries(scripts).map(([key, script]) => [key, isBackend(script) ? script : new ScriptedAgent(script)]),
     );
@@ -88,7 +88,7 @@ export class TestAgent implements AgentBackend {
     return this.agent(request).summarize(request, options);
   }
 
-  private agent(request: { context: Record<string, string> }): AgentBackend {
+  private agent(request: { context: Record<string, string> }): Agent {
     const agent = this.agents[request.context.script ?? 'default'];
     if (!agent) throw new Error(`no script ${request.context.script}`);
     return agent;
@@ -112,6 +112,6 @@ export class TestAgent implements AgentBackend {
   }
 }
 
-function isBackend(value: AgentScriptInput | AgentBackend): value is AgentBackend {
-  return 'plan' in value && typeof (value as AgentBackend).plan === 'function';
+function isBackend(value: AgentScriptInput | Agent): value is Agent {
+  return 'plan' in value && typeof (value as Agent).plan === 'function';
 }

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     connection,
     namespace: 'default',
     taskQueue,
-    backend: ScriptedAgent.fromFile(script),
+    agents: { scripted: ScriptedAgent.fromFile(script) },
     workflowBundle: { code: readFileSync(process.env.ANDON_TEST_BUNDLE!, 'utf8') },
   });
   const running = worker.run();

@@ -22,7 +22,7 @@ describe('configuration', () => {
       env: { ANDON_BACKEND: 'llm', ANDON_LLM_PROVIDER: 'openai-compatible', ANDON_LLM_MODEL: 'llama3.1', ANDON_LLM_BASE_URL: 'http://127.0.0.1:11434/v1' },
     });
     expect(config.backend).toMatchObject({ kind: 'llm', provider: 'openai-compatible', model: 'llama3.1', baseURL: 'http://127.0.0.1:11434/v1' });
-    if (config.backend.kind === 'llm') expect(config.backend.transcripts).toMatch(/transcripts\.db$/);
+    if (config.backend?.kind === 'llm') expect(config.backend.transcripts).toMatch(/transcripts\.db$/);
   });
   it('refuses an unknown provider, naming the field and the variable', () => {
     expect(() => loadConfig({ env: { ANDON_BACKEND: 'llm', ANDON_LLM_PROVIDER: 'acme', ANDON_LLM_MODEL: 'm' } })).toThrow(/backend\.provider.*ANDON_LLM_PROVIDER/);

@@ -20,7 +20,7 @@ import {
   type RunbookInput,
 } from '../../src/backends/runbook';
 import { loadConfig } from '../../src/config';
-import { createBackend } from '../../src/backends';
+import { createAgent } from '../../src/backends';
 import type { Plan } from '../../src/session/schema';
 
 const ROOT = join(__dirname, '..', '..');
@@ -329,12 +329,12 @@ describe('the runbook agent on the demo scenario', () => {
 });
 
 describe('configuration', () => {
-  it('selects the runbook agent with defaults that run the demo from the project root', () => {
+  it('selects the runbook agent with defaults that run the demo from the project root', async () => {
     const config = loadConfig({ base: { backend: { kind: 'runbook' } }, root: ROOT, env: {} });
     expect(config.backend).toMatchObject({ kind: 'runbook', runbooks: join(ROOT, 'runbooks'), workdir: ROOT, allowedRoots: ['demo'] });
-    const agent = createBackend(config.backend);
+    const agent = await createAgent('runbook', config.backend!);
     expect(agent).toBeInstanceOf(RunbookAgent);
     expect((agent as RunbookAgent).runbooks.map((r) => r.name)).toContain('checkout-api-errors');
-    expect(loadConfig({ base: {}, root: ROOT, env: { ANDON_BACKEND: 'runbook' } }).backend.kind).toBe('runbook');
+    expect(loadConfig({ base: {}, root: ROOT, env: { ANDON_BACKEND: 'runbook' } }).backend?.kind).toBe('runbook');
   });
 });

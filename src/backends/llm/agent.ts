@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { STEP_FAILED } from '../../../activities/failures';
 import {
   AgentError,
-  type AgentBackend,
+  type Agent,
   type ArgumentsCheck,
   type CallOptions,
   type PlanRequest,
@@ -73,7 +73,7 @@ export interface LlmAgentOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export class LlmAgent implements AgentBackend {
+export class LlmAgent implements Agent {
   readonly name: string;
   private readonly config: LlmBackendConfig;
   private readonly model: LanguageModel;

@@ -39,7 +39,7 @@ export const LlmBackendConfig = z
     baseURL: z.url().optional(),
     /** Which environment variable holds the API key (defaults: OPENAI_API_KEY, ANTHROPIC_API_KEY, GOOGLE_GENERATIVE_AI_API_KEY). */
     apiKeyEnv: z.string().min(1).optional(),
-    /** The agent's name: the key of its agent-scoped memories. */
+    /** As `backend`: the name the agent is registered under (the key of its agent-scoped memories). In `agents`, the entry's key is its name. */
     name: z.string().min(1).default('llm'),
     /** USD per million tokens, to count a session's cost against its budget. Unset: cost stays 0, tokens still count. */
     pricing: z.object({ inputPerMillionTokens: z.number().nonnegative(), outputPerMillionTokens: z.number().nonnegative() }).optional(),

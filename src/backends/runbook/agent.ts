@@ -12,7 +12,7 @@
 import path from 'node:path';
 import {
   AgentError,
-  type AgentBackend,
+  type Agent,
   type CallOptions,
   type PlanRequest,
   type PlanResult,
@@ -69,7 +69,7 @@ interface StepAction {
   url?: string;
 }
 
-export class RunbookAgent implements AgentBackend {
+export class RunbookAgent implements Agent {
   readonly name = 'runbook';
   readonly runbooks: readonly Runbook[];
   private readonly config: RunbookBackendConfig;

@@ -5,7 +5,7 @@
  */
 import {
   AgentError,
-  type AgentBackend,
+  type Agent,
   type CallOptions,
   type PlanRequest,
   type PlanResult,
@@ -31,7 +31,7 @@ interface TemplateFacts {
   message?: string;
 }
 
-export class ScriptedAgent implements AgentBackend {
+export class ScriptedAgent implements Agent {
   readonly name: string;
   readonly script: AgentScript;
   private readonly replies: { pattern: RegExp; reply: string }[];

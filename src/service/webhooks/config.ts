@@ -6,7 +6,7 @@
  */
 import { ApprovalPolicy } from '../../session/approval';
 import { z } from 'zod';
-import { Duration } from '../../session/schema';
+import { AgentName, Duration } from '../../session/schema';
 import { checkTemplate } from './template';
 
 export const RECEIVER_NAMES = ['alertmanager', 'grafana', 'pagerduty', 'datadog', 'generic'] as const;
@@ -80,6 +80,8 @@ const RouteAction = {
   slackChannel: z.string().min(1).max(200).optional(),
   /** Extra context for the agent (templates allowed), on top of the alert's labels. */
   context: z.record(z.string(), Template).default({}),
+  /** Which of the worker's agents works on this route's sessions (docs/agents.md). Default: the worker's default agent. */
+  agent: AgentName.optional(),
 };
 
 export const WebhookRoute = z.object({

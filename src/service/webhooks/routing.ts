@@ -1,6 +1,6 @@
 /**
  * Which session an alert gets: the first configured route whose conditions all hold, else the
- * default route. A route sets the prompt, title, approval and follow-up window, and adds
+ * default route. A route sets the prompt, title, agent, approval and follow-up window, and adds
  * context; the alert's labels are always the session's context, so the agent sees them.
  */
 import { MAX_MESSAGE_CHARS, type SessionConfig } from '../../session/schema';
@@ -56,6 +56,7 @@ export function routeAlert(alert: IncomingAlert, source: ReceiverName, config: R
       prompt: clip(prompt, MAX_MESSAGE_CHARS),
       title: title ? clip(title, MAX_TITLE_CHARS) : undefined,
       context,
+      agent: route.agent,
       requirePlanApproval: route.requirePlanApproval,
       followUpWindow: route.followUpWindow,
       requestedBy: `webhook:${source}`,
