@@ -8,7 +8,7 @@ import { REFUSAL, type AskResult } from '../messages';
 import { activities, chatOptions, quick, quickOptions } from './activity-options';
 import { decideMessage } from './commands';
 import { canContinueAsNew, facts, failureReason, now, type SessionContext } from './context';
-import { byOf, refusalFailure } from './failures';
+import { byOf, refusalFailure } from './refusals';
 import { announce } from './notify';
 import { answer, dropMessage, dropQueue, noteRejected } from './progress';
 import { addUsage, answerTo, isQueued, transcript } from './record';

@@ -41,18 +41,20 @@ export interface SessionContext {
 export const now = (): Date => new Date();
 
 export function createContext(input: SessionWorkflowInput): SessionContext {
-  const context: { -readonly [K in keyof SessionContext]: SessionContext[K] } = {
+  // The observer mirrors the record's changes outside it (search attributes, details, notifications).
+  const session = openSession(input, now(), { stateChanged: () => showState(context), reviewsChanged: () => showReviews(context) });
+  const reviews = session.record.reviews.length;
+  const context: SessionContext = {
     input,
-    session: undefined as unknown as Session,
+    session,
     targets: input.config.notify,
     replyFailures: new Map(),
     chatBusy: false,
     notifying: false,
     closing: false,
+    // A continued session indexed its pending reviews already.
+    indexedReviews: input.carried !== undefined && reviews > 0 ? reviews : undefined,
   };
-  context.session = openSession(input, now(), { stateChanged: () => showState(context), reviewsChanged: () => showReviews(context) });
-  const reviews = context.session.record.reviews.length;
-  if (input.carried !== undefined && reviews > 0) context.indexedReviews = reviews;
   return context;
 }
 

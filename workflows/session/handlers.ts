@@ -34,7 +34,7 @@ import { approve } from './approval';
 import { ask, checkAsk, send } from './chat';
 import { decideAlert, decideApprove, decideCancel, decidePause, decideReject, decideResume, decideReview } from './commands';
 import { failureReason, now, stopWork, type SessionContext } from './context';
-import { byOf, throwIfRefused } from './failures';
+import { byOf, throwIfRefused } from './refusals';
 import { checkWriteMemory, writeMemory } from './memory';
 import { noteRejected } from './progress';
 import { timelinePage, view, type Refusal } from './record';

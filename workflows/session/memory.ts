@@ -3,7 +3,7 @@ import { WriteMemoryInput } from '../messages';
 import { REFUSAL } from '../messages';
 import { activities, chatOptions } from './activity-options';
 import { now, type SessionContext } from './context';
-import { refusalFailure } from './failures';
+import { refusalFailure } from './refusals';
 import { applyMemoryWritten } from './progress';
 
 /** Validates a `writeMemory` before it is accepted. */

@@ -7,7 +7,7 @@ import { condition } from '@temporalio/workflow';
 import type { PlanStep } from '../../src/session/schema';
 import { REFUSAL, ReviewInput } from '../messages';
 import { activities, chatOptions, workOptions } from './activity-options';
-import { refusalFailure } from './failures';
+import { refusalFailure } from './refusals';
 import { canContinueAsNew, facts, interruptible, now, type SessionContext } from './context';
 import { announce } from './notify';
 import { applyStepResult, budgetReached } from './progress';

@@ -5,6 +5,11 @@
  * then a follow-up window. Because each pass starts from the state alone, the loop resumes
  * correctly after continue-as-new. Chat and notifications run beside it in their own loops.
  * Waiting holds no worker: it is a `condition` on durable state.
+ *
+ * Where things are: handlers.ts registers every message; plan.ts, approval.ts (and its deadline),
+ * steps.ts (steps and tool turns), summary.ts, chat.ts (and the follow-up window), notify.ts and
+ * memory.ts are the phases, over the SessionContext of context.ts. The record they change, and its
+ * rules as plain functions: record.ts, commands.ts, progress.ts, tool-work.ts.
  */
 import { CancellationScope, allHandlersFinished, condition, continueAsNew, isCancellation } from '@temporalio/workflow';
 import { isTerminal, type SessionView } from '../../src/session/schema';
