@@ -1,2 +1,2 @@
 // The worker's workflow bundle entry point: every workflow type andon registers.
-export { andonSession } from './session';
+export { andonSession } from './session/workflow';

@@ -1,11 +1,33 @@
 /**
- * SessionRecord on its own, no Temporal: the decisions every signal and update go through, the
+ * The session record and its rules on their own, no Temporal: the decisions every signal and update go through, the
  * transition guard, timeline paging and what continue-as-new carries.
  */
 import type { Plan, SessionState } from '../../src/session/schema';
 import { TRANSITIONS } from '../../src/session/transitions';
 import { REFUSAL, type SessionWorkflowInput } from '../../workflows/messages';
-import { SessionRecord, type Refusal } from '../../workflows/session-record';
+import {
+  decideApprove,
+  decideCancel,
+  decideMessage,
+  decidePause,
+  decideReject,
+  decideResume,
+} from '../../workflows/session/commands';
+import { answer, complete, deadlinePassed } from '../../workflows/session/progress';
+import {
+  advance,
+  answerTo,
+  end,
+  lastSeq,
+  openSession,
+  recordEvent,
+  setState,
+  timelinePage,
+  transcript,
+  view,
+  type Refusal,
+  type Session,
+} from '../../workflows/session/record';
 import { ApprovalPolicy, OPEN_POLICY, planHash, type ApprovalPolicyInput } from '../../src/session/approval';
 
 const config: SessionWorkflowInput['config'] = {
@@ -30,55 +52,55 @@ const plan1: Plan = {
   ],
 };
 
-function fresh(): SessionRecord {
-  return new SessionRecord({ config }, tick());
+function fresh(): Session {
+  return openSession({ config }, tick());
 }
 
 /** A record in `planning`, as the workflow leaves it after sessionCreated. */
-function planning(): SessionRecord {
+function planning(): Session {
   const r = fresh();
-  r.record({ type: 'sessionCreated', originator: 'system', prompt: config.prompt, title: config.title, requirePlanApproval: true }, tick());
-  r.setState('planning', tick());
+  recordEvent(r, { type: 'sessionCreated', originator: 'system', prompt: config.prompt, title: config.title, requirePlanApproval: true }, tick());
+  setState(r, 'planning', tick());
   return r;
 }
 
 /** A record with plan-1 awaiting approval. */
-function awaitingApproval(): SessionRecord {
+function awaitingApproval(): Session {
   const r = planning();
-  r.plan = plan1;
-  r.record({ type: 'planGenerated', originator: 'agent', plan: plan1 }, tick());
-  r.setState('awaitingPlanApproval', tick());
+  r.record.plan = plan1;
+  recordEvent(r, { type: 'planGenerated', originator: 'agent', plan: plan1 }, tick());
+  setState(r, 'awaitingPlanApproval', tick());
   return r;
 }
 
-function inProgress(): SessionRecord {
+function inProgress(): Session {
   const r = awaitingApproval();
-  expect(r.decideApprove({ by: 'alice' }, tick())).toBeUndefined();
+  expect(decideApprove(r, { by: 'alice' }, tick())).toBeUndefined();
   return r;
 }
 
-function paused(): SessionRecord {
+function paused(): Session {
   const r = awaitingApproval();
-  expect(r.decidePause({ by: 'bob', reason: 'freeze' }, tick())).toBeUndefined();
-  expect(r.state).toBe('paused');
+  expect(decidePause(r, { by: 'bob', reason: 'freeze' }, tick())).toBeUndefined();
+  expect(r.record.state).toBe('paused');
   return r;
 }
 
-function completed(): SessionRecord {
+function completed(): Session {
   const r = inProgress();
-  r.complete('all done', [], tick());
+  complete(r, 'all done', [], tick());
   return r;
 }
 
-function cancelled(): SessionRecord {
+function cancelled(): Session {
   const r = awaitingApproval();
-  expect(r.decideCancel({ reason: 'no', by: 'carol' }, tick())).toBeUndefined();
+  expect(decideCancel(r, { reason: 'no', by: 'carol' }, tick())).toBeUndefined();
   return r;
 }
 
 /** Everything observable about a record, for "nothing changed" checks. */
-function snapshot(r: SessionRecord) {
-  return JSON.parse(JSON.stringify({ carried: r.carry(), view: r.view() })) as unknown;
+function snapshot(r: Session) {
+  return JSON.parse(JSON.stringify({ carried: r.record, view: view(r) })) as unknown;
 }
 
 function expectRefusal(outcome: unknown, type: Refusal['type'], details: Partial<Refusal['details']>): Refusal {
@@ -94,22 +116,22 @@ describe('decide* refusals', () => {
   describe('approve', () => {
     it('refuses bad input with InvalidArgument naming the field, before checking state', () => {
       const r = completed(); // wrong state too: input is checked first
-      const refusal = expectRefusal(r.decideApprove({ planId: '' }, tick()), REFUSAL.invalidArgument, { state: 'completed', field: 'planId' });
+      const refusal = expectRefusal(decideApprove(r, { planId: '' }, tick()), REFUSAL.invalidArgument, { state: 'completed', field: 'planId' });
       expect(refusal.message).toMatch(/^invalid input: planId: /);
-      expectRefusal(r.decideApprove({ by: '   ' }, tick()), REFUSAL.invalidArgument, { field: 'by' });
-      expectRefusal(r.decideApprove({ comment: 'x'.repeat(4_001) }, tick()), REFUSAL.invalidArgument, { field: 'comment' });
-      expectRefusal(r.decideApprove('not an object', tick()), REFUSAL.invalidArgument, { field: '(input)' });
+      expectRefusal(decideApprove(r, { by: '   ' }, tick()), REFUSAL.invalidArgument, { field: 'by' });
+      expectRefusal(decideApprove(r, { comment: 'x'.repeat(4_001) }, tick()), REFUSAL.invalidArgument, { field: 'comment' });
+      expectRefusal(decideApprove(r, 'not an object', tick()), REFUSAL.invalidArgument, { field: '(input)' });
     });
 
     it('refuses with InvalidState when no plan awaits approval', () => {
       for (const make of [planning, inProgress, paused, completed, cancelled]) {
         const r = make();
-        const seq = r.lastSeq;
-        const refusal = expectRefusal(r.decideApprove({}, tick()), REFUSAL.invalidState, { state: r.state });
+        const seq = lastSeq(r);
+        const refusal = expectRefusal(decideApprove(r, {}, tick()), REFUSAL.invalidState, { state: r.record.state });
         expect(refusal.message).toContain('no plan is awaiting approval');
         // Recorded with who tried and why, and marked so a signal does not note it again.
         expect(refusal.recorded).toBe(true);
-        expect(r.timeline.slice(seq)).toEqual([
+        expect(r.record.timeline.slice(seq)).toEqual([
           expect.objectContaining({ type: 'approvalRefused', decision: 'approve', by: 'unknown', code: 'InvalidState', reason: refusal.message, seq: seq + 1 }),
         ]);
       }
@@ -118,65 +140,65 @@ describe('decide* refusals', () => {
     it('bad input is refused without recording anything (a signal notes it as inputRejected)', () => {
       const r = awaitingApproval();
       const before = snapshot(r);
-      const refusal = expectRefusal(r.decideApprove({ planId: '' }, tick()), REFUSAL.invalidArgument, { field: 'planId' });
+      const refusal = expectRefusal(decideApprove(r, { planId: '' }, tick()), REFUSAL.invalidArgument, { field: 'planId' });
       expect(refusal.recorded).toBeUndefined();
       expect(snapshot(r)).toEqual(before);
     });
 
     it('refuses a plan id that is not current with StalePlan carrying the current plan id', () => {
       const r = awaitingApproval();
-      const refusal = expectRefusal(r.decideApprove({ planId: 'plan-0' }, tick()), REFUSAL.stalePlan, {
+      const refusal = expectRefusal(decideApprove(r, { planId: 'plan-0' }, tick()), REFUSAL.stalePlan, {
         state: 'awaitingPlanApproval',
         planId: 'plan-1',
       });
       expect(refusal.message).toContain('plan-0');
-      expect(r.state).toBe('awaitingPlanApproval');
+      expect(r.record.state).toBe('awaitingPlanApproval');
     });
 
     it('checks state before the plan id', () => {
       const r = paused();
-      expectRefusal(r.decideApprove({ planId: 'plan-0' }, tick()), REFUSAL.invalidState, { state: 'paused' });
+      expectRefusal(decideApprove(r, { planId: 'plan-0' }, tick()), REFUSAL.invalidState, { state: 'paused' });
     });
 
     it('applies: planApproved, step 0, inProgress', () => {
       const r = awaitingApproval();
-      expect(r.decideApprove({ planId: 'plan-1', by: 'alice', comment: 'ok' }, tick())).toBeUndefined();
-      expect(r.state).toBe('inProgress');
-      expect(r.currentStep).toBe(0);
-      expect(r.timeline.at(-1)).toMatchObject({ type: 'planApproved', planId: 'plan-1', by: 'alice', comment: 'ok', originator: 'user' });
+      expect(decideApprove(r, { planId: 'plan-1', by: 'alice', comment: 'ok' }, tick())).toBeUndefined();
+      expect(r.record.state).toBe('inProgress');
+      expect(r.record.currentStep).toBe(0);
+      expect(r.record.timeline.at(-1)).toMatchObject({ type: 'planApproved', planId: 'plan-1', by: 'alice', comment: 'ok', originator: 'user' });
     });
   });
 
   describe('reject', () => {
     it('refuses a missing or blank reason with InvalidArgument(reason)', () => {
       const r = awaitingApproval();
-      expectRefusal(r.decideReject({}, tick()), REFUSAL.invalidArgument, { field: 'reason' });
-      expectRefusal(r.decideReject({ reason: '   ' }, tick()), REFUSAL.invalidArgument, { field: 'reason' });
-      expectRefusal(r.decideReject({ reason: 'x', replan: 'yes' }, tick()), REFUSAL.invalidArgument, { field: 'replan' });
-      expect(r.state).toBe('awaitingPlanApproval');
+      expectRefusal(decideReject(r, {}, tick()), REFUSAL.invalidArgument, { field: 'reason' });
+      expectRefusal(decideReject(r, { reason: '   ' }, tick()), REFUSAL.invalidArgument, { field: 'reason' });
+      expectRefusal(decideReject(r, { reason: 'x', replan: 'yes' }, tick()), REFUSAL.invalidArgument, { field: 'replan' });
+      expect(r.record.state).toBe('awaitingPlanApproval');
     });
 
     it('refuses with InvalidState outside awaitingPlanApproval and StalePlan for an old plan', () => {
       const r = inProgress();
-      expectRefusal(r.decideReject({ reason: 'no' }, tick()), REFUSAL.invalidState, { state: 'inProgress' });
+      expectRefusal(decideReject(r, { reason: 'no' }, tick()), REFUSAL.invalidState, { state: 'inProgress' });
       const waiting = awaitingApproval();
-      expectRefusal(waiting.decideReject({ reason: 'no', planId: 'plan-9' }, tick()), REFUSAL.stalePlan, { planId: 'plan-1' });
+      expectRefusal(decideReject(waiting, { reason: 'no', planId: 'plan-9' }, tick()), REFUSAL.stalePlan, { planId: 'plan-1' });
     });
 
     it('without replan ends the session cancelled; with replan starts round 2 with the reason as feedback', () => {
       const ended = awaitingApproval();
-      expect(ended.decideReject({ reason: 'too risky', by: 'dave' }, tick())).toBeUndefined();
-      expect(ended.state).toBe('cancelled');
-      expect(ended.reason).toBe('plan plan-1 rejected: too risky');
-      expect(ended.timeline.slice(-2).map((e) => e.type)).toEqual(['planRejected', 'sessionCancelled']);
-      expect(ended.timeline.at(-1)).toMatchObject({ by: 'dave', reason: 'plan plan-1 rejected: too risky' });
+      expect(decideReject(ended, { reason: 'too risky', by: 'dave' }, tick())).toBeUndefined();
+      expect(ended.record.state).toBe('cancelled');
+      expect(ended.record.reason).toBe('plan plan-1 rejected: too risky');
+      expect(ended.record.timeline.slice(-2).map((e) => e.type)).toEqual(['planRejected', 'sessionCancelled']);
+      expect(ended.record.timeline.at(-1)).toMatchObject({ by: 'dave', reason: 'plan plan-1 rejected: too risky' });
 
       const replanned = awaitingApproval();
-      expect(replanned.decideReject({ reason: 'rotate logs instead', replan: true }, tick())).toBeUndefined();
-      expect(replanned.state).toBe('planning');
-      expect(replanned.round).toBe(2);
-      expect(replanned.feedback).toEqual(['rotate logs instead']);
-      expect(replanned.timeline.at(-1)).toMatchObject({ type: 'planRejected', replan: true, by: 'unknown' });
+      expect(decideReject(replanned, { reason: 'rotate logs instead', replan: true }, tick())).toBeUndefined();
+      expect(replanned.record.state).toBe('planning');
+      expect(replanned.record.round).toBe(2);
+      expect(replanned.record.feedback).toEqual(['rotate logs instead']);
+      expect(replanned.record.timeline.at(-1)).toMatchObject({ type: 'planRejected', replan: true, by: 'unknown' });
     });
   });
 
@@ -184,177 +206,177 @@ describe('decide* refusals', () => {
     it('refuses an empty, blank or oversized message with InvalidArgument(message)', () => {
       const r = inProgress();
       for (const op of ['send', 'ask'] as const) {
-        expectRefusal(r.decideMessage(op, { message: '' }, tick()), REFUSAL.invalidArgument, { field: 'message' });
-        expectRefusal(r.decideMessage(op, { message: '  \n ' }, tick()), REFUSAL.invalidArgument, { field: 'message' });
-        expectRefusal(r.decideMessage(op, { message: 'x'.repeat(32_001) }, tick()), REFUSAL.invalidArgument, { field: 'message' });
-        expectRefusal(r.decideMessage(op, { message: 'hi', messageId: '' }, tick()), REFUSAL.invalidArgument, { field: 'messageId' });
+        expectRefusal(decideMessage(r, op, { message: '' }, tick()), REFUSAL.invalidArgument, { field: 'message' });
+        expectRefusal(decideMessage(r, op, { message: '  \n ' }, tick()), REFUSAL.invalidArgument, { field: 'message' });
+        expectRefusal(decideMessage(r, op, { message: 'x'.repeat(32_001) }, tick()), REFUSAL.invalidArgument, { field: 'message' });
+        expectRefusal(decideMessage(r, op, { message: 'hi', messageId: '' }, tick()), REFUSAL.invalidArgument, { field: 'messageId' });
       }
-      expect(r.queue).toEqual([]);
+      expect(r.record.queue).toEqual([]);
     });
 
     it('refuses with InvalidState once the session failed or was cancelled', () => {
       const r = cancelled();
       for (const op of ['send', 'ask'] as const) {
-        const refusal = expectRefusal(r.decideMessage(op, { message: 'hello' }, tick()), REFUSAL.invalidState, { state: 'cancelled' });
+        const refusal = expectRefusal(decideMessage(r, op, { message: 'hello' }, tick()), REFUSAL.invalidState, { state: 'cancelled' });
         expect(refusal.message).toContain(`cannot ${op}`);
       }
       const failed = inProgress();
-      failed.end('failed', 'boom', 'system', tick());
-      expectRefusal(failed.decideMessage('ask', { message: 'hello' }, tick()), REFUSAL.invalidState, { state: 'failed' });
+      end(failed, 'failed', 'boom', 'system', tick());
+      expectRefusal(decideMessage(failed, 'ask', { message: 'hello' }, tick()), REFUSAL.invalidState, { state: 'failed' });
     });
 
     it('accepts in completed (the follow-up window) and queues in arrival order', () => {
       const r = completed();
-      expect(r.decideMessage('send', { message: 'one', messageId: 'a' }, tick())).toEqual({ messageId: 'a', duplicate: false });
-      expect(r.decideMessage('ask', { message: 'two' }, tick())).toEqual({ messageId: `msg-${r.lastSeq}`, duplicate: false });
-      expect(r.queue.map((m) => m.text)).toEqual(['one', 'two']);
-      expect(r.acceptedMessages).toBe(2);
+      expect(decideMessage(r, 'send', { message: 'one', messageId: 'a' }, tick())).toEqual({ messageId: 'a', duplicate: false });
+      expect(decideMessage(r, 'ask', { message: 'two' }, tick())).toEqual({ messageId: `msg-${lastSeq(r)}`, duplicate: false });
+      expect(r.record.queue.map((m) => m.text)).toEqual(['one', 'two']);
+      expect(r.record.acceptedMessages).toBe(2);
     });
 
     it('treats a repeated messageId as a duplicate, queued or answered, in any state, recording nothing', () => {
       const r = inProgress();
-      expect(r.decideMessage('ask', { message: 'hi', messageId: 'm1' }, tick())).toEqual({ messageId: 'm1', duplicate: false });
+      expect(decideMessage(r, 'ask', { message: 'hi', messageId: 'm1' }, tick())).toEqual({ messageId: 'm1', duplicate: false });
       const before = snapshot(r);
-      expect(r.decideMessage('ask', { message: 'hi again', messageId: 'm1' }, tick())).toEqual({ messageId: 'm1', duplicate: true });
+      expect(decideMessage(r, 'ask', { message: 'hi again', messageId: 'm1' }, tick())).toEqual({ messageId: 'm1', duplicate: true });
       expect(snapshot(r)).toEqual(before);
-      r.answer('m1', 'hello', tick());
-      r.end('cancelled', 'stop', 'x', tick());
+      answer(r, 'm1', 'hello', tick());
+      end(r, 'cancelled', 'stop', 'x', tick());
       // Even in a state that refuses new messages, a retry of an answered one is accepted.
-      expect(r.decideMessage('send', { message: 'hi', messageId: 'm1' }, tick())).toEqual({ messageId: 'm1', duplicate: true });
-      expect(r.timeline.filter((e) => e.type === 'userMessaged')).toHaveLength(1);
+      expect(decideMessage(r, 'send', { message: 'hi', messageId: 'm1' }, tick())).toEqual({ messageId: 'm1', duplicate: true });
+      expect(r.record.timeline.filter((e) => e.type === 'userMessaged')).toHaveLength(1);
     });
 
     it('in awaitingUserFeedback, the message is the answer: feedback, next round, planning', () => {
       const r = planning();
-      r.record({ type: 'agentMessaged', originator: 'agent', message: 'Which host?' }, tick());
-      r.advance('awaitingUserFeedback', tick());
-      expect(r.decideMessage('send', { message: 'db-1', by: 'erin' }, tick())).toMatchObject({ duplicate: false });
-      expect(r.state).toBe('planning');
-      expect(r.round).toBe(2);
-      expect(r.feedback).toEqual(['db-1']);
+      recordEvent(r, { type: 'agentMessaged', originator: 'agent', message: 'Which host?' }, tick());
+      advance(r, 'awaitingUserFeedback', tick());
+      expect(decideMessage(r, 'send', { message: 'db-1', by: 'erin' }, tick())).toMatchObject({ duplicate: false });
+      expect(r.record.state).toBe('planning');
+      expect(r.record.round).toBe(2);
+      expect(r.record.feedback).toEqual(['db-1']);
     });
 
     it('while paused, a message is not taken as the answer to an open question', () => {
       const r = planning();
-      r.advance('awaitingUserFeedback', tick());
-      expect(r.decidePause({}, tick())).toBeUndefined();
-      expect(r.decideMessage('send', { message: 'db-1' }, tick())).toMatchObject({ duplicate: false });
-      expect(r.state).toBe('paused');
-      expect(r.feedback).toEqual([]);
-      expect(r.decideResume({}, tick())).toBeUndefined();
-      expect(r.state).toBe('awaitingUserFeedback');
+      advance(r, 'awaitingUserFeedback', tick());
+      expect(decidePause(r, {}, tick())).toBeUndefined();
+      expect(decideMessage(r, 'send', { message: 'db-1' }, tick())).toMatchObject({ duplicate: false });
+      expect(r.record.state).toBe('paused');
+      expect(r.record.feedback).toEqual([]);
+      expect(decideResume(r, {}, tick())).toBeUndefined();
+      expect(r.record.state).toBe('awaitingUserFeedback');
     });
   });
 
   describe('pause', () => {
     it('refuses bad input with InvalidArgument', () => {
       const r = inProgress();
-      expectRefusal(r.decidePause({ by: '' }, tick()), REFUSAL.invalidArgument, { field: 'by' });
-      expectRefusal(r.decidePause({ reason: 7 }, tick()), REFUSAL.invalidArgument, { field: 'reason' });
-      expect(r.pauseRequested).toBe(false);
+      expectRefusal(decidePause(r, { by: '' }, tick()), REFUSAL.invalidArgument, { field: 'by' });
+      expectRefusal(decidePause(r, { reason: 7 }, tick()), REFUSAL.invalidArgument, { field: 'reason' });
+      expect(r.record.pauseRequested).toBe(false);
     });
 
     it('refuses with InvalidState when paused or ended', () => {
       for (const make of [paused, completed, cancelled]) {
         const r = make();
-        expectRefusal(r.decidePause({}, tick()), REFUSAL.invalidState, { state: r.state });
+        expectRefusal(decidePause(r, {}, tick()), REFUSAL.invalidState, { state: r.record.state });
       }
     });
 
     it('with work in flight only requests the pause; advance() applies it at the boundary', () => {
       const r = inProgress();
-      expect(r.decidePause({ by: 'bob', reason: 'lunch' }, tick())).toBeUndefined();
-      expect(r.state).toBe('inProgress');
-      expect(r.pauseRequested).toBe(true);
-      expect(r.timeline.some((e) => e.type === 'sessionPaused')).toBe(false);
-      r.advance('inProgress', tick());
-      expect(r.state).toBe('paused');
-      expect(r.pauseRequested).toBe(false);
-      expect(r.timeline.at(-1)).toMatchObject({ type: 'sessionPaused', by: 'bob', reason: 'lunch' });
-      expect(r.decideResume({ by: 'bob' }, tick())).toBeUndefined();
-      expect(r.state).toBe('inProgress');
+      expect(decidePause(r, { by: 'bob', reason: 'lunch' }, tick())).toBeUndefined();
+      expect(r.record.state).toBe('inProgress');
+      expect(r.record.pauseRequested).toBe(true);
+      expect(r.record.timeline.some((e) => e.type === 'sessionPaused')).toBe(false);
+      advance(r, 'inProgress', tick());
+      expect(r.record.state).toBe('paused');
+      expect(r.record.pauseRequested).toBe(false);
+      expect(r.record.timeline.at(-1)).toMatchObject({ type: 'sessionPaused', by: 'bob', reason: 'lunch' });
+      expect(decideResume(r, { by: 'bob' }, tick())).toBeUndefined();
+      expect(r.record.state).toBe('inProgress');
     });
 
     it('complete() clears a pending pause (one requested during the summary), so nothing is left to resume', () => {
       const r = inProgress();
-      expect(r.decidePause({}, tick())).toBeUndefined();
-      r.complete('done', [], tick());
-      expect(r.state).toBe('completed');
-      expect(r.view().pauseRequested).toBe(false);
+      expect(decidePause(r, {}, tick())).toBeUndefined();
+      complete(r, 'done', [], tick());
+      expect(r.record.state).toBe('completed');
+      expect(view(r).pauseRequested).toBe(false);
       // Nothing is pending any more, so resume is refused like any command on an ended session.
-      expectRefusal(r.decideResume({}, tick()), REFUSAL.invalidState, { state: 'completed' });
+      expectRefusal(decideResume(r, {}, tick()), REFUSAL.invalidState, { state: 'completed' });
     });
   });
 
   describe('resume', () => {
     it('refuses bad input with InvalidArgument and the wrong state with InvalidState', () => {
       const r = paused();
-      expectRefusal(r.decideResume({ by: 42 }, tick()), REFUSAL.invalidArgument, { field: 'by' });
+      expectRefusal(decideResume(r, { by: 42 }, tick()), REFUSAL.invalidArgument, { field: 'by' });
       for (const make of [awaitingApproval, inProgress, completed, cancelled]) {
         const other = make();
-        expectRefusal(other.decideResume({}, tick()), REFUSAL.invalidState, { state: other.state });
+        expectRefusal(decideResume(other, {}, tick()), REFUSAL.invalidState, { state: other.record.state });
       }
     });
 
     it('withdraws a pending pause without an event', () => {
       const r = inProgress();
-      r.decidePause({}, tick());
-      const events = r.timeline.length;
-      expect(r.decideResume({}, tick())).toBeUndefined();
-      expect(r.pauseRequested).toBe(false);
-      expect(r.timeline).toHaveLength(events);
-      r.advance('inProgress', tick());
-      expect(r.state).toBe('inProgress');
+      decidePause(r, {}, tick());
+      const events = r.record.timeline.length;
+      expect(decideResume(r, {}, tick())).toBeUndefined();
+      expect(r.record.pauseRequested).toBe(false);
+      expect(r.record.timeline).toHaveLength(events);
+      advance(r, 'inProgress', tick());
+      expect(r.record.state).toBe('inProgress');
     });
 
     it('returns to the state the session was paused in', () => {
       const r = paused();
-      expect(r.decideResume({ by: 'bob' }, tick())).toBeUndefined();
-      expect(r.state).toBe('awaitingPlanApproval');
-      expect(r.timeline.at(-1)).toMatchObject({ type: 'sessionResumed', by: 'bob' });
+      expect(decideResume(r, { by: 'bob' }, tick())).toBeUndefined();
+      expect(r.record.state).toBe('awaitingPlanApproval');
+      expect(r.record.timeline.at(-1)).toMatchObject({ type: 'sessionResumed', by: 'bob' });
     });
   });
 
   describe('cancel', () => {
     it('refuses a missing reason with InvalidArgument(reason)', () => {
       const r = inProgress();
-      expectRefusal(r.decideCancel({}, tick()), REFUSAL.invalidArgument, { field: 'reason' });
-      expectRefusal(r.decideCancel({ reason: ' ' }, tick()), REFUSAL.invalidArgument, { field: 'reason' });
-      expectRefusal(r.decideCancel(null, tick()), REFUSAL.invalidArgument, { field: 'reason' });
+      expectRefusal(decideCancel(r, {}, tick()), REFUSAL.invalidArgument, { field: 'reason' });
+      expectRefusal(decideCancel(r, { reason: ' ' }, tick()), REFUSAL.invalidArgument, { field: 'reason' });
+      expectRefusal(decideCancel(r, null, tick()), REFUSAL.invalidArgument, { field: 'reason' });
     });
 
     it('refuses with InvalidState once the session has ended', () => {
       for (const make of [completed, cancelled]) {
         const r = make();
-        expectRefusal(r.decideCancel({ reason: 'again' }, tick()), REFUSAL.invalidState, { state: r.state });
+        expectRefusal(decideCancel(r, { reason: 'again' }, tick()), REFUSAL.invalidState, { state: r.record.state });
       }
     });
 
     it('cancels from paused, recording reason and who, and clears a pending pause', () => {
       const r = paused();
-      expect(r.decideCancel({ reason: 'wrong host', by: 'carol' }, tick())).toBeUndefined();
-      expect(r.state).toBe('cancelled');
-      expect(r.reason).toBe('wrong host');
-      expect(r.timeline.at(-1)).toMatchObject({ type: 'sessionCancelled', by: 'carol', reason: 'wrong host', originator: 'user' });
+      expect(decideCancel(r, { reason: 'wrong host', by: 'carol' }, tick())).toBeUndefined();
+      expect(r.record.state).toBe('cancelled');
+      expect(r.record.reason).toBe('wrong host');
+      expect(r.record.timeline.at(-1)).toMatchObject({ type: 'sessionCancelled', by: 'carol', reason: 'wrong host', originator: 'user' });
       const busy = inProgress();
-      busy.decidePause({}, tick());
-      busy.decideCancel({ reason: 'stop' }, tick());
-      expect(busy.pauseRequested).toBe(false);
+      decidePause(busy, {}, tick());
+      decideCancel(busy, { reason: 'stop' }, tick());
+      expect(busy.record.pauseRequested).toBe(false);
     });
   });
 });
 
 describe('apply = false changes nothing', () => {
-  const cases: [string, () => SessionRecord, (r: SessionRecord) => unknown, unknown][] = [
-    ['approve', awaitingApproval, (r) => r.decideApprove({ planId: 'plan-1', by: 'a' }, tick(), false), undefined],
-    ['reject', awaitingApproval, (r) => r.decideReject({ reason: 'no' }, tick(), false), undefined],
-    ['reject with replan', awaitingApproval, (r) => r.decideReject({ reason: 'no', replan: true }, tick(), false), undefined],
-    ['pause (waiting)', awaitingApproval, (r) => r.decidePause({ by: 'b' }, tick(), false), undefined],
-    ['pause (in flight)', inProgress, (r) => r.decidePause({ by: 'b' }, tick(), false), undefined],
-    ['resume', paused, (r) => r.decideResume({ by: 'b' }, tick(), false), undefined],
-    ['cancel', inProgress, (r) => r.decideCancel({ reason: 'stop' }, tick(), false), undefined],
-    ['send', inProgress, (r) => r.decideMessage('send', { message: 'hi', messageId: 'x' }, tick(), false), { messageId: 'x', duplicate: false }],
-    ['ask', awaitingApproval, (r) => r.decideMessage('ask', { message: 'hi' }, tick(), false), { messageId: 'msg-3', duplicate: false }],
+  const cases: [string, () => Session, (r: Session) => unknown, unknown][] = [
+    ['approve', awaitingApproval, (r) => decideApprove(r, { planId: 'plan-1', by: 'a' }, tick(), false), undefined],
+    ['reject', awaitingApproval, (r) => decideReject(r, { reason: 'no' }, tick(), false), undefined],
+    ['reject with replan', awaitingApproval, (r) => decideReject(r, { reason: 'no', replan: true }, tick(), false), undefined],
+    ['pause (waiting)', awaitingApproval, (r) => decidePause(r, { by: 'b' }, tick(), false), undefined],
+    ['pause (in flight)', inProgress, (r) => decidePause(r, { by: 'b' }, tick(), false), undefined],
+    ['resume', paused, (r) => decideResume(r, { by: 'b' }, tick(), false), undefined],
+    ['cancel', inProgress, (r) => decideCancel(r, { reason: 'stop' }, tick(), false), undefined],
+    ['send', inProgress, (r) => decideMessage(r, 'send', { message: 'hi', messageId: 'x' }, tick(), false), { messageId: 'x', duplicate: false }],
+    ['ask', awaitingApproval, (r) => decideMessage(r, 'ask', { message: 'hi' }, tick(), false), { messageId: 'msg-3', duplicate: false }],
   ];
   it.each(cases)('%s: the same answer as applying, and no change', (_name, make, decide, expected) => {
     const r = make();
@@ -365,19 +387,19 @@ describe('apply = false changes nothing', () => {
 
   it('withdrawing a pending pause with apply=false leaves it pending', () => {
     const r = inProgress();
-    r.decidePause({}, tick());
+    decidePause(r, {}, tick());
     const before = snapshot(r);
-    expect(r.decideResume({}, tick(), false)).toBeUndefined();
+    expect(decideResume(r, {}, tick(), false)).toBeUndefined();
     expect(snapshot(r)).toEqual(before);
-    expect(r.pauseRequested).toBe(true);
+    expect(r.record.pauseRequested).toBe(true);
   });
 
   it('refusals with apply=false are the same refusals, and change nothing', () => {
     const r = inProgress();
     const before = snapshot(r);
-    expect(r.decideApprove({ planId: '' }, tick(), false)).toMatchObject({ type: REFUSAL.invalidArgument });
-    expect(r.decideReject({ reason: '' }, tick(), false)).toMatchObject({ type: REFUSAL.invalidArgument });
-    expect(r.decideResume({}, tick(), false)).toMatchObject({ type: REFUSAL.invalidState });
+    expect(decideApprove(r, { planId: '' }, tick(), false)).toMatchObject({ type: REFUSAL.invalidArgument });
+    expect(decideReject(r, { reason: '' }, tick(), false)).toMatchObject({ type: REFUSAL.invalidArgument });
+    expect(decideResume(r, {}, tick(), false)).toMatchObject({ type: REFUSAL.invalidState });
     expect(snapshot(r)).toEqual(before);
   });
 
@@ -385,11 +407,11 @@ describe('apply = false changes nothing', () => {
     const r = inProgress();
     const before = snapshot(r);
     // The validator lets these through, so the handler can record who tried and why.
-    expect(r.decideApprove({}, tick(), false)).toBeUndefined();
-    expect(r.decideReject({ reason: 'no', planId: 'plan-9' }, tick(), false)).toBeUndefined();
+    expect(decideApprove(r, {}, tick(), false)).toBeUndefined();
+    expect(decideReject(r, { reason: 'no', planId: 'plan-9' }, tick(), false)).toBeUndefined();
     expect(snapshot(r)).toEqual(before);
-    expectRefusal(r.decideApprove({ by: 'eve' }, tick()), REFUSAL.invalidState, { state: 'inProgress' });
-    expect(r.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'approve', by: 'eve', code: 'InvalidState' });
+    expectRefusal(decideApprove(r, { by: 'eve' }, tick()), REFUSAL.invalidState, { state: 'inProgress' });
+    expect(r.record.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'approve', by: 'eve', code: 'InvalidState' });
   });
 });
 
@@ -401,14 +423,14 @@ describe('setState', () => {
       for (const to of states) {
         if (from === to) continue;
         const changes: SessionState[] = [];
-        const watched = new SessionRecord({ config, carried: { ...fresh().carry(), state: from } }, tick(), (x) => changes.push(x.state));
+        const watched = openSession({ config, carried: { ...fresh().record, state: from } }, tick(), { stateChanged: (x) => changes.push(x.record.state) });
         if (TRANSITIONS[from].includes(to)) {
-          watched.setState(to, tick());
-          expect(watched.state).toBe(to);
+          setState(watched, to, tick());
+          expect(watched.record.state).toBe(to);
           expect(changes).toEqual([to]);
         } else {
-          expect(() => watched.setState(to, tick())).toThrow(`illegal session transition ${from} → ${to}`);
-          expect(watched.state).toBe(from);
+          expect(() => setState(watched, to, tick())).toThrow(`illegal session transition ${from} → ${to}`);
+          expect(watched.record.state).toBe(from);
           expect(changes).toEqual([]);
         }
       }
@@ -417,38 +439,38 @@ describe('setState', () => {
 
   it('setting the current state is a no-op (no callback, no updateTime change)', () => {
     const calls: string[] = [];
-    const r = new SessionRecord({ config }, tick(), (x) => calls.push(x.state));
-    r.setState('planning', tick());
-    const updated = r.updateTime;
-    r.setState('planning', tick());
+    const r = openSession({ config }, tick(), { stateChanged: (x) => calls.push(x.record.state) });
+    setState(r, 'planning', tick());
+    const updated = r.record.updateTime;
+    setState(r, 'planning', tick());
     expect(calls).toEqual(['planning']);
-    expect(r.updateTime).toBe(updated);
+    expect(r.record.updateTime).toBe(updated);
   });
 
   it('a finished session cannot be moved anywhere', () => {
     const r = completed();
-    for (const to of states.filter((s) => s !== 'completed')) expect(() => r.setState(to, tick())).toThrow(/illegal session transition/);
+    for (const to of states.filter((s) => s !== 'completed')) expect(() => setState(r, to, tick())).toThrow(/illegal session transition/);
   });
 });
 
 describe('timelinePage', () => {
-  function withEvents(n: number): SessionRecord {
+  function withEvents(n: number): Session {
     const r = fresh();
-    for (let i = 1; i <= n; i++) r.record({ type: 'userMessaged', originator: 'user', messageId: `m${i}`, message: `message ${i}`, by: 'u' }, tick());
+    for (let i = 1; i <= n; i++) recordEvent(r, { type: 'userMessaged', originator: 'user', messageId: `m${i}`, message: `message ${i}`, by: 'u' }, tick());
     return r;
   }
 
   it('returns events after a seq, up to a limit, with lastSeq and state', () => {
     const r = withEvents(25);
-    const first = r.timelinePage({ after: 0, limit: 10 });
+    const first = timelinePage(r, { after: 0, limit: 10 });
     expect(first.events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(first).toMatchObject({ lastSeq: 25, state: 'queued' });
-    const second = r.timelinePage({ after: 10, limit: 10 });
+    const second = timelinePage(r, { after: 10, limit: 10 });
     expect(second.events.map((e) => e.seq)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
-    const last = r.timelinePage({ after: 20, limit: 10 });
+    const last = timelinePage(r, { after: 20, limit: 10 });
     expect(last.events.map((e) => e.seq)).toEqual([21, 22, 23, 24, 25]);
-    expect(r.timelinePage({ after: 25 }).events).toEqual([]);
-    expect(r.timelinePage({ after: 1_000 }).events).toEqual([]);
+    expect(timelinePage(r, { after: 25 }).events).toEqual([]);
+    expect(timelinePage(r, { after: 1_000 }).events).toEqual([]);
   });
 
   it('pages through the whole timeline without gaps or duplicates', () => {
@@ -456,7 +478,7 @@ describe('timelinePage', () => {
     const seen: number[] = [];
     let after = 0;
     for (;;) {
-      const page = r.timelinePage({ after, limit: 7 });
+      const page = timelinePage(r, { after, limit: 7 });
       if (page.events.length === 0) break;
       seen.push(...page.events.map((e) => e.seq));
       after = page.events.at(-1)!.seq;
@@ -466,11 +488,11 @@ describe('timelinePage', () => {
 
   it('defaults to after 0 and limit 200, and falls back to the defaults on bad input', () => {
     const r = withEvents(250);
-    expect(r.timelinePage(undefined).events).toHaveLength(200);
-    expect(r.timelinePage({}).events[0].seq).toBe(1);
-    expect(r.timelinePage({ after: 240 }).events).toHaveLength(10);
+    expect(timelinePage(r, undefined).events).toHaveLength(200);
+    expect(timelinePage(r, {}).events[0].seq).toBe(1);
+    expect(timelinePage(r, { after: 240 }).events).toHaveLength(10);
     for (const bad of [{ after: -1 }, { limit: 0 }, { limit: 1_001 }, { after: 'x' }, 'nonsense']) {
-      const page = r.timelinePage(bad);
+      const page = timelinePage(r, bad);
       expect(page.events[0].seq).toBe(1);
       expect(page.events).toHaveLength(200);
     }
@@ -478,193 +500,205 @@ describe('timelinePage', () => {
 
   it('returns copies in seq order with numbered, timestamped events', () => {
     const r = withEvents(3);
-    const { events } = r.timelinePage({});
+    const { events } = timelinePage(r, {});
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
     for (const e of events) expect(new Date(e.time).toISOString()).toBe(e.time);
-    expect(r.updateTime).toBe(events[2].time);
+    expect(r.record.updateTime).toBe(events[2].time);
   });
 });
 
-describe('carry() and restore', () => {
+describe('the record carried whole through continue-as-new', () => {
   /** A record with something in every carried field. */
-  function busy(): SessionRecord {
+  function busy(): Session {
     const r = awaitingApproval();
-    r.decideReject({ reason: 'smaller steps', replan: true, by: 'alice' }, tick());
+    decideReject(r, { reason: 'smaller steps', replan: true, by: 'alice' }, tick());
     const plan2: Plan = { ...plan1, id: 'plan-2', steps: plan1.steps.map((s) => ({ ...s, id: s.id.replace('plan-1', 'plan-2') })) };
-    r.plan = plan2;
-    r.record({ type: 'planGenerated', originator: 'agent', plan: plan2 }, tick());
-    r.advance('awaitingPlanApproval', tick());
-    r.decideApprove({ planId: 'plan-2', by: 'alice' }, tick());
-    r.stepOutcomes.push({ stepId: 'plan-2-step-1', title: 'Look', description: 'looked' });
-    r.currentStep = 1;
-    r.decideMessage('ask', { message: 'answered', messageId: 'a1', by: 'bob' }, tick());
-    r.answer('a1', 'the answer', tick());
-    r.decideMessage('send', { message: 'still queued', messageId: 'q1', by: 'bob' }, tick());
-    r.decidePause({ by: 'carol', reason: 'change freeze' }, tick());
+    r.record.plan = plan2;
+    recordEvent(r, { type: 'planGenerated', originator: 'agent', plan: plan2 }, tick());
+    advance(r, 'awaitingPlanApproval', tick());
+    decideApprove(r, { planId: 'plan-2', by: 'alice' }, tick());
+    r.record.stepOutcomes.push({ stepId: 'plan-2-step-1', title: 'Look', description: 'looked' });
+    r.record.currentStep = 1;
+    decideMessage(r, 'ask', { message: 'answered', messageId: 'a1', by: 'bob' }, tick());
+    answer(r, 'a1', 'the answer', tick());
+    decideMessage(r, 'send', { message: 'still queued', messageId: 'q1', by: 'bob' }, tick());
+    decidePause(r, { by: 'carol', reason: 'change freeze' }, tick());
     return r;
   }
 
-  function restored(r: SessionRecord, onStateChange?: (x: SessionRecord) => void): SessionRecord {
+  function restored(r: Session, onStateChange?: (x: Session) => void): Session {
     // Through JSON, as Temporal's payload converter carries it.
-    const carried = JSON.parse(JSON.stringify(r.carry())) as unknown;
-    return new SessionRecord({ config, carried }, tick(), onStateChange);
+    const carried = JSON.parse(JSON.stringify(r.record)) as unknown;
+    return openSession({ config, carried }, tick(), { stateChanged: onStateChange });
   }
 
   it('round-trips every field', () => {
     const r = busy();
     const copy = restored(r);
-    expect(copy.carry()).toEqual(JSON.parse(JSON.stringify(r.carry())));
-    expect(copy.view()).toEqual(r.view());
-    expect(copy.state).toBe('inProgress');
-    expect(copy.round).toBe(2);
-    expect(copy.feedback).toEqual(['smaller steps']);
-    expect(copy.plan?.id).toBe('plan-2');
-    expect(copy.currentStep).toBe(1);
-    expect(copy.pauseRequested).toBe(true);
-    expect(copy.queue).toEqual([{ id: 'q1', text: 'still queued', by: 'bob' }]);
-    expect([...copy.answers]).toEqual([['a1', 'the answer']]);
-    expect(copy.acceptedMessages).toBe(2);
-    expect(copy.createTime).toBe(r.createTime);
-    expect(copy.updateTime).toBe(r.updateTime);
-    expect(copy.timeline).toEqual(r.timeline);
-    expect(copy.transcript()).toEqual(r.transcript());
+    expect(copy.record).toEqual(JSON.parse(JSON.stringify(r.record)));
+    expect(view(copy)).toEqual(view(r));
+    expect(copy.record.state).toBe('inProgress');
+    expect(copy.record.round).toBe(2);
+    expect(copy.record.feedback).toEqual(['smaller steps']);
+    expect(copy.record.plan?.id).toBe('plan-2');
+    expect(copy.record.currentStep).toBe(1);
+    expect(copy.record.pauseRequested).toBe(true);
+    expect(copy.record.queue).toEqual([{ id: 'q1', text: 'still queued', by: 'bob' }]);
+    expect(copy.record.answers).toEqual([{ id: 'a1', reply: 'the answer' }]);
+    expect(copy.record.acceptedMessages).toBe(2);
+    expect(copy.record.createTime).toBe(r.record.createTime);
+    expect(copy.record.updateTime).toBe(r.record.updateTime);
+    expect(copy.record.timeline).toEqual(r.record.timeline);
+    expect(transcript(copy)).toEqual(transcript(r));
   });
 
   it('the restored record behaves like the original: seq numbering, idempotency, the pending pause and who asked for it', () => {
     const r = busy();
     const copy = restored(r);
     // Idempotency survives: answered and queued ids are duplicates.
-    expect(copy.decideMessage('ask', { message: 'answered', messageId: 'a1' }, tick())).toEqual({ messageId: 'a1', duplicate: true });
-    expect(copy.decideMessage('send', { message: 'x', messageId: 'q1' }, tick())).toEqual({ messageId: 'q1', duplicate: true });
+    expect(decideMessage(copy, 'ask', { message: 'answered', messageId: 'a1' }, tick())).toEqual({ messageId: 'a1', duplicate: true });
+    expect(decideMessage(copy, 'send', { message: 'x', messageId: 'q1' }, tick())).toEqual({ messageId: 'q1', duplicate: true });
     // The pending pause takes effect at the next boundary, recorded as by whoever asked for it.
-    copy.advance('inProgress', tick());
-    expect(copy.state).toBe('paused');
-    const paused = copy.timeline.at(-1)!;
-    expect(paused).toMatchObject({ type: 'sessionPaused', by: 'carol', reason: 'change freeze', seq: r.lastSeq + 1 });
-    expect(copy.decideResume({}, tick())).toBeUndefined();
-    expect(copy.state).toBe('inProgress');
+    advance(copy, 'inProgress', tick());
+    expect(copy.record.state).toBe('paused');
+    const paused = copy.record.timeline.at(-1)!;
+    expect(paused).toMatchObject({ type: 'sessionPaused', by: 'carol', reason: 'change freeze', seq: lastSeq(r) + 1 });
+    expect(decideResume(copy, {}, tick())).toBeUndefined();
+    expect(copy.record.state).toBe('inProgress');
   });
 
   it('round-trips a paused session with the state to resume to', () => {
     const r = paused();
     const copy = restored(r);
-    expect(copy.carry()).toEqual(JSON.parse(JSON.stringify(r.carry())));
-    expect(copy.decideResume({}, tick())).toBeUndefined();
-    expect(copy.state).toBe('awaitingPlanApproval');
+    expect(copy.record).toEqual(JSON.parse(JSON.stringify(r.record)));
+    expect(decideResume(copy, {}, tick())).toBeUndefined();
+    expect(copy.record.state).toBe('awaitingPlanApproval');
   });
 
   it('round-trips ended sessions with reason, summary and outputs', () => {
     const done = inProgress();
-    done.complete('all done', [{ type: 'pullRequest', pullRequest: { url: 'https://example.test/pr/1', title: 'Fix', description: '' } }], tick());
+    complete(done, 'all done', [{ type: 'pullRequest', pullRequest: { url: 'https://example.test/pr/1', title: 'Fix', description: '' } }], tick());
     const copy = restored(done);
-    expect(copy.view()).toEqual(done.view());
-    expect(copy.view()).toMatchObject({ state: 'completed', summary: 'all done', currentStep: undefined });
-    expect(copy.outputs).toEqual(done.outputs);
+    expect(view(copy)).toEqual(view(done));
+    expect(view(copy)).toMatchObject({ state: 'completed', summary: 'all done', currentStep: undefined });
+    expect(copy.record.outputs).toEqual(done.record.outputs);
 
     const gone = restored(cancelled());
-    expect(gone.view()).toMatchObject({ state: 'cancelled', reason: 'no' });
+    expect(view(gone)).toMatchObject({ state: 'cancelled', reason: 'no' });
   });
 
   it('does not call onStateChange while restoring', () => {
     const calls: string[] = [];
-    restored(busy(), (x) => calls.push(x.state));
+    restored(busy(), (x) => calls.push(x.record.state));
     expect(calls).toEqual([]);
   });
 
-  it('rejects carried state that is not a carry() result', () => {
-    expect(() => new SessionRecord({ config, carried: { state: 'planning' } }, tick())).toThrow();
+  it('accepts a record carried by earlier code, without the fields added since (they take their defaults)', () => {
+    const r = busy();
+    // The shape sessions carried before approval policies, notifications, reviews and budgets existed.
+    const { outbox, slack, approvals, escalated, awaitingSince, reminders, stepFailure, work, reviews, usage, budget, ...older } = JSON.parse(JSON.stringify(r.record)) as typeof r.record;
+    void [outbox, slack, approvals, escalated, awaitingSince, reminders, stepFailure, work, reviews, usage, budget];
+    const copy = restored({ ...r, record: older as typeof r.record });
+    expect(copy.record).toMatchObject({ outbox: [], approvals: [], escalated: false, reminders: 0, reviews: [] });
+    expect(copy.record.timeline).toEqual(r.record.timeline);
+    expect(copy.record.state).toBe('inProgress');
+    expect(decideMessage(copy, 'ask', { message: 'answered', messageId: 'a1' }, tick())).toEqual({ messageId: 'a1', duplicate: true });
+  });
+
+  it('rejects a carried record that does not parse', () => {
+    expect(() => openSession({ config, carried: { state: 'planning' } }, tick())).toThrow();
   });
 
   it('keeps only the most recent 200 answers, oldest dropped first', () => {
     const r = inProgress();
     for (let i = 1; i <= 205; i++) {
-      r.decideMessage('send', { message: `m${i}`, messageId: `id-${i}` }, tick());
-      r.answer(`id-${i}`, `reply ${i}`, tick());
+      decideMessage(r, 'send', { message: `m${i}`, messageId: `id-${i}` }, tick());
+      answer(r, `id-${i}`, `reply ${i}`, tick());
     }
     const copy = restored(r);
-    expect(copy.answers.size).toBe(200);
-    expect(copy.answers.has('id-5')).toBe(false);
-    expect(copy.answers.get('id-6')).toBe('reply 6');
-    expect(copy.answers.get('id-205')).toBe('reply 205');
+    expect(copy.record.answers).toHaveLength(200);
+    expect(answerTo(copy, 'id-5')).toBeUndefined();
+    expect(answerTo(copy, 'id-6')).toBe('reply 6');
+    expect(answerTo(copy, 'id-205')).toBe('reply 205');
   });
 });
 
 describe('approval policies', () => {
   /** plan-1 awaiting approval under `policy`, requested by `requestedBy`. */
-  function underPolicy(policy: ApprovalPolicyInput, requestedBy?: string): SessionRecord {
-    const r = new SessionRecord({ config: { ...config, requestedBy, approval: ApprovalPolicy.parse(policy) } }, tick());
-    r.record({ type: 'sessionCreated', originator: 'system', prompt: config.prompt, title: config.title, requirePlanApproval: true }, tick());
-    r.setState('planning', tick());
-    r.plan = { ...plan1, hash: planHash(plan1) };
-    r.record({ type: 'planGenerated', originator: 'agent', plan: r.plan }, tick());
-    r.setState('awaitingPlanApproval', tick());
+  function underPolicy(policy: ApprovalPolicyInput, requestedBy?: string): Session {
+    const r = openSession({ config: { ...config, requestedBy, approval: ApprovalPolicy.parse(policy) } }, tick());
+    recordEvent(r, { type: 'sessionCreated', originator: 'system', prompt: config.prompt, title: config.title, requirePlanApproval: true }, tick());
+    setState(r, 'planning', tick());
+    r.record.plan = { ...plan1, hash: planHash(plan1) };
+    recordEvent(r, { type: 'planGenerated', originator: 'agent', plan: r.record.plan }, tick());
+    setState(r, 'awaitingPlanApproval', tick());
     return r;
   }
 
   it('with no policy, anyone may approve and one approval suffices', () => {
     const r = awaitingApproval();
     expect(r.policy).toEqual(OPEN_POLICY);
-    expect(r.view().approval).toEqual({ planId: 'plan-1', required: 1, approvals: [], escalated: false, deadline: undefined });
-    expect(r.decideApprove({ by: 'anyone' }, tick())).toBeUndefined();
-    expect(r.state).toBe('inProgress');
-    expect(r.view().approval).toBeUndefined();
+    expect(view(r).approval).toEqual({ planId: 'plan-1', required: 1, approvals: [], escalated: false, deadline: undefined });
+    expect(decideApprove(r, { by: 'anyone' }, tick())).toBeUndefined();
+    expect(r.record.state).toBe('inProgress');
+    expect(view(r).approval).toBeUndefined();
   });
 
   it('two of three: the first approval is approvalRecorded, the second distinct person approves the plan', () => {
     const r = underPolicy({ approvers: ['alice', 'bob', 'carol'], required: 2 });
-    expect(r.decideApprove({ by: 'alice', comment: 'lgtm' }, tick())).toBeUndefined();
-    expect(r.state).toBe('awaitingPlanApproval');
-    expect(r.timeline.at(-1)).toMatchObject({ type: 'approvalRecorded', planId: 'plan-1', by: 'alice', person: 'alice', approvals: 1, required: 2, comment: 'lgtm', originator: 'user' });
-    expect(r.view().approval).toMatchObject({ planId: 'plan-1', required: 2, approvals: [{ person: 'alice', by: 'alice' }], escalated: false });
+    expect(decideApprove(r, { by: 'alice', comment: 'lgtm' }, tick())).toBeUndefined();
+    expect(r.record.state).toBe('awaitingPlanApproval');
+    expect(r.record.timeline.at(-1)).toMatchObject({ type: 'approvalRecorded', planId: 'plan-1', by: 'alice', person: 'alice', approvals: 1, required: 2, comment: 'lgtm', originator: 'user' });
+    expect(view(r).approval).toMatchObject({ planId: 'plan-1', required: 2, approvals: [{ person: 'alice', by: 'alice' }], escalated: false });
 
-    expect(r.decideApprove({ by: 'bob' }, tick())).toBeUndefined();
-    expect(r.state).toBe('inProgress');
-    expect(r.currentStep).toBe(0);
-    expect(r.timeline.slice(-1)).toEqual([expect.objectContaining({ type: 'planApproved', planId: 'plan-1', by: 'bob', originator: 'user' })]);
+    expect(decideApprove(r, { by: 'bob' }, tick())).toBeUndefined();
+    expect(r.record.state).toBe('inProgress');
+    expect(r.record.currentStep).toBe(0);
+    expect(r.record.timeline.slice(-1)).toEqual([expect.objectContaining({ type: 'planApproved', planId: 'plan-1', by: 'bob', originator: 'user' })]);
   });
 
   it('an approval counts once per person, across the identities that are that person', () => {
     const r = underPolicy({ required: 2, people: { alice: ['slack:U1', 'api:alice'] } });
-    expect(r.decideApprove({ by: 'slack:U1' }, tick())).toBeUndefined();
-    expect(r.timeline.at(-1)).toMatchObject({ type: 'approvalRecorded', by: 'slack:U1', person: 'alice', approvals: 1 });
-    const refusal = expectRefusal(r.decideApprove({ by: 'api:alice' }, tick()), REFUSAL.duplicateApproval, { state: 'awaitingPlanApproval', planId: 'plan-1' });
+    expect(decideApprove(r, { by: 'slack:U1' }, tick())).toBeUndefined();
+    expect(r.record.timeline.at(-1)).toMatchObject({ type: 'approvalRecorded', by: 'slack:U1', person: 'alice', approvals: 1 });
+    const refusal = expectRefusal(decideApprove(r, { by: 'api:alice' }, tick()), REFUSAL.duplicateApproval, { state: 'awaitingPlanApproval', planId: 'plan-1' });
     expect(refusal.message).toContain('already approved plan plan-1 (1 of 2 approvals)');
-    expect(r.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'approve', by: 'api:alice', code: 'DuplicateApproval', reason: refusal.message });
-    expect(r.approvals).toHaveLength(1);
+    expect(r.record.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'approve', by: 'api:alice', code: 'DuplicateApproval', reason: refusal.message });
+    expect(r.record.approvals).toHaveLength(1);
     // A reject by someone who already approved is a different decision: not a duplicate.
-    expect(r.decideReject({ reason: 'changed my mind', by: 'api:alice' }, tick())).toBeUndefined();
-    expect(r.state).toBe('cancelled');
+    expect(decideReject(r, { reason: 'changed my mind', by: 'api:alice' }, tick())).toBeUndefined();
+    expect(r.record.state).toBe('cancelled');
   });
 
   it('refuses people who are not approvers with NotAllowed, saying why, for approve and reject alike', () => {
     const r = underPolicy({ approvers: ['group:oncall'], groups: { oncall: ['alice', 'slack:U2'] } });
-    const refusal = expectRefusal(r.decideApprove({ by: 'mallory' }, tick()), REFUSAL.notAllowed, { state: 'awaitingPlanApproval' });
+    const refusal = expectRefusal(decideApprove(r, { by: 'mallory' }, tick()), REFUSAL.notAllowed, { state: 'awaitingPlanApproval' });
     expect(refusal.message).toBe('mallory is not an approver of this session (approvers: group:oncall)');
-    expect(r.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'approve', by: 'mallory', code: 'NotAllowed', planId: 'plan-1' });
-    expectRefusal(r.decideReject({ reason: 'no', by: 'mallory' }, tick()), REFUSAL.notAllowed, { state: 'awaitingPlanApproval' });
-    expect(r.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'reject', by: 'mallory', code: 'NotAllowed' });
-    expect(r.state).toBe('awaitingPlanApproval');
-    expect(r.decideApprove({ by: 'slack:U2' }, tick())).toBeUndefined();
-    expect(r.state).toBe('inProgress');
+    expect(r.record.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'approve', by: 'mallory', code: 'NotAllowed', planId: 'plan-1' });
+    expectRefusal(decideReject(r, { reason: 'no', by: 'mallory' }, tick()), REFUSAL.notAllowed, { state: 'awaitingPlanApproval' });
+    expect(r.record.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'reject', by: 'mallory', code: 'NotAllowed' });
+    expect(r.record.state).toBe('awaitingPlanApproval');
+    expect(decideApprove(r, { by: 'slack:U2' }, tick())).toBeUndefined();
+    expect(r.record.state).toBe('inProgress');
   });
 
   it('the requester rule: the requester (under any of their identities) may not approve their own plan', () => {
     const r = underPolicy({ allowRequester: false, people: { alice: ['slack:U1', 'api:alice'] } }, 'api:alice');
-    const refusal = expectRefusal(r.decideApprove({ by: 'slack:U1' }, tick()), REFUSAL.notAllowed, {});
+    const refusal = expectRefusal(decideApprove(r, { by: 'slack:U1' }, tick()), REFUSAL.notAllowed, {});
     expect(refusal.message).toBe('slack:U1 requested this session and may not approve its own plan');
-    expect(r.decideApprove({ by: 'bob' }, tick())).toBeUndefined();
-    expect(r.state).toBe('inProgress');
+    expect(decideApprove(r, { by: 'bob' }, tick())).toBeUndefined();
+    expect(r.record.state).toBe('inProgress');
   });
 
   it('checks state, then the plan (id and hash), then the policy', () => {
     const r = underPolicy({ approvers: ['alice'] });
-    expectRefusal(r.decideApprove({ by: 'mallory', planId: 'plan-0' }, tick()), REFUSAL.stalePlan, { planId: 'plan-1' });
-    const stale = expectRefusal(r.decideApprove({ by: 'alice', planHash: 'not-the-hash' }, tick()), REFUSAL.stalePlan, { planId: 'plan-1' });
+    expectRefusal(decideApprove(r, { by: 'mallory', planId: 'plan-0' }, tick()), REFUSAL.stalePlan, { planId: 'plan-1' });
+    const stale = expectRefusal(decideApprove(r, { by: 'alice', planHash: 'not-the-hash' }, tick()), REFUSAL.stalePlan, { planId: 'plan-1' });
     expect(stale.message).toContain('the plan changed since it was shown');
-    expect(r.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', code: 'StalePlan', by: 'alice' });
-    expect(r.decideApprove({ by: 'alice', planId: 'plan-1', planHash: planHash(plan1) }, tick())).toBeUndefined();
-    expect(r.state).toBe('inProgress');
-    expectRefusal(r.decideApprove({ by: 'mallory', planId: 'plan-0' }, tick()), REFUSAL.invalidState, { state: 'inProgress' });
+    expect(r.record.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', code: 'StalePlan', by: 'alice' });
+    expect(decideApprove(r, { by: 'alice', planId: 'plan-1', planHash: planHash(plan1) }, tick())).toBeUndefined();
+    expect(r.record.state).toBe('inProgress');
+    expectRefusal(decideApprove(r, { by: 'mallory', planId: 'plan-0' }, tick()), REFUSAL.invalidState, { state: 'inProgress' });
   });
 
   it('once escalated, the escalation group may decide too', () => {
@@ -673,17 +707,17 @@ describe('approval policies', () => {
       groups: { leads: ['lee'] },
       deadline: { after: '1h', escalateAfter: '30m', escalateTo: ['group:leads'], action: 'reject' },
     });
-    expectRefusal(r.decideApprove({ by: 'lee' }, tick()), REFUSAL.notAllowed, {});
-    r.escalated = true;
-    expect(r.view().approval).toMatchObject({ escalated: true });
-    expect(r.decideApprove({ by: 'lee' }, tick())).toBeUndefined();
-    expect(r.state).toBe('inProgress');
+    expectRefusal(decideApprove(r, { by: 'lee' }, tick()), REFUSAL.notAllowed, {});
+    r.record.escalated = true;
+    expect(view(r).approval).toMatchObject({ escalated: true });
+    expect(decideApprove(r, { by: 'lee' }, tick())).toBeUndefined();
+    expect(r.record.state).toBe('inProgress');
   });
 
   it('the view shows the deadline, counted from when the plan started awaiting approval', () => {
     const r = underPolicy({ deadline: { after: '10m', action: 'cancel' } });
-    expect(r.awaitingSince).toBeDefined();
-    expect(r.view().approval?.deadline).toBe(new Date(Date.parse(r.awaitingSince!) + 600_000).toISOString());
+    expect(r.record.awaitingSince).toBeDefined();
+    expect(view(r).approval?.deadline).toBe(new Date(Date.parse(r.record.awaitingSince!) + 600_000).toISOString());
   });
 
   it.each([
@@ -691,38 +725,38 @@ describe('approval policies', () => {
     ['cancel', ['sessionCancelled']],
   ] as const)('at the deadline, action %s ends the session cancelled by policy:deadline', (action, types) => {
     const r = underPolicy({ deadline: { after: '1m', action } });
-    r.deadlinePassed(action, tick());
-    expect(r.state).toBe('cancelled');
-    expect(r.reason).toBe('no decision on plan plan-1 before the deadline');
-    expect(r.timeline.slice(-types.length).map((e) => e.type)).toEqual(types);
-    expect(r.timeline.at(-1)).toMatchObject({ type: 'sessionCancelled', by: 'policy:deadline', originator: 'system' });
-    if (action === 'reject') expect(r.timeline.at(-2)).toMatchObject({ planId: 'plan-1', by: 'policy:deadline', originator: 'system', replan: false });
+    deadlinePassed(r, action, tick());
+    expect(r.record.state).toBe('cancelled');
+    expect(r.record.reason).toBe('no decision on plan plan-1 before the deadline');
+    expect(r.record.timeline.slice(-types.length).map((e) => e.type)).toEqual(types);
+    expect(r.record.timeline.at(-1)).toMatchObject({ type: 'sessionCancelled', by: 'policy:deadline', originator: 'system' });
+    if (action === 'reject') expect(r.record.timeline.at(-2)).toMatchObject({ planId: 'plan-1', by: 'policy:deadline', originator: 'system', replan: false });
   });
 
   it('at the deadline, action approve (low-risk only) approves the plan as the system', () => {
     const r = underPolicy({ required: 2, deadline: { after: '1m', action: 'approve', lowRisk: true } });
-    r.deadlinePassed('approve', tick());
-    expect(r.state).toBe('inProgress');
-    expect(r.timeline.at(-1)).toMatchObject({ type: 'planApproved', by: 'policy:deadline', originator: 'system' });
+    deadlinePassed(r, 'approve', tick());
+    expect(r.record.state).toBe('inProgress');
+    expect(r.record.timeline.at(-1)).toMatchObject({ type: 'planApproved', by: 'policy:deadline', originator: 'system' });
   });
 
   it('an invalid policy (from a starter that did not validate it) is kept as policyError, naming the field', () => {
     const raw = { after: 1_000, action: 'approve' } as unknown as NonNullable<SessionWorkflowInput['config']['approval']>['deadline'];
-    const r = new SessionRecord({ config: { ...config, approval: { ...OPEN_POLICY, deadline: raw } } }, tick());
+    const r = openSession({ config: { ...config, approval: { ...OPEN_POLICY, deadline: raw } } }, tick());
     expect(r.policyError).toBe('invalid approval policy: deadline.action: action "approve" needs lowRisk: true');
   });
 
   it('carries the approvals, escalation and reminders through continue-as-new', () => {
     const r = underPolicy({ required: 3, deadline: { after: '1h', remindEvery: '10m', action: 'cancel' } });
-    r.decideApprove({ by: 'alice' }, tick());
-    r.escalated = true;
-    r.reminders = 2;
-    const copy = new SessionRecord({ config: r.config, carried: JSON.parse(JSON.stringify(r.carry())) as unknown }, tick());
-    expect(copy.carry()).toEqual(JSON.parse(JSON.stringify(r.carry())));
-    expect(copy.view()).toEqual(r.view());
-    expect(copy).toMatchObject({ escalated: true, reminders: 2, awaitingSince: r.awaitingSince });
-    expectRefusal(copy.decideApprove({ by: 'alice' }, tick()), REFUSAL.duplicateApproval, {});
-    expect(copy.decideApprove({ by: 'bob' }, tick())).toBeUndefined();
-    expect(copy.timeline.at(-1)).toMatchObject({ type: 'approvalRecorded', approvals: 2, required: 3 });
+    decideApprove(r, { by: 'alice' }, tick());
+    r.record.escalated = true;
+    r.record.reminders = 2;
+    const copy = openSession({ config: r.config, carried: JSON.parse(JSON.stringify(r.record)) as unknown }, tick());
+    expect(copy.record).toEqual(JSON.parse(JSON.stringify(r.record)));
+    expect(view(copy)).toEqual(view(r));
+    expect(copy.record).toMatchObject({ escalated: true, reminders: 2, awaitingSince: r.record.awaitingSince });
+    expectRefusal(decideApprove(copy, { by: 'alice' }, tick()), REFUSAL.duplicateApproval, {});
+    expect(decideApprove(copy, { by: 'bob' }, tick())).toBeUndefined();
+    expect(copy.record.timeline.at(-1)).toMatchObject({ type: 'approvalRecorded', approvals: 2, required: 3 });
   });
 });

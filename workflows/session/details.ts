@@ -2,7 +2,7 @@
  * The markdown the Temporal UI shows as the session's current details: state and plan progress,
  * so an operator looking at the workflow sees where the session stands without running a query.
  */
-import type { SessionRecord } from './session-record';
+import type { SessionRecord } from './record';
 
 export function renderDetails(record: SessionRecord): string {
   const lines = [`**State:** ${record.state}${record.pauseRequested ? ' (pause requested)' : ''}`];

@@ -1,0 +1,124 @@
+/**
+ * The session context every phase and handler works on: the session (its record and rules' inputs)
+ * plus what lives only as long as this workflow run (scopes of work in flight, loop flags). The
+ * record is carried across continue-as-new; nothing else here is.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  isCancellation,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { AGENT_REJECTED, STEP_FAILED } from '../../activities/failures';
+import { isTerminal, type NotifyTargets } from '../../src/session/schema';
+import type { SessionWorkflowInput } from '../messages';
+import { end, openSession, type Session } from './record';
+import { stepFailed } from './progress';
+import { showReviews, showState } from './notify';
+
+export interface SessionContext {
+  readonly input: SessionWorkflowInput;
+  readonly session: Session;
+  /** Where the session is announced, if anywhere. */
+  readonly targets: NotifyTargets | undefined;
+  /** Replies the agent could not give, by message id, so the waiting `ask` fails with the reason. */
+  readonly replyFailures: Map<string, string>;
+  /** The scope of the planning or step activity in flight, so `cancel` can stop it now. */
+  current?: CancellationScope;
+  /** The scope of the chat reply in flight: a session that ends stops it too. */
+  replying?: CancellationScope;
+  chatBusy: boolean;
+  notifying: boolean;
+  /** The session ended: the chat and notify loops finish. */
+  closing: boolean;
+  /** The pending-review count last written to visibility (sessions that never had a review never write it). */
+  indexedReviews?: number;
+}
+
+/** The workflow's clock (deterministic inside a workflow). */
+export const now = (): Date => new Date();
+
+export function createContext(input: SessionWorkflowInput): SessionContext {
+  // The observer mirrors the record's changes outside it (search attributes, details, notifications).
+  const session = openSession(input, now(), { stateChanged: () => showState(context), reviewsChanged: () => showReviews(context) });
+  const reviews = session.record.reviews.length;
+  const context: SessionContext = {
+    input,
+    session,
+    targets: input.config.notify,
+    replyFailures: new Map(),
+    chatBusy: false,
+    notifying: false,
+    closing: false,
+    // A continued session indexed its pending reviews already.
+    indexedReviews: input.carried !== undefined && reviews > 0 ? reviews : undefined,
+  };
+  return context;
+}
+
+/**
+ * What every agent call is told about the session. One place, so a new fact (e.g. the agent's
+ * name) is added once for plan, step, turn, reply and summary.
+ */
+export function facts(ctx: SessionContext) {
+  const { config } = ctx.session;
+  // The agent the session chose (unset: the worker's default); absent in older sessions' inputs.
+  return { sessionId: config.id, prompt: config.prompt, title: config.title, context: config.context, agent: config.agent };
+}
+
+/** Cancel took effect: stop the work and the reply in flight. */
+export function stopWork(ctx: SessionContext): void {
+  ctx.current?.cancel();
+  ctx.replying?.cancel();
+}
+
+export function canContinueAsNew(ctx: SessionContext): boolean {
+  return workflowInfo().continueAsNewSuggested && !ctx.chatBusy && !ctx.notifying && allHandlersFinished();
+}
+
+/**
+ * Runs one activity so that `cancel` can interrupt it. Returns undefined if the session ended
+ * meanwhile, or if the activity failed (the failure is applied to the session).
+ */
+export async function interruptible<T>(ctx: SessionContext, fn: () => Promise<T>): Promise<T | undefined> {
+  const s = ctx.session;
+  const scope = new CancellationScope();
+  ctx.current = scope;
+  try {
+    return await scope.run(fn);
+  } catch (error) {
+    if (isCancellation(error)) {
+      // Our own `cancel` ended the session; otherwise the whole workflow is being cancelled.
+      if (isTerminal(s.record.state)) return undefined;
+      throw error;
+    }
+    if (error instanceof ActivityFailure && !isTerminal(s.record.state)) {
+      // Only a step can be retried or skipped; the plan call and the summary fail the session.
+      const r = s.record;
+      const inStep = r.state === 'inProgress' && (r.currentStep ?? 0) < (r.plan?.steps.length ?? 0);
+      if (inStep && isStepFailure(error)) stepFailed(s, failureReason(error), now());
+      else end(s, 'failed', failureReason(error), 'system', now());
+      return undefined;
+    }
+    throw error;
+  } finally {
+    ctx.current = undefined;
+  }
+}
+
+/** The backend said the step failed in a way a person should judge (AgentError code `StepFailed`). */
+function isStepFailure(error: ActivityFailure): boolean {
+  const cause = error.cause;
+  return cause instanceof ApplicationFailure && cause.type === AGENT_REJECTED && cause.details?.[0] === STEP_FAILED;
+}
+
+export function failureReason(error: unknown): string {
+  if (error instanceof ActivityFailure) {
+    const cause = error.cause;
+    if (cause instanceof ApplicationFailure && cause.type === 'ActivityTimeout') return cause.message;
+    return cause?.message ?? error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

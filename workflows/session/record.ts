@@ -1,0 +1,384 @@
+/**
+ * The session record: everything a session knows, as ONE plain object described by ONE zod
+ * schema. Continue-as-new carries it whole (`{ config, carried: session.record }`), so a field
+ * added here is carried without being listed anywhere else.
+ *
+ * The rules that change it are plain functions over a `Session` (the record plus what the rules
+ * read but never carry: config and approval policy). They take the time as an argument and use
+ * no Temporal API, so they are deterministic and testable on their own; the workflow calls them
+ * and never assigns a record field itself. This file holds the schema and the rules every other
+ * rule module shares (recording, transitions, ending, pausing, refusals, reads).
+ */
+import { z } from 'zod';
+import type { StepOutcome } from '../../src/backends/agent';
+import { ToolResult } from '../../src/backends/agent';
+import {
+  AlertState,
+  Budget,
+  NO_USAGE,
+  Review,
+  ReviewDecision,
+  SessionState,
+  TimelineEvent,
+  ToolArguments,
+  ToolCall,
+  Usage,
+  isTerminal,
+  type NewEvent,
+  type Output,
+  type Plan,
+  type SessionView,
+  type TimelinePage,
+} from '../../src/session/schema';
+import { canTransition, operationAllowed, type Operation } from '../../src/session/transitions';
+import { NotificationKind, SlackRef } from '../../src/notify/notifier';
+import { ApprovalPolicy, OPEN_POLICY } from '../../src/session/approval';
+import { REFUSAL, TimelineQueryInput, type RefusalDetails, type RefusalType, type SessionWorkflowInput } from '../messages';
+
+export interface Refusal {
+  type: RefusalType;
+  message: string;
+  details: RefusalDetails;
+  /** Already on the timeline (as approvalRefused): a signal need not note it again. */
+  recorded?: boolean;
+}
+
+/** How many exchanges the agent sees as conversational context. */
+const TRANSCRIPT_LENGTH = 20;
+
+/** A decision on a reviewed tool call, kept until the call has run. */
+export const Decision = z.object({ decision: ReviewDecision, by: z.string(), reason: z.string().optional(), arguments: ToolArguments.optional() });
+export type Decision = z.infer<typeof Decision>;
+
+/**
+ * A step an agent carries out through tools: how many model turns it took so far, the tool calls
+ * of the last turn not yet done (in order), and the results the model reads on its next turn.
+ */
+export const StepWork = z.object({
+  stepId: z.string(),
+  turn: z.number().int().nonnegative(),
+  calls: z.array(ToolCall),
+  results: z.array(ToolResult),
+  decisions: z.record(z.string(), Decision),
+});
+export type StepWork = z.infer<typeof StepWork>;
+
+/** A notification to send; the view is taken when it is sent, so it is always the latest. */
+export const Outgoing = z.object({
+  kind: NotificationKind,
+  reply: z.object({ messageId: z.string(), text: z.string() }).optional(),
+  escalateTo: z.array(z.string()).optional(),
+  review: Review.optional(),
+});
+export type Outgoing = z.infer<typeof Outgoing>;
+
+export const QueuedMessage = z.object({ id: z.string(), text: z.string(), by: z.string() });
+export type QueuedMessage = z.infer<typeof QueuedMessage>;
+
+/**
+ * The session record, carried whole across continue-as-new. Sessions that continued-as-new under
+ * earlier code carry the same field names; fields added later have defaults so their records
+ * still parse. Plans, outputs and step outcomes were produced by this code and are taken as they
+ * are (not re-validated), as before.
+ */
+export const SessionRecord = z.object({
+  state: SessionState,
+  createTime: z.string(),
+  updateTime: z.string(),
+  plan: z.custom<Plan>().optional(),
+  currentStep: z.number().optional(),
+  /** A pause asked for while work was in flight: it takes effect at the next boundary. */
+  pauseRequested: z.boolean(),
+  /** Who asked for the pending pause (recorded on sessionPaused when it takes effect). */
+  pauseBy: z.object({ by: z.string(), reason: z.string().optional() }).optional(),
+  /** The state to return to on resume. */
+  resumeTo: SessionState.optional(),
+  summary: z.string().optional(),
+  outputs: z.array(z.custom<Output>()),
+  reason: z.string().optional(),
+  timeline: z.array(TimelineEvent),
+  /** Planning round: 1 for the first plan, +1 per re-plan. */
+  round: z.number(),
+  feedback: z.array(z.string()),
+  stepOutcomes: z.array(z.custom<StepOutcome>()),
+  /** Messages accepted and waiting for the agent's reply, in arrival order. */
+  queue: z.array(QueuedMessage),
+  /** Replies to recent messages, oldest first (for ask and its retries). */
+  answers: z.array(z.object({ id: z.string(), reply: z.string() })),
+  /** Counts every accepted message; the follow-up window restarts when it changes. */
+  acceptedMessages: z.number(),
+  alert: AlertState.optional(),
+  /** Notifications waiting to be sent, oldest first (only for sessions with notify targets). */
+  outbox: z.array(Outgoing).default([]),
+  /** The session's Slack message, once posted. */
+  slack: SlackRef.optional(),
+  /** Approvals of the current plan so far (one per person). */
+  approvals: z.array(z.object({ person: z.string(), by: z.string(), time: z.string() })).default([]),
+  /** Whether the escalation group may decide too (the escalation time passed). */
+  escalated: z.boolean().default(false),
+  /** When the current plan started awaiting approval, and how many reminders went out since. */
+  awaitingSince: z.string().optional(),
+  reminders: z.number().default(0),
+  /** A failed step awaiting retry, skip or abort. */
+  stepFailure: z.object({ stepId: z.string(), title: z.string(), reason: z.string() }).optional(),
+  /** The step being carried out through tools, when the agent works that way. */
+  work: StepWork.optional(),
+  /** Tool calls waiting for a person's review, oldest first. */
+  reviews: z.array(Review).default([]),
+  /** What the agent's model calls consumed (unset until the agent reports any). */
+  usage: Usage.optional(),
+  /** The spending limit in force: the session's, raised by whoever resumed it. */
+  budget: Budget.optional(),
+});
+export type SessionRecord = z.infer<typeof SessionRecord>;
+
+/** Told of changes the workflow mirrors outside the record (search attributes, details, notifications). */
+export interface SessionObserver {
+  stateChanged?(session: Session): void;
+  /** The set of pending reviews changed (the workflow indexes their count). */
+  reviewsChanged?(session: Session): void;
+}
+
+/** The record and what its rules read but never carry: the session's config and approval policy. */
+export interface Session {
+  readonly config: SessionWorkflowInput['config'];
+  /** The approval policy in force (OPEN_POLICY when none was given); `policyError` if the given one is invalid. */
+  readonly policy: ApprovalPolicy;
+  readonly policyError?: string;
+  readonly record: SessionRecord;
+  readonly observer: SessionObserver;
+}
+
+/** A new session's record, or the carried one after continue-as-new (which must parse). */
+export function openSession(input: SessionWorkflowInput, now: Date, observer: SessionObserver = {}): Session {
+  // Parsed here too: a starter that is not andon's SDK (a raw `temporal workflow start`) may send a partial policy.
+  const parsed = ApprovalPolicy.safeParse(input.config.approval ?? {});
+  const policyError = parsed.success
+    ? undefined
+    : `invalid approval policy: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`;
+  const time = now.toISOString();
+  const record: SessionRecord =
+    input.carried !== undefined
+      ? SessionRecord.parse(input.carried)
+      : {
+          state: 'queued',
+          createTime: time,
+          updateTime: time,
+          pauseRequested: false,
+          outputs: [],
+          timeline: [],
+          round: 1,
+          feedback: [],
+          stepOutcomes: [],
+          queue: [],
+          answers: [],
+          acceptedMessages: 0,
+          outbox: [],
+          approvals: [],
+          escalated: false,
+          reminders: 0,
+          reviews: [],
+          budget: input.config.budget,
+        };
+  return { config: input.config, policy: parsed.success ? parsed.data : OPEN_POLICY, ...(policyError ? { policyError } : {}), record, observer };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording and transitions
+
+export function recordEvent(s: Session, event: NewEvent, now: Date): TimelineEvent {
+  const full = { ...event, seq: lastSeq(s) + 1, time: now.toISOString() } as TimelineEvent;
+  s.record.timeline.push(full);
+  s.record.updateTime = full.time;
+  return full;
+}
+
+export function lastSeq(s: Session): number {
+  const timeline = s.record.timeline;
+  return timeline.length === 0 ? 0 : timeline[timeline.length - 1].seq;
+}
+
+export function setState(s: Session, to: SessionState, now: Date): void {
+  const r = s.record;
+  if (to === r.state) return;
+  if (!canTransition(r.state, to)) {
+    // A bug, not bad input: fail the workflow task so it shows up loudly and can be fixed by a deploy.
+    throw new Error(`illegal session transition ${r.state} → ${to}`);
+  }
+  r.state = to;
+  r.updateTime = now.toISOString();
+  if (to === 'awaitingPlanApproval') {
+    r.awaitingSince = r.updateTime;
+    r.reminders = 0;
+  }
+  s.observer.stateChanged?.(s);
+}
+
+/** Called at a boundary: pauses if a pause was requested, else moves on to `next`. */
+export function advance(s: Session, next: SessionState, now: Date): void {
+  if (s.record.pauseRequested && !isTerminal(next)) pauseNow(s, next, s.record.pauseBy ?? { by: 'unknown' }, now);
+  else setState(s, next, now);
+}
+
+export function pauseNow(s: Session, resumeTo: SessionState, who: { by: string; reason?: string }, now: Date): void {
+  const r = s.record;
+  r.pauseRequested = false;
+  r.pauseBy = undefined;
+  r.resumeTo = resumeTo;
+  recordEvent(s, { type: 'sessionPaused', originator: who.by.startsWith('policy:') ? 'system' : 'user', by: who.by, reason: who.reason }, now);
+  setState(s, 'paused', now);
+}
+
+/** The plan awaiting approval is approved (by people, or by a policy): its steps begin. */
+export function approvePlan(s: Session, by: string, comment: string | undefined, now: Date): void {
+  recordEvent(s, { type: 'planApproved', originator: by.startsWith('policy:') ? 'system' : 'user', planId: (s.record.plan as Plan).id, by, comment }, now);
+  s.record.currentStep = 0;
+  setState(s, 'inProgress', now);
+}
+
+/** Ends the session: `cancelled` (by a person) or `failed` (by the agent or the system). */
+export function end(s: Session, state: 'cancelled' | 'failed', reason: string, by: string, now: Date): void {
+  const r = s.record;
+  r.reason = reason;
+  r.pauseRequested = false;
+  if (r.reviews.length > 0) {
+    r.reviews = [];
+    s.observer.reviewsChanged?.(s);
+  }
+  if (state === 'cancelled') recordEvent(s, { type: 'sessionCancelled', originator: by.startsWith('policy:') ? 'system' : 'user', by, reason }, now);
+  else recordEvent(s, { type: 'sessionFailed', originator: 'system', reason }, now);
+  setState(s, state, now);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Usage and budget
+
+export function addUsage(s: Session, usage: Usage | undefined): void {
+  if (!usage) return;
+  const total = s.record.usage ?? NO_USAGE;
+  s.record.usage = { inputTokens: total.inputTokens + usage.inputTokens, outputTokens: total.outputTokens + usage.outputTokens, costUsd: total.costUsd + usage.costUsd };
+}
+
+/** Whether the budget in force (or `budget`, when given) is spent. */
+export function overBudget(s: Session, budget: Budget | undefined = s.record.budget): boolean {
+  const usage = s.record.usage;
+  if (!budget || !usage) return false;
+  const tokens = usage.inputTokens + usage.outputTokens;
+  return (budget.tokens !== undefined && tokens >= budget.tokens) || (budget.costUsd !== undefined && usage.costUsd >= budget.costUsd);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refusals shared by the commands
+
+export function parseInput<S extends z.ZodType>(s: Session, schema: S, raw: unknown): { value: z.output<S> } | { refusal: Refusal } {
+  const result = schema.safeParse(raw ?? {});
+  if (result.success) return { value: result.data };
+  const issue = result.error.issues[0];
+  const field = issue?.path.join('.') || '(input)';
+  return {
+    refusal: {
+      type: REFUSAL.invalidArgument,
+      message: `invalid input: ${field}: ${issue?.message ?? 'invalid'}`,
+      details: { state: s.record.state, field },
+    },
+  };
+}
+
+export function refuseUnless(s: Session, operation: Operation): Refusal | undefined {
+  const state = s.record.state;
+  if (operationAllowed(operation, state)) return undefined;
+  const why = operation === 'approve' || operation === 'reject' ? 'no plan is awaiting approval' : `not possible while the session is ${state}`;
+  return {
+    type: REFUSAL.invalidState,
+    message: `cannot ${operation} session ${s.config.id}: ${why} (state: ${state})`,
+    details: { state },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+/** The next tool call to run, with its decision when it was reviewed; `waiting` while its review is open. */
+export function nextCall(s: Session): { call: ToolCall; decision?: Decision; waiting: boolean } | undefined {
+  const work = s.record.work;
+  const call = work?.calls[0];
+  if (!work || !call) return undefined;
+  return { call, decision: work.decisions[call.id], waiting: s.record.reviews.some((r) => r.toolCallId === call.id) };
+}
+
+/** The earliest time an open review expires, if the session's review policy sets one. */
+export function nextReviewExpiry(s: Session): number | undefined {
+  const times = s.record.reviews.flatMap((r) => (r.expiresAt ? [Date.parse(r.expiresAt)] : []));
+  return times.length ? Math.min(...times) : undefined;
+}
+
+/** The agent's reply to a message, when it was given (and is still remembered). */
+export function answerTo(s: Session, messageId: string): string | undefined {
+  return s.record.answers.find((a) => a.id === messageId)?.reply;
+}
+
+/** Whether a message is still waiting for the agent's reply. */
+export function isQueued(s: Session, messageId: string): boolean {
+  return s.record.queue.some((m) => m.id === messageId);
+}
+
+/** The recent conversation, for the agent's context. */
+export function transcript(s: Session): { role: 'user' | 'agent'; text: string }[] {
+  const timeline = s.record.timeline;
+  const turns: { role: 'user' | 'agent'; text: string }[] = [];
+  for (let i = timeline.length - 1; i >= 0 && turns.length < TRANSCRIPT_LENGTH; i--) {
+    const event = timeline[i];
+    if (event.type === 'userMessaged') turns.push({ role: 'user', text: event.message });
+    else if (event.type === 'agentMessaged') turns.push({ role: 'agent', text: event.message });
+  }
+  return turns.reverse();
+}
+
+export function view(s: Session): SessionView {
+  const { config, policy } = s;
+  const r = s.record;
+  return {
+    id: config.id,
+    state: r.state,
+    title: config.title,
+    prompt: config.prompt,
+    context: config.context,
+    requirePlanApproval: config.requirePlanApproval,
+    requestedBy: config.requestedBy,
+    createTime: r.createTime,
+    updateTime: r.updateTime,
+    plan: r.plan,
+    currentStep: r.currentStep,
+    pauseRequested: r.pauseRequested,
+    summary: r.summary,
+    outputs: r.outputs,
+    reason: r.reason,
+    lastSeq: lastSeq(s),
+    pendingMessages: r.queue.length,
+    alert: r.alert,
+    stepFailure: r.stepFailure,
+    pendingReviews: r.reviews,
+    usage: r.usage,
+    budget: r.budget,
+    approval:
+      r.state === 'awaitingPlanApproval' && r.plan
+        ? {
+            planId: r.plan.id,
+            required: policy.required,
+            approvals: r.approvals,
+            escalated: r.escalated,
+            deadline: policy.deadline && r.awaitingSince ? new Date(Date.parse(r.awaitingSince) + policy.deadline.after).toISOString() : undefined,
+          }
+        : undefined,
+  };
+}
+
+export function timelinePage(s: Session, raw: unknown): TimelinePage {
+  // A query cannot be refused politely; bad paging input falls back to the defaults.
+  const parsed = TimelineQueryInput.safeParse(raw ?? {});
+  const { after, limit } = parsed.success ? parsed.data : { after: 0, limit: 200 };
+  const timeline = s.record.timeline;
+  const start = timeline.findIndex((e) => e.seq > after);
+  const events = start < 0 ? [] : timeline.slice(start, start + limit);
+  return { events, lastSeq: lastSeq(s), state: s.record.state };
+}

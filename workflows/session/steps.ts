@@ -1,0 +1,105 @@
+/**
+ * Carrying out the plan: one step at a time, or one tool turn at a time for agents that work
+ * through tools (with reviews of calls the plan does not allow). The main loop calls back in
+ * after each unit, so pauses, cancels and continue-as-new fall between units.
+ */
+import { condition } from '@temporalio/workflow';
+import type { PlanStep } from '../../src/session/schema';
+import { REFUSAL, ReviewInput } from '../messages';
+import { activities, chatOptions, workOptions } from './activity-options';
+import { refusalFailure } from './refusals';
+import { canContinueAsNew, facts, interruptible, now, type SessionContext } from './context';
+import { announce } from './notify';
+import { applyStepResult, budgetReached } from './progress';
+import { advance, nextCall, nextReviewExpiry, overBudget } from './record';
+import { summaryPhase } from './summary';
+import { awaitReview, callDone, expireReviews, turnTaken, workDone, workOn } from './tool-work';
+
+export async function stepPhase(ctx: SessionContext): Promise<void> {
+  const s = ctx.session;
+  const r = s.record;
+  const plan = r.plan!;
+  const step = plan.steps[r.currentStep ?? 0];
+  if (step?.tools) return workThroughTools(ctx, step);
+  if (step) {
+    const result = await interruptible(ctx, () =>
+      activities.executeStep.executeWithOptions({ ...workOptions, summary: `step ${step.index + 1}/${plan.steps.length}: ${step.title}` }, [
+        { ...facts(ctx), plan, step, previous: r.stepOutcomes },
+      ]),
+    );
+    if (!result || r.state !== 'inProgress') return;
+    applyStepResult(s, step, result, now());
+    if (r.state !== 'inProgress' || (r.currentStep ?? 0) < plan.steps.length) return;
+  }
+  await summaryPhase(ctx, plan);
+}
+
+/**
+ * One unit of a step an agent carries out through tools: a model turn, or the next tool call
+ * (run, or denied, or waited for while its review is open).
+ */
+async function workThroughTools(ctx: SessionContext, step: PlanStep): Promise<void> {
+  const s = ctx.session;
+  const r = s.record;
+  const plan = r.plan!;
+  const work = workOn(s, step);
+  const next = nextCall(s);
+  if (next) {
+    if (next.waiting) return awaitReview(s, now());
+    const { call, decision } = next;
+    if (decision?.decision === 'deny') {
+      callDone(s, call, { status: 'denied', output: `denied by ${decision.by}: ${decision.reason ?? 'no reason given'}` }, now());
+    } else {
+      const args = decision?.arguments ?? call.arguments;
+      const result = await interruptible(ctx, () =>
+        activities.runTool.executeWithOptions({ ...workOptions, summary: `tool ${call.tool} (step ${step.index + 1})` }, [
+          { sessionId: s.config.id, stepId: step.id, call: { ...call, arguments: args }, agent: s.config.agent },
+        ]),
+      );
+      if (!result || r.state !== 'inProgress') return;
+      callDone(s, call, result, now());
+    }
+    return advance(s, 'inProgress', now());
+  }
+  if (overBudget(s)) return budgetReached(s, now());
+  const turn = await interruptible(ctx, () =>
+    activities.turn.executeWithOptions({ ...workOptions, summary: `step ${step.index + 1}/${plan.steps.length}, turn ${work.turn + 1}: ${step.title}` }, [
+      { ...facts(ctx), plan, step, previous: r.stepOutcomes, turn: work.turn, toolResults: work.results },
+    ]),
+  );
+  if (!turn || r.state !== 'inProgress') return;
+  const open = new Set(r.reviews.map((x) => x.id));
+  if (turnTaken(s, step, turn, now())) workDone(s, step, turn.text, now());
+  for (const review of r.reviews.filter((x) => !open.has(x.id))) announce(ctx, { kind: 'reviewRequested', review });
+  advance(s, 'inProgress', now());
+}
+
+/** Waits for reviews under the session's review policy: a review nobody decided in time is denied. */
+export async function awaitReviews(ctx: SessionContext): Promise<void> {
+  const s = ctx.session;
+  const expiry = nextReviewExpiry(s)!;
+  const moved = await condition(
+    () => s.record.state !== 'awaitingUserFeedback' || nextReviewExpiry(s) !== expiry || canContinueAsNew(ctx),
+    Math.max(expiry - Date.now(), 1),
+  );
+  if (!moved) expireReviews(s, now());
+}
+
+/** Edited arguments are checked by the agent against the tool's own schema before the decision is taken. */
+export async function checkedReview(ctx: SessionContext, raw: unknown): Promise<unknown> {
+  const parsed = ReviewInput.safeParse(raw ?? {});
+  if (!parsed.success || parsed.data.decision !== 'edit') return raw;
+  const review = ctx.session.record.reviews.find((r) => r.id === parsed.data.reviewId);
+  if (!review) return raw;
+  const check = await activities.checkToolArguments.executeWithOptions({ ...chatOptions, summary: `check arguments of ${review.tool}` }, [
+    { tool: review.tool, arguments: parsed.data.arguments ?? {}, agent: ctx.session.config.agent },
+  ]);
+  if (!check.ok) {
+    throw refusalFailure({
+      type: REFUSAL.invalidArgument,
+      message: `invalid arguments for ${review.tool}: ${check.field}: ${check.message}`,
+      details: { state: ctx.session.record.state, field: `arguments.${check.field}` },
+    });
+  }
+  return { ...parsed.data, arguments: check.arguments };
+}

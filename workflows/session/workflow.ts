@@ -1,0 +1,84 @@
+/**
+ * One agent session = one workflow run chain (the workflow id is the session id).
+ *
+ * The body is a loop over the session's state: plan, wait for approval, execute steps, summarize,
+ * then a follow-up window. Because each pass starts from the state alone, the loop resumes
+ * correctly after continue-as-new. Chat and notifications run beside it in their own loops.
+ * Waiting holds no worker: it is a `condition` on durable state.
+ *
+ * Where things are: handlers.ts registers every message; plan.ts, approval.ts (and its deadline),
+ * steps.ts (steps and tool turns), summary.ts, chat.ts (and the follow-up window), notify.ts and
+ * memory.ts are the phases, over the SessionContext of context.ts. The record they change, and its
+ * rules as plain functions: record.ts, commands.ts, progress.ts, tool-work.ts.
+ */
+import { CancellationScope, allHandlersFinished, condition, continueAsNew, isCancellation } from '@temporalio/workflow';
+import { isTerminal, type SessionView } from '../../src/session/schema';
+import type { SessionWorkflowInput } from '../messages';
+import { awaitDecision } from './approval';
+import { chatLoop, followUp } from './chat';
+import { canContinueAsNew, createContext, now, type SessionContext } from './context';
+import { registerHandlers } from './handlers';
+import { notifyLoop, showDetails } from './notify';
+import { planPhase } from './plan';
+import { applyCreated, applyStart } from './progress';
+import { end, nextReviewExpiry, view } from './record';
+import { awaitReviews, stepPhase } from './steps';
+
+export async function andonSession(input: SessionWorkflowInput): Promise<SessionView> {
+  const ctx = createContext(input);
+  const s = ctx.session;
+  // Recorded before any handler is registered: registering a handler delivers the messages that
+  // arrived with the start (signal-with-start), and they must come after the creation event.
+  if (input.carried === undefined) applyCreated(s, now());
+  registerHandlers(ctx);
+  // A cancel delivered with the start has already ended the session: then there is nothing to plan.
+  if (s.record.state === 'queued') applyStart(s, now());
+  else showDetails(ctx);
+
+  const chatting = beside(chatLoop(ctx));
+  const notifications = beside(ctx.targets ? notifyLoop(ctx) : Promise.resolve());
+  try {
+    await runToEnd(ctx);
+  } catch (error) {
+    // `temporal workflow cancel` (or a parent) cancelled the workflow: that is the andon cord too.
+    if (!isCancellation(error)) throw error;
+    if (!isTerminal(s.record.state)) end(s, 'cancelled', 'the workflow was cancelled through Temporal', 'temporal', now());
+  }
+  ctx.closing = true;
+  await CancellationScope.nonCancellable(async () => {
+    await chatting;
+    await notifications;
+    await condition(allHandlersFinished);
+  });
+  return view(s);
+}
+
+/** The session's process, one pass per state until it ends; then the follow-up window. */
+async function runToEnd(ctx: SessionContext): Promise<void> {
+  const s = ctx.session;
+  const r = s.record;
+  while (!isTerminal(r.state)) {
+    await continueAsNewIfSuggested(ctx);
+    const state = r.state;
+    if (state === 'planning') await planPhase(ctx);
+    else if (state === 'inProgress') await stepPhase(ctx);
+    else if (state === 'awaitingPlanApproval' && s.policy.deadline) await awaitDecision(ctx, s.policy.deadline);
+    else if (state === 'awaitingUserFeedback' && nextReviewExpiry(s) !== undefined) await awaitReviews(ctx);
+    // Waiting states: a handler moves the session on (approve, reject, answer, resume, cancel).
+    else await condition(() => r.state !== state || canContinueAsNew(ctx));
+  }
+  if (r.state === 'completed' && ctx.input.config.followUpWindowMs > 0) await followUp(ctx, () => continueAsNewIfSuggested(ctx));
+}
+
+/** Continue-as-new carries the session record whole; the config is the same. */
+async function continueAsNewIfSuggested(ctx: SessionContext): Promise<void> {
+  if (!canContinueAsNew(ctx)) return;
+  await continueAsNew<typeof andonSession>({ config: ctx.input.config, carried: ctx.session.record });
+}
+
+/** A loop that runs beside the process: it ends quietly when the workflow is cancelled. */
+function beside(loop: Promise<void>): Promise<void> {
+  return loop.catch((error) => {
+    if (!isCancellation(error)) throw error;
+  });
+}
