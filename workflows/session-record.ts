@@ -42,7 +42,7 @@ import {
   type RefusalDetails,
   type RefusalType,
   type SessionWorkflowInput,
-} from './messages';
+} from '../src/protocol/messages';
 
 export interface Refusal {
   type: RefusalType;

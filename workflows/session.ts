@@ -23,7 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SessionActivities } from '../activities';
-import { AGENT_REJECTED, STEP_FAILED } from '../activities/failures';
+import { AGENT_REJECTED, STEP_FAILED } from '../src/protocol/failures';
 import type { PlanStep, SessionView } from '../src/session/schema';
 import { isTerminal } from '../src/session/schema';
 import { PENDING_REVIEWS_ATTRIBUTE, SLACK_THREAD_ATTRIBUTE, STATE_ATTRIBUTE } from '../src/session/search-attributes';
@@ -51,7 +51,7 @@ import {
   WriteMemoryInput,
   type AskResult,
   type SessionWorkflowInput,
-} from './messages';
+} from '../src/protocol/messages';
 import { SessionRecord, type Outgoing, type Refusal } from './session-record';
 import { planHash, type ApprovalPolicy } from '../src/session/approval';
 import { renderDetails } from './details';

@@ -15,7 +15,7 @@ import { loadConfig, resolveTemporalTarget, type AndonConfig } from '../config';
 import { AlertNotification, Budget, ReviewPolicy, SessionConfig, SessionState, type Review, type ReviewPolicyInput, type SessionConfig as SessionConfigInput } from '../session/schema';
 import { ApprovalPolicy, type ApprovalPolicyInput } from '../session/approval';
 import { PENDING_REVIEWS_ATTRIBUTE, SERVICE_ATTRIBUTE, SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
-import { alertSignal, type SessionWorkflowInput } from '../../workflows/messages';
+import { alertSignal, type SessionWorkflowInput } from '../protocol/messages';
 import type { andonSession } from '../../workflows/session';
 import { TimeoutError, translateError } from './errors';
 import { DEFAULT_TIMEOUTS, SessionClient, validate } from './session-client';

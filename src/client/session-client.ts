@@ -36,7 +36,7 @@ import {
   writeMemoryUpdate,
   WriteMemoryInput,
   type AskResult,
-} from '../../workflows/messages';
+} from '../protocol/messages';
 import type { andonSession } from '../../workflows/session';
 import {
   InvalidStateError,

@@ -3,7 +3,7 @@
  * allows, reviews and their decisions, expiry, the budget, and what continue-as-new carries.
  */
 import type { Plan, PlanStep } from '../../src/session/schema';
-import { REFUSAL, type SessionWorkflowInput } from '../../workflows/messages';
+import { REFUSAL, type SessionWorkflowInput } from '../../src/protocol/messages';
 import { SessionRecord, grantedBy } from '../../workflows/session-record';
 
 const config: SessionWorkflowInput['config'] = {

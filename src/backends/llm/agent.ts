@@ -6,7 +6,7 @@
  */
 import { Output, streamText, generateText, type LanguageModel, type LanguageModelUsage, type ModelMessage, type ToolSet, tool as aiTool } from 'ai';
 import { z } from 'zod';
-import { STEP_FAILED } from '../../../activities/failures';
+import { STEP_FAILED } from '../../protocol/failures';
 import {
   AgentError,
   type AgentBackend,

@@ -9,7 +9,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Andon } from '../../client';
 import type { AlertNotification, SessionConfig } from '../../session/schema';
-import { alertSignal } from '../../../workflows/messages';
+import { alertSignal } from '../../protocol/messages';
 import { HttpError } from '../http-errors';
 
 export interface Delivery {

@@ -19,7 +19,7 @@ import {
   type ParsedSessionConfig,
   type SessionView,
   type TimelinePage,
-} from '../src/session/schema';
+} from '../session/schema';
 
 const Reason = z.string().trim().min(1, 'must not be empty').max(4_000);
 
