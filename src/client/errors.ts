@@ -11,7 +11,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { SessionState, SessionView } from '../session/schema';
-import { REFUSAL, type RefusalDetails } from '../protocol/messages';
+import { REFUSAL, type RefusalDetails } from '../protocol/refusals';
 
 const MARK = Symbol.for('andon.error');
 

@@ -3,4 +3,4 @@ export { Andon, ListFilter, type AndonOptions, type SessionSummary } from './and
 export { SessionClient, DEFAULT_TIMEOUTS, type SessionOutcome } from './session-client';
 export * from './errors';
 export * from '../session/schema';
-export type { AskResult } from '../protocol/messages';
+export type { AskResult } from '../protocol/inputs';

@@ -12,7 +12,7 @@ import type { SessionSummary } from '../andon';
 import type { SessionOutcome, TimeoutOption } from '../session-client';
 import type { Budget, Review, SessionConfig, SessionState, SessionView, TimelineEvent, TimelinePage } from '../../session/schema';
 import type { MemoryScope } from '../../memory/store';
-import type { AskResult } from '../../protocol/messages';
+import type { AskResult } from '../../protocol/inputs';
 
 export type NewSession = Omit<SessionConfig, 'requestedBy' | 'approval' | 'budget' | 'review'>;
 

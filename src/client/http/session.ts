@@ -25,7 +25,7 @@ import {
   WriteMemoryBody,
 } from '../../service/routes/schemas';
 import type { MemoryScope } from '../../memory/store';
-import { ReviewInput, type AskResult } from '../../protocol/messages';
+import { ReviewInput, type AskResult } from '../../protocol/inputs';
 import type { ReviewDecisionInput, SessionApi } from './api';
 import { sessionEvents } from './stream';
 import type { HttpTransport, RequestOptions } from './transport';

@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { ListFilter } from '../../client/andon';
 import { Review, ReviewDecision, SessionConfig, SessionId, SessionState, parseDuration } from '../../session/schema';
-import { ApproveInput, CancelInput, MessageInput, PauseInput, RejectInput, ResumeInput, ReviewInput, WriteMemoryInput } from '../../protocol/messages';
+import { ApproveInput, CancelInput, MessageInput, PauseInput, RejectInput, ResumeInput, ReviewInput, WriteMemoryInput } from '../../protocol/inputs';
 
 const DURATION_TEXT = /^\d+(ms|s|m|h|d)$/;
 
