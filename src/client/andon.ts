@@ -18,9 +18,13 @@ import { PENDING_REVIEWS_ATTRIBUTE, SERVICE_ATTRIBUTE, SESSION_WORKFLOW_TYPE, ST
 import { alertSignal } from '../protocol/messages';
 import type { SessionWorkflowInput } from '../protocol/inputs';
 import type { andonSession } from '../../workflows/session';
-import { TimeoutError, translateError } from './errors';
-import { DEFAULT_TIMEOUTS, SessionClient, validate } from './session-client';
-import { z } from 'zod';
+import { ListFilter, type SessionSummary } from '../protocol/list';
+import { TimeoutError } from './errors';
+import { translateError } from './temporal-errors';
+import { DEFAULT_TIMEOUTS, validate } from './calls';
+import { SessionClient } from './session-client';
+
+export { ListFilter, type SessionSummary };
 
 export interface AndonOptions {
   client: Client;
@@ -30,38 +34,6 @@ export interface AndonOptions {
   /** Defaults for new sessions. */
   defaults?: { followUpWindowMs?: number; requirePlanApproval?: boolean; approval?: ApprovalPolicyInput; budget?: Budget; review?: ReviewPolicyInput };
 }
-
-export interface SessionSummary {
-  id: string;
-  state: SessionState;
-  title: string;
-  /** The session's `context.service`, if it had one. */
-  service?: string;
-  createTime: string;
-  closeTime?: string;
-  /** The Temporal workflow status (RUNNING, COMPLETED, ...). */
-  status: string;
-}
-
-/** A value that goes into a visibility query: no quotes or backslashes to break out of it. */
-const QueryWord = z
-  .string()
-  .trim()
-  .min(1)
-  .max(200)
-  .regex(/^[^'"\\]*$/, 'must not contain quotes or backslashes');
-
-export const ListFilter = z.object({
-  state: z.union([SessionState, z.array(SessionState).min(1)]).optional(),
-  /** Words in the title. */
-  text: QueryWord.optional(),
-  /** The session's `context.service` (alert label `service`). */
-  service: QueryWord.optional(),
-  createdAfter: z.coerce.date().optional(),
-  createdBefore: z.coerce.date().optional(),
-  limit: z.number().int().min(1).max(1000).default(100),
-});
-export type ListFilter = z.input<typeof ListFilter>;
 
 export class Andon {
   readonly client: Client;

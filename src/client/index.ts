@@ -2,5 +2,6 @@
 export { Andon, ListFilter, type AndonOptions, type SessionSummary } from './andon';
 export { SessionClient, DEFAULT_TIMEOUTS, type SessionOutcome } from './session-client';
 export * from './errors';
+export { translateError } from './temporal-errors';
 export * from '../session/schema';
 export type { AskResult } from '../protocol/inputs';

@@ -38,33 +38,17 @@ import {
   type AskResult,
 } from '../protocol/messages';
 import type { andonSession } from '../../workflows/session';
-import {
-  InvalidStateError,
-  TimeoutError,
-  ValidationError,
-  translateError,
-} from './errors';
+import { DEFAULT_TIMEOUTS, validate, type TimeoutOption } from './calls';
+import { InvalidStateError, TimeoutError } from './errors';
+import { translateError } from './temporal-errors';
 import { outcomeOf, type SessionOutcome } from './outcome';
 import { linked, watchSession } from './watch';
 
 /** The events that end a session: a stream stops after the first of them. */
 const ENDING_EVENTS = new Set<TimelineEvent['type']>(['sessionCompleted', 'sessionFailed', 'sessionCancelled']);
 
-/** Defaults for how long a call may take before it fails with TimeoutError. */
-export const DEFAULT_TIMEOUTS = {
-  /** Commands (approve, reject, pause, resume, cancel, send): a running worker answers in milliseconds. */
-  commandMs: 30_000,
-  /** ask: the agent's reply. */
-  askMs: 120_000,
-  /** waitFor and result: sessions wait for people; pass Infinity to wait without limit. */
-  waitMs: 10 * 60_000,
-};
-
 export type { SessionOutcome } from './outcome';
-
-export interface TimeoutOption {
-  timeoutMs?: number;
-}
+export { DEFAULT_TIMEOUTS, validate, type TimeoutOption } from './calls';
 
 export class SessionClient {
   private readonly handle: WorkflowHandle<typeof andonSession>;
@@ -309,13 +293,4 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(resolve, ms);
     signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
-}
-
-/** Validates input on the client so bad input fails fast, naming the field, and nothing is sent. */
-export function validate<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const field = issue.path.join('.') || '(input)';
-  throw new ValidationError(`invalid ${field}: ${issue.message}`, field);
 }

@@ -14,7 +14,8 @@ import { openapiPlugin } from './openapi';
 import { healthRoutes } from './routes/health';
 import { sessionRoutes } from './routes/sessions';
 import { webhooksPlugin } from './webhooks';
-import { isSlackEnabled, slackPlugin, withDefaultSlackChannel } from '../slack';
+import { withDefaultSlackChannel } from './webhooks/slack-channel';
+import { isSlackEnabled, slackPlugin } from '../slack';
 import { version } from '../../package.json';
 
 export interface BuildServiceOptions {

@@ -7,10 +7,11 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Andon } from '../../client/andon';
 import type { SessionClient } from '../../client/session-client';
-import { InvalidStateError, TimeoutError, translateError } from '../../client/errors';
+import { InvalidStateError, TimeoutError } from '../../client/errors';
+import { translateError } from '../../client/temporal-errors';
 import { actorOf } from '../auth';
 import { withDeadline } from '../deadline';
-import { errorResponses } from '../errors';
+import { errorResponses } from '../../protocol/http-errors';
 import {
   ApproveBody,
   AskBody,
@@ -36,7 +37,7 @@ import {
   TimelineQuery,
   WaitQuery,
   WriteMemoryBody,
-} from './schemas';
+} from '../../protocol/http';
 
 export interface SessionRoutesOptions {
   andon: Andon;

@@ -10,7 +10,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Andon } from '../../client';
 import type { AlertNotification, SessionConfig } from '../../session/schema';
 import { alertSignal } from '../../protocol/messages';
-import { HttpError } from '../http-errors';
+import { HttpError } from '../../protocol/http-errors';
 
 export interface Delivery {
   /** The session id (`alertSessionId(source, fingerprint)`). */
