@@ -2,13 +2,17 @@
  * Picks the agent backend the configuration names. Each backend lives in its own folder under
  * src/backends/ and implements `AgentBackend` (./agent.ts).
  */
-import type { AndonConfig } from '../config';
 import type { AgentBackend } from './agent';
 import { LlmAgent } from './llm';
+import type { LlmBackendConfig } from './llm/config';
 import { RunbookAgent } from './runbook';
+import type { RunbookBackendConfig } from './runbook/config';
 import { ScriptedAgent } from './scripted';
 
-export function createBackend(config: AndonConfig['backend']): AgentBackend {
+/** The `backend` of the project configuration (src/config/schema.ts), once parsed. */
+export type BackendConfig = { kind: 'scripted'; script: string } | RunbookBackendConfig | LlmBackendConfig;
+
+export function createBackend(config: BackendConfig): AgentBackend {
   switch (config.kind) {
     case 'scripted':
       return ScriptedAgent.fromFile(config.script);

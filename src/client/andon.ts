@@ -1,7 +1,7 @@
 /**
  * The entry point of the client SDK, in the spirit of `jules.session()`:
  *
- *   const andon = await Andon.connect();
+ *   const andon = await Andon.connect({ connection: { address: 'localhost:7233' }, taskQueue: 'andon' });
  *   const session = await andon.session({ prompt: 'checkout-api 5xx above 5%' });
  *   await session.waitFor('awaitingPlanApproval');
  *   await session.approve();
@@ -9,9 +9,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, type ConnectionOptions } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import { loadConfig, resolveTemporalTarget, type AndonConfig } from '../config';
 import { AlertNotification, Budget, ReviewPolicy, SessionConfig, SessionState, type Review, type ReviewPolicyInput, type SessionConfig as SessionConfigInput } from '../session/schema';
 import { ApprovalPolicy, type ApprovalPolicyInput } from '../session/approval';
 import { PENDING_REVIEWS_ATTRIBUTE, SERVICE_ATTRIBUTE, SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
@@ -32,8 +31,38 @@ export interface AndonOptions {
   /** Recorded as `by` on what this client does, unless a call says otherwise. */
   identity?: string;
   /** Defaults for new sessions. */
-  defaults?: { followUpWindowMs?: number; requirePlanApproval?: boolean; approval?: ApprovalPolicyInput; budget?: Budget; review?: ReviewPolicyInput };
+  defaults?: SessionDefaults;
 }
+
+/** What new sessions get when their config does not say: the project's `sessions` settings, for `npm start` and the CLI. */
+export interface SessionDefaults {
+  /** Default 1 hour. */
+  followUpWindowMs?: number;
+  /** Default true. */
+  requirePlanApproval?: boolean;
+  approval?: ApprovalPolicyInput;
+  budget?: Budget;
+  review?: ReviewPolicyInput;
+}
+
+/**
+ * Where and how `Andon.connect()` reaches andon's sessions. Every value is explicit: the SDK reads
+ * no project configuration (src/config's `connectOptions()` builds these from it).
+ */
+export interface AndonConnectOptions {
+  /** A connection to share, or how to open one. Default: 127.0.0.1:7233 (the dev server `npm start` runs). */
+  connection?: Connection | ConnectionOptions;
+  /** Default 'default'. */
+  namespace?: string;
+  /** The task queue the worker polls. Default 'andon'. */
+  taskQueue?: string;
+  /** Recorded as `by` on what this client does. Default `sdk:<user name>`. */
+  identity?: string;
+  defaults?: SessionDefaults;
+}
+
+/** Where `npm start` runs its embedded Temporal dev server unless configured otherwise. */
+const DEV_SERVER_ADDRESS = '127.0.0.1:7233';
 
 export class Andon {
   readonly client: Client;
@@ -54,16 +83,14 @@ export class Andon {
     };
   }
 
-  /** Connects as configured (temporal.config.ts, environment, Temporal profile). */
-  static async connect(options: { config?: AndonConfig; identity?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Andon> {
-    const config = options.config ?? loadConfig({ env: options.env });
-    const target = resolveTemporalTarget(config, options.env);
-    const connection = await Connection.connect(target.connectionOptions as Parameters<typeof Connection.connect>[0]);
+  /** Connects to Temporal (or uses the connection given) and returns the client. */
+  static async connect(options: AndonConnectOptions = {}): Promise<Andon> {
+    const connection = options.connection instanceof Connection ? options.connection : await Connection.connect(options.connection ?? { address: DEV_SERVER_ADDRESS });
     return new Andon({
-      client: new Client({ connection, namespace: target.namespace }),
-      taskQueue: config.taskQueue,
+      client: new Client({ connection, namespace: options.namespace ?? 'default' }),
+      taskQueue: options.taskQueue ?? 'andon',
       identity: options.identity,
-      defaults: sessionDefaults(config),
+      defaults: options.defaults,
     });
   }
 
@@ -212,12 +239,6 @@ export class Andon {
     }
     return sessions;
   }
-}
-
-/** The configured defaults of new sessions (`sessions` in temporal.config.ts): every client that starts sessions applies them. */
-export function sessionDefaults(config: AndonConfig): NonNullable<AndonOptions['defaults']> {
-  const { followUpWindow, requirePlanApproval, approval, budget, review } = config.sessions;
-  return { followUpWindowMs: followUpWindow, requirePlanApproval, approval, budget, review };
 }
 
 /** The search attributes a session starts with; the workflow keeps AndonState current from then on. */

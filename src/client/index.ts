@@ -1,5 +1,5 @@
 // The andon client SDK.
-export { Andon, ListFilter, type AndonOptions, type SessionSummary } from './andon';
+export { Andon, ListFilter, type AndonConnectOptions, type AndonOptions, type SessionDefaults, type SessionSummary } from './andon';
 export { SessionClient, DEFAULT_TIMEOUTS, type SessionOutcome } from './session-client';
 export * from './errors';
 export { translateError } from './temporal-errors';

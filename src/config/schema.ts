@@ -1,20 +1,15 @@
 /**
- * andon's configuration: the schema, and a loader that layers environment variables over the
- * project's temporal.config.ts. Where andon connects comes from Temporal's own environment
- * configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_PROFILE and the
- * temporal.toml profile file, via @temporalio/envconfig), so the same settings work for the
- * `temporal` CLI and andon. With none of them set, andon runs its embedded dev server.
+ * andon's project configuration: the schema of temporal.config.ts, and the environment variables
+ * that override it. The loader is load.ts; this module does not read the project file, so
+ * temporal.config.ts can import `defineConfig` from it without a cycle.
  */
-import path from 'node:path';
-import type { NativeConnectionOptions } from '@temporalio/worker';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
-import { Budget, Duration, ReviewPolicy } from './session/schema';
-import { ApprovalPolicy } from './session/approval';
-import { ServiceConfig } from './service/config';
-import { RunbookBackendConfig } from './backends/runbook/config';
-import { LlmBackendConfig } from './backends/llm/config';
-import { MemoryConfig } from './memory/config';
+import { Budget, Duration, ReviewPolicy } from '../session/schema';
+import { ApprovalPolicy } from '../session/approval';
+import { ServiceConfig } from '../service/config';
+import { RunbookBackendConfig } from '../backends/runbook/config';
+import { LlmBackendConfig } from '../backends/llm/config';
+import { MemoryConfig } from '../memory/config';
 
 const Port = z.coerce.number().int().min(1).max(65_535);
 
@@ -127,93 +122,3 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   /** The memory store's PostgreSQL connection string (`postgres://user:password@host/db`); implies `postgres`. */
   ANDON_MEMORY_URL: 'memory.url',
 };
-
-/** Config paths that hold durations: plain digits in the environment mean milliseconds. */
-const DURATION_PATHS = new Set(['sessions.followUpWindow', 'service.requestTimeout', 'service.askTimeout']);
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-/**
- * Reads the configuration: temporal.config.ts (or `base`), then environment overrides, then
- * validation. Relative paths are resolved against `root`.
- */
-export function loadConfig(options: { base?: AndonConfigInput; env?: NodeJS.ProcessEnv; root?: string } = {}): AndonConfig {
-  const env = options.env ?? process.env;
-  const root = options.root ?? PROJECT_ROOT;
-  const merged: Record<string, unknown> = structuredClone((options.base ?? projectConfig()) as Record<string, unknown>);
-  for (const [name, target] of Object.entries(ENV_OVERRIDES)) {
-    const value = env[name];
-    if (value !== undefined && value !== '') setPath(merged, target, coerceDuration(target, value));
-  }
-  const parsed = AndonConfigSchema.safeParse(merged);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue.path.join('.');
-    const fromEnv = Object.entries(ENV_OVERRIDES).find(
-      ([name, target]) => (field === target || field.startsWith(`${target}.`)) && env[name],
-    );
-    throw new ConfigError(`invalid configuration: ${field}: ${issue.message}${fromEnv ? ` (from ${fromEnv[0]})` : ''}`);
-  }
-  const config = parsed.data;
-  config.dataDir = path.resolve(root, config.dataDir);
-  config.devServer.dbFile = path.resolve(root, config.devServer.dbFile ?? path.join(config.dataDir, 'temporal.db'));
-  if (config.memory.kind === 'sqlite') config.memory.file = path.resolve(root, config.memory.file ?? path.join(config.dataDir, 'memory.db'));
-  if (config.backend.kind === 'scripted') config.backend.script = path.resolve(root, config.backend.script);
-  if (config.backend.kind === 'llm') {
-    config.backend.diagnostics.workdir = path.resolve(root, config.backend.diagnostics.workdir);
-    config.backend.transcripts = path.resolve(root, config.backend.transcripts ?? path.join(config.dataDir, 'transcripts.db'));
-  }
-  if (config.backend.kind === 'runbook') {
-    // Roots stay relative: they resolve against the workdir, which is what commands see too.
-    config.backend.runbooks = path.resolve(root, config.backend.runbooks);
-    config.backend.workdir = path.resolve(root, config.backend.workdir);
-  }
-  return config;
-}
-
-export interface TemporalTarget {
-  /** True when andon should run its own dev server (no external cluster configured). */
-  embedded: boolean;
-  namespace: string;
-  connectionOptions: NativeConnectionOptions;
-}
-
-/** Where to connect: an external cluster from the Temporal environment config, or the embedded dev server. */
-export function resolveTemporalTarget(config: AndonConfig, env: NodeJS.ProcessEnv = process.env): TemporalTarget {
-  let connect;
-  try {
-    connect = loadClientConnectConfig({ profile: config.profile, overrideEnvVars: env as Record<string, string> });
-  } catch (error) {
-    throw new ConfigError(`cannot read the Temporal connection profile: ${(error as Error).message}`);
-  }
-  if (connect.connectionOptions.address) {
-    return { embedded: false, namespace: connect.namespace ?? 'default', connectionOptions: connect.connectionOptions };
-  }
-  const { ip, port, namespace } = config.devServer;
-  return { embedded: true, namespace, connectionOptions: { address: `${ip}:${port}` } };
-}
-
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
-
-function projectConfig(): AndonConfigInput {
-  // Loaded lazily so tests and tools can pass their own base without touching the project file.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('../temporal.config') as { default: AndonConfigInput }).default;
-}
-
-function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
-  const keys = dotted.split('.');
-  let node = target;
-  for (const key of keys.slice(0, -1)) {
-    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
-    node = node[key] as Record<string, unknown>;
-  }
-  node[keys[keys.length - 1]] = value;
-}
-
-function coerceDuration(target: string, value: string): unknown {
-  // Durations may be given as plain milliseconds in the environment.
-  return DURATION_PATHS.has(target) && /^\d+$/.test(value) ? Number(value) : value;
-}
