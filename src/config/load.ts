@@ -85,9 +85,10 @@ export function resolveTemporalTarget(config: AndonConfig, env: NodeJS.ProcessEn
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 function projectConfig(): AndonConfigInput {
-  // Loaded lazily so tests and tools can pass their own base without touching the project file.
+  // Read lazily so tests and tools can pass their own base without touching the project file; by
+  // path, as the project's data rather than a module of andon's (temporal.config.ts imports schema.ts).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('../../temporal.config') as { default: AndonConfigInput }).default;
+  return (require(path.join(PROJECT_ROOT, 'temporal.config')) as { default: AndonConfigInput }).default;
 }
 
 function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
