@@ -15,8 +15,7 @@ import { AlertNotification, Budget, ReviewPolicy, SessionConfig, SessionState, t
 import { ApprovalPolicy, type ApprovalPolicyInput } from '../session/approval';
 import { PENDING_REVIEWS_ATTRIBUTE, SERVICE_ATTRIBUTE, SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
 import { alertSignal } from '../protocol/messages';
-import type { SessionWorkflowInput } from '../protocol/inputs';
-import type { andonSession } from '../../workflows/session';
+import type { SessionWorkflow, SessionWorkflowInput } from '../protocol/inputs';
 import { ListFilter, type SessionSummary } from '../protocol/list';
 import { TimeoutError } from './errors';
 import { translateError } from './temporal-errors';
@@ -114,7 +113,7 @@ export class Andon {
     const id = session.id ?? alertSessionId(alert.source, alert.fingerprint);
     const input = this.workflowInput({ ...session, id });
     await withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, `delivering alert ${alert.fingerprint}`, () =>
-      this.client.workflow.signalWithStart<typeof andonSession, [AlertNotification]>(SESSION_WORKFLOW_TYPE, {
+      this.client.workflow.signalWithStart<SessionWorkflow, [AlertNotification]>(SESSION_WORKFLOW_TYPE, {
         workflowId: input.config.id,
         taskQueue: this.taskQueue,
         args: [input],
@@ -190,7 +189,7 @@ export class Andon {
     const input = this.workflowInput(raw);
     const { id, title, prompt } = input.config;
     try {
-      await withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, `creating session ${id}`, () => this.client.workflow.start<typeof andonSession>(SESSION_WORKFLOW_TYPE, {
+      await withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, `creating session ${id}`, () => this.client.workflow.start<SessionWorkflow>(SESSION_WORKFLOW_TYPE, {
         workflowId: id,
         taskQueue: this.taskQueue,
         args: [input],

@@ -37,7 +37,7 @@ import {
   WriteMemoryInput,
   type AskResult,
 } from '../protocol/messages';
-import type { andonSession } from '../../workflows/session';
+import type { SessionWorkflow } from '../protocol/inputs';
 import { DEFAULT_TIMEOUTS, validate, type TimeoutOption } from './calls';
 import { InvalidStateError, TimeoutError } from './errors';
 import { translateError } from './temporal-errors';
@@ -51,14 +51,14 @@ export type { SessionOutcome } from './outcome';
 export { DEFAULT_TIMEOUTS, validate, type TimeoutOption } from './calls';
 
 export class SessionClient {
-  private readonly handle: WorkflowHandle<typeof andonSession>;
+  private readonly handle: WorkflowHandle<SessionWorkflow>;
 
   constructor(
     readonly id: string,
     private readonly client: Client,
     private readonly identity: string,
   ) {
-    this.handle = client.workflow.getHandle<typeof andonSession>(id);
+    this.handle = client.workflow.getHandle<SessionWorkflow>(id);
   }
 
   /** The session's current view (state, plan, outputs, ...). */

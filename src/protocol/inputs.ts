@@ -4,7 +4,7 @@
  * schemas (http.ts) are built from these, so every caller checks input by the same rules.
  */
 import { z } from 'zod';
-import { Actor, Budget, MessageText, ReviewDecision, ToolArguments, type ParsedSessionConfig } from '../session/schema';
+import { Actor, Budget, MessageText, ReviewDecision, ToolArguments, type ParsedSessionConfig, type SessionView } from '../session/schema';
 
 /** Who recalls a memory: this session, every session of its agent, or every session about its service. */
 export const MemoryScope = z.enum(['session', 'agent', 'service']);
@@ -94,3 +94,9 @@ export interface SessionWorkflowInput {
   config: ParsedSessionConfig & { id: string; title: string; followUpWindowMs: number };
   carried?: unknown;
 }
+
+/**
+ * The session workflow's signature (`andonSession`, workflows/session.ts): clients type their
+ * handles with it, so they need not import workflow code.
+ */
+export type SessionWorkflow = (input: SessionWorkflowInput) => Promise<SessionView>;

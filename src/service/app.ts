@@ -8,7 +8,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Andon } from '../client/andon';
 import { authPlugin } from './auth';
 import type { ServiceConfig } from './config';
-import { errorsPlugin } from './errors';
+import { errorsPlugin } from './error-handler';
 import { eventsPlugin } from './events';
 import { openapiPlugin } from './openapi';
 import { healthRoutes } from './routes/health';

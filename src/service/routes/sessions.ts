@@ -1,7 +1,7 @@
 /**
  * The session API under /v1: REST for everything the SDK does. Each handler is one SDK call
  * with the caller's identity (`api:<token name>`) as `by` and the service's deadline, so an
- * HTTP client always hears back in bounded time; errors become HTTP answers in errors.ts.
+ * HTTP client always hears back in bounded time; errors become HTTP answers in error-handler.ts.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
