@@ -37,7 +37,7 @@ import {
   WriteMemoryInput,
   type AskResult,
 } from '../protocol/messages';
-import type { SessionWorkflow } from '../protocol/inputs';
+import type { ReviewDecisionInput, SessionWorkflow } from '../protocol/inputs';
 import { DEFAULT_TIMEOUTS, validate, type TimeoutOption } from './calls';
 import { InvalidStateError, TimeoutError } from './errors';
 import { translateError } from './temporal-errors';
@@ -129,7 +129,7 @@ export class SessionClient {
    */
   async review(
     reviewId: string,
-    decision: { decision: 'approve'; reason?: string } | { decision: 'deny'; reason: string } | { decision: 'edit'; arguments: Record<string, unknown>; reason?: string },
+    decision: ReviewDecisionInput,
     options: { by?: string } & TimeoutOption = {},
   ): Promise<SessionView> {
     const input = validate(ReviewInput, { reviewId, ...decision, by: options.by ?? this.identity });

@@ -77,6 +77,12 @@ export const ReviewInput = z
   });
 export type ReviewInput = z.input<typeof ReviewInput>;
 
+/** A decision on a tool call awaiting review, as a caller gives it: `deny` needs a reason (the model reads it), `edit` the new arguments. */
+export type ReviewDecisionInput =
+  | { decision: 'approve'; reason?: string }
+  | { decision: 'deny'; reason: string }
+  | { decision: 'edit'; arguments: Record<string, unknown>; reason?: string };
+
 export const TimelineQueryInput = z.object({
   /** Return events with a sequence number greater than this. */
   after: z.number().int().nonnegative().default(0),

@@ -12,15 +12,11 @@ import type { SessionSummary } from '../../protocol/list';
 import type { TimeoutOption } from '../calls';
 import type { SessionOutcome } from '../outcome';
 import type { Budget, Review, SessionConfig, SessionState, SessionView, TimelineEvent, TimelinePage } from '../../session/schema';
-import type { AskResult, MemoryScope } from '../../protocol/inputs';
+import type { AskResult, MemoryScope, ReviewDecisionInput } from '../../protocol/inputs';
 
 export type NewSession = Omit<SessionConfig, 'requestedBy' | 'approval' | 'budget' | 'review'>;
 
-/** A decision on a tool call awaiting review: `deny` needs a reason (the model reads it), `edit` the new arguments. */
-export type ReviewDecisionInput =
-  | { decision: 'approve'; reason?: string }
-  | { decision: 'deny'; reason: string }
-  | { decision: 'edit'; arguments: Record<string, unknown>; reason?: string };
+export type { ReviewDecisionInput };
 
 /** A tool call awaiting review, with the session it belongs to. */
 export type PendingReview = Review & { sessionId: string; sessionTitle: string };

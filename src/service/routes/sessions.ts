@@ -6,12 +6,12 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Andon } from '../../client/andon';
-import type { SessionClient } from '../../client/session-client';
 import { InvalidStateError, TimeoutError } from '../../client/errors';
 import { translateError } from '../../client/temporal-errors';
 import { actorOf } from '../auth';
 import { withDeadline } from '../deadline';
 import { errorResponses } from '../../protocol/http-errors';
+import type { ReviewDecisionInput } from '../../protocol/inputs';
 import {
   ApproveBody,
   AskBody,
@@ -50,7 +50,6 @@ export interface SessionRoutesOptions {
 const tags = ['sessions'];
 const reviewTags = ['reviews'];
 
-type ReviewDecisionInput = Parameters<SessionClient['review']>[1];
 
 /**
  * The SDK's own deadlines abort its calls, but a call that is still connecting or retrying does
