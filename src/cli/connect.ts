@@ -6,7 +6,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { Andon } from '../client/andon';
 import { UnavailableError } from '../client/errors';
-import type { AndonApi } from '../client/http/api';
+import type { AndonApi } from '../client/api';
 import { loadConfig, resolveTemporalTarget, sessionDefaults } from '../config';
 
 export interface ConnectOptions {

@@ -17,6 +17,7 @@ import { PENDING_REVIEWS_ATTRIBUTE, SERVICE_ATTRIBUTE, SESSION_WORKFLOW_TYPE, ST
 import { alertSignal } from '../protocol/messages';
 import type { SessionWorkflow, SessionWorkflowInput } from '../protocol/inputs';
 import { ListFilter, type SessionSummary } from '../protocol/list';
+import type { AndonApi } from './api';
 import { TimeoutError } from './errors';
 import { translateError } from './temporal-errors';
 import { DEFAULT_TIMEOUTS, validate } from './calls';
@@ -63,7 +64,7 @@ export interface AndonConnectOptions {
 /** Where `npm start` runs its embedded Temporal dev server unless configured otherwise. */
 const DEV_SERVER_ADDRESS = '127.0.0.1:7233';
 
-export class Andon {
+export class Andon implements AndonApi {
   readonly client: Client;
   readonly taskQueue: string;
   readonly identity: string;

@@ -38,6 +38,7 @@ import {
   type AskResult,
 } from '../protocol/messages';
 import type { ReviewDecisionInput, SessionWorkflow } from '../protocol/inputs';
+import type { SessionApi } from './api';
 import { DEFAULT_TIMEOUTS, validate, type TimeoutOption } from './calls';
 import { InvalidStateError, TimeoutError } from './errors';
 import { translateError } from './temporal-errors';
@@ -50,7 +51,7 @@ const ENDING_EVENTS = new Set<TimelineEvent['type']>(['sessionCompleted', 'sessi
 export type { SessionOutcome } from './outcome';
 export { DEFAULT_TIMEOUTS, validate, type TimeoutOption } from './calls';
 
-export class SessionClient {
+export class SessionClient implements SessionApi {
   private readonly handle: WorkflowHandle<SessionWorkflow>;
 
   constructor(

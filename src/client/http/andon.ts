@@ -15,7 +15,7 @@ import { ValidationError } from '../errors';
 import { DEFAULT_TIMEOUTS, validate } from '../calls';
 import { SessionView } from '../../session/schema';
 import { CreateSessionBody, PendingReviews, ReviewsQuery, SessionList } from '../../protocol/http';
-import type { AndonApi, NewSession, PendingReview, SessionFilter } from './api';
+import type { AndonApi, NewSession, PendingReview, SessionFilter } from '../api';
 import { HttpSessionClient } from './session';
 import { HttpTransport } from './transport';
 

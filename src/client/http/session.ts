@@ -26,7 +26,7 @@ import {
   WriteMemoryBody,
 } from '../../protocol/http';
 import { ReviewInput, type AskResult, type MemoryScope } from '../../protocol/inputs';
-import type { ReviewDecisionInput, SessionApi } from './api';
+import type { ReviewDecisionInput, SessionApi } from '../api';
 import { sessionEvents } from './stream';
 import type { HttpTransport, RequestOptions } from './transport';
 

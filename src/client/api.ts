@@ -8,11 +8,11 @@
  * the service applies its configured ones, so a caller cannot weaken who must approve their own
  * session or lift its spending limit (a person raises a spent budget with `resume`).
  */
-import type { SessionSummary } from '../../protocol/list';
-import type { TimeoutOption } from '../calls';
-import type { SessionOutcome } from '../outcome';
-import type { Budget, Review, SessionConfig, SessionState, SessionView, TimelineEvent, TimelinePage } from '../../session/schema';
-import type { AskResult, MemoryScope, ReviewDecisionInput } from '../../protocol/inputs';
+import type { SessionSummary } from '../protocol/list';
+import type { TimeoutOption } from './calls';
+import type { SessionOutcome } from './outcome';
+import type { Budget, Review, SessionConfig, SessionState, SessionView, TimelineEvent, TimelinePage } from '../session/schema';
+import type { AskResult, MemoryScope, ReviewDecisionInput } from '../protocol/inputs';
 
 export type NewSession = Omit<SessionConfig, 'requestedBy' | 'approval' | 'budget' | 'review'>;
 
