@@ -11,12 +11,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type ConnectionOptions } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import { AlertNotification, Budget, ReviewPolicy, SessionConfig, SessionState, type Review, type ReviewPolicyInput, type SessionConfig as SessionConfigInput } from '../session/schema';
+import { AlertNotification, Budget, ReviewPolicy, SessionConfig, SessionState, type ReviewPolicyInput, type SessionConfig as SessionConfigInput } from '../session/schema';
 import { ApprovalPolicy, type ApprovalPolicyInput } from '../session/approval';
 import { PENDING_REVIEWS_ATTRIBUTE, SERVICE_ATTRIBUTE, SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
 import { alertSignal } from '../protocol/messages';
 import type { SessionWorkflow, SessionWorkflowInput } from '../protocol/inputs';
-import { ListFilter, type SessionSummary } from '../protocol/list';
+import { ListFilter, type PendingReview, type SessionSummary } from '../protocol/list';
 import type { AndonApi } from './api';
 import { TimeoutError } from './errors';
 import { translateError } from './temporal-errors';
@@ -143,10 +143,10 @@ export class Andon implements AndonApi {
      * Tool calls waiting for review across all running sessions, oldest first. Visibility finds
      * the sessions that have any (AndonPendingReviews > 0), so only those are asked for theirs.
      */
-    list: (options: { limit?: number } = {}): Promise<(Review & { sessionId: string; sessionTitle: string })[]> => this.listReviews(options.limit ?? 100),
+    list: (options: { limit?: number } = {}): Promise<PendingReview[]> => this.listReviews(options.limit ?? 100),
   };
 
-  private async listReviews(limit: number): Promise<(Review & { sessionId: string; sessionTitle: string })[]> {
+  private async listReviews(limit: number): Promise<PendingReview[]> {
     const query = `WorkflowType = '${SESSION_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND ${PENDING_REVIEWS_ATTRIBUTE.name} > 0`;
     return withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, 'listing reviews', async () => {
       const ids: string[] = [];

@@ -8,7 +8,7 @@
  * the service applies its configured ones, so a caller cannot weaken who must approve their own
  * session or lift its spending limit (a person raises a spent budget with `resume`).
  */
-import type { SessionSummary } from '../protocol/list';
+import type { PendingReview, SessionSummary } from '../protocol/list';
 import type { TimeoutOption } from './calls';
 import type { SessionOutcome } from './outcome';
 import type { Budget, Review, SessionConfig, SessionState, SessionView, TimelineEvent, TimelinePage } from '../session/schema';
@@ -18,8 +18,7 @@ export type NewSession = Omit<SessionConfig, 'requestedBy' | 'approval' | 'budge
 
 export type { ReviewDecisionInput };
 
-/** A tool call awaiting review, with the session it belongs to. */
-export type PendingReview = Review & { sessionId: string; sessionTitle: string };
+export type { PendingReview };
 
 export interface SessionFilter {
   state?: SessionState | SessionState[];

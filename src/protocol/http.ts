@@ -11,7 +11,7 @@
  *   describe them.
  */
 import { z } from 'zod';
-import { ListFilter, SessionSummary } from './list';
+import { ListFilter, PendingReview, SessionSummary } from './list';
 import { Review, ReviewDecision, SessionConfig, SessionId, SessionState, parseDuration } from '../session/schema';
 import { ApproveInput, CancelInput, MessageInput, PauseInput, RejectInput, ResumeInput, ReviewInput, WriteMemoryInput } from './inputs';
 
@@ -139,8 +139,6 @@ export const MessageAccepted = z.object({ messageId: z.string() });
 export const AskReply = z.object({ messageId: z.string(), reply: z.string() });
 export const MemoryWritten = z.object({ memoryId: z.string() });
 export const SessionReviews = z.object({ reviews: z.array(Review) });
-export const PendingReview = Review.extend({ sessionId: z.string(), sessionTitle: z.string() });
-export type PendingReview = z.infer<typeof PendingReview>;
 export const PendingReviews = z.object({ reviews: z.array(PendingReview) });
 
 export { SessionView, TimelinePage } from '../session/schema';

@@ -1,9 +1,10 @@
 /**
- * Listing sessions: the filter a caller gives and the summary each listed session comes back as.
- * The same for the Temporal SDK (visibility) and the HTTP service (GET /v1/sessions).
+ * Listing sessions and reviews: the filter a caller gives, the summary each listed session comes
+ * back as, and a tool call awaiting review with its session. The same for the Temporal SDK
+ * (visibility) and the HTTP service (GET /v1/sessions, GET /v1/reviews).
  */
 import { z } from 'zod';
-import { SessionState } from '../session/schema';
+import { Review, SessionState } from '../session/schema';
 
 /** A value that goes into a visibility query: no quotes or backslashes to break out of it. */
 const QueryWord = z
@@ -37,3 +38,7 @@ export const SessionSummary = z.object({
   status: z.string(),
 });
 export type SessionSummary = z.infer<typeof SessionSummary>;
+
+/** A tool call awaiting review, with the session it belongs to. */
+export const PendingReview = Review.extend({ sessionId: z.string(), sessionTitle: z.string() });
+export type PendingReview = z.infer<typeof PendingReview>;
