@@ -1,10 +1,10 @@
 /**
  * andon's project configuration. Every value here can be overridden from the environment
- * (see src/config.ts, ENV_OVERRIDES, and the README). Where Temporal runs is not set here: with no
+ * (see src/config/schema.ts, ENV_OVERRIDES, and the README). Where Temporal runs is not set here: with no
  * TEMPORAL_ADDRESS / TEMPORAL_PROFILE, `npm start` runs an embedded dev server with the settings
  * below; point those variables at any cluster or Temporal Cloud and it runs only the worker.
  */
-import { defineConfig } from './src/config';
+import { defineConfig } from './src/config/schema';
 
 export default defineConfig({
   taskQueue: 'andon',

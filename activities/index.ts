@@ -52,11 +52,8 @@ export interface CheckArgumentsRequest {
 }
 
 export const MEMORY_UNAVAILABLE = 'MemoryUnavailable';
-import { AGENT_INVALID_OUTPUT, AGENT_REJECTED, NOTIFY_FAILED, UNKNOWN_AGENT } from './failures';
+import { AGENT_INVALID_OUTPUT, AGENT_REJECTED, NOTIFY_FAILED, UNKNOWN_AGENT } from '../src/protocol/failures';
 import { NotifyError, type Notification, type Notifier, type NotifyResult, type NotifyTargets } from '../src/notify/notifier';
-
-/** Failure type names the workflow (and anyone reading the Temporal UI) can recognise. */
-export { AGENT_INVALID_OUTPUT, AGENT_REJECTED, NOTIFY_FAILED, STEP_FAILED, UNKNOWN_AGENT } from './failures';
 
 // Cancellation reaches an activity only in a heartbeat's answer: beat often (the worker throttles
 // what it sends to the server), so a cancelled session stops its agent call within seconds.

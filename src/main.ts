@@ -9,7 +9,7 @@
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { AgentRegistry } from './backends';
 import { Andon } from './client/andon';
-import { PROJECT_ROOT, agentsOf, loadConfig, resolveTemporalTarget } from './config';
+import { PROJECT_ROOT, agentsOf, connectOptions, loadConfig, resolveTemporalTarget } from './config';
 import { createMemoryStore } from './memory';
 import { serve, type RunningService } from './service/serve';
 import { findTemporalCli } from './temporal/cli-binary';
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   try {
     await ensureSearchAttributes(connection, target.namespace, (line) => console.error(line));
     // The Slack notifier reads who decided from the session's timeline, through a client of its own kind.
-    if (config.service.enabled || slack) andon = await Andon.connect({ config, identity: 'service' });
+    if (config.service.enabled || slack) andon = await Andon.connect({ ...connectOptions(config), identity: 'service' });
     const worker = await createWorker({
       connection,
       namespace: target.namespace,

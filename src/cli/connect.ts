@@ -4,10 +4,10 @@
  * resolveTemporalTarget), so `--address` behaves exactly like TEMPORAL_ADDRESS would.
  */
 import { Client, Connection } from '@temporalio/client';
-import { Andon, sessionDefaults } from '../client/andon';
+import { Andon } from '../client/andon';
 import { UnavailableError } from '../client/errors';
-import type { AndonApi } from '../client/http/api';
-import { loadConfig, resolveTemporalTarget } from '../config';
+import type { AndonApi } from '../client/api';
+import { loadConfig, resolveTemporalTarget, sessionDefaults } from '../config';
 
 export interface ConnectOptions {
   identity: string;
@@ -45,7 +45,7 @@ export function connect(options: ConnectOptions, env: NodeJS.ProcessEnv = proces
     client: new Client({ connection, namespace: options.namespace ?? target.namespace }),
     taskQueue: config.taskQueue,
     identity: options.identity,
-    // The configured policies apply to sessions the CLI starts, as to those `Andon.connect()` starts.
+    // The configured policies apply to sessions the CLI starts, as to those `npm start`'s service starts.
     defaults: sessionDefaults(config),
   });
   return { api, ready };

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import type { Command } from 'commander';
-import type { AndonApi, SessionApi } from '../client/http/api';
+import type { AndonApi, SessionApi } from '../client/api';
 import { EXIT, exitCodeFor, isSilent, reportOf } from './errors';
 import { openTransport, type Transport } from './transport';
 

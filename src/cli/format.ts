@@ -3,7 +3,7 @@
  * one line per thing and local times, and never drops text: long messages wrap onto indented lines.
  */
 import type { SessionSummary } from '../client/andon';
-import type { PendingReview } from '../client/http/api';
+import type { PendingReview } from '../client/api';
 import type { SessionOutcome } from '../client/session-client';
 import { isTerminal, type Budget, type Output, type Review, type SessionView, type TimelineEvent, type Usage } from '../session/schema';
 

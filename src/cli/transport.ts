@@ -7,7 +7,7 @@
  * ANDON_SERVICE_URL set goes to Temporal; with `--service` it is refused as contradictory.
  */
 import { AndonHttp } from '../client/http';
-import type { AndonApi } from '../client/http/api';
+import type { AndonApi } from '../client/api';
 import { baseUrlOf } from '../client/http/transport';
 import { connect } from './connect';
 import { UsageError } from './errors';

@@ -1,7 +1,7 @@
 /**
  * The entry point of the client SDK, in the spirit of `jules.session()`:
  *
- *   const andon = await Andon.connect();
+ *   const andon = await Andon.connect({ connection: { address: 'localhost:7233' }, taskQueue: 'andon' });
  *   const session = await andon.session({ prompt: 'checkout-api 5xx above 5%' });
  *   await session.waitFor('awaitingPlanApproval');
  *   await session.approve();
@@ -9,17 +9,21 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, type ConnectionOptions } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import { loadConfig, resolveTemporalTarget, type AndonConfig } from '../config';
-import { AlertNotification, Budget, ReviewPolicy, SessionConfig, SessionState, type Review, type ReviewPolicyInput, type SessionConfig as SessionConfigInput } from '../session/schema';
+import { AlertNotification, Budget, ReviewPolicy, SessionConfig, SessionState, type ReviewPolicyInput, type SessionConfig as SessionConfigInput } from '../session/schema';
 import { ApprovalPolicy, type ApprovalPolicyInput } from '../session/approval';
 import { PENDING_REVIEWS_ATTRIBUTE, SERVICE_ATTRIBUTE, SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
-import { alertSignal, type SessionWorkflowInput } from '../../workflows/messages';
-import type { andonSession } from '../../workflows/session';
-import { TimeoutError, translateError } from './errors';
-import { DEFAULT_TIMEOUTS, SessionClient, validate } from './session-client';
-import { z } from 'zod';
+import { alertSignal } from '../protocol/messages';
+import type { SessionWorkflow, SessionWorkflowInput } from '../protocol/inputs';
+import { ListFilter, type PendingReview, type SessionSummary } from '../protocol/list';
+import type { AndonApi } from './api';
+import { TimeoutError } from './errors';
+import { translateError } from './temporal-errors';
+import { DEFAULT_TIMEOUTS, validate } from './calls';
+import { SessionClient } from './session-client';
+
+export { ListFilter, type SessionSummary };
 
 export interface AndonOptions {
   client: Client;
@@ -27,42 +31,40 @@ export interface AndonOptions {
   /** Recorded as `by` on what this client does, unless a call says otherwise. */
   identity?: string;
   /** Defaults for new sessions. */
-  defaults?: { followUpWindowMs?: number; requirePlanApproval?: boolean; approval?: ApprovalPolicyInput; budget?: Budget; review?: ReviewPolicyInput };
+  defaults?: SessionDefaults;
 }
 
-export interface SessionSummary {
-  id: string;
-  state: SessionState;
-  title: string;
-  /** The session's `context.service`, if it had one. */
-  service?: string;
-  createTime: string;
-  closeTime?: string;
-  /** The Temporal workflow status (RUNNING, COMPLETED, ...). */
-  status: string;
+/** What new sessions get when their config does not say: the project's `sessions` settings, for `npm start` and the CLI. */
+export interface SessionDefaults {
+  /** Default 1 hour. */
+  followUpWindowMs?: number;
+  /** Default true. */
+  requirePlanApproval?: boolean;
+  approval?: ApprovalPolicyInput;
+  budget?: Budget;
+  review?: ReviewPolicyInput;
 }
 
-/** A value that goes into a visibility query: no quotes or backslashes to break out of it. */
-const QueryWord = z
-  .string()
-  .trim()
-  .min(1)
-  .max(200)
-  .regex(/^[^'"\\]*$/, 'must not contain quotes or backslashes');
+/**
+ * Where and how `Andon.connect()` reaches andon's sessions. Every value is explicit: the SDK reads
+ * no project configuration (src/config's `connectOptions()` builds these from it).
+ */
+export interface AndonConnectOptions {
+  /** A connection to share, or how to open one. Default: 127.0.0.1:7233 (the dev server `npm start` runs). */
+  connection?: Connection | ConnectionOptions;
+  /** Default 'default'. */
+  namespace?: string;
+  /** The task queue the worker polls. Default 'andon'. */
+  taskQueue?: string;
+  /** Recorded as `by` on what this client does. Default `sdk:<user name>`. */
+  identity?: string;
+  defaults?: SessionDefaults;
+}
 
-export const ListFilter = z.object({
-  state: z.union([SessionState, z.array(SessionState).min(1)]).optional(),
-  /** Words in the title. */
-  text: QueryWord.optional(),
-  /** The session's `context.service` (alert label `service`). */
-  service: QueryWord.optional(),
-  createdAfter: z.coerce.date().optional(),
-  createdBefore: z.coerce.date().optional(),
-  limit: z.number().int().min(1).max(1000).default(100),
-});
-export type ListFilter = z.input<typeof ListFilter>;
+/** Where `npm start` runs its embedded Temporal dev server unless configured otherwise. */
+const DEV_SERVER_ADDRESS = '127.0.0.1:7233';
 
-export class Andon {
+export class Andon implements AndonApi {
   readonly client: Client;
   readonly taskQueue: string;
   readonly identity: string;
@@ -81,16 +83,14 @@ export class Andon {
     };
   }
 
-  /** Connects as configured (temporal.config.ts, environment, Temporal profile). */
-  static async connect(options: { config?: AndonConfig; identity?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Andon> {
-    const config = options.config ?? loadConfig({ env: options.env });
-    const target = resolveTemporalTarget(config, options.env);
-    const connection = await Connection.connect(target.connectionOptions as Parameters<typeof Connection.connect>[0]);
+  /** Connects to Temporal (or uses the connection given) and returns the client. */
+  static async connect(options: AndonConnectOptions = {}): Promise<Andon> {
+    const connection = options.connection instanceof Connection ? options.connection : await Connection.connect(options.connection ?? { address: DEV_SERVER_ADDRESS });
     return new Andon({
-      client: new Client({ connection, namespace: target.namespace }),
-      taskQueue: config.taskQueue,
+      client: new Client({ connection, namespace: options.namespace ?? 'default' }),
+      taskQueue: options.taskQueue ?? 'andon',
       identity: options.identity,
-      defaults: sessionDefaults(config),
+      defaults: options.defaults,
     });
   }
 
@@ -114,7 +114,7 @@ export class Andon {
     const id = session.id ?? alertSessionId(alert.source, alert.fingerprint);
     const input = this.workflowInput({ ...session, id });
     await withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, `delivering alert ${alert.fingerprint}`, () =>
-      this.client.workflow.signalWithStart<typeof andonSession, [AlertNotification]>(SESSION_WORKFLOW_TYPE, {
+      this.client.workflow.signalWithStart<SessionWorkflow, [AlertNotification]>(SESSION_WORKFLOW_TYPE, {
         workflowId: input.config.id,
         taskQueue: this.taskQueue,
         args: [input],
@@ -143,10 +143,10 @@ export class Andon {
      * Tool calls waiting for review across all running sessions, oldest first. Visibility finds
      * the sessions that have any (AndonPendingReviews > 0), so only those are asked for theirs.
      */
-    list: (options: { limit?: number } = {}): Promise<(Review & { sessionId: string; sessionTitle: string })[]> => this.listReviews(options.limit ?? 100),
+    list: (options: { limit?: number } = {}): Promise<PendingReview[]> => this.listReviews(options.limit ?? 100),
   };
 
-  private async listReviews(limit: number): Promise<(Review & { sessionId: string; sessionTitle: string })[]> {
+  private async listReviews(limit: number): Promise<PendingReview[]> {
     const query = `WorkflowType = '${SESSION_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND ${PENDING_REVIEWS_ATTRIBUTE.name} > 0`;
     return withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, 'listing reviews', async () => {
       const ids: string[] = [];
@@ -190,7 +190,7 @@ export class Andon {
     const input = this.workflowInput(raw);
     const { id, title, prompt } = input.config;
     try {
-      await withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, `creating session ${id}`, () => this.client.workflow.start<typeof andonSession>(SESSION_WORKFLOW_TYPE, {
+      await withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, `creating session ${id}`, () => this.client.workflow.start<SessionWorkflow>(SESSION_WORKFLOW_TYPE, {
         workflowId: id,
         taskQueue: this.taskQueue,
         args: [input],
@@ -239,12 +239,6 @@ export class Andon {
     }
     return sessions;
   }
-}
-
-/** The configured defaults of new sessions (`sessions` in temporal.config.ts): every client that starts sessions applies them. */
-export function sessionDefaults(config: AndonConfig): NonNullable<AndonOptions['defaults']> {
-  const { followUpWindow, requirePlanApproval, approval, budget, review } = config.sessions;
-  return { followUpWindowMs: followUpWindow, requirePlanApproval, approval, budget, review };
 }
 
 /** The search attributes a session starts with; the workflow keeps AndonState current from then on. */

@@ -1,17 +1,9 @@
 /**
  * Typed errors of the client SDK. Use `XError.isInstance(error)` rather than `instanceof`: it
- * also works when two copies of andon end up in one process.
+ * also works when two copies of andon end up in one process. Temporal-free: both clients throw
+ * them (temporal-errors.ts turns Temporal's errors into these; http/errors.ts the service's).
  */
-import {
-  ServiceError,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  isGrpcServiceError,
-} from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { SessionState, SessionView } from '../session/schema';
-import { REFUSAL, type RefusalDetails } from '../../workflows/messages';
 
 const MARK = Symbol.for('andon.error');
 
@@ -123,44 +115,4 @@ export class AgentReplyError extends AndonError {
 /** Temporal could not be reached. */
 export class UnavailableError extends AndonError {
   static override isInstance = marked<UnavailableError>(['UnavailableError']);
-}
-
-/** Turns a Temporal client error into andon's typed error for the session `sessionId`. */
-export function translateError(error: unknown, sessionId: string): unknown {
-  if (AndonError.isInstance(error)) return error;
-  if (error instanceof WorkflowNotFoundError) return new SessionNotFoundError(sessionId, { cause: error });
-  if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-    return fromRefusal(error.cause, sessionId);
-  }
-  if (error instanceof ApplicationFailure) return fromRefusal(error, sessionId);
-  if (error instanceof ServiceError || isGrpcServiceError(error)) {
-    const code = (isGrpcServiceError(error) ? error : (error.cause as { code?: number } | undefined))?.code;
-    if (code === 5) return new SessionNotFoundError(sessionId, { cause: error });
-    if (code === 14) return new UnavailableError(`Temporal is unreachable: ${(error as Error).message}`, { cause: error });
-  }
-  if (error instanceof WorkflowExecutionAlreadyStartedError) return error;
-  return error;
-}
-
-function fromRefusal(failure: ApplicationFailure, sessionId: string): unknown {
-  const details = (failure.details?.[0] ?? {}) as Partial<RefusalDetails>;
-  const state = (details.state ?? 'unspecified') as SessionState;
-  switch (failure.type) {
-    case REFUSAL.invalidArgument:
-      return new ValidationError(failure.message, details.field ?? '(input)');
-    case REFUSAL.invalidState:
-      return new InvalidStateError(failure.message, state, { cause: failure });
-    case REFUSAL.stalePlan:
-      return new StalePlanError(failure.message, state, details.planId, { cause: failure });
-    case REFUSAL.sessionEnded:
-      return new InvalidStateError(failure.message, state, { cause: failure });
-    case REFUSAL.notAllowed:
-      return new NotAllowedError(failure.message, state, { cause: failure });
-    case REFUSAL.duplicateApproval:
-      return new InvalidStateError(failure.message, state, { cause: failure });
-    case REFUSAL.replyFailed:
-      return new AgentReplyError(failure.message, { cause: failure });
-    default:
-      return new AndonError(`session ${sessionId}: ${failure.message}`, { cause: failure });
-  }
 }

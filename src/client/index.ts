@@ -1,6 +1,7 @@
 // The andon client SDK.
-export { Andon, ListFilter, type AndonOptions, type SessionSummary } from './andon';
+export { Andon, ListFilter, type AndonConnectOptions, type AndonOptions, type SessionDefaults, type SessionSummary } from './andon';
 export { SessionClient, DEFAULT_TIMEOUTS, type SessionOutcome } from './session-client';
 export * from './errors';
+export { translateError } from './temporal-errors';
 export * from '../session/schema';
-export type { AskResult } from '../../workflows/messages';
+export type { AskResult } from '../protocol/inputs';

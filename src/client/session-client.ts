@@ -36,45 +36,30 @@ import {
   writeMemoryUpdate,
   WriteMemoryInput,
   type AskResult,
-} from '../../workflows/messages';
-import type { andonSession } from '../../workflows/session';
-import {
-  InvalidStateError,
-  TimeoutError,
-  ValidationError,
-  translateError,
-} from './errors';
+} from '../protocol/messages';
+import type { ReviewDecisionInput, SessionWorkflow } from '../protocol/inputs';
+import type { SessionApi } from './api';
+import { DEFAULT_TIMEOUTS, validate, type TimeoutOption } from './calls';
+import { InvalidStateError, TimeoutError } from './errors';
+import { translateError } from './temporal-errors';
 import { outcomeOf, type SessionOutcome } from './outcome';
 import { linked, watchSession } from './watch';
 
 /** The events that end a session: a stream stops after the first of them. */
 const ENDING_EVENTS = new Set<TimelineEvent['type']>(['sessionCompleted', 'sessionFailed', 'sessionCancelled']);
 
-/** Defaults for how long a call may take before it fails with TimeoutError. */
-export const DEFAULT_TIMEOUTS = {
-  /** Commands (approve, reject, pause, resume, cancel, send): a running worker answers in milliseconds. */
-  commandMs: 30_000,
-  /** ask: the agent's reply. */
-  askMs: 120_000,
-  /** waitFor and result: sessions wait for people; pass Infinity to wait without limit. */
-  waitMs: 10 * 60_000,
-};
-
 export type { SessionOutcome } from './outcome';
+export { DEFAULT_TIMEOUTS, validate, type TimeoutOption } from './calls';
 
-export interface TimeoutOption {
-  timeoutMs?: number;
-}
-
-export class SessionClient {
-  private readonly handle: WorkflowHandle<typeof andonSession>;
+export class SessionClient implements SessionApi {
+  private readonly handle: WorkflowHandle<SessionWorkflow>;
 
   constructor(
     readonly id: string,
     private readonly client: Client,
     private readonly identity: string,
   ) {
-    this.handle = client.workflow.getHandle<typeof andonSession>(id);
+    this.handle = client.workflow.getHandle<SessionWorkflow>(id);
   }
 
   /** The session's current view (state, plan, outputs, ...). */
@@ -145,7 +130,7 @@ export class SessionClient {
    */
   async review(
     reviewId: string,
-    decision: { decision: 'approve'; reason?: string } | { decision: 'deny'; reason: string } | { decision: 'edit'; arguments: Record<string, unknown>; reason?: string },
+    decision: ReviewDecisionInput,
     options: { by?: string } & TimeoutOption = {},
   ): Promise<SessionView> {
     const input = validate(ReviewInput, { reviewId, ...decision, by: options.by ?? this.identity });
@@ -309,13 +294,4 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(resolve, ms);
     signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
-}
-
-/** Validates input on the client so bad input fails fast, naming the field, and nothing is sent. */
-export function validate<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const field = issue.path.join('.') || '(input)';
-  throw new ValidationError(`invalid ${field}: ${issue.message}`, field);
 }

@@ -7,9 +7,9 @@
  * data, not history.
  */
 import { z } from 'zod';
+import { MemoryScope } from '../protocol/inputs';
 
-export const MemoryScope = z.enum(['session', 'agent', 'service']);
-export type MemoryScope = z.infer<typeof MemoryScope>;
+export { MemoryScope };
 
 /** Text a store can keep: PostgreSQL's text refuses NUL, so no store takes it. */
 const StoredText = z.string().refine((text) => !text.includes('\0'), 'must not contain NUL characters');

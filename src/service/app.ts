@@ -8,13 +8,14 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Andon } from '../client/andon';
 import { authPlugin } from './auth';
 import type { ServiceConfig } from './config';
-import { errorsPlugin } from './errors';
+import { errorsPlugin } from './error-handler';
 import { eventsPlugin } from './events';
 import { openapiPlugin } from './openapi';
 import { healthRoutes } from './routes/health';
 import { sessionRoutes } from './routes/sessions';
 import { webhooksPlugin } from './webhooks';
-import { isSlackEnabled, slackPlugin, withDefaultSlackChannel } from '../slack';
+import { withDefaultSlackChannel } from './webhooks/slack-channel';
+import { isSlackEnabled, slackPlugin } from '../slack';
 import { version } from '../../package.json';
 
 export interface BuildServiceOptions {

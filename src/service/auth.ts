@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { HttpError, unauthorized } from './http-errors';
+import { HttpError, unauthorized } from '../protocol/http-errors';
 import type { ApiToken, Scope } from './config';
 
 export type RouteScope = Scope | 'none';

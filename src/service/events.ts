@@ -12,9 +12,8 @@ import { z } from 'zod';
 import type { Andon } from '../client';
 import { SessionNotFoundError, TimeoutError, UnavailableError } from '../client/errors';
 import { SessionId } from '../session/schema';
-import { errorResponses } from './errors';
+import { badRequest, errorResponses, notFound } from '../protocol/http-errors';
 import { SessionFeeds, SseConnection, type TimelineSource } from './feed';
-import { badRequest, notFound } from './http-errors';
 
 export interface EventsPluginOptions {
   andon: Andon;

@@ -2,6 +2,6 @@
 export { buildService, type BuildServiceOptions } from './app';
 export { ServiceConfig, ApiToken, Scope, SCOPES, parseCompactTokens, type ServiceConfigInput } from './config';
 export { actorOf, type Principal, type RouteScope } from './auth';
-export { HttpError, type ErrorBody } from './http-errors';
+export { HttpError, type ErrorBody } from '../protocol/http-errors';
 export { devToken, DEV_TOKEN_NAME } from './dev-token';
 export { serve, type RunningService } from './serve';

@@ -6,7 +6,6 @@
  */
 import { z } from 'zod';
 import { Duration } from './duration';
-import type { Plan } from './schema';
 
 export const ApprovalDeadline = z
   .object({
@@ -77,10 +76,19 @@ export function whyNotAllowed(policy: ApprovalPolicy, identity: string, requeste
 }
 
 /**
+ * What of a plan its hash covers (a Plan from schema.ts fits; typed here so this module need not
+ * import schema.ts, which imports ApprovalPolicy from it).
+ */
+export interface PlanContent {
+  title?: string;
+  steps: readonly { title: string; description: string; tools?: readonly unknown[] }[];
+}
+
+/**
  * A short fingerprint of what a plan says (title and steps). An approval binds to it: a changed
  * plan needs new approvals. FNV-1a (64-bit, as two 32-bit halves): no crypto in workflow code.
  */
-export function planHash(plan: Pick<Plan, 'title' | 'steps'>): string {
+export function planHash(plan: PlanContent): string {
   const text = JSON.stringify([plan.title ?? '', plan.steps.map((s) => (s.tools ? [s.title, s.description, s.tools] : [s.title, s.description]))]);
   let h1 = 0x811c9dc5;
   let h2 = 0xcbf29ce4;

@@ -6,6 +6,7 @@
  */
 import type { Andon } from '../client/andon';
 import { AgentReplyError, AndonError, InvalidStateError, TimeoutError, UnavailableError, ValidationError } from '../client/errors';
+import type { ReviewDecisionInput } from '../protocol/inputs';
 import { isTerminal, type Review, type SessionState, type SessionView } from '../session/schema';
 import { escapeText, reviewList, reviewMessage, sessionList, sessionMessage, type ReviewVerdict, type SlackMessage } from './blocks';
 import { slackActor } from './ids';
@@ -14,7 +15,6 @@ import { slackActor } from './ids';
 const OPEN_STATES: SessionState[] = ['queued', 'planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'paused'];
 
 /** A decision on a tool call awaiting review. */
-export type ReviewChoice = { decision: 'approve' } | { decision: 'deny'; reason: string } | { decision: 'edit'; arguments: Record<string, unknown> };
 
 /** What became of a decision on a review. */
 export type ReviewAttempt =
@@ -102,7 +102,7 @@ export class SessionActions {
   }
 
   /** Decides a tool call awaiting review, as the person. Never throws. */
-  async review(user: string, input: { sessionId: string; reviewId: string; choice: ReviewChoice }): Promise<ReviewAttempt> {
+  async review(user: string, input: { sessionId: string; reviewId: string; choice: ReviewDecisionInput }): Promise<ReviewAttempt> {
     try {
       const view = await this.andon.session(input.sessionId).review(input.reviewId, input.choice, { by: slackActor(user) });
       return { kind: 'decided', view };

@@ -7,4 +7,3 @@ export { SlackConfig, SLACK_ENV, isSlackEnabled, slackConfigSchema, type Enabled
 export { SlackNotifier, type SlackNotifierOptions } from './notifier';
 export { slackPlugin, SLACK_ROUTES, type SlackPluginOptions } from './plugin';
 export { timelineFacts } from './facts';
-export { withDefaultSlackChannel } from './routing';

@@ -6,7 +6,8 @@
  * Outcomes, refusals included, are told to the person who clicked, to them alone.
  */
 import type { WebClient } from '@slack/web-api';
-import type { ReviewAttempt, ReviewChoice, SessionActions } from './actions';
+import type { ReviewDecisionInput } from '../protocol/inputs';
+import type { ReviewAttempt, SessionActions } from './actions';
 import type { Ack } from './ack';
 import { INPUT_MAX, clip, editableArguments, escapeText, rejectModal, reviewDenyModal, reviewEditModal, who, type ReviewVerdict } from './blocks';
 import { ACTION, ButtonValue, REJECT_VIEW, REVIEW_VIEW, RejectMetadata, ReviewButtonValue, ReviewMetadata } from './ids';
@@ -198,7 +199,7 @@ export class InteractionHandler {
     return { after: async () => this.concluded(audience, message, metadata.data, await attempt) };
   }
 
-  private async decide(audience: Audience, message: MessageRef | undefined, review: ReviewMetadata, choice: ReviewChoice): Promise<void> {
+  private async decide(audience: Audience, message: MessageRef | undefined, review: ReviewMetadata, choice: ReviewDecisionInput): Promise<void> {
     const attempt = await this.actions.review(audience.user, { sessionId: review.sessionId, reviewId: review.reviewId, choice });
     await this.concluded(audience, message, review, attempt);
   }

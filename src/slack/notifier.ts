@@ -22,7 +22,7 @@ import {
   type SlackMessage,
 } from './blocks';
 import { slackClient } from './client';
-import { toNotifyError } from './errors';
+import { toNotifyError } from './api-errors';
 import type { FactsLookup } from './facts';
 
 export interface SlackNotifierOptions {

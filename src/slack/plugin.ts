@@ -9,8 +9,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Andon } from '../client/andon';
-import { errorResponses } from '../service/errors';
-import { unauthorized } from '../service/http-errors';
+import { errorResponses, unauthorized } from '../protocol/http-errors';
 import type { Ack } from './ack';
 import { SessionActions } from './actions';
 import { Background } from './background';

@@ -3,7 +3,7 @@
  * with timeouts, in the follow-up window, and as the answer to the agent's question.
  */
 import { randomUUID } from 'node:crypto';
-import { askUpdate, cancelSignal } from '../../workflows/messages';
+import { askUpdate, cancelSignal } from '../../src/protocol/messages';
 import { InvalidStateError, TimeoutError, type SessionClient, type TimelineEvent } from '../../src/client';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 import { TestAgent } from '../support/test-agent';

@@ -5,7 +5,7 @@
 import { WorkflowClient } from '@temporalio/client';
 import { AgentReplyError, type TimelineEvent } from '../../src/client';
 import { SESSION_WORKFLOW_TYPE } from '../../src/session/search-attributes';
-import type { SessionWorkflowInput } from '../../workflows/messages';
+import type { SessionWorkflowInput } from '../../src/protocol/messages';
 import { quickScript, startHarness, twoStepPlan, type Harness } from '../support/harness';
 
 let h: Harness;

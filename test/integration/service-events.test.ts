@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { SessionClient, TimelineEvent } from '../../src/client';
-import { errorsPlugin } from '../../src/service/errors';
+import { errorsPlugin } from '../../src/service/error-handler';
 import { eventsPlugin } from '../../src/service/events';
 import { SessionFeeds, type TimelineSource } from '../../src/service/feed';
 import { quickScript, startHarness, type Harness } from '../support/harness';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { HttpError } from '../../src/service/http-errors';
+import { HttpError } from '../../src/protocol/http-errors';
 import { checkAuthorization, safeEqual } from '../../src/service/webhooks/auth';
 import { WEBHOOK_ENV, webhooksConfigSchema, type ReceiverName, type WebhooksConfigInput } from '../../src/service/webhooks/config';
 import { toNotification } from '../../src/service/webhooks/notification';

@@ -12,7 +12,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { Andon } from '../../src/client';
 import { alertSessionId } from '../../src/client/andon';
 import type { SessionView, TimelineEvent } from '../../src/session/schema';
-import { HttpError } from '../../src/service/http-errors';
+import { HttpError } from '../../src/protocol/http-errors';
 import { webhooksConfigSchema, webhooksPlugin, type WebhooksConfigInput } from '../../src/service/webhooks';
 import type { ReceiverName } from '../../src/service/webhooks/config';
 import { quickScript, startHarness, type Harness } from '../support/harness';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TimelineEvent } from '../../src/session/schema';
 import { TRANSITIONS } from '../../src/session/transitions';
-import * as messages from '../../workflows/messages';
+import * as messages from '../../src/protocol/messages';
 
 const docsDir = join(__dirname, '..', '..', 'docs');
 const sessionsDoc = readFileSync(join(docsDir, 'sessions.md'), 'utf8');

@@ -5,7 +5,7 @@
  */
 import type { SessionState } from '../../src/session/schema';
 import { ApprovalPolicy, planHash } from '../../src/session/approval';
-import type { SessionWorkflowInput } from '../../workflows/messages';
+import type { SessionWorkflowInput } from '../../src/protocol/messages';
 import { decideApprove, decidePause, decideReject } from '../../workflows/session/commands';
 import {
   applyCreated,

@@ -4,7 +4,7 @@
  */
 import type { Plan, SessionState } from '../../src/session/schema';
 import { TRANSITIONS } from '../../src/session/transitions';
-import { REFUSAL, type SessionWorkflowInput } from '../../workflows/messages';
+import { REFUSAL, type SessionWorkflowInput } from '../../src/protocol/messages';
 import {
   decideApprove,
   decideCancel,

@@ -6,7 +6,7 @@
 import { ServiceConfig } from '../../src/service/config';
 import { WebhooksConfig } from '../../src/service/webhooks/config';
 import { isSlackEnabled, slackConfigSchema } from '../../src/slack/config';
-import { withDefaultSlackChannel } from '../../src/slack/routing';
+import { withDefaultSlackChannel } from '../../src/service/webhooks/slack-channel';
 
 const ENV = { ANDON_SLACK_BOT_TOKEN: 'xoxb-123\n', ANDON_SLACK_SIGNING_SECRET: 'secret-abc' };
 

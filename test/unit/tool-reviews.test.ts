@@ -3,7 +3,7 @@
  * allows, reviews and their decisions, expiry, the budget, and what continue-as-new carries.
  */
 import type { Plan, PlanStep } from '../../src/session/schema';
-import { REFUSAL, type SessionWorkflowInput } from '../../workflows/messages';
+import { REFUSAL, type SessionWorkflowInput } from '../../src/protocol/messages';
 import { decideApprove, decideCancel, decideMessage, decidePause, decideResume, decideReview } from '../../workflows/session/commands';
 import { budgetReached } from '../../workflows/session/progress';
 import { addUsage, lastSeq, nextCall, nextReviewExpiry, openSession, overBudget, setState, view, type Session } from '../../workflows/session/record';

@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure, CancellationScope, condition, isCancellation, patched } from '@temporalio/workflow';
 import { isTerminal } from '../../src/session/schema';
-import { REFUSAL, type AskResult } from '../messages';
+import { REFUSAL, type AskResult } from '../../src/protocol/messages';
 import { activities, chatOptions, quick, quickOptions } from './activity-options';
 import { decideMessage } from './commands';
 import { canContinueAsNew, facts, failureReason, now, type SessionContext } from './context';

@@ -10,7 +10,7 @@
  */
 import { AlertNotification, Budget, isTerminal, type Plan } from '../../src/session/schema';
 import { personOf, whyNotAllowed } from '../../src/session/approval';
-import { ApproveInput, CancelInput, MessageInput, PauseInput, REFUSAL, RejectInput, ResumeInput, ReviewInput } from '../messages';
+import { ApproveInput, CancelInput, MessageInput, PauseInput, REFUSAL, RejectInput, ResumeInput, ReviewInput } from '../../src/protocol/messages';
 import {
   approvePlan,
   end,

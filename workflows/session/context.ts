@@ -11,12 +11,11 @@ import {
   isCancellation,
   workflowInfo,
 } from '@temporalio/workflow';
-import { AGENT_REJECTED, STEP_FAILED } from '../../activities/failures';
+import { AGENT_REJECTED, STEP_FAILED } from '../../src/protocol/failures';
 import { isTerminal, type NotifyTargets } from '../../src/session/schema';
-import type { SessionWorkflowInput } from '../messages';
-import { end, openSession, type Session } from './record';
+import type { SessionWorkflowInput } from '../../src/protocol/messages';
+import { end, type Session } from './record';
 import { stepFailed } from './progress';
-import { showReviews, showState } from './notify';
 
 export interface SessionContext {
   readonly input: SessionWorkflowInput;
@@ -40,23 +39,6 @@ export interface SessionContext {
 /** The workflow's clock (deterministic inside a workflow). */
 export const now = (): Date => new Date();
 
-export function createContext(input: SessionWorkflowInput): SessionContext {
-  // The observer mirrors the record's changes outside it (search attributes, details, notifications).
-  const session = openSession(input, now(), { stateChanged: () => showState(context), reviewsChanged: () => showReviews(context) });
-  const reviews = session.record.reviews.length;
-  const context: SessionContext = {
-    input,
-    session,
-    targets: input.config.notify,
-    replyFailures: new Map(),
-    chatBusy: false,
-    notifying: false,
-    closing: false,
-    // A continued session indexed its pending reviews already.
-    indexedReviews: input.carried !== undefined && reviews > 0 ? reviews : undefined,
-  };
-  return context;
-}
 
 /**
  * What every agent call is told about the session. One place, so a new fact (e.g. the agent's

@@ -29,7 +29,7 @@ import {
   timelineQuery,
   viewQuery,
   writeMemoryUpdate,
-} from '../messages';
+} from '../../src/protocol/messages';
 import { approve } from './approval';
 import { ask, checkAsk, send } from './chat';
 import { decideAlert, decideApprove, decideCancel, decidePause, decideReject, decideResume, decideReview } from './commands';

@@ -1,6 +1,6 @@
 /** Memory: what a person asks the session to remember, for this session, its agent or its service. */
-import { WriteMemoryInput } from '../messages';
-import { REFUSAL } from '../messages';
+import { WriteMemoryInput } from '../../src/protocol/messages';
+import { REFUSAL } from '../../src/protocol/messages';
 import { activities, chatOptions } from './activity-options';
 import { now, type SessionContext } from './context';
 import { refusalFailure } from './refusals';

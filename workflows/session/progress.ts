@@ -9,7 +9,7 @@ import { planHash } from '../../src/session/approval';
 import type { ApprovalPolicy } from '../../src/session/approval';
 import type { Output, Plan, PlanStep } from '../../src/session/schema';
 import type { SlackRef } from '../../src/notify/notifier';
-import type { WriteMemoryInput } from '../messages';
+import type { WriteMemoryInput } from '../../src/protocol/messages';
 import { advance, approvePlan, end, pauseNow, recordEvent, setState, type Outgoing, type Session } from './record';
 
 type PlanOutcome = Awaited<ReturnType<SessionActivities['plan']>>;

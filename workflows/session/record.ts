@@ -33,7 +33,7 @@ import {
 import { canTransition, operationAllowed, type Operation } from '../../src/session/transitions';
 import { NotificationKind, SlackRef } from '../../src/notify/notifier';
 import { ApprovalPolicy, OPEN_POLICY } from '../../src/session/approval';
-import { REFUSAL, TimelineQueryInput, type RefusalDetails, type RefusalType, type SessionWorkflowInput } from '../messages';
+import { REFUSAL, TimelineQueryInput, type RefusalDetails, type RefusalType, type SessionWorkflowInput } from '../../src/protocol/messages';
 
 export interface Refusal {
   type: RefusalType;

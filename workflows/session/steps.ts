@@ -5,7 +5,7 @@
  */
 import { condition } from '@temporalio/workflow';
 import type { PlanStep } from '../../src/session/schema';
-import { REFUSAL, ReviewInput } from '../messages';
+import { REFUSAL, ReviewInput } from '../../src/protocol/messages';
 import { activities, chatOptions, workOptions } from './activity-options';
 import { refusalFailure } from './refusals';
 import { canContinueAsNew, facts, interruptible, now, type SessionContext } from './context';

@@ -13,15 +13,15 @@
  */
 import { CancellationScope, allHandlersFinished, condition, continueAsNew, isCancellation } from '@temporalio/workflow';
 import { isTerminal, type SessionView } from '../../src/session/schema';
-import type { SessionWorkflowInput } from '../messages';
+import type { SessionWorkflowInput } from '../../src/protocol/messages';
 import { awaitDecision } from './approval';
 import { chatLoop, followUp } from './chat';
-import { canContinueAsNew, createContext, now, type SessionContext } from './context';
+import { canContinueAsNew, now, type SessionContext } from './context';
 import { registerHandlers } from './handlers';
-import { notifyLoop, showDetails } from './notify';
+import { notifyLoop, showDetails, showReviews, showState } from './notify';
 import { planPhase } from './plan';
 import { applyCreated, applyStart } from './progress';
-import { end, nextReviewExpiry, view } from './record';
+import { end, nextReviewExpiry, openSession, view } from './record';
 import { awaitReviews, stepPhase } from './steps';
 
 export async function andonSession(input: SessionWorkflowInput): Promise<SessionView> {
@@ -81,4 +81,23 @@ function beside(loop: Promise<void>): Promise<void> {
   return loop.catch((error) => {
     if (!isCancellation(error)) throw error;
   });
+}
+
+/** The run's context; its observer mirrors the record outside it (search attributes, details, notifications). */
+function createContext(input: SessionWorkflowInput): SessionContext {
+  // The observer mirrors the record's changes outside it (search attributes, details, notifications).
+  const session = openSession(input, now(), { stateChanged: () => showState(context), reviewsChanged: () => showReviews(context) });
+  const reviews = session.record.reviews.length;
+  const context: SessionContext = {
+    input,
+    session,
+    targets: input.config.notify,
+    replyFailures: new Map(),
+    chatBusy: false,
+    notifying: false,
+    closing: false,
+    // A continued session indexed its pending reviews already.
+    indexedReviews: input.carried !== undefined && reviews > 0 ? reviews : undefined,
+  };
+  return context;
 }

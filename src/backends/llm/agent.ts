@@ -2,11 +2,11 @@
  * The LLM agent: plans, steps, replies and summaries by a language model through the Vercel AI
  * SDK. The session workflow drives it one model call at a time (`turn`) and runs each tool call
  * as its own activity (`runTool`), so every call is durable, reviewable and visible in Temporal.
- * The SDK's own retries are off: Temporal owns them (errors.ts says which are worth it).
+ * The SDK's own retries are off: Temporal owns them (provider-errors.ts says which are worth it).
  */
 import { Output, streamText, generateText, type LanguageModel, type LanguageModelUsage, type ModelMessage, type ToolSet, tool as aiTool } from 'ai';
 import { z } from 'zod';
-import { STEP_FAILED } from '../../../activities/failures';
+import { STEP_FAILED } from '../../protocol/failures';
 import {
   AgentError,
   type Agent,
@@ -28,7 +28,7 @@ import {
 import { NotAllowedError } from '../runbook/sandbox';
 import type { Usage } from '../../session/schema';
 import { LlmBackendConfig, type LlmBackendConfigInput } from './config';
-import { toAgentError } from './errors';
+import { toAgentError } from './provider-errors';
 import { createLanguageModel } from './provider';
 import { checkArguments, createTools, type AgentTool } from './tools';
 import { TranscriptStore } from './transcripts';

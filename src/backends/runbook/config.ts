@@ -1,6 +1,6 @@
 /**
  * Configuration of the runbook agent (`backend: { kind: 'runbook', ... }` in temporal.config.ts).
- * Kept beside the backend so src/config.ts only has to add it to its union. The defaults run the
+ * Kept beside the backend so src/config/schema.ts only has to add it to its union. The defaults run the
  * shipped demo (runbooks/ and demo/) from the project root with nothing else configured.
  */
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MemoryScope } from '../../memory/store';
+import { MemoryScope } from '../../protocol/inputs';
 import type { Cli } from '../context';
 import { UsageError } from '../errors';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../../client/errors';
-import type { PendingReview, ReviewDecisionInput } from '../../client/http/api';
+import type { PendingReview, ReviewDecisionInput } from '../../client/api';
 import { ReviewDecision } from '../../session/schema';
 import type { SessionView } from '../../session/schema';
 import type { Cli } from '../context';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { SessionApi } from '../../client/http/api';
+import type { SessionApi } from '../../client/api';
 import type { TimelineEvent } from '../../session/schema';
 import type { Cli } from '../context';
 import { formatTimeline, formatView } from '../format';

@@ -10,12 +10,12 @@
  * The same calls and typed errors as `Andon`; in addition AuthError (401, 403). What it does is
  * recorded on the session as `api:<token name>`.
  */
-import { ListFilter, type SessionSummary } from '../andon';
+import { ListFilter, type SessionSummary } from '../../protocol/list';
 import { ValidationError } from '../errors';
-import { DEFAULT_TIMEOUTS, validate } from '../session-client';
+import { DEFAULT_TIMEOUTS, validate } from '../calls';
 import { SessionView } from '../../session/schema';
-import { CreateSessionBody, PendingReviews, ReviewsQuery, SessionList } from '../../service/routes/schemas';
-import type { AndonApi, NewSession, PendingReview, SessionFilter } from './api';
+import { CreateSessionBody, PendingReviews, ReviewsQuery, SessionList } from '../../protocol/http';
+import type { AndonApi, NewSession, PendingReview, SessionFilter } from '../api';
 import { HttpSessionClient } from './session';
 import { HttpTransport } from './transport';
 

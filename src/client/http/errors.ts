@@ -1,9 +1,9 @@
 /**
  * The service's error answers (`{ "error": { code, message, field?, state?, currentPlanId? } }`,
- * see src/service/http-errors.ts) turned back into the SDK's typed errors, so a caller handles a
+ * see src/protocol/http-errors.ts) turned back into the SDK's typed errors, so a caller handles a
  * refusal the same way whether it went through HTTP or straight to Temporal.
  */
-import { ErrorBody } from '../../service/http-errors';
+import { ErrorBody } from '../../protocol/http-errors';
 import {
   AgentReplyError,
   AndonError,

@@ -3,4 +3,4 @@ export { AndonHttp, type AndonHttpOptions } from './andon';
 export { HttpSessionClient } from './session';
 export { AuthError, UnexpectedResponseError, errorFromResponse } from './errors';
 export { SseParser, readSse, type SseFrame } from './sse';
-export type { AndonApi, NewSession, PendingReview, ReviewDecisionInput, SessionApi, SessionFilter } from './api';
+export type { AndonApi, NewSession, PendingReview, ReviewDecisionInput, SessionApi, SessionFilter } from '../api';

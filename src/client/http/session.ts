@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { InvalidStateError, TimeoutError } from '../errors';
 import { outcomeOf } from '../outcome';
-import { DEFAULT_TIMEOUTS, validate, type SessionOutcome, type TimeoutOption } from '../session-client';
+import { DEFAULT_TIMEOUTS, validate, type TimeoutOption } from '../calls';
+import type { SessionOutcome } from '../outcome';
 import { SessionState, SessionView, TimelinePage, isTerminal, type Budget, type Review, type TimelineEvent } from '../../session/schema';
 import {
   ApproveBody,
@@ -23,10 +24,9 @@ import {
   SessionReviews,
   TimelineQuery,
   WriteMemoryBody,
-} from '../../service/routes/schemas';
-import type { MemoryScope } from '../../memory/store';
-import { ReviewInput, type AskResult } from '../../../workflows/messages';
-import type { ReviewDecisionInput, SessionApi } from './api';
+} from '../../protocol/http';
+import { ReviewInput, type AskResult, type MemoryScope } from '../../protocol/inputs';
+import type { ReviewDecisionInput, SessionApi } from '../api';
 import { sessionEvents } from './stream';
 import type { HttpTransport, RequestOptions } from './transport';
 

@@ -1,16 +1,17 @@
 /**
  * The session API under /v1: REST for everything the SDK does. Each handler is one SDK call
  * with the caller's identity (`api:<token name>`) as `by` and the service's deadline, so an
- * HTTP client always hears back in bounded time; errors become HTTP answers in errors.ts.
+ * HTTP client always hears back in bounded time; errors become HTTP answers in error-handler.ts.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Andon } from '../../client/andon';
-import type { SessionClient } from '../../client/session-client';
-import { InvalidStateError, TimeoutError, translateError } from '../../client/errors';
+import { InvalidStateError, TimeoutError } from '../../client/errors';
+import { translateError } from '../../client/temporal-errors';
 import { actorOf } from '../auth';
 import { withDeadline } from '../deadline';
-import { errorResponses } from '../errors';
+import { errorResponses } from '../../protocol/http-errors';
+import type { ReviewDecisionInput } from '../../protocol/inputs';
 import {
   ApproveBody,
   AskBody,
@@ -36,7 +37,7 @@ import {
   TimelineQuery,
   WaitQuery,
   WriteMemoryBody,
-} from './schemas';
+} from '../../protocol/http';
 
 export interface SessionRoutesOptions {
   andon: Andon;
@@ -49,7 +50,6 @@ export interface SessionRoutesOptions {
 const tags = ['sessions'];
 const reviewTags = ['reviews'];
 
-type ReviewDecisionInput = Parameters<SessionClient['review']>[1];
 
 /**
  * The SDK's own deadlines abort its calls, but a call that is still connecting or retrying does

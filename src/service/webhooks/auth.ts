@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { HttpError, unauthorized } from '../http-errors';
+import { HttpError, unauthorized } from '../../protocol/http-errors';
 import type { ReceiverName, ReceiverSettings } from './config';
 
 const REALM = 'realm="andon-webhooks"';

@@ -9,8 +9,8 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Andon } from '../../client';
 import type { AlertNotification, SessionConfig } from '../../session/schema';
-import { alertSignal } from '../../../workflows/messages';
-import { HttpError } from '../http-errors';
+import { alertSignal } from '../../protocol/messages';
+import { HttpError } from '../../protocol/http-errors';
 
 export interface Delivery {
   /** The session id (`alertSessionId(source, fingerprint)`). */

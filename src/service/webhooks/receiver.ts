@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
-import { badRequest } from '../http-errors';
+import { badRequest } from '../../protocol/http-errors';
 import type { ReceiverName } from './config';
 
 /** An alert as read from a vendor's payload, before routing. */

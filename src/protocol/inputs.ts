@@ -1,25 +1,14 @@
 /**
- * Every message a session workflow understands: names, inputs (zod) and results. Clients import
- * these definitions; docs/protocol.md documents the same names and JSON shapes for callers that
- * do not use andon's code (the `temporal` CLI, other SDKs, chat tools).
- *
- * Each command exists as an update (the caller gets the new view, or a clear refusal) and, where
- * fire-and-forget makes sense, as a signal of the same name (a refusal is recorded on the timeline
- * as `inputRejected`, since a signal has nobody to answer).
+ * The inputs of a session's messages (see messages.ts for the Temporal definitions) and of the
+ * workflow itself, as zod schemas. Temporal-free: the HTTP client and the service's request
+ * schemas (http.ts) are built from these, so every caller checks input by the same rules.
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
-import {
-  Actor,
-  Budget,
-  MessageText,
-  ReviewDecision,
-  ToolArguments,
-  type AlertNotification,
-  type ParsedSessionConfig,
-  type SessionView,
-  type TimelinePage,
-} from '../src/session/schema';
+import { Actor, Budget, MessageText, ReviewDecision, ToolArguments, type ParsedSessionConfig, type SessionView } from '../session/schema';
+
+/** Who recalls a memory: this session, every session of its agent, or every session about its service. */
+export const MemoryScope = z.enum(['session', 'agent', 'service']);
+export type MemoryScope = z.infer<typeof MemoryScope>;
 
 const Reason = z.string().trim().min(1, 'must not be empty').max(4_000);
 
@@ -53,7 +42,7 @@ export type MessageInput = z.input<typeof MessageInput>;
 export const WriteMemoryInput = z.object({
   content: z.string().trim().min(1, 'must not be empty').max(8_000),
   /** session: this session; agent: every session of this agent; service: every session about this service. */
-  scope: z.enum(['session', 'agent', 'service']).default('session'),
+  scope: MemoryScope.default('session'),
   by: Actor.optional(),
 });
 export type WriteMemoryInput = z.input<typeof WriteMemoryInput>;
@@ -88,6 +77,12 @@ export const ReviewInput = z
   });
 export type ReviewInput = z.input<typeof ReviewInput>;
 
+/** A decision on a tool call awaiting review, as a caller gives it: `deny` needs a reason (the model reads it), `edit` the new arguments. */
+export type ReviewDecisionInput =
+  | { decision: 'approve'; reason?: string }
+  | { decision: 'deny'; reason: string }
+  | { decision: 'edit'; arguments: Record<string, unknown>; reason?: string };
+
 export const TimelineQueryInput = z.object({
   /** Return events with a sequence number greater than this. */
   after: z.number().int().nonnegative().default(0),
@@ -106,48 +101,8 @@ export interface SessionWorkflowInput {
   carried?: unknown;
 }
 
-// Updates: the caller needs an answer or a clear refusal.
-export const approveUpdate = defineUpdate<SessionView, [ApproveInput]>('approve');
-export const rejectUpdate = defineUpdate<SessionView, [RejectInput]>('reject');
-export const askUpdate = defineUpdate<AskResult, [MessageInput]>('ask');
-export const pauseUpdate = defineUpdate<SessionView, [PauseInput]>('pause');
-export const resumeUpdate = defineUpdate<SessionView, [ResumeInput]>('resume');
-export const cancelUpdate = defineUpdate<SessionView, [CancelInput]>('cancel');
-export const reviewUpdate = defineUpdate<SessionView, [ReviewInput]>('review');
-export const writeMemoryUpdate = defineUpdate<{ memoryId: string }, [WriteMemoryInput]>('writeMemory');
-
-// Signals: fire-and-forget, same names and inputs.
-export const approveSignal = defineSignal<[ApproveInput]>('approve');
-export const rejectSignal = defineSignal<[RejectInput]>('reject');
-export const sendSignal = defineSignal<[MessageInput]>('send');
-export const pauseSignal = defineSignal<[PauseInput]>('pause');
-export const resumeSignal = defineSignal<[ResumeInput]>('resume');
-export const cancelSignal = defineSignal<[CancelInput]>('cancel');
-export const reviewSignal = defineSignal<[ReviewInput]>('review');
-/** An alert notification (see AlertNotification); sent with signal-with-start by alert receivers. */
-export const alertSignal = defineSignal<[AlertNotification]>('alert');
-
-// Queries: reads that never change anything.
-export const viewQuery = defineQuery<SessionView>('view');
-export const timelineQuery = defineQuery<TimelinePage, [TimelineQueryInput?]>('timeline');
-
-/** Failure types a refused update carries (ApplicationFailure.type), mapped to typed errors by the client. */
-export const REFUSAL = {
-  invalidArgument: 'InvalidArgument',
-  invalidState: 'InvalidState',
-  stalePlan: 'StalePlan',
-  replyFailed: 'AgentReplyFailed',
-  sessionEnded: 'SessionEnded',
-  /** The approval policy does not let this person decide (not an approver, or the requester). */
-  notAllowed: 'NotAllowed',
-  /** This person already approved this plan: an approval counts once. */
-  duplicateApproval: 'DuplicateApproval',
-} as const;
-export type RefusalType = (typeof REFUSAL)[keyof typeof REFUSAL];
-
-/** Details attached to every refusal, so a caller can show the current state. */
-export interface RefusalDetails {
-  state: string;
-  field?: string;
-  planId?: string;
-}
+/**
+ * The session workflow's signature (`andonSession`, workflows/session.ts): clients type their
+ * handles with it, so they need not import workflow code.
+ */
+export type SessionWorkflow = (input: SessionWorkflowInput) => Promise<SessionView>;

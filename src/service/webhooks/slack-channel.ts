@@ -3,8 +3,8 @@
  * `service.slack.defaultChannel` covers the routes that do not. Applied to the webhooks
  * configuration once, at start, so the receivers need not know Slack exists.
  */
-import type { WebhooksConfig } from '../service/webhooks/config';
-import { isSlackEnabled, type SlackConfig } from './config';
+import { isSlackEnabled, type SlackConfig } from '../../slack/config';
+import type { WebhooksConfig } from './config';
 
 export function withDefaultSlackChannel(webhooks: WebhooksConfig, slack: SlackConfig): WebhooksConfig {
   const channel = isSlackEnabled(slack) ? slack.defaultChannel : undefined;

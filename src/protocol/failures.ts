@@ -1,6 +1,7 @@
 /**
- * Failure type names shared by activities and the workflow (which cannot import the activity
- * module itself: it pulls in Node-side code).
+ * Failure type names (ApplicationFailure.type) that activities and agent backends throw and the
+ * workflow reads: protocol, because the workflow cannot import the activity module itself (it
+ * pulls in Node-side code). Refusals of commands are in refusals.ts.
  */
 /** A permanent agent failure: the session fails with its message. */
 export const AGENT_REJECTED = 'AgentRejected';

@@ -8,22 +8,17 @@
  * the service applies its configured ones, so a caller cannot weaken who must approve their own
  * session or lift its spending limit (a person raises a spent budget with `resume`).
  */
-import type { SessionSummary } from '../andon';
-import type { SessionOutcome, TimeoutOption } from '../session-client';
-import type { Budget, Review, SessionConfig, SessionState, SessionView, TimelineEvent, TimelinePage } from '../../session/schema';
-import type { MemoryScope } from '../../memory/store';
-import type { AskResult } from '../../../workflows/messages';
+import type { PendingReview, SessionSummary } from '../protocol/list';
+import type { TimeoutOption } from './calls';
+import type { SessionOutcome } from './outcome';
+import type { Budget, Review, SessionConfig, SessionState, SessionView, TimelineEvent, TimelinePage } from '../session/schema';
+import type { AskResult, MemoryScope, ReviewDecisionInput } from '../protocol/inputs';
 
 export type NewSession = Omit<SessionConfig, 'requestedBy' | 'approval' | 'budget' | 'review'>;
 
-/** A decision on a tool call awaiting review: `deny` needs a reason (the model reads it), `edit` the new arguments. */
-export type ReviewDecisionInput =
-  | { decision: 'approve'; reason?: string }
-  | { decision: 'deny'; reason: string }
-  | { decision: 'edit'; arguments: Record<string, unknown>; reason?: string };
+export type { ReviewDecisionInput };
 
-/** A tool call awaiting review, with the session it belongs to. */
-export type PendingReview = Review & { sessionId: string; sessionTitle: string };
+export type { PendingReview };
 
 export interface SessionFilter {
   state?: SessionState | SessionState[];

@@ -1,6 +1,7 @@
 /**
  * The HTTP contract of the session API: request and response schemas, built from the session
- * model (src/session/schema.ts) and the workflow's message inputs (workflows/messages.ts).
+ * model (src/session/schema.ts) and the workflow's message inputs (inputs.ts). Temporal-free: the
+ * HTTP client loads it.
  *
  * Differences from those, on purpose:
  * - No `by` / `requestedBy` in bodies: who acted is the authenticated token (`api:<name>`).
@@ -10,9 +11,9 @@
  *   describe them.
  */
 import { z } from 'zod';
-import { ListFilter } from '../../client/andon';
-import { Review, ReviewDecision, SessionConfig, SessionId, SessionState, parseDuration } from '../../session/schema';
-import { ApproveInput, CancelInput, MessageInput, PauseInput, RejectInput, ResumeInput, ReviewInput, WriteMemoryInput } from '../../../workflows/messages';
+import { ListFilter, PendingReview, SessionSummary } from './list';
+import { Review, ReviewDecision, SessionConfig, SessionId, SessionState, parseDuration } from '../session/schema';
+import { ApproveInput, CancelInput, MessageInput, PauseInput, RejectInput, ResumeInput, ReviewInput, WriteMemoryInput } from './inputs';
 
 const DURATION_TEXT = /^\d+(ms|s|m|h|d)$/;
 
@@ -133,24 +134,11 @@ export const ReviewBody = z
 // Responses
 // ---------------------------------------------------------------------------------------------
 
-export const SessionSummary = z.object({
-  id: z.string(),
-  state: SessionState,
-  title: z.string(),
-  service: z.string().optional(),
-  createTime: z.string(),
-  closeTime: z.string().optional(),
-  /** The Temporal workflow status: RUNNING, COMPLETED, ... */
-  status: z.string(),
-});
-
 export const SessionList = z.object({ sessions: z.array(SessionSummary) });
 export const MessageAccepted = z.object({ messageId: z.string() });
 export const AskReply = z.object({ messageId: z.string(), reply: z.string() });
 export const MemoryWritten = z.object({ memoryId: z.string() });
 export const SessionReviews = z.object({ reviews: z.array(Review) });
-export const PendingReview = Review.extend({ sessionId: z.string(), sessionTitle: z.string() });
-export type PendingReview = z.infer<typeof PendingReview>;
 export const PendingReviews = z.object({ reviews: z.array(PendingReview) });
 
-export { SessionView, TimelinePage } from '../../session/schema';
+export { SessionView, TimelinePage } from '../session/schema';

@@ -1,6 +1,6 @@
 /**
  * One error shape for every response (`{ "error": { code, message, ... } }`, see
- * http-errors.ts) and one mapping from what can go wrong to an HTTP status. Anything not
+ * src/protocol/http-errors.ts) and one mapping from what can go wrong to an HTTP status. Anything not
  * recognised is a 500 with a generic message; its details go to the log only, never a stack.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -16,10 +16,7 @@ import {
   UnavailableError,
   ValidationError,
 } from '../client/errors';
-import { ErrorBody, HttpError, badRequest, notFound } from './http-errors';
-
-/** Response schemas for route definitions: every 4xx and 5xx answer has the error shape. */
-export const errorResponses = { '4xx': ErrorBody, '5xx': ErrorBody } as const;
+import { HttpError, badRequest, notFound } from '../protocol/http-errors';
 
 export interface ErrorMappingOptions {
   retryAfterSeconds: number;

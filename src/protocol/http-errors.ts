@@ -1,7 +1,8 @@
 /**
  * The one error shape every andon HTTP response uses, and the exception routes throw to produce
- * it. The service's error handler turns these, andon's typed SDK errors and framework errors
- * into `{ "error": { code, message, field?, state?, ... } }` with the right status, never a stack.
+ * it. The service's error handler (src/service/errors.ts) turns these, andon's typed SDK errors
+ * and framework errors into `{ "error": { code, message, field?, state?, ... } }` with the right
+ * status, never a stack; the HTTP client (src/client/http/errors.ts) turns them back.
  */
 import { z } from 'zod';
 
@@ -19,6 +20,9 @@ export const ErrorBody = z.object({
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** Response schemas for route definitions: every 4xx and 5xx answer has the error shape. */
+export const errorResponses = { '4xx': ErrorBody, '5xx': ErrorBody } as const;
 
 export class HttpError extends Error {
   constructor(

@@ -1,0 +1,3 @@
+// andon's project configuration: the schema of temporal.config.ts and its loader.
+export * from './schema';
+export * from './load';

@@ -1,0 +1,151 @@
+/**
+ * Loads andon's configuration: the project's temporal.config.ts (or a given base), environment
+ * variables over it (ENV_OVERRIDES), then validation (schema.ts). Where andon connects comes from
+ * Temporal's own environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_API_KEY, TEMPORAL_PROFILE and the temporal.toml profile file, via
+ * @temporalio/envconfig), so the same settings work for the `temporal` CLI and andon. With none of
+ * them set, andon runs its embedded dev server.
+ *
+ * The client SDK does not load any of this: `npm start` and the CLI do, and pass what the SDK
+ * needs to `Andon.connect()` (connectOptions below).
+ */
+import path from 'node:path';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { AndonConnectOptions, SessionDefaults } from '../client/andon';
+import { configuredAgents, type AgentConfig } from '../backends/agent-config';
+import { AndonConfigSchema, ENV_OVERRIDES, type AndonConfig, type AndonConfigInput } from './schema';
+
+/** Config paths that hold durations: plain digits in the environment mean milliseconds. */
+const DURATION_PATHS = new Set(['sessions.followUpWindow', 'service.requestTimeout', 'service.askTimeout']);
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads the configuration: temporal.config.ts (or `base`), then environment overrides, then
+ * validation. Relative paths are resolved against `root`.
+ */
+export function loadConfig(options: { base?: AndonConfigInput; env?: NodeJS.ProcessEnv; root?: string } = {}): AndonConfig {
+  const env = options.env ?? process.env;
+  const root = options.root ?? PROJECT_ROOT;
+  const merged: Record<string, unknown> = structuredClone((options.base ?? projectConfig()) as Record<string, unknown>);
+  for (const [name, target] of Object.entries(ENV_OVERRIDES)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(merged, target, coerceDuration(target, value));
+  }
+  // Nothing configured: the scripted demo agent, as always.
+  if (merged.backend === undefined && merged.agents === undefined) merged.backend = { kind: 'scripted' };
+  const parsed = AndonConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path.join('.');
+    const fromEnv = Object.entries(ENV_OVERRIDES).find(
+      ([name, target]) => (field === target || field.startsWith(`${target}.`)) && env[name],
+    );
+    throw new ConfigError(`invalid configuration: ${field}: ${issue.message}${fromEnv ? ` (from ${fromEnv[0]})` : ''}`);
+  }
+  const config = parsed.data;
+  config.dataDir = path.resolve(root, config.dataDir);
+  config.devServer.dbFile = path.resolve(root, config.devServer.dbFile ?? path.join(config.dataDir, 'temporal.db'));
+  if (config.memory.kind === 'sqlite') config.memory.file = path.resolve(root, config.memory.file ?? path.join(config.dataDir, 'memory.db'));
+  if (config.backend) resolveAgentPaths(config.backend, root, config.dataDir);
+  for (const agent of Object.values(config.agents)) resolveAgentPaths(agent, root, config.dataDir);
+  return config;
+}
+
+/** Relative paths in an agent's settings resolve against the project root (modules: when they start with `.`). */
+function resolveAgentPaths(agent: AgentConfig, root: string, dataDir: string): void {
+  switch (agent.kind) {
+    case 'scripted':
+      agent.script = path.resolve(root, agent.script);
+      break;
+    case 'llm':
+      agent.diagnostics.workdir = path.resolve(root, agent.diagnostics.workdir);
+      agent.transcripts = path.resolve(root, agent.transcripts ?? path.join(dataDir, 'transcripts.db'));
+      break;
+    case 'runbook':
+      // Roots stay relative: they resolve against the workdir, which is what commands see too.
+      agent.runbooks = path.resolve(root, agent.runbooks);
+      agent.workdir = path.resolve(root, agent.workdir);
+      break;
+    case 'module':
+      if (agent.module.startsWith('.')) agent.module = path.resolve(root, agent.module);
+      break;
+  }
+}
+
+/** The configured agents by name (`backend` among them) and the default one, for `AgentRegistry.create`. */
+export function agentsOf(config: AndonConfig): { agents: Record<string, AgentConfig>; defaultAgent: string } {
+  const agents = configuredAgents(config);
+  // loadConfig has checked this already; a config built by hand may not have been.
+  if (!agents.ok) throw new ConfigError(`invalid configuration: ${agents.field}: ${agents.message}`);
+  return { agents: agents.agents, defaultAgent: agents.defaultAgent };
+}
+
+export interface TemporalTarget {
+  /** True when andon should run its own dev server (no external cluster configured). */
+  embedded: boolean;
+  namespace: string;
+  connectionOptions: NativeConnectionOptions;
+}
+
+/** Where to connect: an external cluster from the Temporal environment config, or the embedded dev server. */
+export function resolveTemporalTarget(config: AndonConfig, env: NodeJS.ProcessEnv = process.env): TemporalTarget {
+  let connect;
+  try {
+    connect = loadClientConnectConfig({ profile: config.profile, overrideEnvVars: env as Record<string, string> });
+  } catch (error) {
+    throw new ConfigError(`cannot read the Temporal connection profile: ${(error as Error).message}`);
+  }
+  if (connect.connectionOptions.address) {
+    return { embedded: false, namespace: connect.namespace ?? 'default', connectionOptions: connect.connectionOptions };
+  }
+  const { ip, port, namespace } = config.devServer;
+  return { embedded: true, namespace, connectionOptions: { address: `${ip}:${port}` } };
+}
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+function projectConfig(): AndonConfigInput {
+  // Read lazily so tests and tools can pass their own base without touching the project file; by
+  // path, as the project's data rather than a module of andon's (temporal.config.ts imports schema.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require(path.join(PROJECT_ROOT, 'temporal.config')) as { default: AndonConfigInput }).default;
+}
+
+function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+function coerceDuration(target: string, value: string): unknown {
+  // Durations may be given as plain milliseconds in the environment.
+  return DURATION_PATHS.has(target) && /^\d+$/.test(value) ? Number(value) : value;
+}
+
+/** The configured defaults of new sessions (`sessions` in temporal.config.ts): every client that starts sessions applies them. */
+export function sessionDefaults(config: AndonConfig): SessionDefaults {
+  const { followUpWindow, requirePlanApproval, approval, budget, review } = config.sessions;
+  return { followUpWindowMs: followUpWindow, requirePlanApproval, approval, budget, review };
+}
+
+/**
+ * What `Andon.connect()` needs to reach the sessions this configuration runs: where Temporal is
+ * (resolveTemporalTarget), the task queue and the configured session defaults.
+ */
+export function connectOptions(config: AndonConfig, env: NodeJS.ProcessEnv = process.env): AndonConnectOptions {
+  const target = resolveTemporalTarget(config, env);
+  return {
+    connection: target.connectionOptions as NonNullable<AndonConnectOptions['connection']>,
+    namespace: target.namespace,
+    taskQueue: config.taskQueue,
+    defaults: sessionDefaults(config),
+  };
+}
