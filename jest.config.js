@@ -1,5 +1,5 @@
 /** Packages published as ES modules only (`"type": "module"` with no `require` export). */
-const ESM_ONLY = '(?:ai|@ai-sdk/[^/]+|@workflow/serde)';
+const ESM_ONLY = '(?:ai|@ai-sdk/[^/]+|@workflow/serde|commander)';
 
 /** @type {import('jest').Config} */
 module.exports = {
