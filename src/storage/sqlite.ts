@@ -40,14 +40,19 @@ export function inTransaction<T>(db: DatabaseSync, work: () => T): T {
 
 let loaded: typeof import('node:sqlite') | undefined;
 
-/**
- * `node:sqlite`, loaded on first use. Node 22 (from 22.13) and Node 24 before 24.15, where the module
- * became a release candidate, print "ExperimentalWarning: SQLite is an experimental feature" once,
- * as the module loads. andon runs warning-free on every Node it supports, so exactly that warning
- * is dropped, only while the module loads; every other warning passes as usual.
- */
+/** `node:sqlite`, loaded on first use (see `withoutSqliteExperimentalWarning`). */
 function sqlite(): typeof import('node:sqlite') {
-  if (loaded) return loaded;
+  loaded ??= withoutSqliteExperimentalWarning(() => require('node:sqlite') as typeof import('node:sqlite'));
+  return loaded;
+}
+
+/**
+ * Runs `load` with exactly one warning dropped: Node 22 (from 22.13) and Node 24 before 24.15, where
+ * `node:sqlite` became a release candidate, print "ExperimentalWarning: SQLite is an experimental
+ * feature" once, as the module loads. andon runs warning-free on every Node it supports; every
+ * other warning passes as usual, and `process.emitWarning` is itself again once `load` returns.
+ */
+export function withoutSqliteExperimentalWarning<T>(load: () => T): T {
   const emitWarning = process.emitWarning;
   process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]): void {
     const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
@@ -56,8 +61,7 @@ function sqlite(): typeof import('node:sqlite') {
     return (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
   } as typeof process.emitWarning;
   try {
-    loaded = require('node:sqlite') as typeof import('node:sqlite');
-    return loaded;
+    return load();
   } finally {
     process.emitWarning = emitWarning;
   }
