@@ -1,7 +1,20 @@
+/** Packages published as ES modules only (`"type": "module"` with no `require` export). */
+const ESM_ONLY = '(?:ai|@ai-sdk/[^/]+|@workflow/serde|commander)';
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  transform: { '^.+\\.tsx?$': ['@swc/jest'] },
+  transform: {
+    '^.+\\.tsx?$': ['@swc/jest'],
+    // The AI SDK ships ES modules only. Plain Node >= 22.12 require()s them, but jest's module
+    // runtime does so only under --experimental-vm-modules; swc compiles these few packages to
+    // CommonJS for the tests instead (docs/runtime.md). Keep this list and the one below in step.
+    [`/node_modules/${ESM_ONLY}/.+\\.js$`]: ['@swc/jest'],
+  },
+  transformIgnorePatterns: [`/node_modules/(?!${ESM_ONLY}/)`],
+  // The AI SDK imports zod's locale as `zod/v4/locales/en.js`, which zod maps to its ES module even
+  // for require(); jest gets zod's CommonJS twin of the same file, as every other zod import does.
+  moduleNameMapper: { '^zod/v4/locales/(.+)\\.js$': 'zod/v4/locales/$1.cjs' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

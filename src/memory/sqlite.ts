@@ -1,14 +1,13 @@
 /**
- * The default memory store: one SQLite file (better-sqlite3, WAL mode) beside andon's other local
+ * The default memory store: one SQLite file (Node's `node:sqlite`, WAL mode) beside andon's other local
  * state. Recall ranks by FTS5's BM25 over the words of the query, then newest first; where the
  * SQLite build lacks FTS5 it falls back to counting shared words in JS. Entries are few (written
  * by people and agents, not per event), so either ranking is cheap.
  *
- * better-sqlite3 is synchronous; calls are short and happen in activities, never in workflows.
+ * `node:sqlite` is synchronous; calls are short and happen in activities, never in workflows.
  */
 import { randomUUID } from 'node:crypto';
-import type Database from 'better-sqlite3';
-import { openSqlite } from '../storage/sqlite';
+import { openSqlite, type SqliteDatabase } from '../storage/sqlite';
 import { NewEntry, RecallQuery, parseInput as parse, type Memory, type MemoryStore, type NewMemory } from './store';
 
 export { MemoryValidationError } from './store';
@@ -32,7 +31,7 @@ export class SqliteMemoryStore implements MemoryStore {
   private closed = false;
 
   private constructor(
-    private readonly db: Database.Database,
+    private readonly db: SqliteDatabase,
     private readonly fts: boolean,
   ) {}
 
@@ -68,7 +67,15 @@ export class SqliteMemoryStore implements MemoryStore {
         `INSERT INTO memories (id, scope, key, content, by, session_id, created_at)
          VALUES (@id, @scope, @key, @content, @by, @sessionId, @createdAt)`,
       )
-      .run({ ...memory, by: memory.by ?? null });
+      .run({
+        id: memory.id,
+        scope: memory.scope,
+        key: memory.key,
+        content: memory.content,
+        by: memory.by ?? null,
+        sessionId: memory.sessionId,
+        createdAt: memory.createdAt,
+      });
     return memory;
   }
 
@@ -77,7 +84,8 @@ export class SqliteMemoryStore implements MemoryStore {
     const { sessionId, agent, service, text, limit } = parse(RecallQuery, query);
     const scopes = `((m.scope = 'session' AND m.key = @sessionId) OR (m.scope = 'agent' AND m.key = @agent)
       OR (m.scope = 'service' AND m.key = @service))`;
-    const params = { sessionId, agent, service: service ?? null, limit };
+    // node:sqlite rejects named parameters a statement does not use: each query gets exactly its own.
+    const params = { sessionId, agent, service: service ?? null };
     const terms = words(text);
     let rows: Row[];
     if (this.fts && terms.length > 0) {
@@ -93,11 +101,11 @@ export class SqliteMemoryStore implements MemoryStore {
            ORDER BY score ASC, m.created_at DESC, m.seq DESC
            LIMIT @limit`,
         )
-        .all({ ...params, match }) as Row[];
+        .all({ ...params, limit, match }) as unknown as Row[];
     } else {
       const all = this.db
         .prepare(`SELECT m.* FROM memories m WHERE ${scopes} ORDER BY m.created_at DESC, m.seq DESC`)
-        .all(params) as Row[];
+        .all(params) as unknown as Row[];
       const wanted = new Set(terms);
       const overlap = (row: Row) => words(row.content).filter((word) => wanted.has(word)).length;
       // Array.prototype.sort is stable, so equal overlaps keep newest-first order.
@@ -127,7 +135,7 @@ export class SqliteMemoryStore implements MemoryStore {
 }
 
 /** Creates the FTS5 index and the triggers that keep it in step; false if FTS5 is not compiled in. */
-function ensureFts(db: Database.Database): boolean {
+function ensureFts(db: SqliteDatabase): boolean {
   try {
     db.exec(`
       CREATE VIRTUAL TABLE IF NOT EXISTS memories_fts USING fts5(

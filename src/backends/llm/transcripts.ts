@@ -3,18 +3,19 @@
  * conversation with the model, and whole tool outputs (the timeline gets their heads). Keyed by
  * session, step and turn, so a retried activity rewrites its own turn instead of adding to it.
  *
- * A SQLite file (better-sqlite3): workers that share it must share a disk. Several workers on
+ * A SQLite file (Node's `node:sqlite`): workers that share it must share a disk. Several workers on
  * several machines need the same turn on whichever worker retries it: give them a shared volume.
  */
-import type Database from 'better-sqlite3';
-import { openSqlite } from '../../storage/sqlite';
+import { inTransaction, openSqlite, type SqliteDatabase } from '../../storage/sqlite';
 import type { ModelMessage } from 'ai';
 
 /** What one tool output may take in the store (its tail is cut); the model reads at most this much. */
 export const MAX_STORED_OUTPUT_CHARS = 64 * 1024;
 
 export class TranscriptStore {
-  private constructor(private readonly db: Database.Database) {}
+  private open = true;
+
+  private constructor(private readonly db: SqliteDatabase) {}
 
   static open(file: string): TranscriptStore {
     return openSqlite(file, (db) => {
@@ -47,10 +48,10 @@ export class TranscriptStore {
 
   /** Saves a turn's messages (what went in, what came back), replacing an earlier try of the same turn and anything after it. */
   saveTurn(sessionId: string, stepId: string, turn: number, messages: ModelMessage[]): void {
-    this.db.transaction(() => {
+    inTransaction(this.db, () => {
       this.db.prepare('DELETE FROM turns WHERE session_id = ? AND step_id = ? AND turn >= ?').run(sessionId, stepId, turn);
       this.db.prepare('INSERT INTO turns (session_id, step_id, turn, messages) VALUES (?, ?, ?, ?)').run(sessionId, stepId, turn, JSON.stringify(messages));
-    })();
+    });
   }
 
   saveToolOutput(sessionId: string, toolCallId: string, output: string): void {
@@ -64,6 +65,8 @@ export class TranscriptStore {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.open) return;
+    this.open = false;
+    this.db.close();
   }
 }
