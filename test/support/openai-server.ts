@@ -194,19 +194,19 @@ export class OpenAICompatibleServer {
   ) {}
 
   static async start(options: ServerOptions = {}): Promise<OpenAICompatibleServer> {
-    let api: OpenAICompatibleServer | undefined;
     const server = http.createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        api!.handle(request, Buffer.concat(chunks).toString('utf8'), response).catch((error: unknown) => {
+        api.handle(request, Buffer.concat(chunks).toString('utf8'), response).catch((error: unknown) => {
           if (!response.headersSent) sendError(response, 500, serverError(`loopback OpenAI server failed: ${String(error)}`));
           else response.destroy();
         });
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    api = new OpenAICompatibleServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, options);
+    // Requests arrive only once the server listens, after `api` is set.
+    const api = new OpenAICompatibleServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, options);
     return api;
   }
 

@@ -65,14 +65,14 @@ export class SlackApiServer {
   ) {}
 
   static async start(options: { token: string }): Promise<SlackApiServer> {
-    let api: SlackApiServer | undefined;
     const server = http.createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => api!.handle(request, Buffer.concat(chunks).toString('utf8'), response));
+      request.on('end', () => api.handle(request, Buffer.concat(chunks).toString('utf8'), response));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    api = new SlackApiServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, options.token);
+    // Requests arrive only once the server listens, after `api` is set.
+    const api = new SlackApiServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, options.token);
     return api;
   }
 

@@ -13,36 +13,18 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import LAYERS from '../../layers.json';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-/** What each unit (a folder under src/, or a top-level file or folder) may import, besides itself. */
-const RULES: Record<string, readonly string[]> = {
-  'src/session': [],
-  'src/protocol': ['src/session'],
-
-  'src/storage': [],
-  'src/memory': ['src/protocol', 'src/session', 'src/storage'],
-  'src/notify': ['src/protocol', 'src/session'],
-  'src/backends': ['src/protocol', 'src/session', 'src/storage'],
-  'src/temporal': ['src/protocol', 'src/session'],
-  activities: ['src/protocol', 'src/session', 'src/backends', 'src/memory', 'src/notify', 'src/storage'],
-  // Values from backends and notify: only their deterministic schema modules (see WORKFLOW_VALUES).
-  workflows: ['src/protocol', 'src/session', 'activities', 'src/backends', 'src/notify'],
-
-  'src/client': ['src/protocol', 'src/session'],
-
-  'src/slack': ['src/client', 'src/protocol', 'src/session', 'src/notify'],
-  'src/service': ['src/client', 'src/protocol', 'src/session', 'src/slack', 'package.json'],
-  'src/config': ['src/client', 'src/protocol', 'src/session', 'src/service', 'src/slack', 'src/backends', 'src/memory'],
-  'temporal.config': ['src/config'],
-  'src/worker': ['activities', 'workflows', 'src/protocol', 'src/session', 'src/backends', 'src/memory', 'src/notify'],
-  'src/cli': ['src/client', 'src/protocol', 'src/session', 'src/config', 'package.json'],
-  'src/main': ['src/client', 'src/protocol', 'src/session', 'src/config', 'src/service', 'src/slack', 'src/worker', 'src/backends', 'src/memory', 'src/notify', 'src/temporal'],
-};
-
-/** The only modules outside src/protocol and src/session whose values workflow code may import. */
-const WORKFLOW_VALUES = new Set(['src/backends/agent.ts', 'src/notify/notifier.ts']);
+/**
+ * What each unit (a folder under src/, or a top-level file or folder) may import, besides itself,
+ * and the only modules outside src/protocol and src/session whose values workflow code may import
+ * (the deterministic schema modules of backends and notify). layers.json is shared with
+ * eslint.config.mjs, which reports the same rules in the editor.
+ */
+const RULES: Record<string, readonly string[]> = LAYERS.units;
+const WORKFLOW_VALUES = new Set(LAYERS.workflowValues);
 
 /** Files of src/client that load Temporal: the HTTP client must not import them. */
 const TEMPORAL_CLIENT_FILES = ['src/client/index.ts', 'src/client/andon.ts', 'src/client/session-client.ts', 'src/client/temporal-errors.ts', 'src/client/watch.ts'];
