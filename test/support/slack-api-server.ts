@@ -131,7 +131,7 @@ export class SlackApiServer {
   // -------------------------------------------------------------------------------------------
 
   private handle(request: http.IncomingMessage, body: string, response: http.ServerResponse): void {
-    const path = (request.url ?? '').split('?')[0];
+    const path = (request.url ?? '').replace(/\?.*$/, '');
     if (path.startsWith('/respond/')) {
       this.responses.push({ url: `${this.url}${path}`, body: JSON.parse(body), at: Date.now() });
       return send(response, 200, 'ok', 'text/plain');

@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import LAYERS from '../../layers.json';
+import { at } from '../support/at';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -57,7 +58,7 @@ function importsOf(file: string): Import[] {
   const text = readFileSync(path.join(ROOT, file), 'utf8');
   return [...text.matchAll(IMPORT)].map((match) => ({
     from: file,
-    to: resolve(file, match[3] ?? match[4] ?? match[5] ?? match[6]),
+    to: resolve(file, match[3] ?? match[4] ?? match[5] ?? at(match, 6)),
     typeOnly: match[2] !== undefined,
   }));
 }
