@@ -4,7 +4,8 @@
  */
 export function at<T>(array: readonly T[], index: number): T {
   const item = array.at(index);
-  if (item === undefined) throw new Error(`expected an element at index ${index}, but there are ${array.length}: ${JSON.stringify(array).slice(0, 300)}`);
+  if (item === undefined)
+    throw new Error(`expected an element at index ${index}, but there are ${array.length}: ${JSON.stringify(array).slice(0, 300)}`);
   return item;
 }
 
