@@ -65,7 +65,7 @@ function view(overrides: Partial<SessionView> = {}): SessionView {
   };
 }
 
-type Block = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Block = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack's JSON, read by path in assertions
 const blocksOf = (v: SessionView, url?: string) => sessionMessage(v, { sessionUrl: url }).blocks as Block[];
 const allText = (blocks: Block[]) => JSON.stringify(blocks);
 const buttons = (blocks: Block[]) => blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements as Block[]);
