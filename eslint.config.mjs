@@ -16,23 +16,35 @@ const require = createRequire(import.meta.url);
 const LAYERS = require('./layers.json');
 
 /**
- * The files of a layer unit, as globs: a folder (`src/client`), a single module (`src/main` is
- * src/main.ts) or a file (`package.json`, written `@(package.json)` because a zone's paths must be
- * all globs or none).
+ * A file as a glob (`package.json` as `package.@(json)`): a zone's paths must be all globs or none,
+ * and an extglob must not contain a slash.
  */
-const filesOf = (unit) => (unit.endsWith('.json') ? [`@(${unit})`] : [`${unit}{.ts,/**}`]);
+const fileGlob = (file) => file.replace(/\.(\w+)$/, '.@($1)');
+
+/** The files of a layer unit, as globs: a folder (`src/client`), a single module (`src/main` is src/main.ts) or a file. */
+const filesOf = (unit) => (unit.endsWith('.json') ? [fileGlob(unit)] : [`${unit}{.ts,/**}`]);
+
+/** Every unit a rule names, as importer or imported (`package.json` is only ever imported). */
+const ALL_UNITS = [...new Set([...Object.keys(LAYERS.units), ...Object.values(LAYERS.units).flat()])];
 
 /**
  * One zone per unit: its files may import no other unit that its rule does not name. Imports from
  * test/, bench/ and outside the units are not checked (they are not layers).
  */
 const layerZones = Object.entries(LAYERS.units).map(([unit, allowed]) => {
-  const forbidden = Object.keys(LAYERS.units).filter((other) => other !== unit && !allowed.includes(other));
+  const forbidden = ALL_UNITS.filter((other) => other !== unit && !allowed.includes(other));
   return {
     target: filesOf(unit),
     from: forbidden.flatMap(filesOf),
     message: `${unit} may import only ${allowed.join(', ') || 'nothing of andon'} (layers.json, docs/architecture.md).`,
   };
+});
+
+/** The HTTP client stays off Temporal: none of the modules that load it. */
+layerZones.push({
+  target: ['src/client/http/**'],
+  from: LAYERS.httpClientForbidden.map(fileGlob),
+  message: 'The HTTP client loads no Temporal code (layers.json, httpClientForbidden).',
 });
 
 /** Workflow code runs in Temporal's deterministic sandbox: only types from activities and Node. */
@@ -81,7 +93,7 @@ export default defineConfig(
     plugins: { 'import-x': importX },
     settings: {
       // What import-x needs to parse the TypeScript files it follows (its own flat `typescript` config).
-      'import-x/extensions': ['.ts', '.js'],
+      'import-x/extensions': ['.ts', '.js', '.json'],
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
       'import-x/resolver-next': [createTypeScriptImportResolver({ project: import.meta.dirname })],
     },
