@@ -64,20 +64,26 @@ const workflowImports = {
       message: 'Workflow code calls activities through proxyActivities: import only their types.',
     },
     {
-      // Values from backends and notify only through their deterministic schema modules (layers.json).
-      regex: `/src/(backends/(?!${moduleName(LAYERS.workflowValues, 'src/backends/')}$)|notify/(?!${moduleName(LAYERS.workflowValues, 'src/notify/')}$))`,
+      // Values from the other runtime folders only through their deterministic schema modules (layers.json).
+      regex: valueModulesOnly(LAYERS.workflowValues),
       allowTypeImports: true,
       message: `Workflow code imports values only from src/protocol, src/session and ${LAYERS.workflowValues.join(', ')}.`,
     },
   ],
 };
 
-/** The module names (no extension) in `files` under `dir`, as a regex alternation. */
-function moduleName(files, dir) {
-  return `(?:${files
-    .filter((file) => file.startsWith(dir))
-    .map((file) => file.slice(dir.length).replace(/\.ts$/, ''))
-    .join('|')})`;
+/**
+ * A regex for an import of any module in the folders of `files` except `files` themselves:
+ * ['src/agents/agent.ts'] gives `(^|/)src/agents/(?!(?:agent)$)`.
+ */
+function valueModulesOnly(files) {
+  const byDir = new Map();
+  for (const file of files) {
+    const dir = file.slice(0, file.lastIndexOf('/'));
+    byDir.set(dir, [...(byDir.get(dir) ?? []), file]);
+  }
+  const names = (list) => list.map((file) => file.slice(file.lastIndexOf('/') + 1).replace(/\.ts$/, '')).join('|');
+  return [...byDir].map(([dir, list]) => `(^|/)${dir}/(?!(?:${names(list)})$)`).join('|');
 }
 
 export default defineConfig(
