@@ -343,6 +343,7 @@ export function view(s: Session): SessionView {
     title: config.title,
     prompt: config.prompt,
     context: config.context,
+    agent: config.agent,
     requirePlanApproval: config.requirePlanApproval,
     requestedBy: config.requestedBy,
     createTime: r.createTime,
