@@ -8,7 +8,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Agent, PlanRequest, ReplyRequest, StepRequest } from '../../src/backends/agent';
+import type { Agent, PlanRequest, ReplyRequest, StepRequest } from '../../src/agents/agent';
 import { SessionFailedError, type SessionView } from '../../src/client';
 import { json, killAll, runCli } from '../support/cli-process';
 import { SqliteMemoryStore } from '../../src/memory';
