@@ -5,7 +5,7 @@
  *
  * Layers, bottom to top:
  *   1. the session model (src/session) and the protocol (src/protocol)
- *   2. the runtime: workflows, activities and what they use (backends, memory, notify, storage,
+ *   2. the runtime: workflows, activities and what they use (agents, memory, notify, storage,
  *      src/temporal)
  *   3. the clients (src/client: the Temporal SDK client, and src/client/http)
  *   4. the programs: service, Slack app, configuration, worker, CLI, main
@@ -21,7 +21,7 @@ const ROOT = path.join(__dirname, '..', '..');
 /**
  * What each unit (a folder under src/, or a top-level file or folder) may import, besides itself,
  * and the only modules outside src/protocol and src/session whose values workflow code may import
- * (the deterministic schema modules of backends and notify). layers.json is shared with
+ * (the deterministic schema modules of agents and notify). layers.json is shared with
  * eslint.config.mjs, which reports the same rules in the editor.
  */
 const RULES: Record<string, readonly string[]> = LAYERS.units;
