@@ -2,14 +2,15 @@
  * andon as a user installs it: `npm pack` (whose prepack builds dist/), the tarball installed into
  * a fresh project with npm, then plain Node.js against it, no tsx: a CommonJS script and an ES
  * module script that run a session through a worker of this suite, the `andon` bin, and a
- * TypeScript consumer checked against the installed declarations. One pack and one install for
- * the whole file.
+ * TypeScript consumer checked against the installed declarations; then, with the worker's peers
+ * added, a worker made with andon/worker. One pack and one install (plus those peers) for the file.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Andon } from '../../src/client';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -69,7 +70,10 @@ beforeAll(async () => {
   h = await startHarness({ agent: quickScript({ summary: 'fixed: {prompt}' }) });
 }, 420_000);
 
+let workerProcess: ChildProcess | undefined;
+
 afterAll(async () => {
+  workerProcess?.kill('SIGKILL');
   await h?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -211,4 +215,47 @@ export type Input = SessionWorkflowInput;
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.code).toBe(0);
   });
+});
+
+describe('with the worker peers added', () => {
+  it('runs a worker from andon/worker: workflows bundled from the compiled package, an agent from configuration', async () => {
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> };
+    const peers = ['@temporalio/worker', '@temporalio/activity'].map((name) => `${name}@${manifest.peerDependencies[name]}`);
+    await ok('npm', ['install', ...peers, '--prefer-offline', '--no-audit', '--no-fund'], app, 240_000);
+    // Still no AI SDK: the runbook and scripted agents do not need it.
+    expect(existsSync(path.join(app, 'node_modules', 'ai'))).toBe(false);
+
+    writeFileSync(path.join(app, 'script.json'), JSON.stringify(quickScript({ summary: 'worked: {prompt}' })));
+    writeFileSync(
+      path.join(app, 'worker.cjs'),
+      `const { NativeConnection, Runtime, DefaultLogger } = require('@temporalio/worker');
+const { createWorker } = require('andon/worker');
+const [address, taskQueue] = process.argv.slice(2);
+(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const connection = await NativeConnection.connect({ address });
+  const worker = await createWorker({ connection, namespace: 'default', taskQueue, agents: { quick: { kind: 'scripted', script: './script.json' } }, root: __dirname });
+  console.log('ready');
+  await worker.run();
+  await connection.close();
+})().catch((error) => { console.error(error); process.exit(1); });
+`,
+    );
+    const taskQueue = `pkg-worker-${randomUUID()}`;
+    const child = spawn('node', ['worker.cjs', h.address, taskQueue], { cwd: app, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    workerProcess = child;
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const guard = setTimeout(() => reject(new Error(`the worker did not start: ${output}`)), 60_000);
+      child.stdout.on('data', () => output.includes('ready') && (clearTimeout(guard), resolve()));
+      child.on('close', (code) => (clearTimeout(guard), reject(new Error(`the worker exited ${code}: ${output}`))));
+    });
+
+    const andon = new Andon({ client: h.client, taskQueue, identity: 'test:package', defaults: { followUpWindowMs: 0 } });
+    const session = await andon.session({ prompt: 'restart the queue', requirePlanApproval: false });
+    const outcome = await session.result({ timeoutMs: 30_000 });
+    expect(outcome).toMatchObject({ state: 'completed', summary: 'worked: restart the queue' });
+  }, 300_000);
 });
