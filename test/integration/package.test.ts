@@ -159,6 +159,8 @@ console.log(JSON.stringify({ http: typeof AndonHttp, temporal: loaded.filter((fi
     expect(help).toMatchObject({ code: 0, stderr: '' });
     expect(help.stdout).toMatch(/^Usage: andon \[options\] \[command\]/);
     expect(help.stdout).toContain('approve');
+    const version = await run('npx', ['--no-install', 'andon', '--version'], app);
+    expect(version).toMatchObject({ code: 0, stdout: `${(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n` });
 
     const id = `pkg-cli-${randomUUID()}`;
     await h.andon.session({ id, prompt: 'from the cli', requirePlanApproval: true });
