@@ -27,8 +27,8 @@ import {
   type SummarizeRequest,
   type ToolRequest,
   type TurnRequest,
-} from '../src/backends/agent';
-import { UnknownAgentError, type AgentRegistry } from '../src/backends/registry';
+} from '../src/agents/agent';
+import { UnknownAgentError, type AgentRegistry } from '../src/agents/registry';
 import type { MemoryScope, MemoryStore } from '../src/memory/store';
 
 type Recalled = { id: string; scope: MemoryScope; content: string };

@@ -4,7 +4,7 @@
  * the demo agent's pacing (its steps "work" 350-500 ms and replies 200 ms).
  */
 import path from 'node:path';
-import type { AgentScript } from '../src/backends/scripted';
+import type { AgentScript } from '../src/agents/scripted';
 
 export const DEMO_SCRIPT_PATH = path.resolve(__dirname, '../scripts/demo.json');
 

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { ScriptedAgent, loadScript } from '../src/backends/scripted';
+import { ScriptedAgent, loadScript } from '../src/agents/scripted';
 import { createWorker } from '../src/worker';
 import { DEMO_SCRIPT_PATH, zeroDelays } from './scripts';
 import type { WorkerMessage } from './support';

@@ -7,7 +7,7 @@
  * tasks), then the server.
  */
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
-import { AgentRegistry } from './backends';
+import { AgentRegistry } from './agents';
 import { Andon } from './client/andon';
 import { agentsOf, findProjectRoot, connectOptions, loadConfig, resolveTemporalTarget } from './config';
 import { createMemoryStore } from './memory';

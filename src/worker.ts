@@ -6,7 +6,7 @@
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { AgentRegistry, type AgentSource } from './backends/registry';
+import { AgentRegistry, type AgentSource } from './agents/registry';
 import type { MemoryStore } from './memory/store';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');

@@ -112,6 +112,7 @@ export function formatView(view: SessionView): string {
     ['created', `${dateTime(view.createTime)}${view.requestedBy ? ` by ${view.requestedBy}` : ''}`],
     ['updated', dateTime(view.updateTime)],
     ['prompt', view.prompt],
+    ['agent', view.agent],
     ['context', Object.entries(view.context).map(([k, v]) => `${k}=${v}`).join(', ') || undefined],
     ['reason', view.reason],
     ['summary', view.summary],

@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { AndonConnectOptions, SessionDefaults } from '../client/andon';
-import { configuredAgents, type AgentConfig } from '../backends/agent-config';
+import { configuredAgents, type AgentConfig } from '../agents/agent-config';
 import { AndonConfigSchema, ENV_OVERRIDES, type AndonConfig, type AndonConfigInput } from './schema';
 
 /** Config paths that hold durations: plain digits in the environment mean milliseconds. */

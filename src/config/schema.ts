@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { Budget, Duration, ReviewPolicy } from '../session/schema';
 import { ApprovalPolicy } from '../session/approval';
 import { ServiceConfig } from '../service/config';
-import { AgentConfig, AgentName, BuiltinAgentConfig, configuredAgents } from '../backends/agent-config';
+import { AgentConfig, AgentName, BuiltinAgentConfig, configuredAgents } from '../agents/agent-config';
 import { MemoryConfig } from '../memory/config';
 
 const Port = z.coerce.number().int().min(1).max(65_535);

@@ -1,5 +1,5 @@
 /**
- * Failure type names (ApplicationFailure.type) that activities and agent backends throw and the
+ * Failure type names (ApplicationFailure.type) that activities and agents throw and the
  * workflow reads: protocol, because the workflow cannot import the activity module itself (it
  * pulls in Node-side code). Refusals of commands are in refusals.ts.
  */

@@ -1,6 +1,6 @@
 /**
  * The one error shape every andon HTTP response uses, and the exception routes throw to produce
- * it. The service's error handler (src/service/errors.ts) turns these, andon's typed SDK errors
+ * it. The service's error handler (src/service/error-handler.ts) turns these, andon's typed SDK errors
  * and framework errors into `{ "error": { code, message, field?, state?, ... } }` with the right
  * status, never a stack; the HTTP client (src/client/http/errors.ts) turns them back.
  */

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { ListFilter, PendingReview, SessionSummary } from './list';
-import { Review, ReviewDecision, SessionConfig, SessionId, SessionState, parseDuration } from '../session/schema';
+import { AgentName, Review, ReviewDecision, SessionConfig, SessionId, SessionState, parseDuration } from '../session/schema';
 import { ApproveInput, CancelInput, MessageInput, PauseInput, RejectInput, ResumeInput, ReviewInput, WriteMemoryInput } from './inputs';
 
 const DURATION_TEXT = /^\d+(ms|s|m|h|d)$/;
@@ -61,6 +61,7 @@ export const CreateSessionBody = SessionConfig.omit({
     /** Unset: the service's configured default (sessions.requirePlanApproval). */
     requirePlanApproval: z.boolean().optional(),
     followUpWindow: DurationInput.optional(),
+    agent: AgentName.optional().describe("which of the worker's agents works on the session (docs/agents.md); unset: the worker's default agent"),
   })
   .strict();
 

@@ -102,7 +102,7 @@ export interface SessionWorkflowInput {
 }
 
 /**
- * The session workflow's signature (`andonSession`, workflows/session.ts): clients type their
+ * The session workflow's signature (`andonSession`, workflows/session/workflow.ts): clients type their
  * handles with it, so they need not import workflow code.
  */
 export type SessionWorkflow = (input: SessionWorkflowInput) => Promise<SessionView>;

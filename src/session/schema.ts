@@ -396,6 +396,8 @@ export const SessionView = z.object({
   title: z.string(),
   prompt: z.string(),
   context: z.record(z.string(), z.string()),
+  /** The agent the session named (`agent` when it started); unset: the worker's default agent. */
+  agent: z.string().optional(),
   requirePlanApproval: z.boolean(),
   requestedBy: z.string().optional(),
   createTime: z.string(),

@@ -18,7 +18,7 @@ const ADVICE: Readonly<Record<string, string>> = {
   not_authed: 'no bot token was sent: check ANDON_SLACK_BOT_TOKEN',
   token_revoked: 'the bot token was revoked: reinstall the app',
   account_inactive: 'the bot token belongs to a deleted app or user',
-  missing_scope: 'the app lacks a scope it needs (chat:write at least): see the README',
+  missing_scope: 'the app lacks a scope it needs (chat:write at least): see docs/slack.md',
   message_not_found: 'the session message was deleted',
 };
 

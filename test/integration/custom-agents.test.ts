@@ -1,18 +1,20 @@
 /**
  * Agents of one's own: a real worker holding three agents by name — one defined in this file, the
  * built-in scripted agent made from its configuration, and a module loaded from a fixture file —
- * and sessions choosing among them by name (the SDK, a webhook route), the default when they name
- * none, and a clear failure when they name one the worker does not have.
+ * and sessions choosing among them by name (the SDK, the HTTP API, the CLI over either transport, a
+ * webhook route), the default when they name none, and a clear failure when they name one the
+ * worker does not have. The session's view (and `andon show`) names the agent it chose.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Agent, PlanRequest, ReplyRequest, StepRequest } from '../../src/backends/agent';
-import { SessionFailedError } from '../../src/client';
+import type { Agent, PlanRequest, ReplyRequest, StepRequest } from '../../src/agents/agent';
+import { SessionFailedError, type SessionView } from '../../src/client';
+import { json, killAll, runCli } from '../support/cli-process';
 import { SqliteMemoryStore } from '../../src/memory';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 import { rejectionOf } from '../support/rejection';
-import { startService, type TestService } from '../support/service-harness';
+import { TOKENS, startService, type TestService } from '../support/service-harness';
 
 const T = { timeoutMs: 20_000 };
 
@@ -67,6 +69,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  killAll();
   await api?.close();
   await h?.close();
   await memory.close();
@@ -83,6 +86,60 @@ it('a session that names the agent defined in the test file gets it, for plan, s
   // The agent receives the name it is registered under.
   expect(mine.plans.find((p) => p.sessionId === session.id)?.agent).toBe('mine');
   expect(mine.replies.find((r) => r.sessionId === session.id)?.agent).toBe('mine');
+  // The view names it, and so do the Temporal UI's current details.
+  expect((await session.info()).agent).toBe('mine');
+  const metadata = await h.client.workflow.getHandle(session.id).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  expect(metadata.currentDetails).toContain('**Agent:** mine');
+});
+
+it('POST /v1/sessions takes `agent`: the session gets that agent and its view names it; a malformed name is refused naming the field', async () => {
+  const created = await api.call<SessionView>('POST', '/v1/sessions', { body: { prompt: 'tidy the queue', agent: 'mine' } });
+  expect(created.status).toBe(201);
+  expect(created.body.agent).toBe('mine');
+  const waited = await api.call<SessionView>('GET', `/v1/sessions/${created.body.id}/wait?state=awaitingPlanApproval&timeout=20s`);
+  expect(waited.body).toMatchObject({ agent: 'mine', plan: { title: 'Mine: tidy the queue' } });
+
+  const bad = await api.call('POST', '/v1/sessions', { body: { prompt: 'tidy the queue', agent: ' mine' } });
+  expect(bad.status).toBe(400);
+  expect(bad.body.error).toMatchObject({ field: 'agent', message: expect.stringContaining('whitespace') });
+
+  // Naming none: the view has no agent (the worker's default works on it).
+  const plain = await api.call<SessionView>('POST', '/v1/sessions', { body: { prompt: 'tidy it again', requirePlanApproval: false } });
+  expect(plain.body.agent).toBeUndefined();
+  await h.andon.session(created.body.id).cancel('done');
+});
+
+describe('andon start --agent', () => {
+  const overTemporal = (args: string[]) => runCli([...args, '--address', h.address, '--task-queue', h.taskQueue], process.env).done;
+  const overService = (args: string[]) => {
+    // TEMPORAL_ADDRESS points nowhere: a command that went to Temporal instead would fail.
+    const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    delete env.ANDON_SERVICE_URL;
+    delete env.ANDON_TOKEN;
+    return runCli([...args, '--service', api.url, '--token', TOKENS.alice], env).done;
+  };
+
+  it.each([
+    ['over Temporal', overTemporal],
+    ['over the service', overService],
+  ])('%s starts the session with the named agent, and `andon show` names it', async (_how, cli) => {
+    const started = json<SessionView>(await cli(['start', '--prompt', 'drain the node', '--agent', 'mine', '--wait', '--json']));
+    expect(started).toMatchObject({ state: 'awaitingPlanApproval', agent: 'mine', plan: { title: 'Mine: drain the node' } });
+    expect(mine.plans.find((p) => p.sessionId === started.id)?.agent).toBe('mine');
+
+    const shown = await cli(['show', started.id]);
+    expect(shown.stderr).toBe('');
+    expect(shown.stdout).toMatch(/^agent\s+mine$/m);
+    await h.andon.session(started.id).cancel('done');
+  });
+
+  it('refuses a malformed agent name before starting anything', async () => {
+    const run = await overTemporal(['start', '--prompt', 'drain the node', '--agent', ' ', '--json']);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual({
+      error: { type: 'ValidationError', field: 'agent', message: 'invalid agent: must not start or end with whitespace' },
+    });
+  });
 });
 
 it('a session that names no agent gets the default one, the built-in scripted agent made from configuration', async () => {

@@ -4,7 +4,7 @@
  */
 import { InvalidStateError, SessionFailedError, type TimelineEvent } from '../../src/client';
 import { quickScript, startHarness, type Harness } from '../support/harness';
-import type { Agent } from '../../src/backends/agent';
+import type { Agent } from '../../src/agents/agent';
 import { rejectionOf } from '../support/rejection';
 import { TestAgent } from '../support/test-agent';
 

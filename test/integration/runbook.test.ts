@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TimelineEvent } from '../../src/client';
-import { RunbookAgent } from '../../src/backends/runbook';
+import { RunbookAgent } from '../../src/agents/runbook';
 import { startHarness, type Harness } from '../support/harness';
 
 const ROOT = join(__dirname, '..', '..');

@@ -82,6 +82,8 @@ describe('the OpenAPI document', () => {
     const body = (path: string) => doc.paths[path].post.requestBody;
     for (const [method, path] of ROUTES) if (method === 'post') expect(body(path).content['application/json'].schema).toBeDefined();
     expect(body('/v1/sessions')).toMatchObject({ required: true, content: { 'application/json': { schema: { required: ['prompt'], additionalProperties: false } } } });
+    // A caller chooses the session's agent by name.
+    expect(body('/v1/sessions').content['application/json'].schema.properties.agent).toMatchObject({ type: 'string', description: expect.stringContaining('agents') });
     expect(body('/v1/sessions/{id}/reject').content['application/json'].schema.required).toEqual(['reason']);
     expect(body('/v1/sessions/{id}/cancel').content['application/json'].schema.required).toEqual(['reason']);
     expect(body('/v1/sessions/{id}/messages').content['application/json'].schema.required).toEqual(['message']);

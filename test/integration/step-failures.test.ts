@@ -2,9 +2,9 @@
  * A step that fails in a way a person should judge (the backend's StepFailed) does not fail the
  * session: it asks, and the next message decides: retry the step, skip it, or abort.
  */
-import type { Agent, CallOptions, StepRequest } from '../../src/backends/agent';
-import { AgentError } from '../../src/backends/agent';
-import { ScriptedAgent } from '../../src/backends/scripted';
+import type { Agent, CallOptions, StepRequest } from '../../src/agents/agent';
+import { AgentError } from '../../src/agents/agent';
+import { ScriptedAgent } from '../../src/agents/scripted';
 import type { SessionClient, TimelineEvent } from '../../src/client';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { Andon } from '../../src/client';
-import type { Agent } from '../../src/backends/agent';
-import type { AgentSource } from '../../src/backends/registry';
-import { ScriptedAgent, parseScript, type AgentScriptInput } from '../../src/backends/scripted';
+import type { Agent } from '../../src/agents/agent';
+import type { AgentSource } from '../../src/agents/registry';
+import { ScriptedAgent, parseScript, type AgentScriptInput } from '../../src/agents/scripted';
 import { createWorker, type AndonWorkerOptions } from '../../src/worker';
 
 export const DEMO_SCRIPT = path.resolve(__dirname, '../../scripts/demo.json');

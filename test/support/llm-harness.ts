@@ -3,7 +3,7 @@
  * (openai-server.ts). Tests script the model's replies in order and drive sessions to plans,
  * tool calls and reviews through the real wire protocol.
  */
-import { LlmAgent, TranscriptStore, type LlmBackendConfigInput } from '../../src/backends/llm';
+import { LlmAgent, TranscriptStore, type LlmBackendConfigInput } from '../../src/agents/llm';
 import type { SessionClient } from '../../src/client';
 import type { Review } from '../../src/session/schema';
 import { startHarness, type Harness, type HarnessOptions } from './harness';

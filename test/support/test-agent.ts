@@ -10,8 +10,8 @@ import type {
   ReplyRequest,
   StepRequest,
   SummarizeRequest,
-} from '../../src/backends/agent';
-import { ScriptedAgent, type AgentScriptInput } from '../../src/backends/scripted';
+} from '../../src/agents/agent';
+import { ScriptedAgent, type AgentScriptInput } from '../../src/agents/scripted';
 
 export interface AgentCall {
   sessionId: string;

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { ScriptedAgent } from '../../src/backends/scripted';
+import { ScriptedAgent } from '../../src/agents/scripted';
 import { createWorker } from '../../src/worker';
 
 async function main(): Promise<void> {

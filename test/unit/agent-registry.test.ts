@@ -6,9 +6,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AgentRegistry, AgentRegistryError, UnknownAgentError, createAgent, type Agent } from '../../src/backends';
-import { RunbookAgent } from '../../src/backends/runbook';
-import { ScriptedAgent } from '../../src/backends/scripted';
+import { AgentRegistry, AgentRegistryError, UnknownAgentError, createAgent, type Agent } from '../../src/agents';
+import { RunbookAgent } from '../../src/agents/runbook';
+import { ScriptedAgent } from '../../src/agents/scripted';
 import { agentsOf, loadConfig } from '../../src/config';
 import { SessionConfig } from '../../src/session/schema';
 import { WebhooksSettings } from '../../src/service/webhooks/config';

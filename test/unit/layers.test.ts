@@ -5,7 +5,7 @@
  *
  * Layers, bottom to top:
  *   1. the session model (src/session) and the protocol (src/protocol)
- *   2. the runtime: workflows, activities and what they use (backends, memory, notify, storage,
+ *   2. the runtime: workflows, activities and what they use (agents, memory, notify, storage,
  *      src/temporal)
  *   3. the clients (src/client: the Temporal SDK client, and src/client/http)
  *   4. the programs: service, Slack app, configuration, worker, CLI, main
@@ -24,25 +24,25 @@ const RULES: Record<string, readonly string[]> = {
   'src/storage': [],
   'src/memory': ['src/protocol', 'src/session', 'src/storage'],
   'src/notify': ['src/protocol', 'src/session'],
-  'src/backends': ['src/protocol', 'src/session', 'src/storage'],
+  'src/agents': ['src/protocol', 'src/session', 'src/storage'],
   'src/temporal': ['src/protocol', 'src/session'],
-  activities: ['src/protocol', 'src/session', 'src/backends', 'src/memory', 'src/notify', 'src/storage'],
-  // Values from backends and notify: only their deterministic schema modules (see WORKFLOW_VALUES).
-  workflows: ['src/protocol', 'src/session', 'activities', 'src/backends', 'src/notify'],
+  activities: ['src/protocol', 'src/session', 'src/agents', 'src/memory', 'src/notify', 'src/storage'],
+  // Values from agents and notify: only their deterministic schema modules (see WORKFLOW_VALUES).
+  workflows: ['src/protocol', 'src/session', 'activities', 'src/agents', 'src/notify'],
 
   'src/client': ['src/protocol', 'src/session'],
 
   'src/slack': ['src/client', 'src/protocol', 'src/session', 'src/notify'],
   'src/service': ['src/client', 'src/protocol', 'src/session', 'src/slack', 'package.json'],
-  'src/config': ['src/client', 'src/protocol', 'src/session', 'src/service', 'src/slack', 'src/backends', 'src/memory'],
+  'src/config': ['src/client', 'src/protocol', 'src/session', 'src/service', 'src/slack', 'src/agents', 'src/memory'],
   'temporal.config': ['src/config'],
-  'src/worker': ['activities', 'workflows', 'src/protocol', 'src/session', 'src/backends', 'src/memory', 'src/notify'],
+  'src/worker': ['activities', 'workflows', 'src/protocol', 'src/session', 'src/agents', 'src/memory', 'src/notify'],
   'src/cli': ['src/client', 'src/protocol', 'src/session', 'src/config', 'package.json'],
-  'src/main': ['src/client', 'src/protocol', 'src/session', 'src/config', 'src/service', 'src/slack', 'src/worker', 'src/backends', 'src/memory', 'src/notify', 'src/temporal'],
+  'src/main': ['src/client', 'src/protocol', 'src/session', 'src/config', 'src/service', 'src/slack', 'src/worker', 'src/agents', 'src/memory', 'src/notify', 'src/temporal'],
 };
 
 /** The only modules outside src/protocol and src/session whose values workflow code may import. */
-const WORKFLOW_VALUES = new Set(['src/backends/agent.ts', 'src/notify/notifier.ts']);
+const WORKFLOW_VALUES = new Set(['src/agents/agent.ts', 'src/notify/notifier.ts']);
 
 /** Files of src/client that load Temporal: the HTTP client must not import them. */
 const TEMPORAL_CLIENT_FILES = ['src/client/index.ts', 'src/client/andon.ts', 'src/client/session-client.ts', 'src/client/temporal-errors.ts', 'src/client/watch.ts'];

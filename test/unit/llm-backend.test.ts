@@ -3,8 +3,8 @@
  * errors map to retries, the tools' bounds, and the transcript store's idempotent turns.
  */
 import { APICallError } from 'ai';
-import { AgentError } from '../../src/backends/agent';
-import { LlmBackendConfig, TranscriptStore, checkArguments, createLanguageModel, createTools, retryAfterMs, toAgentError } from '../../src/backends/llm';
+import { AgentError } from '../../src/agents/agent';
+import { LlmBackendConfig, TranscriptStore, checkArguments, createLanguageModel, createTools, retryAfterMs, toAgentError } from '../../src/agents/llm';
 import { loadConfig } from '../../src/config';
 
 const base = { kind: 'llm' as const, provider: 'openai' as const, model: 'gpt-4.1-mini' };

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentError, type CallOptions, type PlanResult, type StepRequest } from '../../src/backends/agent';
+import { AgentError, type CallOptions, type PlanResult, type StepRequest } from '../../src/agents/agent';
 import {
   RunbookAgent,
   argvMatchesTemplate,
@@ -18,9 +18,9 @@ import {
   runCommand,
   scanLog,
   type RunbookInput,
-} from '../../src/backends/runbook';
+} from '../../src/agents/runbook';
 import { loadConfig } from '../../src/config';
-import { createAgent } from '../../src/backends';
+import { createAgent } from '../../src/agents';
 import type { Plan } from '../../src/session/schema';
 
 const ROOT = join(__dirname, '..', '..');

@@ -5,8 +5,8 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CallOptions, PlanResult } from '../../src/backends/agent';
-import { RunbookAgent, loadRunbooks, matchRunbook, parseRunbook, parseRunbookFile, splitFrontMatter, type RunbookInput } from '../../src/backends/runbook';
+import type { CallOptions, PlanResult } from '../../src/agents/agent';
+import { RunbookAgent, loadRunbooks, matchRunbook, parseRunbook, parseRunbookFile, splitFrontMatter, type RunbookInput } from '../../src/agents/runbook';
 
 const ROOT = join(__dirname, '..', '..');
 

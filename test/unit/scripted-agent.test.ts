@@ -12,8 +12,8 @@ import {
   type ReplyRequest,
   type StepRequest,
   type SummarizeRequest,
-} from '../../src/backends/agent';
-import { ScriptedAgent, loadScript, parseScript, type AgentScriptInput } from '../../src/backends/scripted';
+} from '../../src/agents/agent';
+import { ScriptedAgent, loadScript, parseScript, type AgentScriptInput } from '../../src/agents/scripted';
 import type { Plan } from '../../src/session/schema';
 
 const DEMO = join(__dirname, '..', '..', 'scripts', 'demo.json');

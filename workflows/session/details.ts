@@ -1,11 +1,13 @@
 /**
  * The markdown the Temporal UI shows as the session's current details: state and plan progress,
  * so an operator looking at the workflow sees where the session stands without running a query.
+ * Current details are workflow metadata, not a command: changing the text is replay-safe.
  */
 import type { SessionRecord } from './record';
 
-export function renderDetails(record: SessionRecord): string {
+export function renderDetails(record: SessionRecord, agent?: string): string {
   const lines = [`**State:** ${record.state}${record.pauseRequested ? ' (pause requested)' : ''}`];
+  if (agent) lines.push(`**Agent:** ${agent}`);
   if (record.reason) lines.push(`**Reason:** ${record.reason}`);
   if (record.plan) {
     lines.push('', `**Plan ${record.plan.id}**${record.plan.title ? `: ${record.plan.title}` : ''}`);

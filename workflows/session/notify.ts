@@ -14,7 +14,7 @@ import { view, type Outgoing } from './record';
 export function showState(ctx: SessionContext): void {
   const r = ctx.session.record;
   upsertSearchAttributes([{ key: STATE_ATTRIBUTE, value: r.state }]);
-  setCurrentDetails(renderDetails(r));
+  setCurrentDetails(renderDetails(r, ctx.session.config.agent));
   announce(ctx, r.state === 'awaitingPlanApproval' ? { kind: 'approvalRequested' } : { kind: 'stateChanged' });
 }
 
@@ -24,13 +24,13 @@ export function showReviews(ctx: SessionContext): void {
   if (r.reviews.length === (ctx.indexedReviews ?? 0)) return;
   ctx.indexedReviews = r.reviews.length;
   upsertSearchAttributes([{ key: PENDING_REVIEWS_ATTRIBUTE, value: ctx.indexedReviews }]);
-  setCurrentDetails(renderDetails(r));
+  setCurrentDetails(renderDetails(r, ctx.session.config.agent));
   // The announced message shows how many calls await review: keep it current.
   announce(ctx, { kind: 'stateChanged' });
 }
 
 export function showDetails(ctx: SessionContext): void {
-  setCurrentDetails(renderDetails(ctx.session.record));
+  setCurrentDetails(renderDetails(ctx.session.record, ctx.session.config.agent));
 }
 
 /** Queues a notification for the notify loop; state updates coalesce (the latest view is sent). */

@@ -4,7 +4,7 @@
  * function applies one outcome (usually an activity's result) to the record, with the time given.
  */
 import type { SessionActivities } from '../../activities';
-import type { StepResult } from '../../src/backends/agent';
+import type { StepResult } from '../../src/agents/agent';
 import { planHash } from '../../src/session/approval';
 import type { ApprovalPolicy } from '../../src/session/approval';
 import type { Output, Plan, PlanStep } from '../../src/session/schema';

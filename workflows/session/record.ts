@@ -10,8 +10,8 @@
  * rule module shares (recording, transitions, ending, pausing, refusals, reads).
  */
 import { z } from 'zod';
-import type { StepOutcome } from '../../src/backends/agent';
-import { ToolResult } from '../../src/backends/agent';
+import type { StepOutcome } from '../../src/agents/agent';
+import { ToolResult } from '../../src/agents/agent';
 import {
   AlertState,
   Budget,
@@ -343,6 +343,7 @@ export function view(s: Session): SessionView {
     title: config.title,
     prompt: config.prompt,
     context: config.context,
+    agent: config.agent,
     requirePlanApproval: config.requirePlanApproval,
     requestedBy: config.requestedBy,
     createTime: r.createTime,

@@ -2,7 +2,7 @@
  * Steps an agent carries out through tools: model turns, tool calls, reviews of the calls the
  * plan does not allow, and their expiry. Functions over the session record, like the rest.
  */
-import type { TurnResult } from '../../src/backends/agent';
+import type { TurnResult } from '../../src/agents/agent';
 import type { PlanStep, Review, ToolCall, ToolGrant } from '../../src/session/schema';
 import { decideReview } from './commands';
 import { addUsage, advance, lastSeq, recordEvent, type Session, type StepWork } from './record';

@@ -85,7 +85,6 @@ function beside(loop: Promise<void>): Promise<void> {
 
 /** The run's context; its observer mirrors the record outside it (search attributes, details, notifications). */
 function createContext(input: SessionWorkflowInput): SessionContext {
-  // The observer mirrors the record's changes outside it (search attributes, details, notifications).
   const session = openSession(input, now(), { stateChanged: () => showState(context), reviewsChanged: () => showReviews(context) });
   const reviews = session.record.reviews.length;
   const context: SessionContext = {

@@ -9,6 +9,7 @@ type StartOptions = {
   title?: string;
   id?: string;
   context?: Record<string, string>;
+  agent?: string;
   approval: boolean;
   followUp?: number;
   wait?: boolean;
@@ -26,6 +27,7 @@ export function register(program: Command, cli: Cli): void {
     .option('--title <text>', 'a short title (default: the first line of the prompt)')
     .option('--id <id>', 'the session id, e.g. an alert fingerprint (default: generated)')
     .option('--context <key=value>', 'a fact for the agent; repeatable', contextPair)
+    .option('--agent <name>', "which of the worker's agents works on it (default: the worker's default agent)")
     .option('--no-approval', 'execute the plan without waiting for approval')
     .option('--follow-up <duration>', 'how long a completed session answers follow-up messages, e.g. 10m', duration('followUp'))
     .option('--wait', 'wait until the plan awaits approval (or the session ends), then print it')
@@ -37,6 +39,7 @@ export function register(program: Command, cli: Cli): void {
           title: options.title,
           id: options.id,
           context: options.context,
+          agent: options.agent,
           // Unset rather than true, so the configured default applies.
           requirePlanApproval: options.approval ? undefined : false,
           followUpWindow: options.followUp,

@@ -1,6 +1,6 @@
 /**
  * Datadog's webhook integration. Datadog sends whatever payload the integration defines, so andon
- * documents one (README, "Alert webhooks") and reads it here:
+ * documents one (docs/alerts.md, "Datadog") and reads it here:
  *
  *   {"id":"$ID","alert_id":"$ALERT_ID","aggregate":"$AGGREG_KEY","title":"$EVENT_TITLE",
  *    "transition":"$ALERT_TRANSITION","status":"$ALERT_STATUS","priority":"$ALERT_PRIORITY",
@@ -48,7 +48,7 @@ export const DatadogPayload = z
 
 export const datadog: Receiver = {
   name: 'datadog',
-  summary: 'Datadog webhook (the payload template in the README)',
+  summary: 'Datadog webhook (the payload template in docs/alerts.md)',
   normalise(body) {
     const payload = parsePayload(DatadogPayload, body);
     const labels: Record<string, string> = {};
