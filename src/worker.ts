@@ -60,8 +60,8 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
 // What a program that runs its own worker needs besides createWorker (the package's `andon/worker`):
 // the agent interface, the registry, the built-in agents, and the memory store contract. The LLM
 // agent is made from configuration (`{ kind: 'llm', ... }`), so the AI SDK loads only when used.
-export * from './backends';
-export { RunbookAgent, type RunbookAgentOptions } from './backends/runbook';
-export { ScriptedAgent } from './backends/scripted';
+export * from './agents';
+export { RunbookAgent, type RunbookAgentOptions } from './agents/runbook';
+export { ScriptedAgent } from './agents/scripted';
 export { SqliteMemoryStore } from './memory/sqlite';
 export * from './memory/store';
