@@ -259,19 +259,20 @@ describe('with the worker peers added', () => {
     const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> };
     const peers = ['@temporalio/worker', '@temporalio/activity'].map((name) => `${name}@${manifest.peerDependencies[name]}`);
     await ok('npm', ['install', ...peers, '--prefer-offline', '--no-audit', '--no-fund'], app, 240_000);
-    // Still no AI SDK: the runbook and scripted agents do not need it.
+    // Still no AI SDK or pg: the runbook and scripted agents and the SQLite memory store do not need them.
     expect(existsSync(path.join(app, 'node_modules', 'ai'))).toBe(false);
+    expect(existsSync(path.join(app, 'node_modules', 'pg'))).toBe(false);
 
     writeFileSync(path.join(app, 'script.json'), JSON.stringify(quickScript({ summary: 'worked: {prompt}' })));
     writeFileSync(
       path.join(app, 'worker.cjs'),
       `const { NativeConnection, Runtime, DefaultLogger } = require('@temporalio/worker');
-const { createWorker } = require('andon/worker');
+const { createWorker, openMemoryStore } = require('andon/worker');
 const [address, taskQueue] = process.argv.slice(2);
 (async () => {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const connection = await NativeConnection.connect({ address });
-  const worker = await createWorker({ connection, namespace: 'default', taskQueue, agents: { quick: { kind: 'scripted', script: './script.json' } }, root: __dirname });
+  const worker = await createWorker({ connection, namespace: 'default', taskQueue, agents: { quick: { kind: 'scripted', script: './script.json' } }, root: __dirname, memory: openMemoryStore({}, { dataDir: __dirname }) });
   console.log('ready');
   await worker.run();
   await connection.close();
@@ -294,5 +295,7 @@ const [address, taskQueue] = process.argv.slice(2);
     const session = await andon.session({ prompt: 'restart the queue', requirePlanApproval: false });
     const outcome = await session.result({ timeoutMs: 30_000 });
     expect(outcome).toMatchObject({ state: 'completed', summary: 'worked: restart the queue' });
+    // The memory store the worker opened: SQLite, in the project's folder.
+    expect(existsSync(path.join(app, 'memory.db'))).toBe(true);
   }, 300_000);
 });
