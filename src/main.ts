@@ -9,7 +9,7 @@
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { AgentRegistry } from './agents';
 import { Andon } from './client/andon';
-import { PROJECT_ROOT, agentsOf, connectOptions, loadConfig, resolveTemporalTarget } from './config';
+import { agentsOf, findProjectRoot, connectOptions, loadConfig, resolveTemporalTarget } from './config';
 import { createMemoryStore } from './memory';
 import { serve, type RunningService } from './service/serve';
 import { findTemporalCli } from './temporal/cli-binary';
@@ -23,11 +23,12 @@ async function main(): Promise<void> {
   const logLevel = (process.env.ANDON_LOG_LEVEL?.toUpperCase() as LogLevel | undefined) ?? 'WARN';
   // Signals are handled below, so the HTTP service stops before the worker does.
   Runtime.install({ logger: new DefaultLogger(logLevel), shutdownSignals: [] });
-  const config = loadConfig();
+  const root = findProjectRoot();
+  const config = loadConfig({ root });
   const target = resolveTemporalTarget(config);
   // Every agent is made (modules loaded and checked) before anything starts: a wrong one stops here.
   const configured = agentsOf(config);
-  const agents = await AgentRegistry.create(configured.agents, { defaultAgent: configured.defaultAgent, root: PROJECT_ROOT });
+  const agents = await AgentRegistry.create(configured.agents, { defaultAgent: configured.defaultAgent, root });
   checkRouteAgents(config, agents);
 
   let server: DevServer | undefined;

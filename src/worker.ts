@@ -4,9 +4,13 @@
  * Worker memory is bounded by the workflow cache: a waiting session that falls out of the cache
  * costs nothing until its next message, when it is replayed from history.
  */
+import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { z } from 'zod';
 import { createActivities } from '../activities';
 import { AgentRegistry, type AgentSource } from './agents/registry';
+import { MemoryConfig, type PostgresMemoryConfig, type SqliteMemoryConfig } from './memory/config';
+import { SqliteMemoryStore } from './memory/sqlite';
 import type { MemoryStore } from './memory/store';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -55,4 +59,38 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
     defaultHeartbeatThrottleInterval: '2s',
     ...options.options,
   });
+}
+
+// What a program that runs its own worker needs besides createWorker (the package's `andon/worker`):
+// the agent interface, the registry, the built-in agents, and the memory store contract. The LLM
+// agent is made from configuration (`{ kind: 'llm', ... }`), so the AI SDK loads only when used.
+export * from './agents';
+export { RunbookAgent, type RunbookAgentOptions } from './agents/runbook';
+export { ScriptedAgent } from './agents/scripted';
+export { SqliteMemoryStore } from './memory/sqlite';
+export * from './memory/store';
+export { MemoryConfig } from './memory/config';
+
+/** A `memory` setting: `kind` may be left out (a `url` means PostgreSQL). */
+export type MemoryConfigInput =
+  | (Omit<z.input<typeof SqliteMemoryConfig>, 'kind'> & { kind?: 'sqlite' })
+  | (Omit<z.input<typeof PostgresMemoryConfig>, 'kind'> & { kind?: 'postgres' });
+
+/**
+ * Opens the memory store a `memory` setting describes (docs/memory.md): `{ kind: 'sqlite', file? }`
+ * (default `<dataDir>/memory.db`) or `{ kind: 'postgres', url, ... }`. The PostgreSQL store loads
+ * `pg`, an optional peer dependency, only when it is the one asked for.
+ */
+export function openMemoryStore(memory: MemoryConfigInput, options: { dataDir?: string } = {}): MemoryStore {
+  const parsed = MemoryConfig.safeParse(memory);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`invalid memory configuration: ${['memory', ...(issue?.path ?? [])].join('.')}: ${issue?.message}`);
+  }
+  const config = parsed.data;
+  if (config.kind === 'sqlite') return SqliteMemoryStore.open(config.file ?? path.join(options.dataDir ?? 'data', 'memory.db'));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PostgresMemoryStore } = require('./memory/postgres') as typeof import('./memory/postgres');
+  const { url, schema, table, maxConnections } = config;
+  return new PostgresMemoryStore({ url, schema, table, maxConnections });
 }

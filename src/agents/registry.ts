@@ -9,7 +9,6 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AgentConfig, AgentName, type AgentConfigInput, type ModuleAgentConfig } from './agent-config';
 import type { Agent } from './agent';
-import { LlmAgent } from './llm/agent';
 import { RunbookAgent } from './runbook/agent';
 import { ScriptedAgent } from './scripted/agent';
 
@@ -33,7 +32,7 @@ export const AGENT_FACTORIES: { [K in AgentConfig['kind']]: (config: Extract<Age
   scripted: (config, { root }) => ScriptedAgent.fromFile(path.resolve(root, config.script)),
   runbook: (config, { root }) => RunbookAgent.fromConfig({ ...config, runbooks: path.resolve(root, config.runbooks), workdir: path.resolve(root, config.workdir) }),
   llm: (config, { root, env }) =>
-    LlmAgent.fromConfig(
+    llmAgent().fromConfig(
       {
         ...config,
         diagnostics: { ...config.diagnostics, workdir: path.resolve(root, config.diagnostics.workdir) },
@@ -43,6 +42,24 @@ export const AGENT_FACTORIES: { [K in AgentConfig['kind']]: (config: Extract<Age
     ),
   module: (config, context) => loadAgentModule(config, context),
 };
+
+/**
+ * The LLM agent, loaded when a worker configures one: it loads the AI SDK (`ai`, `@ai-sdk/*`),
+ * which the andon package leaves to the workers that use it (optional peer dependencies).
+ */
+function llmAgent(): (typeof import('./llm/agent'))['LlmAgent'] {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('./llm/agent') as typeof import('./llm/agent')).LlmAgent;
+  } catch (error) {
+    const missing = (error as { code?: string }).code === 'MODULE_NOT_FOUND' && /'(ai|@ai-sdk\/[^']+)'/.exec((error as Error).message);
+    if (!missing) throw error;
+    throw new AgentRegistryError(
+      `the llm agent needs the AI SDK, which is not installed (${missing[1]}): npm install ai @ai-sdk/anthropic @ai-sdk/google @ai-sdk/openai @ai-sdk/openai-compatible`,
+      { cause: error },
+    );
+  }
+}
 
 /** A registry that cannot be built: a wrong configuration, a module that is missing or is no agent. */
 export class AgentRegistryError extends Error {

@@ -1,6 +1,5 @@
 /** The command tree: global options and every command, wired to one shared Cli context. */
 import { Command } from 'commander';
-import { version } from '../../package.json';
 import * as chat from './commands/chat';
 import * as control from './commands/control';
 import * as decide from './commands/decide';
@@ -13,13 +12,14 @@ import * as tail from './commands/tail';
 import * as wait from './commands/wait';
 import type { Cli } from './context';
 import { nonEmpty } from './parse';
+import { andonVersion } from '../client/version';
 
 const COMMANDS = [start, list, show, decide, review, chat, tail, control, wait, memory];
 
 export function buildProgram(cli: Cli): Command {
   const program = new Command('andon')
     .description('Durable, human-in-the-loop agent sessions on Temporal, straight or through the andon service')
-    .version(version)
+    .version(andonVersion())
     .option('--json', 'machine output: one JSON document per command (JSON lines for tail)')
     .option('--as <identity>', 'who you are, recorded as `by` (default: cli:<your user name>)', nonEmpty('as'))
     .option('--address <host:port>', 'Temporal address (default: TEMPORAL_ADDRESS, else the embedded dev server)', nonEmpty('address'))

@@ -9,6 +9,7 @@
  * The client SDK does not load any of this: `npm start` and the CLI do, and pass what the SDK
  * needs to `Andon.connect()` (connectOptions below).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
@@ -25,13 +26,14 @@ export class ConfigError extends Error {
 }
 
 /**
- * Reads the configuration: temporal.config.ts (or `base`), then environment overrides, then
- * validation. Relative paths are resolved against `root`.
+ * Reads the configuration: the project's temporal.config file (or `base`), then environment
+ * overrides, then validation. `root` is the project: where the file is looked for and what
+ * relative paths resolve against (default: findProjectRoot(), from the working directory up).
  */
 export function loadConfig(options: { base?: AndonConfigInput; env?: NodeJS.ProcessEnv; root?: string } = {}): AndonConfig {
   const env = options.env ?? process.env;
-  const root = options.root ?? PROJECT_ROOT;
-  const merged: Record<string, unknown> = structuredClone((options.base ?? projectConfig()) as Record<string, unknown>);
+  const root = options.root ?? findProjectRoot();
+  const merged: Record<string, unknown> = structuredClone((options.base ?? projectConfig(root)) as Record<string, unknown>);
   for (const [name, target] of Object.entries(ENV_OVERRIDES)) {
     const value = env[name];
     if (value !== undefined && value !== '') setPath(merged, target, coerceDuration(target, value));
@@ -107,13 +109,45 @@ export function resolveTemporalTarget(config: AndonConfig, env: NodeJS.ProcessEn
   return { embedded: true, namespace, connectionOptions: { address: `${ip}:${port}` } };
 }
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+/** The names a project's configuration file may have, in the order they are looked for. */
+export const CONFIG_FILES = ['temporal.config.ts', 'temporal.config.mts', 'temporal.config.cts', 'temporal.config.js', 'temporal.config.mjs', 'temporal.config.cjs'] as const;
 
-function projectConfig(): AndonConfigInput {
-  // Read lazily so tests and tools can pass their own base without touching the project file; by
-  // path, as the project's data rather than a module of andon's (temporal.config.ts imports schema.ts).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require(path.join(PROJECT_ROOT, 'temporal.config')) as { default: AndonConfigInput }).default;
+/**
+ * The project andon runs for: the nearest folder, from `from` (the working directory) up, that
+ * holds a temporal.config file; with none, `from` itself. In this repository that is its root; in
+ * a project that installed andon, the project (never the installed package's own folder).
+ */
+export function findProjectRoot(from: string = process.cwd()): string {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (configFileIn(dir)) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from);
+  }
+}
+
+function configFileIn(dir: string): string | undefined {
+  return CONFIG_FILES.map((name) => path.join(dir, name)).find((file) => existsSync(file));
+}
+
+/**
+ * The project's temporal.config file, or nothing configured when there is none. Read by path, as
+ * the project's data rather than a module of andon's (temporal.config.ts imports schema.ts). A
+ * `.ts` file needs a Node that strips types (22.18 or later) or a loader such as tsx.
+ */
+function projectConfig(root: string): AndonConfigInput {
+  const file = configFileIn(root);
+  if (file === undefined) return {};
+  let loaded: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(file);
+  } catch (error) {
+    throw new ConfigError(`cannot load ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  const config = typeof loaded === 'object' && loaded !== null && 'default' in loaded ? loaded.default : loaded;
+  if (typeof config !== 'object' || config === null) {
+    throw new ConfigError(`${file}: expected the configuration as its default export (export default defineConfig({ ... }))`);
+  }
+  return config as AndonConfigInput;
 }
 
 function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {

@@ -16,7 +16,7 @@ import { sessionRoutes } from './routes/sessions';
 import { webhooksPlugin } from './webhooks';
 import { withDefaultSlackChannel } from './webhooks/slack-channel';
 import { isSlackEnabled, slackPlugin } from '../slack';
-import { version } from '../../package.json';
+import { andonVersion } from '../client/version';
 
 export interface BuildServiceOptions {
   andon: Andon;
@@ -36,7 +36,7 @@ export async function buildService({ andon, config, logger }: BuildServiceOption
 
   await app.register(errorsPlugin, { retryAfterSeconds: config.retryAfterSeconds });
   await app.register(authPlugin, { tokens: config.tokens });
-  await app.register(openapiPlugin, { version });
+  await app.register(openapiPlugin, { version: andonVersion() });
   await app.register(healthRoutes);
   await app.register(sessionRoutes, { prefix: '/v1', andon, requestTimeoutMs: config.requestTimeout, askTimeoutMs: config.askTimeout });
   await app.register(eventsPlugin, { andon, readyTimeoutMs: config.requestTimeout });
