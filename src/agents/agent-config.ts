@@ -88,6 +88,7 @@ export function configuredAgents(config: { backend?: BuiltinAgentConfig; agents:
     return { ok: true, agents, defaultAgent: config.defaultAgent };
   }
   if (config.backend) return { ok: true, agents, defaultAgent: backendAgentName(config.backend) };
-  if (names.length === 1) return { ok: true, agents, defaultAgent: names[0] };
+  const [only, ...others] = names;
+  if (only !== undefined && others.length === 0) return { ok: true, agents, defaultAgent: only };
   return { ok: false, field: 'defaultAgent', message: `name the agent of sessions that choose none (configured: ${names.join(', ')})` };
 }

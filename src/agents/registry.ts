@@ -98,10 +98,10 @@ export class AgentRegistry {
     const names = Object.keys(sources);
     if (names.length === 0) throw new AgentRegistryError('a worker needs at least one agent (agents: { name: agent })');
     const agents = new Map<string, Agent>();
-    for (const name of names) {
+    for (const [name, source] of Object.entries(sources)) {
       const parsedName = AgentName.safeParse(name);
       if (!parsedName.success) throw new AgentRegistryError(`agent name "${name}": ${parsedName.error.issues[0]?.message}`);
-      agents.set(name, await makeAgent(name, sources[name], { name, root: options.root ?? process.cwd(), env: options.env ?? process.env }));
+      agents.set(name, await makeAgent(name, source, { name, root: options.root ?? process.cwd(), env: options.env ?? process.env }));
     }
     const defaultAgent = options.defaultAgent ?? (names.length === 1 ? names[0] : undefined);
     if (defaultAgent === undefined) {

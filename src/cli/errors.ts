@@ -65,9 +65,9 @@ function withField(report: ErrorReport, field: string | undefined): ErrorReport 
 /** Commander names the option or argument only in its message, e.g. "required option '--reason <text>' not specified". */
 function commanderField(message: string): string | undefined {
   const option = /option '(?:-\w, )?--(?:no-)?([\w-]+)/.exec(message);
-  if (option) return camelCase(option[1]);
+  if (option?.[1]) return camelCase(option[1]);
   const argument = /argument '([\w-]+)/.exec(message);
-  return argument ? camelCase(argument[1]) : undefined;
+  return argument?.[1] ? camelCase(argument[1]) : undefined;
 }
 
 function camelCase(flag: string): string {

@@ -91,13 +91,9 @@ function reviewLine(review: Review): string {
 /** Tool calls awaiting review, one row each, oldest first. */
 export function formatReviews(reviews: PendingReview[]): string {
   if (reviews.length === 0) return 'no tool calls await review';
-  const rows = [
-    ['REVIEW', 'SESSION', 'CREATED', 'TOOL', 'WHY', 'ARGUMENTS'],
-    ...reviews.map((r) => [r.id, r.sessionId, dateTime(r.createdAt), r.tool, reviewReason(r), JSON.stringify(r.arguments)]),
-  ];
-  const last = rows[0].length - 1;
-  const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
-  return rows.map((row) => row.map((cell, col) => (col < last ? cell.padEnd(widths[col]) : cell)).join('  ').trimEnd()).join('\n');
+  const header = ['REVIEW', 'SESSION', 'CREATED', 'TOOL', 'WHY', 'ARGUMENTS'];
+  const rows = reviews.map((r) => [r.id, r.sessionId, dateTime(r.createdAt), r.tool, reviewReason(r), JSON.stringify(r.arguments)]);
+  return table([header, ...rows], header.length - 1);
 }
 
 export function formatTimeline(events: TimelineEvent[]): string {
@@ -139,8 +135,14 @@ export function formatView(view: SessionView): string {
 export function formatList(sessions: SessionSummary[]): string {
   if (sessions.length === 0) return 'no sessions';
   const rows = [['ID', 'STATE', 'CREATED', 'TITLE'], ...sessions.map((s) => [s.id, s.state, dateTime(s.createTime), s.title])];
-  const widths = [0, 1, 2].map((col) => Math.max(...rows.map((row) => row[col].length)));
-  return rows.map((row) => row.map((cell, col) => (col < 3 ? cell.padEnd(widths[col]) : cell)).join('  ').trimEnd()).join('\n');
+  return table(rows, 3);
+}
+
+/** Rows as columns two spaces apart, the first `padded` columns padded to their widest cell. */
+function table(rows: string[][], padded: number): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, col) => (widths[col] = Math.max(widths[col] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, col) => (col < padded ? cell.padEnd(widths[col] ?? 0) : cell)).join('  ').trimEnd()).join('\n');
 }
 
 export function formatOutcome(outcome: SessionOutcome): string {

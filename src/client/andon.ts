@@ -278,7 +278,8 @@ export function alertSessionId(source: string, fingerprint: string): string {
 }
 
 function titleFrom(prompt: string): string {
-  const line = prompt.split('\n')[0].trim();
+  const [first = ''] = prompt.split('\n');
+  const line = first.trim();
   return line.length <= 80 ? line : `${line.slice(0, 77)}...`;
 }
 

@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { ValidationError } from './errors';
+import { firstIssue } from '../protocol/issues';
 
 /** Defaults for how long a call may take before it fails with TimeoutError. */
 export const DEFAULT_TIMEOUTS = {
@@ -23,7 +24,7 @@ export interface TimeoutOption {
 export function validate<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
+  const issue = firstIssue(parsed.error);
   const field = issue.path.join('.') || '(input)';
   throw new ValidationError(`invalid ${field}: ${issue.message}`, field);
 }

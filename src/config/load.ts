@@ -16,6 +16,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { AndonConnectOptions, SessionDefaults } from '../client/andon';
 import { configuredAgents, type AgentConfig } from '../agents/agent-config';
 import { AndonConfigSchema, ENV_OVERRIDES, type AndonConfig, type AndonConfigInput } from './schema';
+import { firstIssue } from '../protocol/issues';
 
 /** Config paths that hold durations: plain digits in the environment mean milliseconds. */
 const DURATION_PATHS = new Set(['sessions.followUpWindow', 'service.requestTimeout', 'service.askTimeout']);
@@ -41,7 +42,7 @@ export function loadConfig(options: { base?: AndonConfigInput; env?: NodeJS.Proc
   if (merged.backend === undefined && merged.agents === undefined) merged.backend = { kind: 'scripted' };
   const parsed = AndonConfigSchema.safeParse(merged);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const issue = firstIssue(parsed.error);
     const field = issue.path.join('.');
     const fromEnv = Object.entries(ENV_OVERRIDES).find(
       ([name, target]) => (field === target || field.startsWith(`${target}.`)) && env[name],
@@ -151,12 +152,13 @@ function projectConfig(root: string): AndonConfigInput {
 
 function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
   const keys = dotted.split('.');
+  const leaf = keys.pop() as string; // split always gives at least one key
   let node = target;
-  for (const key of keys.slice(0, -1)) {
+  for (const key of keys) {
     if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
     node = node[key] as Record<string, unknown>;
   }
-  node[keys[keys.length - 1]] = value;
+  node[leaf] = value;
 }
 
 function coerceDuration(target: string, value: string): unknown {

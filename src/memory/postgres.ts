@@ -156,7 +156,7 @@ export class PostgresMemoryStore implements MemoryStore {
 
   private async createSchema(): Promise<void> {
     const { rows } = await this.pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [this.table]);
-    if (rows[0].present) return;
+    if (rows[0]?.present) return;
     const table = this.options.table ?? 'andon_memories';
     const client = await this.pool.connect();
     let broken: Error | undefined;

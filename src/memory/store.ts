@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { MemoryScope } from '../protocol/inputs';
+import { firstIssue } from '../protocol/issues';
 
 export { MemoryScope };
 
@@ -69,7 +70,7 @@ export const NewEntry = NewMemory.extend({ key: StoredText, content: MemoryConte
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   const result = schema.safeParse(value);
   if (!result.success) {
-    const issue = result.error.issues[0];
+    const issue = firstIssue(result.error);
     throw new MemoryValidationError(`invalid memory: ${issue.path.join('.') || '(input)'}: ${issue.message}`);
   }
   return result.data;

@@ -66,7 +66,7 @@ export const authPlugin = fp(
       if (scope === undefined || scope === 'none') return;
       const header = request.headers.authorization;
       const match = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
-      if (!match) throw unauthorized('missing bearer token: send "Authorization: Bearer <token>"', REALM);
+      if (!match?.[1]) throw unauthorized('missing bearer token: send "Authorization: Bearer <token>"', REALM);
       const principal = authenticate(match[1]);
       if (!principal) throw unauthorized('invalid bearer token', `${REALM}, error="invalid_token"`);
       if (!principal.scopes.includes(scope)) {

@@ -41,7 +41,7 @@ export function parseCompactTokens(value: unknown): unknown {
     .map((entry) => {
       const parts = entry.split(':');
       if (parts.length !== 3) return entry;
-      const [name, token, scopes] = parts;
+      const [name = '', token = '', scopes = ''] = parts;
       return { name, token, scopes: scopes.split(',').map((s) => s.trim()).filter((s) => s !== '') };
     });
 }

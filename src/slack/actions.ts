@@ -140,8 +140,9 @@ export class SessionActions {
           verdict = { decision: event.decision, by: event.by, reason: event.reason, arguments: event.arguments };
         }
       }
-      if (events.length < TIMELINE_PAGE) break;
-      after = events[events.length - 1].seq;
+      const last = events.at(-1);
+      if (events.length < TIMELINE_PAGE || !last) break;
+      after = last.seq;
     }
     // Undecided and not pending: its session ended (reviews close with it).
     if (review && !pending && !verdict && isTerminal(view.state)) verdict = { closed: `the session is ${view.state}.` };

@@ -211,12 +211,16 @@ function planSections(view: SessionView): SectionBlock[] {
   if (plan.steps.length > SHOWN_STEPS) lines.push(`…and ${plan.steps.length - SHOWN_STEPS} more steps`);
   const heading = `*Plan* \`${escapeText(plan.id)}\`${plan.title ? `: ${escapeText(clip(plan.title, 200))}` : ''}`;
   // Packs the lines into as few sections as Slack's per-section limit allows.
-  const sections: string[] = [heading];
+  const sections: string[] = [];
+  let current = heading;
   for (const line of lines) {
-    const last = sections[sections.length - 1];
-    if (last.length + 1 + line.length <= SECTION_MAX) sections[sections.length - 1] = `${last}\n${line}`;
-    else sections.push(clip(line, SECTION_MAX));
+    if (current.length + 1 + line.length <= SECTION_MAX) current = `${current}\n${line}`;
+    else {
+      sections.push(current);
+      current = clip(line, SECTION_MAX);
+    }
   }
+  sections.push(current);
   return sections.map(section);
 }
 

@@ -42,7 +42,7 @@ let loaded: typeof import('node:sqlite') | undefined;
 
 /** `node:sqlite`, loaded on first use (see `withoutSqliteExperimentalWarning`). */
 function sqlite(): typeof import('node:sqlite') {
-  loaded ??= withoutSqliteExperimentalWarning(() => require('node:sqlite') as typeof import('node:sqlite'));
+  loaded ??= withoutSqliteExperimentalWarning(() => process.getBuiltinModule('node:sqlite'));
   return loaded;
 }
 

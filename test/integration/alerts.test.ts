@@ -5,6 +5,7 @@
 import { alertSessionId } from '../../src/client/andon';
 import type { AlertNotification } from '../../src/client';
 import { quickScript, startHarness, twoStepPlan, type Harness } from '../support/harness';
+import { first } from '../support/at';
 
 let h: Harness;
 beforeAll(async () => {
@@ -28,15 +29,15 @@ it('concurrent duplicate deliveries make exactly one session, each folded in as 
   const clients = await Promise.all(Array.from({ length: 8 }, () => h.andon.alert(alert('firing', fingerprint), session)));
   expect(new Set(clients.map((c) => c.id))).toEqual(new Set([alertSessionId('alertmanager', fingerprint)]));
   const runs: string[] = [];
-  for await (const execution of h.client.workflow.list({ query: `WorkflowId = '${clients[0].id}'` })) runs.push(execution.runId);
+  for await (const execution of h.client.workflow.list({ query: `WorkflowId = '${first(clients).id}'` })) runs.push(execution.runId);
   expect(runs).toHaveLength(1);
 
-  const view = await clients[0].waitFor('awaitingPlanApproval', T);
-  const { events } = await clients[0].timeline();
-  expect(events[0].type).toBe('sessionCreated');
+  const view = await first(clients).waitFor('awaitingPlanApproval', T);
+  const { events } = await first(clients).timeline();
+  expect(events[0]?.type).toBe('sessionCreated');
   expect(events.filter((e) => e.type === 'alertReceived')).toHaveLength(8);
   expect(view.alert).toMatchObject({ source: 'alertmanager', fingerprint, status: 'firing', deliveries: 8 });
-  await clients[0].cancel('done');
+  await first(clients).cancel('done');
 });
 
 it('a resolve while the plan awaits approval ends the session as cancelled, with the reason', async () => {

@@ -7,6 +7,7 @@ import { askUpdate, cancelSignal } from '../../src/protocol/messages';
 import { InvalidStateError, TimeoutError, type SessionClient, type TimelineEvent } from '../../src/client';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 import { TestAgent } from '../support/test-agent';
+import { at } from '../support/at';
 
 const backend = new TestAgent({
   default: quickScript({
@@ -111,9 +112,9 @@ describe('ask', () => {
     // Replies come in the same order as the messages, one each, each after its message.
     expect(answered.map((e) => e.inReplyTo)).toEqual(asked.map((e) => e.messageId));
     answered.forEach((reply, i) => {
-      expect(reply.seq).toBeGreaterThan(asked[i].seq);
-      expect(reply.message).toBe(`echo: ${asked[i].message}`);
-      if (i > 0) expect(reply.seq).toBeGreaterThan(answered[i - 1].seq);
+      expect(reply.seq).toBeGreaterThan(at(asked, i).seq);
+      expect(reply.message).toBe(`echo: ${at(asked, i).message}`);
+      if (i > 0) expect(reply.seq).toBeGreaterThan(at(answered, i - 1).seq);
     });
 
     const outcome = await session.result(T);
@@ -122,7 +123,7 @@ describe('ask', () => {
     const after = await session.timeline();
     const steps = after.events.filter((e) => e.type === 'progressUpdated');
     expect(steps.map((e) => e.title)).toEqual(['Slow look', 'Fix']);
-    expect(answered.at(-1)!.seq).toBeLessThan(steps[0].seq);
+    expect(answered.at(-1)!.seq).toBeLessThan(at(steps, 0).seq);
   });
 
   it('answers messages while paused, and the session stays paused', async () => {

@@ -101,11 +101,11 @@ describe('andon CLI', () => {
 
     expect(showHuman.code).toBe(0);
     expect(showHuman.stdout).toMatch(new RegExp(`^session  ${id}$`, 'm'));
-    expect(showHuman.stdout).toMatch(/^state    awaitingPlanApproval$/m);
-    expect(showHuman.stdout).toMatch(/^context  service=checkout, env=prod=eu$/m);
-    expect(showHuman.stdout).toMatch(/^plan     plan-1 Fix cli\w+ checkout errors \(awaiting approval\)$/m);
+    expect(showHuman.stdout).toMatch(/^state {4}awaitingPlanApproval$/m);
+    expect(showHuman.stdout).toMatch(/^context {2}service=checkout, env=prod=eu$/m);
+    expect(showHuman.stdout).toMatch(/^plan {5}plan-1 Fix cli\w+ checkout errors \(awaiting approval\)$/m);
     expect(showHuman.stdout).toMatch(/^ {4}1\. Slow — takes a while\n {4}2\. Fix\n\ntimeline\n/m);
-    expect(showHuman.stdout).toMatch(/^created  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d by cli:.+$/m);
+    expect(showHuman.stdout).toMatch(/^created {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d by cli:.+$/m);
     expect(showHuman.stdout).toMatch(/^#1 {2}\d\d:\d\d:\d\d {2}system {2}sessionCreated {2}cli\w+ checkout errors — requested by cli:.+$/m);
     expect(showHuman.stdout).toMatch(/^#2 {2}\d\d:\d\d:\d\d {2}agent {2}planGenerated {2}plan-1 Fix .*: Slow; Fix$/m);
 

@@ -15,6 +15,7 @@ import { SqliteMemoryStore } from '../../src/memory';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 import { rejectionOf } from '../support/rejection';
 import { TOKENS, startService, type TestService } from '../support/service-harness';
+import { at, first } from '../support/at';
 
 const T = { timeoutMs: 20_000 };
 
@@ -176,13 +177,13 @@ it('a webhook route that names an agent starts its sessions with that agent; oth
   const routed = await post({ fingerprint: `mine-${suffix}`, status: 'firing', summary: 'queue stuck', labels: { team: 'mine' } });
   expect(routed.status).toBe(202);
   expect(routed.body.sessions[0]).toMatchObject({ route: 'mine-team' });
-  const session = h.andon.session(routed.body.sessions[0].id);
+  const session = h.andon.session(first(routed.body.sessions).id);
   expect((await session.result(T)).summary).toBe('mine: mine did Think; mine did Act');
-  expect(mine.plans.find((p) => p.sessionId === routed.body.sessions[0].id)?.prompt).toBe('Handle queue stuck');
+  expect(mine.plans.find((p) => p.sessionId === routed.body.sessions[0]?.id)?.prompt).toBe('Handle queue stuck');
 
   const other = await post({ fingerprint: `other-${suffix}`, status: 'firing', summary: 'disk full', labels: { team: 'db' } });
   expect(other.body.sessions[0]).toMatchObject({ route: 'default' });
-  expect((await h.andon.session(other.body.sessions[0].id).result(T)).summary).toMatch(/^done: /);
+  expect((await h.andon.session(at(other.body.sessions, 0).id).result(T)).summary).toMatch(/^done: /);
 });
 
 it("an agent memory is kept under the session's agent: recalled by its next session, not by another agent's", async () => {

@@ -54,7 +54,7 @@ describe('a session from creation to completion', () => {
     const other = await h.andon.session({ prompt: 'another service', context: { service: `${service}-other` } });
     const listed = await h.andon.sessions.list({ service });
     expect(listed.map((s) => s.id)).toEqual([mine.id]);
-    expect(listed[0].service).toBe(service);
+    expect(listed[0]?.service).toBe(service);
     await expect(h.andon.sessions.list({ service: "x' OR 1=1" })).rejects.toMatchObject({ name: 'ValidationError', field: 'service' });
     await Promise.all([mine.cancel('done'), other.cancel('done')]);
   });

@@ -49,7 +49,7 @@ it('plans, runs calls the plan allows, and stops for calls outside it: denied, e
     [{ tool: 'restart', arguments: { service: 'checkout-api' } }, { tool: 'flushCache' }],
   ]);
   // The plan request asked for a JSON-schema plan and carried the tools the model may plan with.
-  expect(h.server.requests[0].body.response_format).toMatchObject({ type: 'json_schema' });
+  expect(h.server.requests[0]?.body.response_format).toMatchObject({ type: 'json_schema' });
   await session.approve({ planHash: planned.plan!.hash });
 
   // Outside the plan: reviewed. The reviewer denies; the model reads why.
@@ -89,7 +89,7 @@ it('plans, runs calls the plan allows, and stops for calls outside it: denied, e
     ['restart', 'ok', 'test:bob'],
     ['flushCache', 'ok', 'test:carol'],
   ]);
-  expect(calls[0].output).toMatch(/lines match \/ERROR\//);
+  expect(calls[0]?.output).toMatch(/lines match \/ERROR\//);
   expect(calls[2]).toMatchObject({ arguments: { service: 'checkout-api' }, output: expect.stringContaining('restarted checkout-api') });
   expect(last(events, 'reviewDecided')).toMatchObject({ decision: 'approve', by: 'test:carol' });
   expect(events.filter((e) => e.type === 'reviewDecided').map((e) => e.decision)).toEqual(['deny', 'edit', 'approve']);
@@ -135,7 +135,7 @@ it('waits out a rate limit as the provider asks, and fails at once on bad creden
   h.script({ status: 429, retryAfterSeconds: 1 }, plan([{ title: 'Look', tools: [] }]));
   const limited = await h.andon.session({ prompt: 'rate limited' });
   const view = await limited.waitFor('awaitingPlanApproval', T);
-  expect(view.plan?.steps[0].title).toBe('Look');
+  expect(view.plan?.steps[0]?.title).toBe('Look');
   expect(h.server.requests.length).toBeGreaterThanOrEqual(2);
   await limited.cancel('done with it');
 

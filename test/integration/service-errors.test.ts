@@ -182,7 +182,7 @@ describe('503 with Retry-After, within a bounded time', () => {
       for (const [method, path] of [
         ['GET', `/v1/sessions/${id}`],
         ['POST', `/v1/sessions/${id}/approve`],
-      ]) {
+      ] as const) {
         const response = await service.call(method, path);
         expectError(response, 503, { code: 'unavailable' });
         expect(response.headers.get('retry-after')).toBe('5');

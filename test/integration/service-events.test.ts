@@ -9,6 +9,7 @@ import { errorsPlugin } from '../../src/service/error-handler';
 import { eventsPlugin } from '../../src/service/events';
 import { SessionFeeds, type TimelineSource } from '../../src/service/feed';
 import { quickScript, startHarness, type Harness } from '../support/harness';
+import { at } from '../support/at';
 
 const LINGER_MS = 300;
 const HEARTBEAT_MS = 200;
@@ -221,7 +222,7 @@ describe('GET /v1/sessions/:id/events', () => {
     // ...and the watcher comes back, as an EventSource does, with the last id it saw.
     const second = await open(session.id, { lastEventId: lastId });
     const tail = await second.rest();
-    expect(Number(tail[0].id)).toBe(lastId + 1);
+    expect(Number(tail[0]?.id)).toBe(lastId + 1);
     expect(types(tail)).toEqual(['userMessaged', 'agentMessaged', 'planApproved', 'progressUpdated', 'progressUpdated', 'sessionCompleted', 'end']);
 
     const all = [...head, ...tail];
@@ -265,7 +266,7 @@ describe('GET /v1/sessions/:id/events', () => {
     const rests = await Promise.all(watchers.map((w) => w.rest()));
 
     const expected = (await session.timeline()).events;
-    const first = rests[0];
+    const first = at(rests, 0);
     expect(types(first)).toEqual(['planApproved', 'progressUpdated', 'progressUpdated', 'sessionCompleted', 'end']);
     for (const rest of rests) expect(rest).toEqual(first);
     expect(ids(first)).toEqual(expected.slice(2).map((e) => e.seq));
@@ -284,7 +285,7 @@ describe('GET /v1/sessions/:id/events', () => {
     const b = await open(session.id);
     await Promise.all([a.until('planGenerated'), b.until('planGenerated')]);
     expect(feeds.get(session.id)?.subscriberCount).toBe(2);
-    const [reader] = readersOf(session.id);
+    const reader = at(readersOf(session.id), 0);
 
     a.drop();
     await eventually(() => feeds.get(session.id)?.subscriberCount === 1);
@@ -316,7 +317,7 @@ describe('GET /v1/sessions/:id/events', () => {
     const closing = other.close();
     const rest = await stream.rest();
     expect(types(rest)).toEqual(['error']);
-    expect(JSON.parse(rest[0].data)).toEqual({ error: { code: 'unavailable', message: 'the service is shutting down' } });
+    expect(JSON.parse(at(rest, 0).data)).toEqual({ error: { code: 'unavailable', message: 'the service is shutting down' } });
     await closing;
     await session.cancel('done');
   });

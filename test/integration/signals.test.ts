@@ -217,10 +217,10 @@ describe('refused signals', () => {
       ['inputRejected', 'InvalidState', 'raw:eve'],
     ]);
     expect(events[0]).toMatchObject({ decision: 'approve', planId: 'plan-1', originator: 'user' });
-    expect(events[0].reason).toBe(`cannot approve session ${handle.workflowId}: no plan is awaiting approval (state: paused)`);
+    expect(events[0]?.reason).toBe(`cannot approve session ${handle.workflowId}: no plan is awaiting approval (state: paused)`);
     expect(events[2]).toMatchObject({ decision: 'approve', planId: 'plan-9' });
-    expect(events[2].reason).toBe('plan plan-9 is no longer current: the plan awaiting approval is plan-1');
-    expect(events[3].message).toContain('(state: awaitingPlanApproval)');
+    expect(events[2]?.reason).toBe('plan plan-9 is no longer current: the plan awaiting approval is plan-1');
+    expect(events[3]?.message).toContain('(state: awaitingPlanApproval)');
     await handle.signal('cancel', { reason: 'done testing' });
   });
 });

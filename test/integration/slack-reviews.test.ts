@@ -43,7 +43,7 @@ afterAll(async () => {
   await slack?.close();
 });
 
-type Block = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Block = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack's JSON, read by path in assertions
 const buttonsOf = (message: PostedMessage): Block[] => message.blocks.filter((b: Block) => b.type === 'actions').flatMap((b: Block) => b.elements);
 const valueOf = (message: PostedMessage, actionId: string): string => buttonsOf(message).find((b) => b.action_id === actionId)!.value;
 const shows = (message: PostedMessage, text: string) => JSON.stringify(message.blocks).includes(text);

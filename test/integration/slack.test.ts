@@ -16,6 +16,7 @@ import { startService, type TestService } from '../support/service-harness';
 import { TestAgent } from '../support/test-agent';
 import { SlackApiServer, type PostedMessage } from '../support/slack-api-server';
 import { SlackSender, click, messageEvent, slashCommand, submitView, urlVerification } from '../support/slack-requests';
+import { at } from '../support/at';
 
 const TOKEN = 'xoxb-loopback-bot-token';
 const SECRET = 'loopback-signing-secret-0123456789';
@@ -74,7 +75,7 @@ async function awaitingInSlack(extra: Partial<SessionConfig> = {}): Promise<{ se
   return { session, channel: channel.id, message };
 }
 
-type Block = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Block = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack's JSON, read by path in assertions
 const buttonsOf = (message: PostedMessage): Block[] => message.blocks.filter((b: Block) => b.type === 'actions').flatMap((b: Block) => b.elements);
 const valueOf = (message: PostedMessage, actionId: string): string => buttonsOf(message).find((b) => b.action_id === actionId)!.value;
 const shows = (message: PostedMessage, text: string) => JSON.stringify(message.blocks).includes(text);
@@ -332,7 +333,7 @@ describe('/andon', () => {
 
     const status = slack.responseUrl();
     expect(await command(`status ${session.id}`, status)).toMatchObject({ status: 200, body: undefined });
-    const [statusPost] = await slack.waitFor(() => slack.responsesTo(status).length > 0 && slack.responsesTo(status), 'the status');
+    const statusPost = at(await slack.waitFor(() => slack.responsesTo(status).length > 0 && slack.responsesTo(status), 'the status'), 0);
     expect(JSON.stringify(statusPost.body.blocks)).toContain('The plan awaits approval');
     expect(JSON.stringify(statusPost.body.blocks)).toContain(ACTION.approve);
 
@@ -373,8 +374,8 @@ describe("Slack's failures", () => {
     const message = await slack.waitFor(() => slack.posts(channel.id)[0], 'the post after the rate limit', 30_000);
     const attempts = slack.callsOf('chat.postMessage').filter((c) => c.args.channel === channel.name);
     expect(attempts.slice(0, 3).map((a) => a.status)).toEqual([429, 429, 200]);
-    expect(attempts[1].at - attempts[0].at).toBeGreaterThanOrEqual(2_900);
-    expect(attempts[2].at - attempts[1].at).toBeGreaterThanOrEqual(2_900);
+    expect(at(attempts, 1).at - at(attempts, 0).at).toBeGreaterThanOrEqual(2_900);
+    expect(at(attempts, 2).at - at(attempts, 1).at).toBeGreaterThanOrEqual(2_900);
     await slack.waitFor(() => shows(message, ':white_check_mark: *Done*'), 'the message to catch up with the outcome', 30_000);
   });
 

@@ -89,7 +89,7 @@ describe('stream', () => {
     const g = guard();
     const tail = await collect(session.stream({ after: lastSeen, signal: g.signal }));
     expect(g.endedOnItsOwn()).toBe(true);
-    expect(tail[0].seq).toBe(lastSeen + 1);
+    expect(tail[0]?.seq).toBe(lastSeen + 1);
 
     const all = [...head, ...tail];
     expect(seqs(all)).toEqual(oneToN(all.length));
@@ -215,7 +215,7 @@ describe('many watchers', () => {
     const seen = await Promise.all(watchers.map((w) => w.events));
     const expected = seqs((await session.timeline()).events);
     for (const [i, events] of seen.entries()) {
-      expect(watchers[i].g.endedOnItsOwn()).toBe(true);
+      expect(watchers[i]?.g.endedOnItsOwn()).toBe(true);
       expect(seqs(events)).toEqual(expected);
     }
   });

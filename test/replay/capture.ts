@@ -15,6 +15,7 @@ import { startDevServer } from '../../src/temporal/dev-server';
 import { quickScript, startHarness, twoStepPlan } from '../support/harness';
 import { planReply, startLlmHarness, toolCallReply } from '../support/llm-harness';
 import { freePort } from '../support/ports';
+import { first } from '../support/at';
 
 const OUT = path.join(__dirname, 'histories');
 
@@ -52,7 +53,7 @@ const llmScenarios: Record<string, (session: SessionClient) => Promise<void>> = 
     await session.approve({ planHash: view.plan!.hash });
     for (const decision of [{ decision: 'deny', reason: 'not now' }, { decision: 'edit', arguments: { service: 'checkout-api' } }] as const) {
       const waiting = await session.waitFor('awaitingUserFeedback');
-      await session.review(waiting.pendingReviews[0].id, decision);
+      await session.review(first(waiting.pendingReviews).id, decision);
     }
     await session.waitFor('paused');
     await session.resume({ budget: { tokens: 100_000 } });

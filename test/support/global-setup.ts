@@ -12,7 +12,6 @@ import { WORKFLOWS_PATH } from '../../src/worker';
 import { freePort, TEST_SQLITE_PRAGMAS } from './ports';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __ANDON_TEST_SERVER__: DevServer | undefined;
 }
 

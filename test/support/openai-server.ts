@@ -13,6 +13,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { at } from './at';
+import { firstIssue } from '../../src/protocol/issues';
 
 // ---------------------------------------------------------------------------------------------
 // Request schema (what the client must send)
@@ -194,19 +196,19 @@ export class OpenAICompatibleServer {
   ) {}
 
   static async start(options: ServerOptions = {}): Promise<OpenAICompatibleServer> {
-    let api: OpenAICompatibleServer | undefined;
     const server = http.createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        api!.handle(request, Buffer.concat(chunks).toString('utf8'), response).catch((error: unknown) => {
+        api.handle(request, Buffer.concat(chunks).toString('utf8'), response).catch((error: unknown) => {
           if (!response.headersSent) sendError(response, 500, serverError(`loopback OpenAI server failed: ${String(error)}`));
           else response.destroy();
         });
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    api = new OpenAICompatibleServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, options);
+    // Requests arrive only once the server listens, after `api` is set.
+    const api = new OpenAICompatibleServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, options);
     return api;
   }
 
@@ -244,7 +246,7 @@ export class OpenAICompatibleServer {
 
   /** How the exchange for requests[index] ended (event-driven; resolves when the response finishes or the client goes away). */
   outcome(index: number): Promise<Outcome> {
-    return this.waitForRequests(index + 1).then(() => this.outcomes[index]);
+    return this.waitForRequests(index + 1).then(() => at(this.outcomes, index));
   }
 
   async close(): Promise<void> {
@@ -259,7 +261,7 @@ export class OpenAICompatibleServer {
 
   private async handle(request: http.IncomingMessage, raw: string, response: http.ServerResponse): Promise<void> {
     const method = request.method ?? 'GET';
-    const path = (request.url ?? '/').split('?')[0].replace(/\/+$/, '');
+    const path = (request.url ?? '/').replace(/\?.*$/, '').replace(/\/+$/, '');
     const reject = (status: number, body: OpenAIErrorBody, headers: Record<string, string> = {}) => {
       this.rejected.push({ method, path, status, raw, error: body.error });
       sendError(response, status, body, headers);
@@ -590,7 +592,7 @@ function strictSchemaProblem(schema: unknown, context: string[]): string | undef
 
 /** The first schema issue, phrased the way OpenAI phrases its validation errors. */
 function zodProblem(error: z.ZodError): OpenAIErrorBody {
-  const issue = error.issues[0];
+  const issue = firstIssue(error);
   const param = issue.path.reduce<string>((path, key) => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${String(key)}` : String(key)), '');
   const input = (issue as { input?: unknown }).input;
   if (issue.code === 'invalid_type' && input === undefined) {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 export interface RecordedCall {
   method: string;
   /** Form fields, with JSON-valued ones (blocks, view) parsed. */
-  args: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  args: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack Web API JSON, read by path in assertions
   /** What the call was answered with: 200 (ok or not), 429, 5xx. */
   status: number;
   ok: boolean;
@@ -21,16 +21,16 @@ export interface PostedMessage {
   channel: string;
   ts: string;
   text: string;
-  blocks: any[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  blocks: any[]; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack Web API JSON, read by path in assertions
   threadTs?: string;
   broadcast: boolean;
   /** Content before each update, oldest first. */
-  history: { text: string; blocks: any[] }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  history: { text: string; blocks: any[] }[]; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack Web API JSON, read by path in assertions
 }
 
 export interface ResponseUrlPost {
   url: string;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack Web API JSON, read by path in assertions
   at: number;
 }
 
@@ -45,7 +45,7 @@ export interface Fault {
   /** How many calls fail (default: every matching one). */
   times?: number;
   /** Only calls for which this holds. */
-  when?: (args: Record<string, any>) => boolean; // eslint-disable-line @typescript-eslint/no-explicit-any
+  when?: (args: Record<string, any>) => boolean; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack Web API JSON, read by path in assertions
 }
 
 const JSON_FIELDS = new Set(['blocks', 'attachments', 'view', 'metadata']);
@@ -65,14 +65,14 @@ export class SlackApiServer {
   ) {}
 
   static async start(options: { token: string }): Promise<SlackApiServer> {
-    let api: SlackApiServer | undefined;
     const server = http.createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => api!.handle(request, Buffer.concat(chunks).toString('utf8'), response));
+      request.on('end', () => api.handle(request, Buffer.concat(chunks).toString('utf8'), response));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    api = new SlackApiServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, options.token);
+    // Requests arrive only once the server listens, after `api` is set.
+    const api = new SlackApiServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, options.token);
     return api;
   }
 
@@ -131,7 +131,7 @@ export class SlackApiServer {
   // -------------------------------------------------------------------------------------------
 
   private handle(request: http.IncomingMessage, body: string, response: http.ServerResponse): void {
-    const path = (request.url ?? '').split('?')[0];
+    const path = (request.url ?? '').replace(/\?.*$/, '');
     if (path.startsWith('/respond/')) {
       this.responses.push({ url: `${this.url}${path}`, body: JSON.parse(body), at: Date.now() });
       return send(response, 200, 'ok', 'text/plain');
@@ -162,7 +162,7 @@ export class SlackApiServer {
     return fault;
   }
 
-  private apply(method: string, args: Record<string, any>): Record<string, unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  private apply(method: string, args: Record<string, any>): Record<string, unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack Web API JSON, read by path in assertions
     switch (method) {
       case 'auth.test':
         return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0TEST' };

@@ -23,7 +23,7 @@ export interface SlackRequest {
 export interface SlackAnswer {
   status: number;
   /** Parsed JSON, the text, or undefined when empty. */
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack's JSON, read by path in assertions
   /** How long andon took to answer, in ms (Slack gives up after 3 s). */
   tookMs: number;
 }

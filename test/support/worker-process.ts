@@ -10,6 +10,7 @@ import { createWorker } from '../../src/worker';
 
 async function main(): Promise<void> {
   const [address, taskQueue, script] = process.argv.slice(2);
+  if (!address || !taskQueue || !script) throw new Error('usage: worker-process <address> <taskQueue> <script>');
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const connection = await NativeConnection.connect({ address });
   const worker = await createWorker({

@@ -5,6 +5,7 @@
  */
 import { ApprovalPolicy, OPEN_POLICY, expand, personOf, planHash, whyNotAllowed, type ApprovalPolicyInput } from '../../src/session/approval';
 import type { Plan } from '../../src/session/schema';
+import { at } from '../support/at';
 
 const policy = (input: ApprovalPolicyInput = {}): ApprovalPolicy => ApprovalPolicy.parse(input);
 
@@ -136,10 +137,10 @@ describe('planHash', () => {
     const variants = [
       { ...plan, title: 'Free disk space now' },
       { ...plan, title: undefined },
-      { ...plan, steps: [{ ...plan.steps[0], title: 'Peek' }, plan.steps[1]] },
-      { ...plan, steps: [plan.steps[0], { ...plan.steps[1], description: 'delete the logs' }] },
-      { ...plan, steps: [plan.steps[1], plan.steps[0]] },
-      { ...plan, steps: [plan.steps[0]] },
+      { ...plan, steps: [{ ...at(plan.steps, 0), title: 'Peek' }, at(plan.steps, 1)] },
+      { ...plan, steps: [at(plan.steps, 0), { ...at(plan.steps, 1), description: 'delete the logs' }] },
+      { ...plan, steps: [at(plan.steps, 1), at(plan.steps, 0)] },
+      { ...plan, steps: [at(plan.steps, 0)] },
     ];
     const hashes = new Set([planHash(plan), ...variants.map(planHash)]);
     expect(hashes.size).toBe(variants.length + 1);
@@ -156,7 +157,7 @@ describe('policy schema errors', () => {
   function issue(input: unknown): { path: string; message: string } {
     const result = ApprovalPolicy.safeParse(input);
     expect(result.success).toBe(false);
-    const first = result.error!.issues[0];
+    const first = at(result.error!.issues, 0);
     return { path: first.path.join('.'), message: first.message };
   }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { TimelineEvent } from '../../src/session/schema';
 import { TRANSITIONS } from '../../src/session/transitions';
 import * as messages from '../../src/protocol/messages';
+import { at } from '../support/at';
 
 const docsDir = join(__dirname, '..', '..', 'docs');
 const sessionsDoc = readFileSync(join(docsDir, 'sessions.md'), 'utf8');
@@ -27,11 +28,11 @@ function transitionTable(markdown: string): Record<string, string[]> {
   const lines = markdown.split('\n');
   const header = lines.findIndex((line) => /^\|/.test(line.trim()) && cells(line).join('|') === 'state|next states');
   if (header < 0) throw new Error('no "| state | next states |" table in docs/sessions.md');
-  if (!/^\|[\s:|-]+\|$/.test(lines[header + 1].trim())) throw new Error('transition table has no separator row');
+  if (!/^\|[\s:|-]+\|$/.test(at(lines, header + 1).trim())) throw new Error('transition table has no separator row');
   const table: Record<string, string[]> = {};
   for (const line of lines.slice(header + 2)) {
     if (!line.trim().startsWith('|')) break;
-    const [state, next, ...rest] = cells(line);
+    const [state = '', next = '', ...rest] = cells(line);
     expect(rest).toEqual([]);
     const key = unquote(state);
     if (key in table) throw new Error(`state ${key} appears twice in the transition table`);
@@ -43,8 +44,8 @@ function transitionTable(markdown: string): Record<string, string[]> {
 /** Heading texts and code spans in a markdown document. */
 function documentedNames(markdown: string): Set<string> {
   const names = new Set<string>();
-  for (const match of markdown.matchAll(/^#{1,6}\s+(.+)$/gm)) names.add(match[1].trim());
-  for (const match of markdown.matchAll(/`([^`\n]+)`/g)) names.add(match[1]);
+  for (const match of markdown.matchAll(/^#{1,6}\s+(.+)$/gm)) names.add(at(match, 1).trim());
+  for (const match of markdown.matchAll(/`([^`\n]+)`/g)) names.add(at(match, 1));
   return names;
 }
 

@@ -5,6 +5,7 @@
 import { SessionNotFoundError, UnavailableError } from '../../src/client/errors';
 import { SessionFeeds, type FeedItem, type Subscriber, type TimelineSource } from '../../src/service/feed';
 import type { TimelineEvent } from '../../src/session/schema';
+import { first } from '../support/at';
 
 /** One reader the feed started: the test pushes events into it, ends it or fails it. */
 class FakeReader {
@@ -133,8 +134,8 @@ describe('SessionFeeds', () => {
     expect(feeds.size).toBe(2);
     expect(feeds.get('busy')?.subscriberCount).toBe(100);
 
-    timeline.readersOf('busy')[0].push(ev(1), ev(2), ev(3, 'sessionCompleted'));
-    timeline.readersOf('busy')[0].end();
+    first(timeline.readersOf('busy')).push(ev(1), ev(2), ev(3, 'sessionCompleted'));
+    first(timeline.readersOf('busy')).end();
     await settle();
     for (const r of recorders) {
       expect(r.seqs).toEqual([1, 2, 3]);
@@ -180,7 +181,7 @@ describe('SessionFeeds', () => {
     // Past the linger with nobody left, the reader stops and the registry forgets the feed.
     b.unsubscribe();
     await sleep(120);
-    expect(timeline.readers[0].signal.aborted).toBe(true);
+    expect(timeline.readers[0]?.signal.aborted).toBe(true);
     expect(feeds.size).toBe(0);
 
     // The next subscriber starts a new reader, from the first event.

@@ -13,39 +13,22 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import LAYERS from '../../layers.json';
+import { at } from '../support/at';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-/** What each unit (a folder under src/, or a top-level file or folder) may import, besides itself. */
-const RULES: Record<string, readonly string[]> = {
-  'src/session': [],
-  'src/protocol': ['src/session'],
+/**
+ * What each unit (a folder under src/, or a top-level file or folder) may import, besides itself,
+ * and the only modules outside src/protocol and src/session whose values workflow code may import
+ * (the deterministic schema modules of agents and notify). layers.json is shared with
+ * eslint.config.mjs, which reports the same rules in the editor.
+ */
+const RULES: Record<string, readonly string[]> = LAYERS.units;
+const WORKFLOW_VALUES = new Set(LAYERS.workflowValues);
 
-  'src/storage': [],
-  'src/memory': ['src/protocol', 'src/session', 'src/storage'],
-  'src/notify': ['src/protocol', 'src/session'],
-  'src/agents': ['src/protocol', 'src/session', 'src/storage'],
-  'src/temporal': ['src/protocol', 'src/session'],
-  activities: ['src/protocol', 'src/session', 'src/agents', 'src/memory', 'src/notify', 'src/storage'],
-  // Values from agents and notify: only their deterministic schema modules (see WORKFLOW_VALUES).
-  workflows: ['src/protocol', 'src/session', 'activities', 'src/agents', 'src/notify'],
-
-  'src/client': ['src/protocol', 'src/session'],
-
-  'src/slack': ['src/client', 'src/protocol', 'src/session', 'src/notify'],
-  'src/service': ['src/client', 'src/protocol', 'src/session', 'src/slack', 'package.json'],
-  'src/config': ['src/client', 'src/protocol', 'src/session', 'src/service', 'src/slack', 'src/agents', 'src/memory'],
-  'temporal.config': ['src/config'],
-  'src/worker': ['activities', 'workflows', 'src/protocol', 'src/session', 'src/agents', 'src/memory', 'src/notify'],
-  'src/cli': ['src/client', 'src/protocol', 'src/session', 'src/config', 'package.json'],
-  'src/main': ['src/client', 'src/protocol', 'src/session', 'src/config', 'src/service', 'src/slack', 'src/worker', 'src/agents', 'src/memory', 'src/notify', 'src/temporal'],
-};
-
-/** The only modules outside src/protocol and src/session whose values workflow code may import. */
-const WORKFLOW_VALUES = new Set(['src/agents/agent.ts', 'src/notify/notifier.ts']);
-
-/** Files of src/client that load Temporal: the HTTP client must not import them. */
-const TEMPORAL_CLIENT_FILES = ['src/client/index.ts', 'src/client/andon.ts', 'src/client/session-client.ts', 'src/client/temporal-errors.ts', 'src/client/watch.ts'];
+/** Files that load Temporal (the SDK client, the message definitions): the HTTP client must not import them. */
+const HTTP_CLIENT_FORBIDDEN = new Set(LAYERS.httpClientForbidden);
 
 interface Import {
   from: string;
@@ -75,7 +58,7 @@ function importsOf(file: string): Import[] {
   const text = readFileSync(path.join(ROOT, file), 'utf8');
   return [...text.matchAll(IMPORT)].map((match) => ({
     from: file,
-    to: resolve(file, match[3] ?? match[4] ?? match[5] ?? match[6]),
+    to: resolve(file, match[3] ?? match[4] ?? match[5] ?? at(match, 6)),
     typeOnly: match[2] !== undefined,
   }));
 }
@@ -147,8 +130,7 @@ describe('import layers', () => {
   });
 
   it('keeps the HTTP client off the Temporal SDK client and the Temporal message definitions', () => {
-    const forbidden = new Set([...TEMPORAL_CLIENT_FILES, 'src/protocol/messages.ts', 'src/session/search-attributes.ts']);
-    const broken = IMPORTS.filter(({ from, to }) => from.startsWith('src/client/http/') && forbidden.has(to));
+    const broken = IMPORTS.filter(({ from, to }) => from.startsWith('src/client/http/') && HTTP_CLIENT_FORBIDDEN.has(to));
     expect(broken.map(({ from, to }) => `${from} -> ${to}`)).toEqual([]);
   });
 

@@ -8,6 +8,7 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { APICallError, generateText, NoOutputGeneratedError, Output, stepCountIs, streamText, tool, type ModelMessage } from 'ai';
 import { z } from 'zod';
 import { OpenAICompatibleServer, textOf } from '../support/openai-server';
+import { at } from '../support/at';
 
 const API_KEY = 'sk-loopback-test-key';
 
@@ -74,7 +75,7 @@ describe('text', () => {
     expect(result.response.modelId).toBe('loopback-model');
 
     expect(server.requests).toHaveLength(1);
-    const [{ body, headers }] = server.requests;
+    const { body, headers } = at(server.requests, 0);
     expect(body).toMatchObject({
       model: 'loopback-model',
       messages: [
@@ -109,7 +110,7 @@ describe('text', () => {
     expect(pieces.join('')).toBe('The quick brown fox jumps.');
     expect(await result.finishReason).toBe('stop');
     expect(await result.usage).toMatchObject({ inputTokens: 9, outputTokens: 6 });
-    expect(server.requests[0].body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    expect(server.requests[0]?.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
 
   it('gives openai-compatible streams no usage unless includeUsage is set (the client sends no stream_options)', async () => {
@@ -117,7 +118,7 @@ describe('text', () => {
     const result = streamText({ model: compatible(), prompt: 'hi', maxRetries: 0 });
     expect(await result.text).toBe('No usage here.');
     expect((await result.usage).inputTokens).toBeUndefined();
-    expect(server.requests[0].body.stream_options).toBeUndefined();
+    expect(server.requests[0]?.body.stream_options).toBeUndefined();
   });
 
   it('serves @ai-sdk/openai chat models, streamed (always with include_usage) and not', async () => {
@@ -156,7 +157,7 @@ describe('tool calls', () => {
     expect(first.toolCalls[0]).toMatchObject({ toolCallId: 'call_weather_1', toolName: 'get_weather', input: { city: 'Oslo', unit: 'celsius' } });
     expect(first.toolResults).toEqual([]);
 
-    const { tools: sentTools } = server.requests[0].body;
+    const { tools: sentTools } = at(server.requests, 0).body;
     expect(sentTools).toEqual([
       {
         type: 'function',
@@ -175,7 +176,7 @@ describe('tool calls', () => {
     const second = await generateText({ model: compatible(), messages, tools, maxRetries: 0 });
     expect(second.text).toBe('It is 3°C in Oslo.');
 
-    expect(server.requests[1].body.messages).toEqual([
+    expect(server.requests[1]?.body.messages).toEqual([
       { role: 'user', content: 'Weather in Oslo?' },
       {
         role: 'assistant',
@@ -208,7 +209,7 @@ describe('tool calls', () => {
 
   it('runs a multi-step tool loop with a responder that answers from the request', async () => {
     server.respondWith((request) => {
-      const last = request.messages[request.messages.length - 1];
+      const last = at(request.messages, -1);
       if (last.role === 'tool') return { text: `The tool said ${textOf(last.content)}.` };
       return { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris', unit: 'celsius' } }] };
     });
@@ -226,9 +227,9 @@ describe('tool calls', () => {
     expect(result.text).toBe('The tool said {"city":"Paris","temperature":18}.');
     expect(result.steps).toHaveLength(2);
     expect(server.requests).toHaveLength(2);
-    const [, assistant, toolMessage] = server.requests[1].body.messages;
-    expect(assistant).toMatchObject({ role: 'assistant', tool_calls: [{ id: result.steps[0].toolCalls[0].toolCallId }] });
-    expect(toolMessage).toEqual({ role: 'tool', tool_call_id: result.steps[0].toolCalls[0].toolCallId, content: '{"city":"Paris","temperature":18}' });
+    const [, assistant, toolMessage] = at(server.requests, 1).body.messages;
+    expect(assistant).toMatchObject({ role: 'assistant', tool_calls: [{ id: result.steps[0]?.toolCalls[0]?.toolCallId }] });
+    expect(toolMessage).toEqual({ role: 'tool', tool_call_id: result.steps[0]?.toolCalls[0]?.toolCallId, content: '{"city":"Paris","temperature":18}' });
   });
 });
 
@@ -243,7 +244,7 @@ describe('structured output', () => {
 
     expect(result.output).toEqual(verdict);
     expect(result.usage).toMatchObject({ inputTokens: 30, outputTokens: 20 });
-    expect(server.requests[0].body.response_format).toEqual({
+    expect(server.requests[0]?.body.response_format).toEqual({
       type: 'json_schema',
       json_schema: { name: 'response', strict: true, schema: expect.objectContaining({ type: 'object', required: ['severity', 'summary', 'actions'] }) },
     });
@@ -253,20 +254,20 @@ describe('structured output', () => {
     server.enqueue({ json: verdict });
     const result = streamText({ model: openaiChat(), prompt: 'Assess the alert', output: Output.object({ schema: Verdict }), maxRetries: 0 });
     expect(await result.output).toEqual(verdict);
-    expect(server.requests[0].body.response_format?.type).toBe('json_schema');
+    expect(server.requests[0]?.body.response_format?.type).toBe('json_schema');
   });
 
   it("rejects json_object mode (openai-compatible's default) unless the prompt mentions JSON, as OpenAI does", async () => {
     const error = await rejection(generateText({ model: compatible(), prompt: 'Assess the alert', output: Output.object({ schema: Verdict }), maxRetries: 0 }));
     expect(APICallError.isInstance(error) && error.statusCode).toBe(400);
     expect((error as APICallError).message).toContain("must contain the word 'json'");
-    expect(server.rejected[0].raw).toContain('"json_object"');
+    expect(server.rejected[0]?.raw).toContain('"json_object"');
 
     server.enqueue({ json: verdict });
     const result = await generateText({ model: compatible(), prompt: 'Assess the alert; answer in JSON', output: Output.object({ schema: Verdict }), maxRetries: 0 });
     expect(result.output).toEqual(verdict);
     expect(result.warnings).toEqual([expect.objectContaining({ type: 'unsupported', feature: 'responseFormat' })]);
-    expect(server.requests[0].body.response_format).toEqual({ type: 'json_object' });
+    expect(server.requests[0]?.body.response_format).toEqual({ type: 'json_object' });
   });
 
   it('rejects a strict schema with an optional property, as OpenAI does', async () => {
@@ -406,7 +407,7 @@ describe('cancellation', () => {
 
     const pending = generateText({ model: compatible(), prompt: 'wait for it', maxRetries: 0 });
     await server.waitForRequests(1);
-    expect(server.requests[0].body.messages).toEqual([{ role: 'user', content: 'wait for it' }]);
+    expect(server.requests[0]?.body.messages).toEqual([{ role: 'user', content: 'wait for it' }]);
     release();
     expect((await pending).text).toBe('released');
   });
@@ -429,7 +430,7 @@ describe('request validation', () => {
     expect(server.rejected).toHaveLength(1);
   });
 
-  async function post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  async function post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- the response body, read by path in assertions
     const response = await fetch(`${server.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...headers },

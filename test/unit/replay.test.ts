@@ -6,18 +6,29 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOWS_PATH } from '../../src/worker';
 import { workflowBundle } from '../support/harness';
 
 const DIR = path.resolve(__dirname, '../replay/histories');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
 
-beforeAll(() => {
+const noop = () => undefined;
+let bundle: { code: string };
+
+beforeAll(async () => {
   try {
     Runtime.install({ logger: new DefaultLogger('WARN') });
   } catch {
     // installed already
   }
+  // The suite's global setup bundles the workflow once; `npm run test:unit` has no global setup.
+  bundle =
+    workflowBundle() ??
+    (await bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      logger: { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error },
+    }));
 });
 
 it('has committed histories to replay', () => {
@@ -26,5 +37,5 @@ it('has committed histories to replay', () => {
 
 it.each(files)('replays %s deterministically', async (file) => {
   const history = historyFromJSON(JSON.parse(readFileSync(path.join(DIR, file), 'utf8')));
-  await expect(Worker.runReplayHistory({ workflowBundle: workflowBundle() }, history, file)).resolves.toBeUndefined();
+  await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, file)).resolves.toBeUndefined();
 });

@@ -322,6 +322,10 @@ describe('ScriptedAgent delays', () => {
   });
 });
 
+/** A script a test breaks on purpose (deletes a required field, adds an unknown one): JSON, not a typed script. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the point is to build what the types forbid
+type BrokenScript = any;
+
 describe('script validation', () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'andon-script-'))));
@@ -344,7 +348,7 @@ describe('script validation', () => {
   }
 
   it('names the file, the field and what was expected', () => {
-    const script = structuredClone(base) as Record<string, any>;
+    const script = structuredClone(base) as BrokenScript;
     delete script.plans[0].steps[1].result.description;
     const message = loadError(script);
     expect(message).toContain(join(dir, 'script.json'));
@@ -352,7 +356,7 @@ describe('script validation', () => {
   });
 
   it('rejects misspelt fields', () => {
-    const script = structuredClone(base) as Record<string, any>;
+    const script = structuredClone(base) as BrokenScript;
     script.plans[0].steps[0].delay = 100;
     expect(loadError(script)).toMatch(/plans\[0\]\.steps\[0\]: Unrecognized key: "delay"/);
   });

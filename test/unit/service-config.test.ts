@@ -35,7 +35,7 @@ describe('ServiceConfig', () => {
       { name: 'bot', token: `${SECRET}-2`, scopes: ['read'] },
     ]);
     expect(ServiceConfig.parse({ tokens: compact }).tokens).toHaveLength(2);
-    expect(ServiceConfig.parse({ tokens: [{ name: 'a', token: SECRET, scopes: ['read'] }] }).tokens[0].name).toBe('a');
+    expect(ServiceConfig.parse({ tokens: [{ name: 'a', token: SECRET, scopes: ['read'] }] }).tokens[0]?.name).toBe('a');
   });
 
   it.each([
@@ -48,7 +48,7 @@ describe('ServiceConfig', () => {
   ])('refuses %s at %s', (tokens, field) => {
     const parsed = ServiceConfig.safeParse({ tokens });
     expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues[0].path.join('.')).toBe(field);
+    expect(parsed.error?.issues[0]?.path.join('.')).toBe(field);
   });
 
   it('is wired into loadConfig with environment overrides', () => {

@@ -19,6 +19,7 @@ import {
   takeOutgoing,
 } from '../../workflows/session/progress';
 import { openSession, view, type Session } from '../../workflows/session/record';
+import { at } from '../support/at';
 
 const config: SessionWorkflowInput['config'] = {
   id: 'progress-1',
@@ -74,8 +75,8 @@ describe('applyPlan', () => {
       ['plan-1-step-1', 0, 'Look'],
       ['plan-1-step-2', 1, 'Clean'],
     ]);
-    expect(plan.steps[1].tools).toEqual([{ tool: 'rotate' }]);
-    expect('tools' in plan.steps[0]).toBe(false);
+    expect(plan.steps[1]?.tools).toEqual([{ tool: 'rotate' }]);
+    expect('tools' in at(plan.steps, 0)).toBe(false);
     expect(plan.hash).toBe(planHash({ title: 'Free space', steps: plan.steps }));
     expect(s.record.timeline.at(-1)).toMatchObject({ type: 'planGenerated', plan });
     expect(s.record.state).toBe('awaitingPlanApproval');
@@ -131,7 +132,7 @@ describe('applyStepResult', () => {
 
   it('records the outcome, moves to the next step, and pauses at the boundary when asked to', () => {
     const s = running();
-    const step = s.record.plan!.steps[0];
+    const step = at(s.record.plan!.steps, 0);
     decidePause(s, { by: 'bob', reason: 'lunch' }, tick());
     applyStepResult(s, step, { title: 'Looked', description: 'found /var/log', artifacts: [] }, tick());
     expect(s.record.timeline.at(-2)).toMatchObject({ type: 'progressUpdated', title: 'Looked', description: 'found /var/log', stepId: step.id });
@@ -142,9 +143,9 @@ describe('applyStepResult', () => {
 
   it("uses the step's own title when the agent gives none", () => {
     const s = running();
-    const step = s.record.plan!.steps[0];
+    const step = at(s.record.plan!.steps, 0);
     applyStepResult(s, step, { description: 'done', artifacts: [] }, tick());
-    expect(s.record.stepOutcomes[0].title).toBe('Look');
+    expect(s.record.stepOutcomes[0]?.title).toBe('Look');
     expect(s.record.state).toBe('inProgress');
   });
 });

@@ -25,6 +25,7 @@ import {
 import { parseCommand } from '../../src/slack/commands';
 import { factsFrom } from '../../src/slack/facts';
 import { ACTION, ButtonValue, REJECT_VIEW, REVIEW_VIEW, ReviewButtonValue, ReviewMetadata } from '../../src/slack/ids';
+import { at } from '../support/at';
 
 function view(overrides: Partial<SessionView> = {}): SessionView {
   return {
@@ -64,7 +65,7 @@ function view(overrides: Partial<SessionView> = {}): SessionView {
   };
 }
 
-type Block = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Block = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack's JSON, read by path in assertions
 const blocksOf = (v: SessionView, url?: string) => sessionMessage(v, { sessionUrl: url }).blocks as Block[];
 const allText = (blocks: Block[]) => JSON.stringify(blocks);
 const buttons = (blocks: Block[]) => blocks.filter((b) => b.type === 'actions').flatMap((b) => b.elements as Block[]);
@@ -77,15 +78,16 @@ describe('the session message', () => {
     const blocks = message.blocks as Block[];
     expect(message.text).toBe('checkout-api error rate above 5%: the plan awaits approval');
     expect(blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'checkout-api error rate above 5%', emoji: true } });
-    expect(blocks[1].type).toBe('context');
-    expect(allText([blocks[1]])).toContain('*firing* alert from alertmanager: error rate 7%');
-    expect(allText([blocks[1]])).toContain('service=`checkout-api`');
+    expect(blocks[1]?.type).toBe('context');
+    expect(allText([at(blocks, 1)])).toContain('*firing* alert from alertmanager: error rate 7%');
+    expect(allText([at(blocks, 1)])).toContain('service=`checkout-api`');
     const text = allText(blocks);
     expect(text).toContain('The plan awaits approval');
     expect(text).toContain('1. *Check the deploy* — compare v1.42 with v1.41');
     expect(text).toContain('2. *Roll back*');
 
-    const [approve, reject, open] = buttons(blocks);
+    const shown = buttons(blocks);
+    const [approve, reject, open] = [at(shown, 0), at(shown, 1), at(shown, 2)];
     expect(approve).toMatchObject({ action_id: ACTION.approve, style: 'primary', text: { text: 'Approve' } });
     expect(reject).toMatchObject({ action_id: ACTION.reject, style: 'danger' });
     for (const button of [approve, reject]) {
@@ -163,14 +165,14 @@ describe('the session message', () => {
     expect(text).toContain('&lt;!here&gt; step');
     expect(escapeText('a < b && c > d')).toBe('a &lt; b &amp;&amp; c &gt; d');
     // The header is plain text: Slack shows it as is.
-    expect(blocksOf(hostile)[0].text.text).toBe('disk <!channel> & more');
+    expect(blocksOf(hostile)[0]?.text.text).toBe('disk <!channel> & more');
   });
 
   it("stays inside Slack's limits for long plans and long text", () => {
     const steps = Array.from({ length: 60 }, (_, index) => ({ id: `s${index}`, index, title: `Step ${index} ${'x'.repeat(150)}`, description: 'y'.repeat(1_000) }));
     const blocks = blocksOf(view({ title: 'T'.repeat(400), plan: { id: 'plan-1', steps } }));
     expect(blocks.length).toBeLessThanOrEqual(50);
-    expect(blocks[0].text.text.length).toBeLessThanOrEqual(150);
+    expect(blocks[0]?.text.text.length).toBeLessThanOrEqual(150);
     for (const block of blocks) if (block.type === 'section') expect(block.text.text.length).toBeLessThanOrEqual(3_000);
     expect(allText(blocks)).toContain('…and 35 more steps');
     expect(agentReplyMessage('z'.repeat(50_000)).text.length).toBeLessThanOrEqual(40_000);
@@ -273,15 +275,16 @@ describe('tool-call reviews', () => {
     const blocks = message.blocks as Block[];
     expect(message.text).toBe('Review a tool call in checkout-api error rate above 5%: restart (outside the approved plan)');
     const text = allText(blocks);
-    expect(blocks[0].text.text).toBe(
+    expect(blocks[0]?.text.text).toBe(
       ':raised_hand: *Review a tool call*: the agent wants to run `restart` (step 2/2: Roll back).\n*Why*: it is outside the approved plan (the plan does not allow this call).',
     );
-    expect(blocks[1].text.text).toBe('```\n{\n  "service": "payments"\n}\n```');
+    expect(blocks[1]?.text.text).toBe('```\n{\n  "service": "payments"\n}\n```');
     expect(text).toContain('Review `review-12` of session `alert-am-abc`');
     expect(text).toContain(`denied on its own <!date^${Date.parse('2026-01-01T04:02:00.000Z') / 1000}^`);
     expect(text).toContain('<http://ui/x|Temporal UI>');
 
-    const [approve, deny, edit] = buttons(blocks);
+    const shown = buttons(blocks);
+    const [approve, deny, edit] = [at(shown, 0), at(shown, 1), at(shown, 2)];
     expect(approve).toMatchObject({ action_id: ACTION.reviewApprove, style: 'primary', confirm: { confirm: { text: 'Run it' } } });
     expect(deny).toMatchObject({ action_id: ACTION.reviewDeny, style: 'danger', text: { text: 'Deny…' } });
     expect(edit).toMatchObject({ action_id: ACTION.reviewEdit, text: { text: 'Edit…' } });
@@ -305,7 +308,7 @@ describe('tool-call reviews', () => {
     expect(text).not.toContain('<!channel>');
     expect(text).not.toContain('<https://evil.example');
     for (const block of blocks) if (block.type === 'section') expect(block.text.text.length).toBeLessThanOrEqual(3_000);
-    const code: string = blocks[1].text.text;
+    const code: string = at(blocks, 1).text.text;
     expect(code.startsWith('```\n') && code.endsWith('…\n```')).toBe(true);
     // The fences are the only three backticks in a row.
     expect(code.match(/```/g)).toHaveLength(2);

@@ -34,7 +34,7 @@ describe('service.slack', () => {
     const parsed = slackConfigSchema({ ANDON_SLACK_BOT_TOKEN: 'xoxb-123' }).safeParse({});
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues[0]).toMatchObject({ path: ['signingSecret'], message: expect.stringContaining('ANDON_SLACK_SIGNING_SECRET') });
-    expect(slackConfigSchema({}).safeParse({ enabled: true, signingSecret: 's' }).error?.issues[0].path).toEqual(['botToken']);
+    expect(slackConfigSchema({}).safeParse({ enabled: true, signingSecret: 's' }).error?.issues[0]?.path).toEqual(['botToken']);
     expect(slackConfigSchema({}).safeParse({ apiUrl: 'ftp://x' }).success).toBe(false);
     expect(slackConfigSchema({}).safeParse({ botToken: 'x', signingSecret: 's', chanel: '#ops' }).success).toBe(false);
   });

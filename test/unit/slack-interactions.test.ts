@@ -9,6 +9,7 @@ import { InteractionHandler } from '../../src/slack/interactions';
 import { ACTION, REVIEW_VIEW, type ReviewMetadata } from '../../src/slack/ids';
 import type { Audience, Responder } from '../../src/slack/respond';
 import type { WebClient } from '@slack/web-api';
+import { first } from '../support/at';
 
 interface Stubs {
   review?: () => Promise<ReviewAttempt>;
@@ -142,7 +143,7 @@ describe('the review buttons', () => {
     await ack.after!();
     expect(decided).toEqual([]);
     expect(opened).toHaveLength(1);
-    const view = opened[0].view as { callback_id: string; private_metadata: string };
+    const view = first(opened).view as { callback_id: string; private_metadata: string };
     expect(view.callback_id).toBe(REVIEW_VIEW.denyCallbackId);
     expect(JSON.parse(view.private_metadata)).toEqual({ ...metadata, responseUrl: 'http://respond/2' });
   });

@@ -7,6 +7,7 @@ import type { Review, SessionView } from '../../src/session/schema';
 import { SlackNotifier } from '../../src/slack/notifier';
 import { rejectionOf } from '../support/rejection';
 import { SlackApiServer } from '../support/slack-api-server';
+import { at } from '../support/at';
 
 const TOKEN = 'xoxb-test-token';
 let slack: SlackApiServer;
@@ -155,7 +156,7 @@ describe('SlackNotifier', () => {
       const session = slack.messages.get(`${ref!.channel}:${ref!.ts}`)!;
       expect(session.history).toHaveLength(1);
       expect(session.text).toBe('disk full on db-7: 1 tool call awaits review');
-      const [asked] = slack.thread(ref!.channel, ref!.ts);
+      const asked = at(slack.thread(ref!.channel, ref!.ts), 0);
       expect(asked).toMatchObject({ broadcast: true, text: 'Review a tool call in disk full on db-7: restart (outside the approved plan)' });
       expect(JSON.stringify(asked.blocks)).toContain('andon_review_approve');
       expect(JSON.stringify(asked.blocks)).toContain('\\"service\\": \\"payments\\"');
@@ -172,7 +173,7 @@ describe('SlackNotifier', () => {
     it('posts a call decided before it could be posted without buttons, and not to the channel', async () => {
       const { slack: ref } = await notifier.notify(notification({}), options());
       await notifier.notify(notification({ kind: 'reviewRequested', view: waiting({ state: 'inProgress', pendingReviews: [] }), review, slack: ref }), options());
-      const [asked] = slack.thread(ref!.channel, ref!.ts);
+      const asked = at(slack.thread(ref!.channel, ref!.ts), 0);
       expect(asked.broadcast).toBe(false);
       expect(JSON.stringify(asked.blocks)).not.toContain('andon_review_approve');
       expect(JSON.stringify(asked.blocks)).toContain('No longer awaits review');

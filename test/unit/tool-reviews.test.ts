@@ -8,6 +8,7 @@ import { decideApprove, decideCancel, decideMessage, decidePause, decideResume, 
 import { budgetReached } from '../../workflows/session/progress';
 import { addUsage, lastSeq, nextCall, nextReviewExpiry, openSession, overBudget, setState, view, type Session } from '../../workflows/session/record';
 import { awaitReview, callDone, expireReviews, grantedBy, turnTaken, workDone } from '../../workflows/session/tool-work';
+import { at, first } from '../support/at';
 
 const config: SessionWorkflowInput['config'] = {
   id: 'tools-1',
@@ -70,7 +71,7 @@ describe('reviews', () => {
       ['c2', 'outsidePlan'],
       ['c3', 'risky'],
     ]);
-    expect(r.record.reviews[0].expiresAt).toBe(new Date(Date.parse(r.record.reviews[0].createdAt) + 60_000).toISOString());
+    expect(at(r.record.reviews, 0).expiresAt).toBe(new Date(Date.parse(at(r.record.reviews, 0).createdAt) + 60_000).toISOString());
     expect(view(r).pendingReviews).toHaveLength(2);
     // The first call is allowed: it runs; the second waits.
     expect(nextCall(r)).toMatchObject({ call: { id: 'c1' }, waiting: false });
@@ -86,7 +87,7 @@ describe('reviews', () => {
     // A chat message is only chat: no re-plan.
     decideMessage(r, 'send', { message: 'how is it going?' }, tick());
     expect(r.record.state).toBe('awaitingUserFeedback');
-    const id = r.record.reviews[0].id;
+    const id = first(r.record.reviews).id;
     expect(decideReview(r, { reviewId: id, decision: 'edit', arguments: { service: 'checkout-api' }, by: 'bob' }, tick())).toBeUndefined();
     expect(r.record.state).toBe('inProgress');
     expect(nextCall(r)).toMatchObject({ waiting: false, decision: { decision: 'edit', by: 'bob', arguments: { service: 'checkout-api' } } });
@@ -98,7 +99,7 @@ describe('reviews', () => {
   it('refuses a decision on no pending review, and bad decisions, changing nothing', () => {
     const r = running();
     turnTaken(r, step, { text: '', toolCalls: [call('c2', 'restart', { service: 'payments' })] }, tick());
-    const id = r.record.reviews[0].id;
+    const id = first(r.record.reviews).id;
     const seq = lastSeq(r);
     expect(decideReview(r, { reviewId: 'review-9', decision: 'approve' }, tick())).toMatchObject({ type: REFUSAL.invalidState, message: expect.stringContaining(`pending: ${id}`) });
     expect(decideReview(r, { reviewId: id, decision: 'deny' }, tick())).toMatchObject({ type: REFUSAL.invalidArgument, details: { field: 'reason' } });
@@ -130,7 +131,7 @@ describe('reviews', () => {
     awaitReview(r, tick());
     expect(decidePause(r, { by: 'carol' }, tick())).toBeUndefined();
     expect(r.record.state).toBe('paused');
-    decideReview(r, { reviewId: r.record.reviews[0].id, decision: 'approve', by: 'bob' }, tick());
+    decideReview(r, { reviewId: first(r.record.reviews).id, decision: 'approve', by: 'bob' }, tick());
     decideResume(r, { by: 'carol' }, tick());
     expect(r.record.state).toBe('inProgress');
   });

@@ -107,7 +107,7 @@ export function decideMessage(
 function answerStepFailure(s: Session, text: string, by: string, now: Date): void {
   const r = s.record;
   const failure = r.stepFailure!;
-  const choice = /^\W*(retry|skip|abort)\b/i.exec(text)?.[1].toLowerCase();
+  const choice = /^\W*(retry|skip|abort)\b/i.exec(text)?.[1]?.toLowerCase();
   if (!choice) return;
   r.stepFailure = undefined;
   if (choice === 'abort') return end(s, 'cancelled', `aborted by ${by} after step "${failure.title}" failed: ${failure.reason}`, by, now);

@@ -85,6 +85,7 @@ export function applyStepResult(s: Session, step: PlanStep, result: StepResult, 
 export function stepFailed(s: Session, reason: string, now: Date): void {
   const r = s.record;
   const step = (r.plan as Plan).steps[r.currentStep ?? 0];
+  if (!step) throw new Error(`step ${r.currentStep ?? 0} failed, but the plan has no such step`);
   r.stepFailure = { stepId: step.id, title: step.title, reason };
   recordEvent(s, { type: 'agentMessaged', originator: 'agent', message: `Step ${step.index + 1} "${step.title}" failed: ${reason}\nReply retry, skip or abort.` }, now);
   advance(s, 'awaitingUserFeedback', now);

@@ -195,7 +195,7 @@ export function recordEvent(s: Session, event: NewEvent, now: Date): TimelineEve
 
 export function lastSeq(s: Session): number {
   const timeline = s.record.timeline;
-  return timeline.length === 0 ? 0 : timeline[timeline.length - 1].seq;
+  return timeline.at(-1)?.seq ?? 0;
 }
 
 export function setState(s: Session, to: SessionState, now: Date): void {
@@ -328,8 +328,8 @@ export function transcript(s: Session): { role: 'user' | 'agent'; text: string }
   const turns: { role: 'user' | 'agent'; text: string }[] = [];
   for (let i = timeline.length - 1; i >= 0 && turns.length < TRANSCRIPT_LENGTH; i--) {
     const event = timeline[i];
-    if (event.type === 'userMessaged') turns.push({ role: 'user', text: event.message });
-    else if (event.type === 'agentMessaged') turns.push({ role: 'agent', text: event.message });
+    if (event?.type === 'userMessaged') turns.push({ role: 'user', text: event.message });
+    else if (event?.type === 'agentMessaged') turns.push({ role: 'agent', text: event.message });
   }
   return turns.reverse();
 }

@@ -20,7 +20,9 @@ const MARK = Symbol.for('andon.error');
 
 /** Same rule as the SDK's errors: match by the name the constructor recorded, not by prototype. */
 function isNamed(error: unknown, names: string[]): boolean {
-  return AndonError.isInstance(error) && names.includes((error as unknown as Record<symbol, string>)[MARK]);
+  if (!AndonError.isInstance(error)) return false;
+  const name = (error as unknown as Record<symbol, string | undefined>)[MARK];
+  return name !== undefined && names.includes(name);
 }
 
 /** The service refused the credentials: no or unknown token (401), or a token without the route's scope (403 `forbidden`). */

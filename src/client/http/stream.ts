@@ -15,6 +15,7 @@ import { TimelineEvent } from '../../session/schema';
 import { AuthError, UnexpectedResponseError } from './errors';
 import { readSse, type SseFrame } from './sse';
 import type { HttpTransport } from './transport';
+import { firstIssue } from '../../protocol/issues';
 
 const ENDING_EVENTS = new Set<TimelineEvent['type']>(['sessionCompleted', 'sessionFailed', 'sessionCancelled']);
 
@@ -96,7 +97,7 @@ function parseEvent(frame: SseFrame): TimelineEvent {
     throw new UnexpectedResponseError(`event ${frame.id} of the stream is not JSON`, 200);
   }
   const parsed = TimelineEvent.safeParse(json);
-  if (!parsed.success) throw new UnexpectedResponseError(`event ${frame.id} of the stream is not a timeline event: ${parsed.error.issues[0].message}`, 200);
+  if (!parsed.success) throw new UnexpectedResponseError(`event ${frame.id} of the stream is not a timeline event: ${firstIssue(parsed.error).message}`, 200);
   return parsed.data;
 }
 

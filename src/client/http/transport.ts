@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { TimeoutError, UnavailableError } from '../errors';
 import { UnexpectedResponseError, errorFromResponse } from './errors';
+import { firstIssue } from '../../protocol/issues';
 
 export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
@@ -110,7 +111,7 @@ function parseAnswer<S extends z.ZodType>(schema: S, text: string, request: stri
   }
   const parsed = schema.safeParse(json);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
+  const issue = firstIssue(parsed.error);
   throw new UnexpectedResponseError(`${request} answered with an unexpected body: ${issue.path.join('.') || '(body)'}: ${issue.message}`, status);
 }
 

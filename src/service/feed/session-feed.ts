@@ -95,7 +95,7 @@ export class SessionFeed {
     if (this.status === 'closed' || this.status === 'failed') throw new Error(`feed for ${this.sessionId} is closed`);
     clearTimeout(this.linger);
     this.linger = undefined;
-    for (let i = this.firstAfter(after); i < this.log.length; i++) subscriber.event(this.log[i]);
+    for (const item of this.log.slice(this.firstAfter(after))) subscriber.event(item);
     if (this.status === 'ended') {
       subscriber.end(this.lastSeq);
       this.lingerIfIdle();
@@ -183,7 +183,7 @@ export class SessionFeed {
     let hi = this.log.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.log[mid].seq <= after) lo = mid + 1;
+      if ((this.log[mid]?.seq ?? Infinity) <= after) lo = mid + 1;
       else hi = mid;
     }
     return lo;

@@ -126,8 +126,8 @@ export class SseConnection implements Subscriber {
   private flush(): void {
     if (this.state !== 'open' || this.waitingForDrain) return;
     let sent = 0;
-    while (sent < this.queue.length) {
-      const frame = this.queue[sent++];
+    for (const frame of this.queue) {
+      sent++;
       this.queuedBytes -= frame.length;
       if (!this.out.write(frame)) {
         this.waitingForDrain = true;

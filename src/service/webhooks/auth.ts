@@ -59,9 +59,9 @@ type GivenCredentials = { scheme: 'bearer'; token: string } | { scheme: 'basic';
 
 function parseAuthorization(header: string): GivenCredentials | undefined {
   const bearer = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  if (bearer) return { scheme: 'bearer', token: bearer[1] };
+  if (bearer?.[1]) return { scheme: 'bearer', token: bearer[1] };
   const basic = /^Basic[ ]+([A-Za-z0-9+/]+=*)\s*$/i.exec(header);
-  if (!basic) return undefined;
+  if (!basic?.[1]) return undefined;
   const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   return colon < 0 ? undefined : { scheme: 'basic', user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };

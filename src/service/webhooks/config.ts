@@ -152,7 +152,8 @@ function withEnvironment(input: unknown, env: NodeJS.ProcessEnv): unknown {
   for (const [name, target] of Object.entries(WEBHOOK_ENV)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    const [receiver, field] = target.split('.');
+    const dot = target.indexOf('.');
+    const [receiver, field] = [target.slice(0, dot), target.slice(dot + 1)];
     const section = merged[receiver];
     // A receiver given as something other than an object is left for the schema to refuse.
     if (section !== undefined && (typeof section !== 'object' || section === null)) continue;

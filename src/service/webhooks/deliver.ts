@@ -39,15 +39,15 @@ export async function deliverAll(andon: Andon, deliveries: readonly Delivery[], 
   const controller = new AbortController();
   const results: Delivered[] = new Array(deliveries.length);
   // Notifications for one incident go in payload order (firing before its resolve); incidents in parallel.
-  const byId = new Map<string, number[]>();
-  deliveries.forEach((delivery, index) => byId.set(delivery.id, [...(byId.get(delivery.id) ?? []), index]));
+  const byId = new Map<string, { delivery: Delivery; index: number }[]>();
+  deliveries.forEach((delivery, index) => byId.set(delivery.id, [...(byId.get(delivery.id) ?? []), { delivery, index }]));
   const work = Promise.allSettled(
-    [...byId.values()].map(async (indexes) => {
-      for (const index of indexes) {
+    [...byId.values()].map(async (incident) => {
+      for (const { delivery, index } of incident) {
         try {
-          results[index] = await deliverOne(andon, deliveries[index], controller.signal);
+          results[index] = await deliverOne(andon, delivery, controller.signal);
         } catch (error) {
-          options.onFailure?.(deliveries[index], error);
+          options.onFailure?.(delivery, error);
           throw error;
         }
       }

@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 import { badRequest } from '../../protocol/http-errors';
 import type { ReceiverName } from './config';
+import { firstIssue } from '../../protocol/issues';
 
 /** An alert as read from a vendor's payload, before routing. */
 export interface IncomingAlert {
@@ -37,7 +38,7 @@ export const StringMap = z.record(z.string(), z.string());
 export function parsePayload<S extends z.ZodType>(schema: S, input: unknown, at: PropertyKey[] = []): z.output<S> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
+  const issue = firstIssue(parsed.error);
   const field = [...at, ...issue.path].map(String).join('.') || '(body)';
   throw badRequest(`invalid ${field}: ${issue.message}`, field);
 }

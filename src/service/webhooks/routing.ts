@@ -24,8 +24,8 @@ export interface RoutedAlert {
 
 /** The first route that takes this alert, with its position. */
 export function matchRoute(routes: readonly WebhookRoute[], source: ReceiverName, labels: Record<string, string>): { route: WebhookRoute; index: number } | undefined {
-  const index = routes.findIndex((route) => matches(route.match, source, labels));
-  return index < 0 ? undefined : { route: routes[index], index };
+  for (const [index, route] of routes.entries()) if (matches(route.match, source, labels)) return { route, index };
+  return undefined;
 }
 
 function matches(match: WebhookRoute['match'], source: ReceiverName, labels: Record<string, string>): boolean {

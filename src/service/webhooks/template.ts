@@ -23,7 +23,7 @@ const MAPS = new Set(['labels', 'annotations']);
 /** What is wrong with a template (empty when nothing is). */
 export function checkTemplate(template: string): string[] {
   const problems: string[] = [];
-  for (const [text, name, key] of template.matchAll(PLACEHOLDER)) {
+  for (const [text, name = '', key] of template.matchAll(PLACEHOLDER)) {
     if (MAPS.has(name)) continue;
     if (SCALARS.has(name) && key === undefined) continue;
     problems.push(
