@@ -59,15 +59,24 @@ import { NotifyError, type Notification, type Notifier, type NotifyResult, type 
 // what it sends to the server), so a cancelled session stops its agent call within seconds.
 const HEARTBEAT_EVERY_MS = 1_000;
 
-export function createActivities(agents: AgentRegistry, notifiers: Partial<Record<keyof NotifyTargets, Notifier>> = {}, memory?: MemoryStore) {
+export function createActivities(
+  agents: AgentRegistry,
+  notifiers: Partial<Record<keyof NotifyTargets, Notifier>> = {},
+  memory?: MemoryStore,
+) {
   return {
     /** Recalls what is remembered about this session, its agent and its service, then plans with it. */
     plan: async (request: PlanRequest): Promise<PlanResult & { recalled?: Recalled[] }> => {
       const { name, agent } = resolve(agents, request.agent);
       const recalled: Recalled[] = memory
-        ? (await memory.recall({ sessionId: request.sessionId, agent: name, service: request.context.service, text: `${request.title} ${request.prompt}` })).map(
-            ({ id, scope, content }) => ({ id, scope, content }),
-          )
+        ? (
+            await memory.recall({
+              sessionId: request.sessionId,
+              agent: name,
+              service: request.context.service,
+              text: `${request.title} ${request.prompt}`,
+            })
+          ).map(({ id, scope, content }) => ({ id, scope, content }))
         : [];
       const result = await call(PlanResult, (options) => agent.plan({ ...request, agent: name, memories: recalled }, options));
       return recalled.length > 0 ? { ...result, recalled } : result;
@@ -75,19 +84,36 @@ export function createActivities(agents: AgentRegistry, notifiers: Partial<Recor
     /** Writes a memory entry; the key of its scope is the session, the session's agent, or the service. */
     remember: async (request: RememberRequest): Promise<{ memoryId: string }> => {
       if (!memory) throw ApplicationFailure.nonRetryable('this worker has no memory store', MEMORY_UNAVAILABLE);
-      const key = request.scope === 'session' ? request.sessionId : request.scope === 'agent' ? resolve(agents, request.agent).name : request.service;
-      if (!key) throw ApplicationFailure.nonRetryable('a service memory needs a session whose context names its service', MEMORY_UNAVAILABLE);
-      const { id } = await memory.write({ scope: request.scope, key, content: request.content, by: request.by, sessionId: request.sessionId });
+      const key =
+        request.scope === 'session' ? request.sessionId : request.scope === 'agent' ? resolve(agents, request.agent).name : request.service;
+      if (!key)
+        throw ApplicationFailure.nonRetryable('a service memory needs a session whose context names its service', MEMORY_UNAVAILABLE);
+      const { id } = await memory.write({
+        scope: request.scope,
+        key,
+        content: request.content,
+        by: request.by,
+        sessionId: request.sessionId,
+      });
       return { memoryId: id };
     },
-    executeStep: (request: StepRequest) => dispatch(agents, request, (agent, named, options) => agent.executeStep(named, options), StepResult),
+    executeStep: (request: StepRequest) =>
+      dispatch(agents, request, (agent, named, options) => agent.executeStep(named, options), StepResult),
     reply: (request: ReplyRequest) => dispatch(agents, request, (agent, named, options) => agent.reply(named, options), ReplyResult),
-    summarize: (request: SummarizeRequest) => dispatch(agents, request, (agent, named, options) => agent.summarize(named, options), SummaryResult),
+    summarize: (request: SummarizeRequest) =>
+      dispatch(agents, request, (agent, named, options) => agent.summarize(named, options), SummaryResult),
     notify: (notification: Notification) => notify(notifiers, notification),
     /** One model call of a step carried out through tools. */
-    turn: (request: TurnRequest) => dispatch(agents, request, (agent, named, options) => toolAgent(agent, named.agent, 'turn').turn!(named, options), TurnResult),
+    turn: (request: TurnRequest) =>
+      dispatch(agents, request, (agent, named, options) => toolAgent(agent, named.agent, 'turn').turn!(named, options), TurnResult),
     /** One tool call, allowed by the plan or by a reviewer. */
-    runTool: (request: ToolRequest) => dispatch(agents, request, (agent, named, options) => toolAgent(agent, named.agent, 'runTool').runTool!(named, options), ToolRunResult),
+    runTool: (request: ToolRequest) =>
+      dispatch(
+        agents,
+        request,
+        (agent, named, options) => toolAgent(agent, named.agent, 'runTool').runTool!(named, options),
+        ToolRunResult,
+      ),
     /** A reviewer's edited arguments, checked against the tool's schema. */
     checkToolArguments: async (request: CheckArgumentsRequest): Promise<ArgumentsCheck> => {
       const { name, agent } = resolve(agents, request.agent);
@@ -128,7 +154,8 @@ function resolve(agents: AgentRegistry, name: string | undefined): { name: strin
   try {
     return agents.resolve(name);
   } catch (error) {
-    if (error instanceof UnknownAgentError) throw ApplicationFailure.nonRetryable(error.message, UNKNOWN_AGENT, { agent: error.agent, registered: error.registered });
+    if (error instanceof UnknownAgentError)
+      throw ApplicationFailure.nonRetryable(error.message, UNKNOWN_AGENT, { agent: error.agent, registered: error.registered });
     throw error;
   }
 }

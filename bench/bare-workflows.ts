@@ -16,7 +16,9 @@ export interface BareActivities {
 }
 
 export const bareApproveUpdate = defineUpdate<{ approved: true }, [{ by?: string; comment?: string }]>('approve');
-export const bareAskUpdate = defineUpdate<{ messageId?: string; reply: string }, [{ message: string; messageId?: string; by?: string }]>('ask');
+export const bareAskUpdate = defineUpdate<{ messageId?: string; reply: string }, [{ message: string; messageId?: string; by?: string }]>(
+  'ask',
+);
 export const bareSendSignal = defineSignal<[{ message: string; messageId?: string; by?: string }]>('send');
 export const bareCloseSignal = defineSignal('close');
 export const bareViewQuery = defineQuery<{ approved: boolean; messages: number }>('view');

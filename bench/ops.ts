@@ -60,7 +60,9 @@ export async function opsMain(argv: string[]): Promise<number> {
   const total = warmup + iterations;
 
   const bench = await startBenchServer(values['sqlite-pragma']);
-  console.log(`ops: ${iterations} iterations after ${warmup} warm-up, Temporal CLI ${TEMPORAL_CLI_VERSION} dev server (SQLite ${bench.pragmas.join(', ')})`);
+  console.log(
+    `ops: ${iterations} iterations after ${warmup} warm-up, Temporal CLI ${TEMPORAL_CLI_VERSION} dev server (SQLite ${bench.pragmas.join(', ')})`,
+  );
   console.log(`machine: ${machine()}`);
   await Promise.all([
     startWorkerProcess({ kind: 'andon', address: bench.address, taskQueue: ANDON_QUEUE }),
@@ -76,7 +78,11 @@ export async function opsMain(argv: string[]): Promise<number> {
   const watchConnection = await Connection.connect({ address: bench.address });
   onCleanup(() => watchConnection.close());
   const longPolls = instrumentLongPolls(watchConnection);
-  const watchAndon = new Andon({ client: new Client({ connection: watchConnection, namespace: 'default' }), taskQueue: ANDON_QUEUE, identity: 'bench' });
+  const watchAndon = new Andon({
+    client: new Client({ connection: watchConnection, namespace: 'default' }),
+    taskQueue: ANDON_QUEUE,
+    identity: 'bench',
+  });
 
   const samples = new Map<string, number[]>();
   const record = (op: Op, side: Side, i: number, value: number) => {
@@ -134,7 +140,9 @@ export async function opsMain(argv: string[]): Promise<number> {
       },
       async () => {
         const t0 = performance.now();
-        await client.workflow.getHandle(bareId('a', i)).executeUpdate(bareAskUpdate, { args: [{ message: 'why roll back?', messageId: `m-${i}`, by: 'bench' }] });
+        await client.workflow
+          .getHandle(bareId('a', i))
+          .executeUpdate(bareAskUpdate, { args: [{ message: 'why roll back?', messageId: `m-${i}`, by: 'bench' }] });
         record('ask', 'bare', i, performance.now() - t0);
       },
     );
@@ -198,13 +206,17 @@ export async function opsMain(argv: string[]): Promise<number> {
       i,
       async () => {
         const session = sessions.b[i]!;
-        const value = await timeStreamed(watchAndon.session(session.id), longPolls, 'planApproved', () => session.approve({ comment: 'go' }));
+        const value = await timeStreamed(watchAndon.session(session.id), longPolls, 'planApproved', () =>
+          session.approve({ comment: 'go' }),
+        );
         record('event: approve', 'andon', i, value);
         await session.result({ timeoutMs: 60_000 });
       },
       async () => {
         const handle = client.workflow.getHandle(bareId('b', i));
-        const value = await timeWatched(client, bareId('b', i), () => handle.executeUpdate(bareApproveUpdate, { args: [{ by: 'bench', comment: 'go' }] }));
+        const value = await timeWatched(client, bareId('b', i), () =>
+          handle.executeUpdate(bareApproveUpdate, { args: [{ by: 'bench', comment: 'go' }] }),
+        );
         record('event: approve', 'bare', i, value);
       },
     );
@@ -348,7 +360,9 @@ function instrumentLongPolls(connection: Connection): LongPolls {
   const original = service.getWorkflowExecutionHistory.bind(service);
   const waiting = new Map<string, () => void>();
   type Request = Parameters<typeof original>[0];
-  (service as { getWorkflowExecutionHistory: (request: Request) => ReturnType<typeof original> }).getWorkflowExecutionHistory = (request: Request) => {
+  (service as { getWorkflowExecutionHistory: (request: Request) => ReturnType<typeof original> }).getWorkflowExecutionHistory = (
+    request: Request,
+  ) => {
     const id = request.execution?.workflowId ?? '';
     if (request.waitNewEvent && request.nextPageToken?.length && waiting.has(id)) {
       waiting.get(id)!();

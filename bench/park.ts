@@ -27,7 +27,21 @@ import { Client, Connection } from '@temporalio/client';
 import { Andon, InvalidStateError, TimeoutError, UnavailableError } from '../src/client';
 import { STATE_ATTRIBUTE } from '../src/session/search-attributes';
 import { TEMPORAL_CLI_VERSION } from '../src/temporal/cli-binary';
-import { cpuSecondsOf, machine, mib, ms, onCleanup, percentile, pool, rssOf, runMain, sleep, startBenchServer, startWorkerProcess, table } from './support';
+import {
+  cpuSecondsOf,
+  machine,
+  mib,
+  ms,
+  onCleanup,
+  percentile,
+  pool,
+  rssOf,
+  runMain,
+  sleep,
+  startBenchServer,
+  startWorkerProcess,
+  table,
+} from './support';
 
 const TASK_QUEUE = 'bench-park';
 const PROMPT = 'checkout-api error rate above 5%';
@@ -55,13 +69,23 @@ export async function parkMain(argv: string[]): Promise<number> {
   });
   const n = integer(values.sessions, '--sessions', 1);
   const concurrency = integer(values.concurrency, '--concurrency', 1);
-  const maxCachedWorkflows = values['max-cached-workflows'] === undefined ? undefined : integer(values['max-cached-workflows'], '--max-cached-workflows', 0);
+  const maxCachedWorkflows =
+    values['max-cached-workflows'] === undefined ? undefined : integer(values['max-cached-workflows'], '--max-cached-workflows', 0);
   const heapMiB = values['worker-heap-mb'] === undefined ? undefined : integer(values['worker-heap-mb'], '--worker-heap-mb', 64);
   const stallMs = integer(values['stall-seconds'], '--stall-seconds', 1) * 1000;
 
   const bench = await startBenchServer(values['sqlite-pragma']);
-  const worker = await startWorkerProcess({ kind: 'andon', address: bench.address, taskQueue: TASK_QUEUE, maxCachedWorkflows, heapMiB, script: values.script });
-  console.log(`park: ${n} sessions, concurrency ${concurrency}, Temporal CLI ${TEMPORAL_CLI_VERSION} dev server (SQLite ${bench.pragmas.join(', ')})`);
+  const worker = await startWorkerProcess({
+    kind: 'andon',
+    address: bench.address,
+    taskQueue: TASK_QUEUE,
+    maxCachedWorkflows,
+    heapMiB,
+    script: values.script,
+  });
+  console.log(
+    `park: ${n} sessions, concurrency ${concurrency}, Temporal CLI ${TEMPORAL_CLI_VERSION} dev server (SQLite ${bench.pragmas.join(', ')})`,
+  );
   console.log(
     `worker: own process, maxCachedWorkflows ${worker.ready.maxCachedWorkflows}${maxCachedWorkflows === undefined ? ' (SDK default for its heap)' : ''}, ` +
       `heap limit ${worker.ready.heapLimitMiB} MiB, agent ${values.script ?? 'scripts/demo.json with delays 0'}`,
@@ -100,7 +124,9 @@ export async function parkMain(argv: string[]): Promise<number> {
   };
   const ticker = setInterval(() => {
     const m = worker.memory[worker.memory.length - 1];
-    console.error(`  [${((Date.now() - t0) / 1000).toFixed(0)} s] ${counter.label}: ${counter.done}/${n}, worker rss ${mib(m?.rss)} heap ${mib(m?.heapUsed)}`);
+    console.error(
+      `  [${((Date.now() - t0) / 1000).toFixed(0)} s] ${counter.label}: ${counter.done}/${n}, worker rss ${mib(m?.rss)} heap ${mib(m?.heapUsed)}`,
+    );
   }, 5_000);
   onCleanup(() => clearInterval(ticker));
 
@@ -133,7 +159,9 @@ export async function parkMain(argv: string[]): Promise<number> {
   );
 
   // 2. park
-  const parked = await phase('park', () => untilCount(client, `${SESSIONS} AND AndonState='awaitingPlanApproval'`, n, stallMs, (c) => (counter.done = c)));
+  const parked = await phase('park', () =>
+    untilCount(client, `${SESSIONS} AND AndonState='awaitingPlanApproval'`, n, stallMs, (c) => (counter.done = c)),
+  );
 
   // 3. approve
   const approveLatency: number[] = [];
@@ -177,8 +205,13 @@ export async function parkMain(argv: string[]): Promise<number> {
   const stragglers: string[] = [];
   if (!ok) {
     try {
-      for await (const execution of client.workflow.list({ query: `${SESSIONS} AND (ExecutionStatus != 'Completed' OR AndonState != 'completed')`, pageSize: 20 })) {
-        stragglers.push(`${execution.workflowId} (${execution.status.name}, ${execution.typedSearchAttributes.get(STATE_ATTRIBUTE) ?? '?'})`);
+      for await (const execution of client.workflow.list({
+        query: `${SESSIONS} AND (ExecutionStatus != 'Completed' OR AndonState != 'completed')`,
+        pageSize: 20,
+      })) {
+        stragglers.push(
+          `${execution.workflowId} (${execution.status.name}, ${execution.typedSearchAttributes.get(STATE_ATTRIBUTE) ?? '?'})`,
+        );
         if (stragglers.length >= 10) break;
       }
     } catch (error) {
@@ -191,10 +224,12 @@ export async function parkMain(argv: string[]): Promise<number> {
   // ---- report -----------------------------------------------------------------------------------
   const seconds = (p: Phase) => ((p.end ?? finished) - p.start) / 1000;
   const byName = (name: string) => phases.find((p) => p.name === name)!;
-  const inPhase = <T extends { time: number }>(samples: T[], p: Phase) => samples.filter((s) => s.time >= p.start && s.time <= (p.end ?? finished));
+  const inPhase = <T extends { time: number }>(samples: T[], p: Phase) =>
+    samples.filter((s) => s.time >= p.start && s.time <= (p.end ?? finished));
   const peak = <T>(samples: T[], key: (s: T) => number) => (samples.length ? Math.max(...samples.map(key)) : undefined);
 
-  const mean = <T>(samples: T[], key: (x: T) => number) => (samples.length ? samples.reduce((sum, x) => sum + key(x), 0) / samples.length : NaN);
+  const mean = <T>(samples: T[], key: (x: T) => number) =>
+    samples.length ? samples.reduce((sum, x) => sum + key(x), 0) / samples.length : NaN;
   const perSecond: Record<string, number> = {
     start: n - startFailures,
     park: parked,
@@ -234,11 +269,24 @@ export async function parkMain(argv: string[]): Promise<number> {
   if (values.samples) {
     writeFileSync(
       values.samples,
-      JSON.stringify({ sessions: n, concurrency, maxCachedWorkflows: worker.ready.maxCachedWorkflows, phases, worker: worker.memory, server: serverMemory }, null, 1),
+      JSON.stringify(
+        {
+          sessions: n,
+          concurrency,
+          maxCachedWorkflows: worker.ready.maxCachedWorkflows,
+          phases,
+          worker: worker.memory,
+          server: serverMemory,
+        },
+        null,
+        1,
+      ),
     );
     console.log(`samples: ${values.samples}`);
   }
-  console.log(ok ? `\nOK: all ${n} sessions parked, approved and completed.` : `\nFAILED: ${n - completed} of ${n} sessions did not complete.`);
+  console.log(
+    ok ? `\nOK: all ${n} sessions parked, approved and completed.` : `\nFAILED: ${n - completed} of ${n} sessions did not complete.`,
+  );
   return ok ? 0 : 1;
 }
 
@@ -246,7 +294,13 @@ export async function parkMain(argv: string[]): Promise<number> {
  * Waits until a visibility count reaches `target`, with a short backoff (no aggregate long-poll
  * exists). Gives up after `stallMs` without progress. Returns the last count.
  */
-async function untilCount(client: Client, query: string, target: number, stallMs: number, onCount: (count: number) => void): Promise<number> {
+async function untilCount(
+  client: Client,
+  query: string,
+  target: number,
+  stallMs: number,
+  onCount: (count: number) => void,
+): Promise<number> {
   let last = -1;
   let progressed = Date.now();
   let backoff = 100;
@@ -277,8 +331,19 @@ function memoryTimeline(
   samples.forEach((x, i) => {
     if (i % every !== 0 && i !== samples.length - 1) return;
     const p = [...phases].reverse().find((ph) => x.time >= ph.start);
-    const near = server.reduce<(typeof server)[number] | undefined>((best, y) => (!best || Math.abs(y.time - x.time) < Math.abs(best.time - x.time) ? y : best), undefined);
-    rows.push([((x.time - t0) / 1000).toFixed(0), p?.name ?? 'setup', mib(x.rss), mib(x.heapUsed), `${x.cpu}%`, mib(near?.rss), near ? `${near.cpu}%` : '-']);
+    const near = server.reduce<(typeof server)[number] | undefined>(
+      (best, y) => (!best || Math.abs(y.time - x.time) < Math.abs(best.time - x.time) ? y : best),
+      undefined,
+    );
+    rows.push([
+      ((x.time - t0) / 1000).toFixed(0),
+      p?.name ?? 'setup',
+      mib(x.rss),
+      mib(x.heapUsed),
+      `${x.cpu}%`,
+      mib(near?.rss),
+      near ? `${near.cpu}%` : '-',
+    ]);
   });
   return table(rows);
 }

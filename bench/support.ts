@@ -49,20 +49,19 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 /** Runs a benchmark's main, always cleaning up; exits with its code. */
 export function runMain(main: () => Promise<number>): void {
-  main()
-    .then(
-      async (code) => {
-        await cleanUp();
-        process.exit(code);
-      },
-      async (error: Error) => {
-        // Interrupted: calls fail as the connection closes; clean-up is under way and exits 130.
-        if (interrupted) return;
-        console.error(`bench failed: ${error.stack ?? error.message}`);
-        await cleanUp();
-        process.exit(1);
-      },
-    );
+  main().then(
+    async (code) => {
+      await cleanUp();
+      process.exit(code);
+    },
+    async (error: Error) => {
+      // Interrupted: calls fail as the connection closes; clean-up is under way and exits 130.
+      if (interrupted) return;
+      console.error(`bench failed: ${error.stack ?? error.message}`);
+      await cleanUp();
+      process.exit(1);
+    },
+  );
 }
 
 // ---- the dev server ------------------------------------------------------------------------------
@@ -185,7 +184,9 @@ export async function startWorkerProcess(spec: WorkerSpec): Promise<BenchWorker>
       else if (message.type === 'memory') memory.push(message);
       else if (message.type === 'error') reject(new Error(`${spec.kind} worker: ${message.message}`));
     });
-    child.once('exit', (code, signal) => reject(new Error(`${spec.kind} worker exited before it was ready (code ${code}, signal ${signal})`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`${spec.kind} worker exited before it was ready (code ${code}, signal ${signal})`)),
+    );
   });
   child.removeAllListeners('exit');
   child.once('exit', (code, signal) => {

@@ -38,7 +38,14 @@ async function main(): Promise<void> {
   let worker: Worker;
   if (values.kind === 'andon') {
     const backend = values.script ? ScriptedAgent.fromFile(values.script) : new ScriptedAgent(zeroDelays(loadScript(DEMO_SCRIPT_PATH)));
-    worker = await createWorker({ connection, namespace: 'default', taskQueue, agents: { scripted: backend }, maxCachedWorkflows, options: { shutdownGraceTime: '2s' } });
+    worker = await createWorker({
+      connection,
+      namespace: 'default',
+      taskQueue,
+      agents: { scripted: backend },
+      maxCachedWorkflows,
+      options: { shutdownGraceTime: '2s' },
+    });
   } else {
     const activities: BareActivities = { reply: async (message) => `echo: ${message}` };
     worker = await Worker.create({
@@ -61,7 +68,15 @@ async function main(): Promise<void> {
     const now = performance.now();
     const busy = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000 / Math.max(1, now - lastTime);
     [lastCpu, lastTime] = [cpu, now];
-    send({ type: 'memory', time: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, cpu: Math.round(busy * 100) });
+    send({
+      type: 'memory',
+      time: Date.now(),
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+      cpu: Math.round(busy * 100),
+    });
   };
   const sampler = setInterval(sample, 1_000);
   const running = worker.run();

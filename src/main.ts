@@ -83,9 +83,13 @@ async function main(): Promise<void> {
 /** A webhook route that names an agent this worker does not have is a typo: refused at start, not when an alert fires. */
 function checkRouteAgents(config: ReturnType<typeof loadConfig>, agents: AgentRegistry): void {
   const { routes, defaultRoute } = config.service.webhooks;
-  const named = [...routes.map((route, i) => [`service.webhooks.routes[${i}].agent`, route.agent] as const), ['service.webhooks.defaultRoute.agent', defaultRoute.agent] as const];
+  const named = [
+    ...routes.map((route, i) => [`service.webhooks.routes[${i}].agent`, route.agent] as const),
+    ['service.webhooks.defaultRoute.agent', defaultRoute.agent] as const,
+  ];
   for (const [field, agent] of named) {
-    if (agent !== undefined && !agents.names.includes(agent)) throw new Error(`invalid configuration: ${field}: no agent is named "${agent}" (configured: ${agents.names.join(', ')})`);
+    if (agent !== undefined && !agents.names.includes(agent))
+      throw new Error(`invalid configuration: ${field}: no agent is named "${agent}" (configured: ${agents.names.join(', ')})`);
   }
 }
 
@@ -102,8 +106,12 @@ function slackNotifier(slack: EnabledSlackConfig, andon: Andon, namespace: strin
 
 function slackBanner(slack: EnabledSlackConfig, service: RunningService | undefined): string {
   const channel = slack.defaultChannel ? `, alerts to ${slack.defaultChannel} unless a route names a channel` : '';
-  if (!service) return `Slack: posting session messages${channel}; buttons, /andon and thread replies need the HTTP service (service.enabled)`;
-  return [`Slack: posting session messages${channel}; request URLs (behind your public HTTPS address):`, ...SLACK_ROUTES.map((route) => `  ${service.url}${route}`)].join('\n');
+  if (!service)
+    return `Slack: posting session messages${channel}; buttons, /andon and thread replies need the HTTP service (service.enabled)`;
+  return [
+    `Slack: posting session messages${channel}; request URLs (behind your public HTTPS address):`,
+    ...SLACK_ROUTES.map((route) => `  ${service.url}${route}`),
+  ].join('\n');
 }
 
 /** The first SIGINT/SIGTERM stops andon in order; a second one exits at once. */
@@ -127,7 +135,10 @@ function printWelcome(
   agents: AgentRegistry,
   service: RunningService | undefined,
 ): void {
-  const agentList = agents.names.length === 1 ? `agent ${agents.defaultAgent}` : `agents ${agents.defaultAgent} (default), ${agents.names.slice(1).join(', ')}`;
+  const agentList =
+    agents.names.length === 1
+      ? `agent ${agents.defaultAgent}`
+      : `agents ${agents.defaultAgent} (default), ${agents.names.slice(1).join(', ')}`;
   const ui = server?.uiUrl ? `${server.uiUrl}/namespaces/${namespace}/workflows` : undefined;
   console.log(
     [

@@ -43,7 +43,9 @@ export interface AndonWorkerOptions {
 
 export async function createWorker(options: AndonWorkerOptions): Promise<Worker> {
   const agents =
-    options.agents instanceof AgentRegistry ? options.agents : await AgentRegistry.create(options.agents, { defaultAgent: options.defaultAgent, root: options.root });
+    options.agents instanceof AgentRegistry
+      ? options.agents
+      : await AgentRegistry.create(options.agents, { defaultAgent: options.defaultAgent, root: options.root });
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

@@ -51,7 +51,9 @@ export type AgentConfig = z.output<typeof AgentConfigSchema>;
 /** One entry of the `agents` section: a built-in kind with its settings, or a module. */
 export const AgentConfig: z.ZodType<AgentConfig, AgentConfigInput> = z.preprocess(
   (value) =>
-    typeof value === 'object' && value !== null && !Array.isArray(value) && 'module' in value && !('kind' in value) ? { ...value, kind: 'module' } : value,
+    typeof value === 'object' && value !== null && !Array.isArray(value) && 'module' in value && !('kind' in value)
+      ? { ...value, kind: 'module' }
+      : value,
   AgentConfigSchema,
 ) as unknown as z.ZodType<AgentConfig, AgentConfigInput>;
 
@@ -68,14 +70,20 @@ export function backendAgentName(backend: BuiltinAgentConfig): string {
  * field, when it cannot work. `backend` (the single agent of earlier versions) joins the named
  * `agents` under its own name and is the default unless `defaultAgent` names another.
  */
-export function configuredAgents(config: { backend?: BuiltinAgentConfig; agents: Record<string, AgentConfig>; defaultAgent?: string }):
-  | { ok: true; agents: Record<string, AgentConfig>; defaultAgent: string }
-  | { ok: false; field: string; message: string } {
+export function configuredAgents(config: {
+  backend?: BuiltinAgentConfig;
+  agents: Record<string, AgentConfig>;
+  defaultAgent?: string;
+}): { ok: true; agents: Record<string, AgentConfig>; defaultAgent: string } | { ok: false; field: string; message: string } {
   const agents: Record<string, AgentConfig> = { ...config.agents };
   if (config.backend) {
     const name = backendAgentName(config.backend);
     if (name in agents) {
-      return { ok: false, field: `agents.${name}`, message: `"${name}" is already the name of the agent in \`backend\`; rename one of them` };
+      return {
+        ok: false,
+        field: `agents.${name}`,
+        message: `"${name}" is already the name of the agent in \`backend\`; rename one of them`,
+      };
     }
     agents[name] = config.backend;
   }

@@ -9,7 +9,11 @@ import type { AgentConfigInput } from './agent-config';
 import { AgentRegistry } from './registry';
 
 /** Makes one agent from its configuration (a built-in kind or a module), checked like a worker's. */
-export async function createAgent(name: string, config: AgentConfigInput, options: { root?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Agent> {
+export async function createAgent(
+  name: string,
+  config: AgentConfigInput,
+  options: { root?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Agent> {
   return (await AgentRegistry.create({ [name]: config }, options)).resolve(name).agent;
 }
 

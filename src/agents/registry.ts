@@ -27,10 +27,13 @@ export interface AgentContext {
 export type AgentFactory<Options = Record<string, unknown>> = (options: Options, context: AgentContext) => Agent | Promise<Agent>;
 
 /** The built-in agents, made from their configuration the same way a module's factory is called. */
-export const AGENT_FACTORIES: { [K in AgentConfig['kind']]: (config: Extract<AgentConfig, { kind: K }>, context: AgentContext) => Agent | Promise<Agent> } = {
+export const AGENT_FACTORIES: {
+  [K in AgentConfig['kind']]: (config: Extract<AgentConfig, { kind: K }>, context: AgentContext) => Agent | Promise<Agent>;
+} = {
   // Relative paths resolve against the root (loadConfig has made them absolute already).
   scripted: (config, { root }) => ScriptedAgent.fromFile(path.resolve(root, config.script)),
-  runbook: (config, { root }) => RunbookAgent.fromConfig({ ...config, runbooks: path.resolve(root, config.runbooks), workdir: path.resolve(root, config.workdir) }),
+  runbook: (config, { root }) =>
+    RunbookAgent.fromConfig({ ...config, runbooks: path.resolve(root, config.runbooks), workdir: path.resolve(root, config.workdir) }),
   llm: (config, { root, env }) =>
     llmAgent().fromConfig(
       {
@@ -107,7 +110,8 @@ export class AgentRegistry {
     if (defaultAgent === undefined) {
       throw new AgentRegistryError(`defaultAgent: name the agent of sessions that choose none (registered: ${names.join(', ')})`);
     }
-    if (!agents.has(defaultAgent)) throw new AgentRegistryError(`defaultAgent: no agent is named "${defaultAgent}" (registered: ${names.join(', ')})`);
+    if (!agents.has(defaultAgent))
+      throw new AgentRegistryError(`defaultAgent: no agent is named "${defaultAgent}" (registered: ${names.join(', ')})`);
     return new AgentRegistry(agents, defaultAgent);
   }
 
@@ -139,9 +143,14 @@ async function makeAgent(name: string, source: AgentSource, context: AgentContex
     made = await (AGENT_FACTORIES[config.kind] as (config: AgentConfig, context: AgentContext) => Agent | Promise<Agent>)(config, context);
   } catch (error) {
     if (error instanceof AgentRegistryError) throw error;
-    throw new AgentRegistryError(`agent "${name}" (${config.kind}) could not be made: ${(error as Error).message ?? String(error)}`, { cause: error });
+    throw new AgentRegistryError(`agent "${name}" (${config.kind}) could not be made: ${(error as Error).message ?? String(error)}`, {
+      cause: error,
+    });
   }
-  return checkAgent(made, config.kind === 'module' ? `agent "${name}" (module ${config.module}, export ${config.export})` : `agent "${name}" (${config.kind})`);
+  return checkAgent(
+    made,
+    config.kind === 'module' ? `agent "${name}" (module ${config.module}, export ${config.export})` : `agent "${name}" (${config.kind})`,
+  );
 }
 
 /** An object with a `plan` method, or with neither `kind` nor `module` (configuration has one), is taken for an agent and checked. */
@@ -153,7 +162,9 @@ function isAgentObject(source: AgentSource): source is Agent {
 /** The value as an `Agent`, or an error naming the agent and every method it lacks. */
 export function checkAgent(value: unknown, what: string): Agent {
   if (typeof value !== 'object' || value === null) {
-    throw new AgentRegistryError(`${what} is not an agent: expected an object with ${REQUIRED.join(', ')}, got ${value === null ? 'null' : typeof value}`);
+    throw new AgentRegistryError(
+      `${what} is not an agent: expected an object with ${REQUIRED.join(', ')}, got ${value === null ? 'null' : typeof value}`,
+    );
   }
   const record = value as Record<string, unknown>;
   const missing = REQUIRED.filter((method) => typeof record[method] !== 'function');
@@ -164,7 +175,9 @@ export function checkAgent(value: unknown, what: string): Agent {
   if (wrong.length > 0) throw new AgentRegistryError(`${what}: ${wrong.join(', ')} must be a method when present`);
   const hasTurn = typeof record.turn === 'function';
   if (hasTurn !== (typeof record.runTool === 'function')) {
-    throw new AgentRegistryError(`${what} has ${hasTurn ? 'turn but no runTool' : 'runTool but no turn'}: an agent that works through tools needs both`);
+    throw new AgentRegistryError(
+      `${what} has ${hasTurn ? 'turn but no runTool' : 'runTool but no turn'}: an agent that works through tools needs both`,
+    );
   }
   return value as Agent;
 }
@@ -176,7 +189,11 @@ async function loadAgentModule(config: ModuleAgentConfig, context: AgentContext)
   const exports = loaded as Record<string, unknown>;
   let value = exports[config.export];
   // A CommonJS `module.exports = agent` (or factory) has no `default` but is the default export.
-  if (value === undefined && config.export === 'default' && (typeof loaded === 'function' || REQUIRED.every((m) => typeof exports[m] === 'function'))) {
+  if (
+    value === undefined &&
+    config.export === 'default' &&
+    (typeof loaded === 'function' || REQUIRED.every((m) => typeof exports[m] === 'function'))
+  ) {
     value = loaded;
   }
   if (value === undefined) {
@@ -185,11 +202,15 @@ async function loadAgentModule(config: ModuleAgentConfig, context: AgentContext)
   }
   if (typeof value === 'function') {
     const options = config.options ?? {};
-    const made: unknown = isClass(value) ? new (value as new (o: unknown, c: AgentContext) => unknown)(options, context) : await (value as AgentFactory)(options, context);
+    const made: unknown = isClass(value)
+      ? new (value as new (o: unknown, c: AgentContext) => unknown)(options, context)
+      : await (value as AgentFactory)(options, context);
     return checkAgent(made, `${what}, made by export ${config.export}`);
   }
   if (config.options !== undefined) {
-    throw new AgentRegistryError(`${what}: options are given but export "${config.export}" is an object, not a factory that could take them`);
+    throw new AgentRegistryError(
+      `${what}: options are given but export "${config.export}" is an object, not a factory that could take them`,
+    );
   }
   return checkAgent(value, `${what}, export ${config.export}`);
 }
@@ -201,7 +222,9 @@ async function importModule(specifier: string, root: string, what: string): Prom
     resolved = local ? require.resolve(path.resolve(root, specifier)) : require.resolve(specifier, { paths: [root] });
   } catch {
     const where = local ? path.resolve(root, specifier) : `${specifier} (from ${root})`;
-    throw new AgentRegistryError(`${what}: cannot find the module ${where}${local && !existsSync(path.resolve(root, specifier)) ? ' (no such file)' : ''}`);
+    throw new AgentRegistryError(
+      `${what}: cannot find the module ${where}${local && !existsSync(path.resolve(root, specifier)) ? ' (no such file)' : ''}`,
+    );
   }
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

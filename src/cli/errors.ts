@@ -53,7 +53,8 @@ export function reportOf(error: unknown): ErrorReport {
   }
   if (InvalidStateError.isInstance(error)) return { type: error.name, message: error.message, state: error.state };
   // The service's own message cannot know where the CLI took the token from.
-  if (AuthError.isInstance(error) && error.status === 401) return { type: error.name, message: `${error.message}: check --token or ANDON_TOKEN` };
+  if (AuthError.isInstance(error) && error.status === 401)
+    return { type: error.name, message: `${error.message}: check --token or ANDON_TOKEN` };
   if (AndonError.isInstance(error) || error instanceof Error) return { type: error.name || 'Error', message: error.message };
   return { type: 'Error', message: String(error) };
 }

@@ -57,18 +57,27 @@ function eventDetail(event: TimelineEvent): string {
     case 'memoryRecalled':
       return event.memories.map((m) => `[${m.scope}] ${m.content}`).join('; ');
     case 'toolCalled':
-      return joined([`${event.tool} ${JSON.stringify(event.arguments)} → ${event.status}${event.reviewedBy ? ` (reviewed by ${event.reviewedBy})` : ''}`, event.output]);
+      return joined([
+        `${event.tool} ${JSON.stringify(event.arguments)} → ${event.status}${event.reviewedBy ? ` (reviewed by ${event.reviewedBy})` : ''}`,
+        event.output,
+      ]);
     case 'reviewRequested':
       return `${event.review.id}: ${event.review.tool} ${JSON.stringify(event.review.arguments)} (${reviewReason(event.review)})`;
     case 'reviewDecided':
-      return joined([`${event.reviewId} ${event.decision} by ${event.by}`, event.arguments && `arguments ${JSON.stringify(event.arguments)}`, event.reason]);
+      return joined([
+        `${event.reviewId} ${event.decision} by ${event.by}`,
+        event.arguments && `arguments ${JSON.stringify(event.arguments)}`,
+        event.reason,
+      ]);
     case 'budgetReached':
       return `spent ${event.usage.inputTokens + event.usage.outputTokens} tokens, $${event.usage.costUsd.toFixed(4)} of ${budgetText(event.budget)}`;
   }
 }
 
 export function budgetText(budget: { tokens?: number; costUsd?: number }): string {
-  return [budget.tokens !== undefined && `${budget.tokens} tokens`, budget.costUsd !== undefined && `$${budget.costUsd}`].filter(Boolean).join(' / ');
+  return [budget.tokens !== undefined && `${budget.tokens} tokens`, budget.costUsd !== undefined && `$${budget.costUsd}`]
+    .filter(Boolean)
+    .join(' / ');
 }
 
 function reviewReason(review: Review): string {
@@ -78,7 +87,9 @@ function reviewReason(review: Review): string {
 /** What the session's model calls spent, against its budget; undefined when it has neither. */
 function usageText(usage: Usage | undefined, budget: Budget | undefined): string | undefined {
   if (!usage && !budget) return undefined;
-  const spent = usage ? `${usage.inputTokens + usage.outputTokens} tokens (${usage.inputTokens} in, ${usage.outputTokens} out), $${usage.costUsd.toFixed(4)}` : 'nothing yet';
+  const spent = usage
+    ? `${usage.inputTokens + usage.outputTokens} tokens (${usage.inputTokens} in, ${usage.outputTokens} out), $${usage.costUsd.toFixed(4)}`
+    : 'nothing yet';
   return `${spent}${budget ? ` of a budget of ${budgetText(budget)}` : ''}`;
 }
 
@@ -109,7 +120,12 @@ export function formatView(view: SessionView): string {
     ['updated', dateTime(view.updateTime)],
     ['prompt', view.prompt],
     ['agent', view.agent],
-    ['context', Object.entries(view.context).map(([k, v]) => `${k}=${v}`).join(', ') || undefined],
+    [
+      'context',
+      Object.entries(view.context)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ') || undefined,
+    ],
     ['reason', view.reason],
     ['summary', view.summary],
     ['outputs', view.outputs.map(outputLine).join('\n') || undefined],
@@ -126,7 +142,12 @@ export function formatView(view: SessionView): string {
     }
   }
   if (view.pendingReviews.length) {
-    lines.push(field('reviews', `${plural(view.pendingReviews.length, 'tool call')} awaiting review (andon review ${view.id} <review> approve|deny|edit)`));
+    lines.push(
+      field(
+        'reviews',
+        `${plural(view.pendingReviews.length, 'tool call')} awaiting review (andon review ${view.id} <review> approve|deny|edit)`,
+      ),
+    );
     for (const review of view.pendingReviews) lines.push(`  ${reviewLine(review)}`);
   }
   return lines.join('\n');
@@ -142,15 +163,18 @@ export function formatList(sessions: SessionSummary[]): string {
 function table(rows: string[][], padded: number): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, col) => (widths[col] = Math.max(widths[col] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, col) => (col < padded ? cell.padEnd(widths[col] ?? 0) : cell)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, col) => (col < padded ? cell.padEnd(widths[col] ?? 0) : cell))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatOutcome(outcome: SessionOutcome): string {
-  return [
-    `session ${outcome.sessionId} completed: ${outcome.title}`,
-    outcome.summary,
-    ...outcome.outputs.map(outputLine),
-  ]
+  return [`session ${outcome.sessionId} completed: ${outcome.title}`, outcome.summary, ...outcome.outputs.map(outputLine)]
     .filter(Boolean)
     .join('\n');
 }

@@ -59,7 +59,10 @@ export function jsonObject(field: string): (text: string) => Record<string, unkn
       throw new UsageError(`invalid --${kebab(field)}: not valid JSON (${(error as Error).message}); ${example}`, field);
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new UsageError(`invalid --${kebab(field)}: ${example}, not ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`, field);
+      throw new UsageError(
+        `invalid --${kebab(field)}: ${example}, not ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
+        field,
+      );
     }
     return value as Record<string, unknown>;
   };

@@ -25,8 +25,16 @@ export function buildProgram(cli: Cli): Command {
     .option('--address <host:port>', 'Temporal address (default: TEMPORAL_ADDRESS, else the embedded dev server)', nonEmpty('address'))
     .option('--namespace <name>', 'Temporal namespace (default: TEMPORAL_NAMESPACE, else config)', nonEmpty('namespace'))
     .option('--task-queue <name>', 'task queue sessions start on (default: ANDON_TASK_QUEUE, else config)', nonEmpty('taskQueue'))
-    .option('--service <url>', 'go through the andon HTTP service at this URL instead of Temporal (default: ANDON_SERVICE_URL)', nonEmpty('service'))
-    .option('--token <token>', 'API token for the service (default: ANDON_TOKEN, which keeps it out of your shell history)', nonEmpty('token'))
+    .option(
+      '--service <url>',
+      'go through the andon HTTP service at this URL instead of Temporal (default: ANDON_SERVICE_URL)',
+      nonEmpty('service'),
+    )
+    .option(
+      '--token <token>',
+      'API token for the service (default: ANDON_TOKEN, which keeps it out of your shell history)',
+      nonEmpty('token'),
+    )
     .addHelpText('after', '\nExit codes: 0 ok, 1 the operation failed, 2 invalid input or usage.')
     // Errors are reported by main (as text or JSON), never by commander exiting on its own.
     .exitOverride()

@@ -43,7 +43,8 @@ export function openTransport(options: TransportOptions, env: NodeJS.ProcessEnv 
   const fromEnv = env.ANDON_SERVICE_URL?.trim() || undefined;
   const service = options.service ?? (temporalFlag ? undefined : fromEnv);
   if (service === undefined) {
-    if (options.token !== undefined) throw new UsageError('--token is for the andon service: pass --service <url> (or set ANDON_SERVICE_URL) too', 'token');
+    if (options.token !== undefined)
+      throw new UsageError('--token is for the andon service: pass --service <url> (or set ANDON_SERVICE_URL) too', 'token');
     return connect({ identity: options.identity, address: options.address, namespace: options.namespace, taskQueue: options.taskQueue });
   }
 

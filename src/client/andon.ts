@@ -11,9 +11,23 @@ import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type ConnectionOptions } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import { AlertNotification, Budget, ReviewPolicy, SessionConfig, SessionState, type ReviewPolicyInput, type SessionConfig as SessionConfigInput } from '../session/schema';
+import {
+  AlertNotification,
+  Budget,
+  ReviewPolicy,
+  SessionConfig,
+  SessionState,
+  type ReviewPolicyInput,
+  type SessionConfig as SessionConfigInput,
+} from '../session/schema';
 import { ApprovalPolicy, type ApprovalPolicyInput } from '../session/approval';
-import { PENDING_REVIEWS_ATTRIBUTE, SERVICE_ATTRIBUTE, SESSION_WORKFLOW_TYPE, STATE_ATTRIBUTE, TITLE_ATTRIBUTE } from '../session/search-attributes';
+import {
+  PENDING_REVIEWS_ATTRIBUTE,
+  SERVICE_ATTRIBUTE,
+  SESSION_WORKFLOW_TYPE,
+  STATE_ATTRIBUTE,
+  TITLE_ATTRIBUTE,
+} from '../session/search-attributes';
 import { alertSignal } from '../protocol/messages';
 import type { SessionWorkflow, SessionWorkflowInput } from '../protocol/inputs';
 import { ListFilter, type PendingReview, type SessionSummary } from '../protocol/list';
@@ -85,7 +99,10 @@ export class Andon implements AndonApi {
 
   /** Connects to Temporal (or uses the connection given) and returns the client. */
   static async connect(options: AndonConnectOptions = {}): Promise<Andon> {
-    const connection = options.connection instanceof Connection ? options.connection : await Connection.connect(options.connection ?? { address: DEV_SERVER_ADDRESS });
+    const connection =
+      options.connection instanceof Connection
+        ? options.connection
+        : await Connection.connect(options.connection ?? { address: DEV_SERVER_ADDRESS });
     return new Andon({
       client: new Client({ connection, namespace: options.namespace ?? 'default' }),
       taskQueue: options.taskQueue ?? 'andon',
@@ -155,7 +172,13 @@ export class Andon implements AndonApi {
         if (ids.length >= limit) break;
       }
       // A session whose worker is gone must not hold up the list: it is left out after 5 s.
-      const views = await Promise.all(ids.map((id) => this.session(id).info({ timeoutMs: 5_000 }).catch(() => undefined)));
+      const views = await Promise.all(
+        ids.map((id) =>
+          this.session(id)
+            .info({ timeoutMs: 5_000 })
+            .catch(() => undefined),
+        ),
+      );
       return views
         .flatMap((view) => (view ? view.pendingReviews.map((review) => ({ ...review, sessionId: view.id, sessionTitle: view.title })) : []))
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
@@ -190,17 +213,19 @@ export class Andon implements AndonApi {
     const input = this.workflowInput(raw);
     const { id, title, prompt } = input.config;
     try {
-      await withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, `creating session ${id}`, () => this.client.workflow.start<SessionWorkflow>(SESSION_WORKFLOW_TYPE, {
-        workflowId: id,
-        taskQueue: this.taskQueue,
-        args: [input],
-        // The same id twice is the same session: a running one is returned, never a second started.
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: startAttributes(input),
-        staticSummary: title,
-        staticDetails: `**Prompt:** ${prompt}`,
-      }));
+      await withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, `creating session ${id}`, () =>
+        this.client.workflow.start<SessionWorkflow>(SESSION_WORKFLOW_TYPE, {
+          workflowId: id,
+          taskQueue: this.taskQueue,
+          args: [input],
+          // The same id twice is the same session: a running one is returned, never a second started.
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: startAttributes(input),
+          staticSummary: title,
+          staticDetails: `**Prompt:** ${prompt}`,
+        }),
+      );
     } catch (error) {
       // A closed session with this id exists: that is the session, as for a running one.
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw translateError(error, id);
@@ -219,7 +244,9 @@ export class Andon implements AndonApi {
     if (filter.service) clauses.push(`${SERVICE_ATTRIBUTE.name} = '${filter.service}'`);
     if (filter.createdAfter) clauses.push(`StartTime > '${filter.createdAfter.toISOString()}'`);
     if (filter.createdBefore) clauses.push(`StartTime < '${filter.createdBefore.toISOString()}'`);
-    return withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, 'listing sessions', () => this.collect(clauses.join(' AND '), filter.limit));
+    return withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, 'listing sessions', () =>
+      this.collect(clauses.join(' AND '), filter.limit),
+    );
   }
 
   private async collect(query: string, limit: number): Promise<SessionSummary[]> {
@@ -259,7 +286,8 @@ async function withTimeout<T>(client: Client, timeoutMs: number, what: string, f
   try {
     return await client.withAbortSignal(controller.signal, fn);
   } catch (error) {
-    if (controller.signal.aborted) throw new TimeoutError(`${what} did not finish within ${timeoutMs} ms (is Temporal reachable?)`, timeoutMs);
+    if (controller.signal.aborted)
+      throw new TimeoutError(`${what} did not finish within ${timeoutMs} ms (is Temporal reachable?)`, timeoutMs);
     if (error instanceof WorkflowExecutionAlreadyStartedError) throw error;
     throw translateError(error, '');
   } finally {
@@ -274,7 +302,9 @@ async function withTimeout<T>(client: Client, timeoutMs: number, what: string, f
 export function alertSessionId(source: string, fingerprint: string): string {
   const safe = `${source}-${fingerprint}`.replace(/[^A-Za-z0-9._:-]/g, '_');
   const id = `alert-${safe}`;
-  return id.length <= 128 ? id : `alert-${source.replace(/[^A-Za-z0-9]/g, '_').slice(0, 20)}-${createHash('sha256').update(fingerprint).digest('hex').slice(0, 40)}`;
+  return id.length <= 128
+    ? id
+    : `alert-${source.replace(/[^A-Za-z0-9]/g, '_').slice(0, 20)}-${createHash('sha256').update(fingerprint).digest('hex').slice(0, 40)}`;
 }
 
 function titleFrom(prompt: string): string {
@@ -290,5 +320,3 @@ function safeUser(): string {
     return 'unknown';
   }
 }
-
-

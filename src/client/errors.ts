@@ -36,7 +36,10 @@ export class ValidationError extends AndonError {
 }
 
 export class SessionNotFoundError extends AndonError {
-  constructor(readonly sessionId: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly sessionId: string,
+    options?: { cause?: unknown },
+  ) {
     super(`session ${sessionId} not found`, options);
   }
   static override isInstance = marked<SessionNotFoundError>(['SessionNotFoundError']);
@@ -81,7 +84,10 @@ export class NotAllowedError extends AndonError {
 
 /** A call did not finish in time (no answer, no worker, or the state was not reached). */
 export class TimeoutError extends AndonError {
-  constructor(message: string, readonly timeoutMs: number) {
+  constructor(
+    message: string,
+    readonly timeoutMs: number,
+  ) {
     super(message);
   }
   static override isInstance = marked<TimeoutError>(['TimeoutError']);

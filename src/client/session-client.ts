@@ -77,7 +77,12 @@ export class SessionClient implements SessionApi {
   /** Approves the plan awaiting approval; refused with InvalidStateError if none is, StalePlanError if `planId` is not current. */
   /** `planHash` (view.plan.hash) binds the approval to the plan's content: a changed plan is refused as stale. */
   async approve(options: { planId?: string; planHash?: string; comment?: string; by?: string } & TimeoutOption = {}): Promise<SessionView> {
-    const input = validate(ApproveInput, { planId: options.planId, planHash: options.planHash, comment: options.comment, by: options.by ?? this.identity });
+    const input = validate(ApproveInput, {
+      planId: options.planId,
+      planHash: options.planHash,
+      comment: options.comment,
+      by: options.by ?? this.identity,
+    });
     return this.update('approve', options, approveUpdate, input);
   }
 
@@ -101,7 +106,10 @@ export class SessionClient implements SessionApi {
   }
 
   /** Remembers something for this session, its agent, or its service; later sessions recall it when they plan. */
-  async writeMemory(content: string, options: { scope?: 'session' | 'agent' | 'service'; by?: string } & TimeoutOption = {}): Promise<{ memoryId: string }> {
+  async writeMemory(
+    content: string,
+    options: { scope?: 'session' | 'agent' | 'service'; by?: string } & TimeoutOption = {},
+  ): Promise<{ memoryId: string }> {
     const input = validate(WriteMemoryInput, { content, scope: options.scope, by: options.by ?? this.identity });
     return this.update('writeMemory', options, writeMemoryUpdate, input);
   }
@@ -128,11 +136,7 @@ export class SessionClient implements SessionApi {
    * `edit` its `arguments` (checked against the tool's schema; a bad field is a ValidationError).
    * Refused with InvalidStateError when no call awaits review under that id.
    */
-  async review(
-    reviewId: string,
-    decision: ReviewDecisionInput,
-    options: { by?: string } & TimeoutOption = {},
-  ): Promise<SessionView> {
+  async review(reviewId: string, decision: ReviewDecisionInput, options: { by?: string } & TimeoutOption = {}): Promise<SessionView> {
     const input = validate(ReviewInput, { reviewId, ...decision, by: options.by ?? this.identity });
     return this.update('review', options, reviewUpdate, input);
   }
@@ -270,11 +274,17 @@ export class SessionClient implements SessionApi {
       return await this.client.withAbortSignal(controller.signal, () => fn(controller.signal));
     } catch (error) {
       if (controller.signal.aborted) {
-        throw new TimeoutError(`${what} on session ${this.id} did not finish within ${timeoutMs} ms (is an andon worker running?)`, timeoutMs);
+        throw new TimeoutError(
+          `${what} on session ${this.id} did not finish within ${timeoutMs} ms (is an andon worker running?)`,
+          timeoutMs,
+        );
       }
       // Temporal answers a command to a closed workflow with "not found"; the session exists and has ended.
       const ended = error instanceof WorkflowNotFoundError ? await this.endedView(controller.signal) : undefined;
-      if (ended) throw new InvalidStateError(`cannot ${what} session ${this.id}: it has ended (state: ${ended.state})`, ended.state, { cause: error });
+      if (ended)
+        throw new InvalidStateError(`cannot ${what} session ${this.id}: it has ended (state: ${ended.state})`, ended.state, {
+          cause: error,
+        });
       throw translateError(error, this.id);
     } finally {
       clearTimeout(timer);

@@ -65,11 +65,11 @@ export async function* watchSession(client: Client, workflowId: string, signal: 
 function isClose(event: HistoryEvent): boolean {
   return Boolean(
     event.workflowExecutionCompletedEventAttributes ||
-      event.workflowExecutionFailedEventAttributes ||
-      event.workflowExecutionTimedOutEventAttributes ||
-      event.workflowExecutionTerminatedEventAttributes ||
-      event.workflowExecutionCanceledEventAttributes ||
-      event.workflowExecutionContinuedAsNewEventAttributes,
+    event.workflowExecutionFailedEventAttributes ||
+    event.workflowExecutionTimedOutEventAttributes ||
+    event.workflowExecutionTerminatedEventAttributes ||
+    event.workflowExecutionCanceledEventAttributes ||
+    event.workflowExecutionContinuedAsNewEventAttributes,
   );
 }
 

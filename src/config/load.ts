@@ -52,7 +52,8 @@ export function loadConfig(options: { base?: AndonConfigInput; env?: NodeJS.Proc
   const config = parsed.data;
   config.dataDir = path.resolve(root, config.dataDir);
   config.devServer.dbFile = path.resolve(root, config.devServer.dbFile ?? path.join(config.dataDir, 'temporal.db'));
-  if (config.memory.kind === 'sqlite') config.memory.file = path.resolve(root, config.memory.file ?? path.join(config.dataDir, 'memory.db'));
+  if (config.memory.kind === 'sqlite')
+    config.memory.file = path.resolve(root, config.memory.file ?? path.join(config.dataDir, 'memory.db'));
   if (config.backend) resolveAgentPaths(config.backend, root, config.dataDir);
   for (const agent of Object.values(config.agents)) resolveAgentPaths(agent, root, config.dataDir);
   return config;
@@ -110,7 +111,14 @@ export function resolveTemporalTarget(config: AndonConfig, env: NodeJS.ProcessEn
 }
 
 /** The names a project's configuration file may have, in the order they are looked for. */
-export const CONFIG_FILES = ['temporal.config.ts', 'temporal.config.mts', 'temporal.config.cts', 'temporal.config.js', 'temporal.config.mjs', 'temporal.config.cjs'] as const;
+export const CONFIG_FILES = [
+  'temporal.config.ts',
+  'temporal.config.mts',
+  'temporal.config.cts',
+  'temporal.config.js',
+  'temporal.config.mjs',
+  'temporal.config.cjs',
+] as const;
 
 /**
  * The project andon runs for: the nearest folder, from `from` (the working directory) up, that

@@ -12,79 +12,81 @@ import { MemoryConfig } from '../memory/config';
 
 const Port = z.coerce.number().int().min(1).max(65_535);
 
-export const AndonConfigSchema = z.object({
-  /** Task queue the worker polls and sessions run on. */
-  taskQueue: z.string().min(1).default('andon'),
-  /** Where andon keeps local state (the dev server's SQLite file). Relative to the project root. */
-  dataDir: z.string().min(1).default('data'),
-  /** The embedded Temporal dev server, used when no external cluster is configured. */
-  devServer: z
-    .object({
-      ip: z.string().default('127.0.0.1'),
-      port: Port.default(7233),
-      uiPort: Port.default(8233),
-      ui: z.boolean().default(true),
-      namespace: z.string().min(1).default('default'),
-      /** SQLite file; defaults to `<dataDir>/temporal.db`. */
-      dbFile: z.string().optional(),
-      logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('warn'),
-      /** Extra `--sqlite-pragma` values. WAL lets the UI read while the server writes. */
-      sqlitePragmas: z.array(z.string()).default(['journal_mode=WAL']),
-    })
-    .prefault({}),
-  /** A named profile from the Temporal environment config file (temporal.toml). */
-  profile: z.string().optional(),
-  /**
-   * The single agent of earlier versions, still the simplest way to run one built-in agent
-   * (scripted, runbook or llm). It is registered beside `agents` under its kind (an llm: its
-   * `name`, default `llm`) and is the default agent unless `defaultAgent` names another. With
-   * neither `backend` nor `agents` configured, andon runs the scripted demo agent.
-   */
-  backend: BuiltinAgentConfig.optional(),
-  /**
-   * The worker's agents by name (docs/agents.md): built-in kinds (`{ kind: 'runbook', ... }`) or
-   * modules of your own (`{ module: './my-agent.js', export?: 'default', options?: {...} }`). A
-   * session chooses one with `agent: '<name>'`; a webhook route with `agent`.
-   */
-  agents: z.record(AgentName, AgentConfig).default({}),
-  /** The agent of sessions that choose none. Unset: `backend`'s agent, or the only one in `agents`. */
-  defaultAgent: AgentName.optional(),
-  sessions: z
-    .object({
-      /** How long a completed session keeps answering follow-up messages. */
-      followUpWindow: Duration.default(60 * 60 * 1000),
-      requirePlanApproval: z.boolean().default(true),
-      /** The approval policy of sessions that do not bring one (alert routes may set their own). Unset: anyone, once. */
-      approval: ApprovalPolicy.optional(),
-      /** The token and cost budget of sessions that do not bring one. Unset: no limit. */
-      budget: Budget.optional(),
-      /** How long tool-call reviews wait before they are denied on their own. Unset: until someone decides. */
-      review: ReviewPolicy.optional(),
-    })
-    .prefault({}),
-  worker: z
-    .object({
-      /**
-       * Sessions kept hot in worker memory; the rest are replayed from history (a waiting session:
-       * ~15 events) when they wake. Each cached session costs ~1.4 MiB outside the JS heap
-       * (measured: bench park), so this, not the number of sessions, bounds the worker's memory.
-       */
-      maxCachedWorkflows: z.coerce.number().int().nonnegative().default(500),
-      maxConcurrentActivityTaskExecutions: z.coerce.number().int().positive().optional(),
-    })
-    .prefault({}),
-  /** The HTTP service `npm start` runs beside the worker (src/service/config.ts). */
-  service: ServiceConfig.prefault({}),
-  /**
-   * Where agents' memories live (src/memory/config.ts): a SQLite file (`kind: 'sqlite'`, the
-   * default) or a PostgreSQL table (`kind: 'postgres'`, `url`). Without `kind`, a `url` means
-   * postgres, so ANDON_MEMORY_FILE or ANDON_MEMORY_URL alone works.
-   */
-  memory: MemoryConfig.prefault({ kind: 'sqlite' }),
-}).superRefine((config, ctx) => {
-  const agents = configuredAgents(config);
-  if (!agents.ok) ctx.addIssue({ code: 'custom', path: agents.field.split('.'), message: agents.message });
-});
+export const AndonConfigSchema = z
+  .object({
+    /** Task queue the worker polls and sessions run on. */
+    taskQueue: z.string().min(1).default('andon'),
+    /** Where andon keeps local state (the dev server's SQLite file). Relative to the project root. */
+    dataDir: z.string().min(1).default('data'),
+    /** The embedded Temporal dev server, used when no external cluster is configured. */
+    devServer: z
+      .object({
+        ip: z.string().default('127.0.0.1'),
+        port: Port.default(7233),
+        uiPort: Port.default(8233),
+        ui: z.boolean().default(true),
+        namespace: z.string().min(1).default('default'),
+        /** SQLite file; defaults to `<dataDir>/temporal.db`. */
+        dbFile: z.string().optional(),
+        logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('warn'),
+        /** Extra `--sqlite-pragma` values. WAL lets the UI read while the server writes. */
+        sqlitePragmas: z.array(z.string()).default(['journal_mode=WAL']),
+      })
+      .prefault({}),
+    /** A named profile from the Temporal environment config file (temporal.toml). */
+    profile: z.string().optional(),
+    /**
+     * The single agent of earlier versions, still the simplest way to run one built-in agent
+     * (scripted, runbook or llm). It is registered beside `agents` under its kind (an llm: its
+     * `name`, default `llm`) and is the default agent unless `defaultAgent` names another. With
+     * neither `backend` nor `agents` configured, andon runs the scripted demo agent.
+     */
+    backend: BuiltinAgentConfig.optional(),
+    /**
+     * The worker's agents by name (docs/agents.md): built-in kinds (`{ kind: 'runbook', ... }`) or
+     * modules of your own (`{ module: './my-agent.js', export?: 'default', options?: {...} }`). A
+     * session chooses one with `agent: '<name>'`; a webhook route with `agent`.
+     */
+    agents: z.record(AgentName, AgentConfig).default({}),
+    /** The agent of sessions that choose none. Unset: `backend`'s agent, or the only one in `agents`. */
+    defaultAgent: AgentName.optional(),
+    sessions: z
+      .object({
+        /** How long a completed session keeps answering follow-up messages. */
+        followUpWindow: Duration.default(60 * 60 * 1000),
+        requirePlanApproval: z.boolean().default(true),
+        /** The approval policy of sessions that do not bring one (alert routes may set their own). Unset: anyone, once. */
+        approval: ApprovalPolicy.optional(),
+        /** The token and cost budget of sessions that do not bring one. Unset: no limit. */
+        budget: Budget.optional(),
+        /** How long tool-call reviews wait before they are denied on their own. Unset: until someone decides. */
+        review: ReviewPolicy.optional(),
+      })
+      .prefault({}),
+    worker: z
+      .object({
+        /**
+         * Sessions kept hot in worker memory; the rest are replayed from history (a waiting session:
+         * ~15 events) when they wake. Each cached session costs ~1.4 MiB outside the JS heap
+         * (measured: bench park), so this, not the number of sessions, bounds the worker's memory.
+         */
+        maxCachedWorkflows: z.coerce.number().int().nonnegative().default(500),
+        maxConcurrentActivityTaskExecutions: z.coerce.number().int().positive().optional(),
+      })
+      .prefault({}),
+    /** The HTTP service `npm start` runs beside the worker (src/service/config.ts). */
+    service: ServiceConfig.prefault({}),
+    /**
+     * Where agents' memories live (src/memory/config.ts): a SQLite file (`kind: 'sqlite'`, the
+     * default) or a PostgreSQL table (`kind: 'postgres'`, `url`). Without `kind`, a `url` means
+     * postgres, so ANDON_MEMORY_FILE or ANDON_MEMORY_URL alone works.
+     */
+    memory: MemoryConfig.prefault({ kind: 'sqlite' }),
+  })
+  .superRefine((config, ctx) => {
+    const agents = configuredAgents(config);
+    if (!agents.ok) ctx.addIssue({ code: 'custom', path: agents.field.split('.'), message: agents.message });
+  });
 export type AndonConfigInput = z.input<typeof AndonConfigSchema>;
 export type AndonConfig = z.output<typeof AndonConfigSchema>;
 

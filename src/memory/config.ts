@@ -26,7 +26,9 @@ export const PostgresMemoryConfig = z.object({
    * `postgres://user:password@host:5432/database` (`postgresql://` too; `?sslmode=require` for
    * TLS). What it leaves out comes from the libpq variables (PGPASSWORD, PGHOST...).
    */
-  url: z.string({ error: 'expected a postgres:// connection string' }).regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection string'),
+  url: z
+    .string({ error: 'expected a postgres:// connection string' })
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection string'),
   /** The table's schema, created if missing; unset: the connection's search_path (usually `public`). */
   schema: SqlName.optional(),
   table: SqlName.default('andon_memories'),

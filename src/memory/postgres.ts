@@ -42,7 +42,13 @@ export interface PostgresMemoryStoreOptions {
  * as in FTS5's tokenizer.
  */
 export function searchWords(text: string): string[] {
-  return text.normalize('NFD').replace(/\p{Mn}/gu, '').toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
+  return (
+    text
+      .normalize('NFD')
+      .replace(/\p{Mn}/gu, '')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}\p{M}]+/gu) ?? []
+  );
 }
 
 interface Row {
@@ -65,8 +71,12 @@ export class PostgresMemoryStore implements MemoryStore {
   private closed = false;
 
   constructor(private readonly options: PostgresMemoryStoreOptions) {
-    for (const [field, name] of [['schema', options.schema], ['table', options.table]] as const) {
-      if (name !== undefined && !SQL_NAME.test(name)) throw new Error(`memory store: ${field} "${name}" is not a plain lower-case SQL name`);
+    for (const [field, name] of [
+      ['schema', options.schema],
+      ['table', options.table],
+    ] as const) {
+      if (name !== undefined && !SQL_NAME.test(name))
+        throw new Error(`memory store: ${field} "${name}" is not a plain lower-case SQL name`);
     }
     this.table = [options.schema, options.table ?? 'andon_memories']
       .filter((name) => name !== undefined)
@@ -105,7 +115,16 @@ export class PostgresMemoryStore implements MemoryStore {
     await this.pool.query(
       `INSERT INTO ${this.table} (id, scope, key, content, terms, written_by, session_id, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [memory.id, memory.scope, memory.key, memory.content, searchWords(memory.content).join(' '), memory.by ?? null, memory.sessionId, memory.createdAt],
+      [
+        memory.id,
+        memory.scope,
+        memory.key,
+        memory.content,
+        searchWords(memory.content).join(' '),
+        memory.by ?? null,
+        memory.sessionId,
+        memory.createdAt,
+      ],
     );
     return memory;
   }

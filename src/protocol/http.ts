@@ -61,7 +61,9 @@ export const CreateSessionBody = SessionConfig.omit({
     /** Unset: the service's configured default (sessions.requirePlanApproval). */
     requirePlanApproval: z.boolean().optional(),
     followUpWindow: DurationInput.optional(),
-    agent: AgentName.optional().describe("which of the worker's agents works on the session (docs/agents.md); unset: the worker's default agent"),
+    agent: AgentName.optional().describe(
+      "which of the worker's agents works on the session (docs/agents.md); unset: the worker's default agent",
+    ),
   })
   .strict();
 
@@ -109,7 +111,7 @@ export const ApproveBody = optionalBody(ApproveInput.omit({ by: true }).strict()
 export const RejectBody = RejectInput.omit({ by: true }).strict();
 export const SendBody = MessageInput.omit({ by: true }).strict();
 export const AskBody = MessageInput.omit({ by: true })
-  .extend({ timeoutMs: z.number().int().min(100).optional().describe('at most the service\'s ask timeout (default 60 s)') })
+  .extend({ timeoutMs: z.number().int().min(100).optional().describe("at most the service's ask timeout (default 60 s)") })
   .strict();
 export const PauseBody = optionalBody(PauseInput.omit({ by: true }).strict());
 export const ResumeBody = optionalBody(ResumeInput.omit({ by: true }).strict());
@@ -127,7 +129,9 @@ export const ReviewBody = z
   .object({
     decision: ReviewDecision,
     reason: ReviewInput.shape.reason.describe('why: required to deny (the model reads it), optional otherwise'),
-    arguments: ReviewInput.shape.arguments.describe("required to edit, and only then: the arguments the call runs with instead, checked against the tool's schema"),
+    arguments: ReviewInput.shape.arguments.describe(
+      "required to edit, and only then: the arguments the call runs with instead, checked against the tool's schema",
+    ),
   })
   .strict();
 

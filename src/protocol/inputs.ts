@@ -71,9 +71,16 @@ export const ReviewInput = z
     by: Actor.optional(),
   })
   .superRefine((input, ctx) => {
-    if (input.decision === 'deny' && !input.reason) ctx.addIssue({ code: 'custom', path: ['reason'], message: 'a denial needs a reason (the model reads it)' });
-    if (input.decision === 'edit' && !input.arguments) ctx.addIssue({ code: 'custom', path: ['arguments'], message: 'an edit needs the new arguments' });
-    if (input.decision !== 'edit' && input.arguments) ctx.addIssue({ code: 'custom', path: ['arguments'], message: `arguments are given only with decision "edit", not "${input.decision}"` });
+    if (input.decision === 'deny' && !input.reason)
+      ctx.addIssue({ code: 'custom', path: ['reason'], message: 'a denial needs a reason (the model reads it)' });
+    if (input.decision === 'edit' && !input.arguments)
+      ctx.addIssue({ code: 'custom', path: ['arguments'], message: 'an edit needs the new arguments' });
+    if (input.decision !== 'edit' && input.arguments)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['arguments'],
+        message: `arguments are given only with decision "edit", not "${input.decision}"`,
+      });
   });
 export type ReviewInput = z.input<typeof ReviewInput>;
 

@@ -61,5 +61,10 @@ function acceptEmptyJsonBodies(app: FastifyInstance): void {
 }
 
 function isLoggerInstance(logger: BuildServiceOptions['logger']): logger is FastifyBaseLogger {
-  return typeof logger === 'object' && logger !== null && typeof (logger as { info?: unknown }).info === 'function' && typeof (logger as { child?: unknown }).child === 'function';
+  return (
+    typeof logger === 'object' &&
+    logger !== null &&
+    typeof (logger as { info?: unknown }).info === 'function' &&
+    typeof (logger as { child?: unknown }).child === 'function'
+  );
 }

@@ -70,9 +70,15 @@ export const authPlugin = fp(
       const principal = authenticate(match[1]);
       if (!principal) throw unauthorized('invalid bearer token', `${REALM}, error="invalid_token"`);
       if (!principal.scopes.includes(scope)) {
-        throw new HttpError(403, 'forbidden', `token "${principal.name}" lacks the "${scope}" scope`, {}, {
-          'www-authenticate': `${REALM}, error="insufficient_scope", scope="${scope}"`,
-        });
+        throw new HttpError(
+          403,
+          'forbidden',
+          `token "${principal.name}" lacks the "${scope}" scope`,
+          {},
+          {
+            'www-authenticate': `${REALM}, error="insufficient_scope", scope="${scope}"`,
+          },
+        );
       }
       request.principal = principal;
     });

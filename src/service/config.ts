@@ -17,9 +17,7 @@ const TOKEN_TEXT = /^[A-Za-z0-9._~+/=-]+$/;
 export const ApiToken = z.object(
   {
     /** Recorded on the session as `api:<name>` for everything done with this token. */
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'expected 1-64 characters: letters, digits, ".", "_", "@" or "-"'),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'expected 1-64 characters: letters, digits, ".", "_", "@" or "-"'),
     token: z.string().min(16, 'must be at least 16 characters').max(512).regex(TOKEN_TEXT, 'must not contain spaces, ":" or ";"'),
     scopes: z.array(Scope).min(1),
   },
@@ -42,30 +40,35 @@ export function parseCompactTokens(value: unknown): unknown {
       const parts = entry.split(':');
       if (parts.length !== 3) return entry;
       const [name = '', token = '', scopes = ''] = parts;
-      return { name, token, scopes: scopes.split(',').map((s) => s.trim()).filter((s) => s !== '') };
+      return {
+        name,
+        token,
+        scopes: scopes
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      };
     });
 }
 
 const ApiTokens = z.preprocess(
   parseCompactTokens,
-  z
-    .array(ApiToken, { error: 'expected a list of { name, token, scopes } or "name:token:scope,scope;..."' })
-    .superRefine((tokens, ctx) => {
-      const names = new Set<string>();
-      const secrets = new Set<string>();
-      tokens.forEach((t, i) => {
-        if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate token name "${t.name}"` });
-        // Two names sharing one secret would make the recorded identity ambiguous.
-        if (secrets.has(t.token)) ctx.addIssue({ code: 'custom', path: [i, 'token'], message: 'the same token is listed twice' });
-        names.add(t.name);
-        secrets.add(t.token);
-      });
-    }),
+  z.array(ApiToken, { error: 'expected a list of { name, token, scopes } or "name:token:scope,scope;..."' }).superRefine((tokens, ctx) => {
+    const names = new Set<string>();
+    const secrets = new Set<string>();
+    tokens.forEach((t, i) => {
+      if (names.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate token name "${t.name}"` });
+      // Two names sharing one secret would make the recorded identity ambiguous.
+      if (secrets.has(t.token)) ctx.addIssue({ code: 'custom', path: [i, 'token'], message: 'the same token is listed twice' });
+      names.add(t.name);
+      secrets.add(t.token);
+    });
+  }),
 );
 
 /** Environment values arrive as strings: "false" must mean false (z.coerce.boolean would say true). */
 const Flag = z.preprocess(
-  (value) => (typeof value === 'string' ? { true: true, '1': true, false: false, '0': false }[value.toLowerCase()] ?? value : value),
+  (value) => (typeof value === 'string' ? ({ true: true, '1': true, false: false, '0': false }[value.toLowerCase()] ?? value) : value),
   z.boolean(),
 );
 
@@ -76,7 +79,12 @@ export const ServiceConfig = z.object({
   /** 0 picks a free port. */
   port: z.coerce.number().int().min(0).max(65_535).default(8080),
   /** Largest request body accepted, in bytes; larger ones get 413. */
-  bodyLimit: z.coerce.number().int().min(1_024).max(64 * 1024 * 1024).default(1024 * 1024),
+  bodyLimit: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   /**
    * API bearer tokens. With none configured, `npm start` creates a random `dev` token with every
    * scope in `<dataDir>/api-token` (mode 0600); the service itself never allows anonymous calls.

@@ -8,7 +8,10 @@ import { TimeoutError } from '../client/errors';
 export async function withDeadline<T>(timeoutMs: number, what: string, call: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`${what} did not finish within ${timeoutMs} ms (is Temporal reachable?)`, timeoutMs)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new TimeoutError(`${what} did not finish within ${timeoutMs} ms (is Temporal reachable?)`, timeoutMs)),
+      timeoutMs,
+    );
   });
   try {
     return await Promise.race([call, expired]);

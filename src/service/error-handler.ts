@@ -80,7 +80,13 @@ function fromFramework(error: unknown): HttpError | undefined {
       return new HttpError(415, 'unsupported_media_type', 'send the request body as application/json');
   }
   // Other client errors fastify raises (bad content length, aborted body, ...): keep their status.
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 && typeof e.code === 'string' && e.code.startsWith('FST_')) {
+  if (
+    typeof e.statusCode === 'number' &&
+    e.statusCode >= 400 &&
+    e.statusCode < 500 &&
+    typeof e.code === 'string' &&
+    e.code.startsWith('FST_')
+  ) {
     return new HttpError(e.statusCode, 'bad_request', typeof e.message === 'string' ? e.message : 'bad request');
   }
   return undefined;

@@ -102,7 +102,12 @@ export const eventsPlugin: FastifyPluginAsync<EventsPluginOptions> = async (fast
       });
       const subscription = feeds.subscribe(id, after, connection);
       try {
-        await within(subscription.ready, readyTimeoutMs, () => new TimeoutError(`session ${id} could not be read within ${readyTimeoutMs} ms (is an andon worker running?)`, readyTimeoutMs));
+        await within(
+          subscription.ready,
+          readyTimeoutMs,
+          () =>
+            new TimeoutError(`session ${id} could not be read within ${readyTimeoutMs} ms (is an andon worker running?)`, readyTimeoutMs),
+        );
       } catch (error) {
         connection.destroy();
         if (SessionNotFoundError.isInstance(error)) throw notFound(`session ${id} not found`);
@@ -153,5 +158,7 @@ async function within<T>(promise: Promise<T>, ms: number, timeoutError: () => Er
 }
 
 function definedHeaders(headers: Record<string, string | number | string[] | undefined>): Record<string, string | number | string[]> {
-  return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string | number | string[]] => entry[1] !== undefined));
+  return Object.fromEntries(
+    Object.entries(headers).filter((entry): entry is [string, string | number | string[]] => entry[1] !== undefined),
+  );
 }

@@ -22,7 +22,11 @@ export const openapiPlugin = fp(
         },
         components: {
           securitySchemes: {
-            [SECURITY_SCHEME]: { type: 'http', scheme: 'bearer', description: 'An API token from the service configuration (scopes: read, write, approve).' },
+            [SECURITY_SCHEME]: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'An API token from the service configuration (scopes: read, write, approve).',
+            },
           },
         },
       },

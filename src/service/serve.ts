@@ -36,7 +36,8 @@ export async function serve(options: {
   if (dev) {
     const file = displayPath(dev.file);
     banner.push(`API token (every scope, ${dev.created ? 'created' : 'kept'} in ${file}): export ANDON_TOKEN=$(cat ${file})`);
-    if (!isLoopback(config.host)) banner.push(`warning: listening on ${config.host} with the dev token; set service.tokens or ANDON_API_TOKENS for shared use`);
+    if (!isLoopback(config.host))
+      banner.push(`warning: listening on ${config.host} with the dev token; set service.tokens or ANDON_API_TOKENS for shared use`);
   } else {
     banner.push(`API tokens: ${config.tokens.map((t) => `${t.name} (${t.scopes.join(', ')})`).join('; ')}`);
   }

@@ -23,7 +23,10 @@ export const ApprovalDeadline = z
     lowRisk: z.boolean().default(false),
   })
   .refine((d) => d.action !== 'approve' || d.lowRisk, { message: 'action "approve" needs lowRisk: true', path: ['action'] })
-  .refine((d) => d.escalateAfter === undefined || d.escalateAfter < d.after, { message: 'must be before the deadline', path: ['escalateAfter'] });
+  .refine((d) => d.escalateAfter === undefined || d.escalateAfter < d.after, {
+    message: 'must be before the deadline',
+    path: ['escalateAfter'],
+  });
 
 export const ApprovalPolicy = z.object({
   /** People, groups (`group:<name>`) or identities (`slack:U0123`, `api:alice`) who may decide. Empty: anyone. */
@@ -63,7 +66,12 @@ export function expand(policy: ApprovalPolicy, entries: readonly string[]): Set<
 }
 
 /** Why `identity` may not decide the plan, or undefined if it may. */
-export function whyNotAllowed(policy: ApprovalPolicy, identity: string, requestedBy: string | undefined, escalated: boolean): string | undefined {
+export function whyNotAllowed(
+  policy: ApprovalPolicy,
+  identity: string,
+  requestedBy: string | undefined,
+  escalated: boolean,
+): string | undefined {
   const person = personOf(policy, identity);
   const allowed = [...policy.approvers, ...(escalated ? (policy.deadline?.escalateTo ?? []) : [])];
   if (policy.approvers.length > 0 && !expand(policy, allowed).has(person)) {
@@ -89,7 +97,10 @@ export interface PlanContent {
  * plan needs new approvals. FNV-1a (64-bit, as two 32-bit halves): no crypto in workflow code.
  */
 export function planHash(plan: PlanContent): string {
-  const text = JSON.stringify([plan.title ?? '', plan.steps.map((s) => (s.tools ? [s.title, s.description, s.tools] : [s.title, s.description]))]);
+  const text = JSON.stringify([
+    plan.title ?? '',
+    plan.steps.map((s) => (s.tools ? [s.title, s.description, s.tools] : [s.title, s.description])),
+  ]);
   let h1 = 0x811c9dc5;
   let h2 = 0xcbf29ce4;
   for (let i = 0; i < text.length; i++) {

@@ -34,7 +34,10 @@ export type Originator = z.infer<typeof Originator>;
 /** A session id is also its Temporal workflow id, so keep it URL- and CLI-safe. */
 export const SessionId = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'expected 1-128 characters: letters, digits, ".", "_", ":" or "-", starting with a letter or digit');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/,
+    'expected 1-128 characters: letters, digits, ".", "_", ":" or "-", starting with a letter or digit',
+  );
 export type SessionId = z.infer<typeof SessionId>;
 
 /** Who did something: a free-form identity such as "cli:alice", "slack:U0123" or "system". */

@@ -47,7 +47,9 @@ export class SessionActions {
         .session(input.sessionId)
         .approve({ planId: input.planId, planHash: input.planHash, comment: input.comment, by: slackActor(user) });
       const plan = input.planId ?? view.plan?.id;
-      return { text: `:white_check_mark: Your approval of ${plan ? `\`${escapeText(plan)}\` of ` : ''}*${escapeText(view.title)}* is recorded (the session is now ${view.state}).` };
+      return {
+        text: `:white_check_mark: Your approval of ${plan ? `\`${escapeText(plan)}\` of ` : ''}*${escapeText(view.title)}* is recorded (the session is now ${view.state}).`,
+      };
     } catch (error) {
       return this.refused('approval', input.sessionId, error);
     }
@@ -55,7 +57,9 @@ export class SessionActions {
 
   async reject(user: string, input: { sessionId: string; planId?: string; reason: string; replan: boolean }): Promise<SlackMessage> {
     try {
-      const view = await this.andon.session(input.sessionId).reject(input.reason, { planId: input.planId, replan: input.replan, by: slackActor(user) });
+      const view = await this.andon
+        .session(input.sessionId)
+        .reject(input.reason, { planId: input.planId, replan: input.replan, by: slackActor(user) });
       const then = input.replan ? 'the agent will propose a new plan' : `the session is now ${view.state}`;
       return { text: `:no_entry_sign: Your rejection of *${escapeText(view.title)}* is recorded: ${then}.` };
     } catch (error) {
@@ -64,7 +68,10 @@ export class SessionActions {
   }
 
   /** Asks the agent: its reply, or what to tell the person instead. */
-  async ask(user: string, input: { sessionId: string; question: string; messageId?: string }): Promise<{ ok: true; reply: string } | { ok: false; message: SlackMessage }> {
+  async ask(
+    user: string,
+    input: { sessionId: string; question: string; messageId?: string },
+  ): Promise<{ ok: true; reply: string } | { ok: false; message: SlackMessage }> {
     try {
       const { reply } = await this.andon.session(input.sessionId).ask(input.question, { messageId: input.messageId, by: slackActor(user) });
       return { ok: true, reply };
@@ -73,7 +80,10 @@ export class SessionActions {
     }
   }
 
-  async send(user: string, input: { sessionId: string; message: string; messageId?: string }): Promise<{ ok: true } | { ok: false; message: SlackMessage }> {
+  async send(
+    user: string,
+    input: { sessionId: string; message: string; messageId?: string },
+  ): Promise<{ ok: true } | { ok: false; message: SlackMessage }> {
     try {
       await this.andon.session(input.sessionId).send(input.message, { messageId: input.messageId, by: slackActor(user) });
       return { ok: true };
@@ -168,7 +178,9 @@ export class SessionActions {
   private refused(what: string, sessionId: string | undefined, error: unknown): SlackMessage {
     if (TimeoutError.isInstance(error) || UnavailableError.isInstance(error)) {
       const check = sessionId ? ` Check with \`/andon status ${escapeText(sessionId)}\`.` : '';
-      return { text: `:hourglass: Your ${what} got no answer in time: Temporal or the andon worker is slow or down. It may still take effect.${check}` };
+      return {
+        text: `:hourglass: Your ${what} got no answer in time: Temporal or the andon worker is slow or down. It may still take effect.${check}`,
+      };
     }
     if (AgentReplyError.isInstance(error)) return { text: `:warning: The agent could not answer: ${escapeText(error.message)}` };
     if (AndonError.isInstance(error)) return { text: `:warning: Your ${what} was not accepted: ${escapeText(error.message)}` };

@@ -7,7 +7,15 @@ import { ErrorCode, type WebAPICallError } from '@slack/web-api';
 import { NotifyError } from '../notify/notifier';
 
 /** Slack error codes that may succeed later; every other `ok: false` is a verdict on the request. */
-const TRANSIENT_CODES = new Set(['ratelimited', 'rate_limited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'team_added_to_org']);
+const TRANSIENT_CODES = new Set([
+  'ratelimited',
+  'rate_limited',
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+  'team_added_to_org',
+]);
 
 /** Slack answers failures with `ok: false` and a code: some worth telling the operator how to fix. */
 const ADVICE: Readonly<Record<string, string>> = {

@@ -9,7 +9,15 @@
 import type { ActionsBlock, Button, ContextBlock, KnownBlock, ModalView, SectionBlock } from '@slack/types';
 import type { Review, ReviewDecision, SessionView } from '../session/schema';
 import type { SessionSummary } from '../client/andon';
-import { ACTION, REJECT_VIEW, REVIEW_VIEW, type ButtonValue, type RejectMetadata, type ReviewButtonValue, type ReviewMetadata } from './ids';
+import {
+  ACTION,
+  REJECT_VIEW,
+  REVIEW_VIEW,
+  type ButtonValue,
+  type RejectMetadata,
+  type ReviewButtonValue,
+  type ReviewMetadata,
+} from './ids';
 
 /** Who did what, read from the session's timeline (facts.ts); the view alone does not say. */
 export interface SessionFacts {
@@ -157,7 +165,8 @@ function awaitingLine(view: SessionView): string {
   const approval = view.approval;
   if (approval) {
     const whose = approval.approvals.length > 0 ? `: ${approval.approvals.map((a) => who(a.by)).join(', ')}` : '';
-    if (approval.required > 1 || approval.approvals.length > 0) parts.push(`${approval.approvals.length} of ${approval.required} approvals${whose}`);
+    if (approval.required > 1 || approval.approvals.length > 0)
+      parts.push(`${approval.approvals.length} of ${approval.required} approvals${whose}`);
     if (approval.deadline) parts.push(`decide by ${slackDate(approval.deadline)}`);
     if (approval.escalated) parts.push('escalated');
   }
@@ -204,7 +213,12 @@ function planSections(view: SessionView): SectionBlock[] {
   const plan = view.plan!;
   const done = doneSteps(view);
   const lines = plan.steps.slice(0, SHOWN_STEPS).map((step) => {
-    const icon = step.index < done ? ':white_check_mark:' : view.state === 'inProgress' && step.index === view.currentStep ? ':arrow_forward:' : ':white_small_square:';
+    const icon =
+      step.index < done
+        ? ':white_check_mark:'
+        : view.state === 'inProgress' && step.index === view.currentStep
+          ? ':arrow_forward:'
+          : ':white_small_square:';
     const description = step.description ? ` — ${escapeText(clip(step.description, STEP_DESCRIPTION_MAX))}` : '';
     return `${icon} ${step.index + 1}. *${escapeText(clip(step.title, 200))}*${description}`;
   });
@@ -227,7 +241,8 @@ function planSections(view: SessionView): SectionBlock[] {
 /** How many steps have finished: all of them once the session completed. */
 function doneSteps(view: SessionView): number {
   if (view.state === 'completed') return view.plan?.steps.length ?? 0;
-  if (view.state === 'inProgress' || view.state === 'paused' || view.state === 'failed' || view.state === 'cancelled') return view.currentStep ?? 0;
+  if (view.state === 'inProgress' || view.state === 'paused' || view.state === 'failed' || view.state === 'cancelled')
+    return view.currentStep ?? 0;
   return 0;
 }
 
@@ -244,7 +259,10 @@ function actionsBlock(view: SessionView, sessionUrl: string | undefined): Action
         value,
         confirm: {
           title: { type: 'plain_text', text: 'Approve this plan?' },
-          text: { type: 'mrkdwn', text: `The agent will carry out ${view.plan.steps.length} step${view.plan.steps.length === 1 ? '' : 's'} of \`${escapeText(view.plan.id)}\`.` },
+          text: {
+            type: 'mrkdwn',
+            text: `The agent will carry out ${view.plan.steps.length} step${view.plan.steps.length === 1 ? '' : 's'} of \`${escapeText(view.plan.id)}\`.`,
+          },
           confirm: { type: 'plain_text', text: 'Approve' },
           deny: { type: 'plain_text', text: 'Not yet' },
         },
@@ -252,7 +270,8 @@ function actionsBlock(view: SessionView, sessionUrl: string | undefined): Action
       { type: 'button', action_id: ACTION.reject, text: { type: 'plain_text', text: 'Reject…', emoji: true }, style: 'danger', value },
     );
   }
-  if (sessionUrl) elements.push({ type: 'button', action_id: ACTION.open, text: { type: 'plain_text', text: 'Open in Temporal UI' }, url: sessionUrl });
+  if (sessionUrl)
+    elements.push({ type: 'button', action_id: ACTION.open, text: { type: 'plain_text', text: 'Open in Temporal UI' }, url: sessionUrl });
   return elements.length > 0 ? { type: 'actions', block_id: `andon_actions:${view.plan?.id ?? 'none'}`, elements } : undefined;
 }
 
@@ -270,9 +289,12 @@ export function usageText(view: Pick<SessionView, 'usage' | 'budget'>): string |
   const { usage, budget } = view;
   if (!usage && !budget) return undefined;
   const tokens = (usage?.inputTokens ?? 0) + (usage?.outputTokens ?? 0);
-  const parts = [`${tokens.toLocaleString('en-US')}${budget?.tokens !== undefined ? ` of ${budget.tokens.toLocaleString('en-US')}` : ''} tokens`];
+  const parts = [
+    `${tokens.toLocaleString('en-US')}${budget?.tokens !== undefined ? ` of ${budget.tokens.toLocaleString('en-US')}` : ''} tokens`,
+  ];
   const cost = usage?.costUsd ?? 0;
-  if (cost > 0 || budget?.costUsd !== undefined) parts.push(`${dollars(cost)}${budget?.costUsd !== undefined ? ` of ${dollars(budget.costUsd)}` : ''}`);
+  if (cost > 0 || budget?.costUsd !== undefined)
+    parts.push(`${dollars(cost)}${budget?.costUsd !== undefined ? ` of ${dollars(budget.costUsd)}` : ''}`);
   return `used ${parts.join(', ')}`;
 }
 
@@ -306,7 +328,9 @@ export function reminderMessage(view: SessionView): SlackMessage {
 
 export function escalationMessage(view: SessionView, escalateTo: readonly string[]): SlackMessage {
   const whom = escalateTo.length > 0 ? `${escalateTo.map(who).join(' ')}: ` : '';
-  return { text: `:rotating_light: ${whom}nobody has decided on the plan for *${escapeText(view.title)}* in time. Please review it above.` };
+  return {
+    text: `:rotating_light: ${whom}nobody has decided on the plan for *${escapeText(view.title)}* in time. Please review it above.`,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,7 +359,9 @@ export function reviewMessage(view: Pick<SessionView, 'id' | 'title' | 'plan'>, 
   const plan = view.plan;
   const step = plan?.steps.find((s) => s.id === review.stepId);
   const where = step && plan ? ` (step ${step.index + 1}/${plan.steps.length}: ${escapeText(clip(step.title, 200))})` : '';
-  const ask = verdict ? `:wrench: The agent asked to run ${tool}${where}.` : `:raised_hand: *Review a tool call*: the agent wants to run ${tool}${where}.`;
+  const ask = verdict
+    ? `:wrench: The agent asked to run ${tool}${where}.`
+    : `:raised_hand: *Review a tool call*: the agent wants to run ${tool}${where}.`;
   const blocks: KnownBlock[] = [section(`${ask}\n*Why*: ${reviewReason(review)}`), section(codeBlock(review.arguments, ARGUMENTS_MAX))];
   if (verdict) blocks.push(section(verdictLine(verdict)));
   else blocks.push(reviewButtons(view.id, review));
@@ -346,7 +372,9 @@ export function reviewMessage(view: Pick<SessionView, 'id' | 'title' | 'plan'>, 
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: footnote.join(' · ') }] });
 
   const why = review.reason === 'risky' ? 'a risky tool' : 'outside the approved plan';
-  const text = verdict ? `${review.tool} in ${view.title}: ${plainVerdict(verdict)}` : `Review a tool call in ${view.title}: ${review.tool} (${why})`;
+  const text = verdict
+    ? `${review.tool} in ${view.title}: ${plainVerdict(verdict)}`
+    : `Review a tool call in ${view.title}: ${review.tool} (${why})`;
   return { text: clip(text, TEXT_MAX), blocks };
 }
 
@@ -438,7 +466,9 @@ export function rejectModal(metadata: RejectMetadata): ModalView {
         element: {
           type: 'checkboxes',
           action_id: REJECT_VIEW.replanAction,
-          options: [{ text: { type: 'plain_text', text: 'Ask the agent for a new plan (instead of ending the session)' }, value: 'replan' }],
+          options: [
+            { text: { type: 'plain_text', text: 'Ask the agent for a new plan (instead of ending the session)' }, value: 'replan' },
+          ],
         },
       },
     ],
@@ -454,7 +484,9 @@ export function reviewDenyModal(metadata: ReviewMetadata, tool: string): ModalVi
     submit: { type: 'plain_text', text: 'Deny' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      section(`Denying \`${escapeText(clip(tool, 200))}\` (review \`${escapeText(metadata.reviewId)}\` of session \`${escapeText(metadata.sessionId)}\`). The agent reads your reason and carries on without the call.`),
+      section(
+        `Denying \`${escapeText(clip(tool, 200))}\` (review \`${escapeText(metadata.reviewId)}\` of session \`${escapeText(metadata.sessionId)}\`). The agent reads your reason and carries on without the call.`,
+      ),
       {
         type: 'input',
         block_id: REVIEW_VIEW.reasonBlock,

@@ -24,7 +24,10 @@ const PLAN_ID = /^plan-\d+$/;
 
 /** Reads the text after `/andon`. */
 export function parseCommand(text: string): ParsedCommand {
-  const words = unescapeText(text).trim().split(/\s+/).filter((w) => w !== '');
+  const words = unescapeText(text)
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   const [verb = 'help', sessionId, ...rest] = words;
   const tail = rest.join(' ');
   const usage = (form: string): ParsedCommand => ({ kind: 'usage', message: `Usage: \`/andon ${form}\`` });
@@ -36,7 +39,11 @@ export function parseCommand(text: string): ParsedCommand {
     case 'list': {
       const states = [sessionId, ...rest].filter((w): w is string => w !== undefined);
       const unknown = states.find((s) => !SessionState.safeParse(s).success);
-      if (unknown) return { kind: 'usage', message: `Unknown state \`${unknown}\`: use one of ${SessionState.options.map((s) => `\`${s}\``).join(', ')}` };
+      if (unknown)
+        return {
+          kind: 'usage',
+          message: `Unknown state \`${unknown}\`: use one of ${SessionState.options.map((s) => `\`${s}\``).join(', ')}`,
+        };
       return { kind: 'list', states: states as SessionState[] };
     }
     case 'approve': {

@@ -8,7 +8,10 @@ import { z } from 'zod';
 
 /** Environment values arrive as strings: "false" must mean false (z.coerce.boolean would say true). */
 const Flag = z.preprocess(
-  (value) => (typeof value === 'string' ? ({ true: true, '1': true, false: false, '0': false } as Record<string, boolean>)[value.toLowerCase()] ?? value : value),
+  (value) =>
+    typeof value === 'string'
+      ? (({ true: true, '1': true, false: false, '0': false } as Record<string, boolean>)[value.toLowerCase()] ?? value)
+      : value,
   z.boolean(),
 );
 
@@ -16,9 +19,7 @@ const Flag = z.preprocess(
 const Secret = z.string().trim().min(1, 'must not be empty').max(1_024);
 
 /** An http(s) base URL, kept with exactly one trailing slash so paths can be appended. */
-const BaseUrl = z
-  .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
-  .transform((url) => url.replace(/\/*$/, '/'));
+const BaseUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).transform((url) => url.replace(/\/*$/, '/'));
 
 export const SlackSettings = z
   .strictObject({
@@ -42,9 +43,14 @@ export const SlackSettings = z
   .superRefine((settings, ctx) => {
     if (!settings.enabled) return;
     // Without either, Slack would either see nothing from andon or andon would believe anyone.
-    if (settings.botToken === undefined) ctx.addIssue({ code: 'custom', path: ['botToken'], message: 'Slack is enabled but has no bot token: set ANDON_SLACK_BOT_TOKEN' });
+    if (settings.botToken === undefined)
+      ctx.addIssue({ code: 'custom', path: ['botToken'], message: 'Slack is enabled but has no bot token: set ANDON_SLACK_BOT_TOKEN' });
     if (settings.signingSecret === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['signingSecret'], message: 'Slack is enabled but has no signing secret: set ANDON_SLACK_SIGNING_SECRET' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['signingSecret'],
+        message: 'Slack is enabled but has no signing secret: set ANDON_SLACK_SIGNING_SECRET',
+      });
     }
   });
 

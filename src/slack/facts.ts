@@ -18,7 +18,10 @@ export function timelineFacts(andon: Andon, options: { timeoutMs?: number } = {}
   return async (view) => {
     const after = Math.max(0, view.lastSeq - WINDOW);
     const page = await andon.session(view.id).timeline({ after, limit: WINDOW, timeoutMs: options.timeoutMs ?? 5_000 });
-    return factsFrom(page.events.filter((event) => event.seq <= view.lastSeq), view);
+    return factsFrom(
+      page.events.filter((event) => event.seq <= view.lastSeq),
+      view,
+    );
   };
 }
 

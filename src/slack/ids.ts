@@ -18,10 +18,21 @@ export const ACTION = {
 } as const;
 
 /** The reject modal's callback id and its input blocks. */
-export const REJECT_VIEW = { callbackId: 'andon_reject', reasonBlock: 'reason', reasonAction: 'reason', replanBlock: 'replan', replanAction: 'replan' } as const;
+export const REJECT_VIEW = {
+  callbackId: 'andon_reject',
+  reasonBlock: 'reason',
+  reasonAction: 'reason',
+  replanBlock: 'replan',
+  replanAction: 'replan',
+} as const;
 
 /** The review modals' callback ids and their one input block each (the action id is the block id). */
-export const REVIEW_VIEW = { denyCallbackId: 'andon_review_deny', editCallbackId: 'andon_review_edit', reasonBlock: 'reason', argumentsBlock: 'arguments' } as const;
+export const REVIEW_VIEW = {
+  denyCallbackId: 'andon_review_deny',
+  editCallbackId: 'andon_review_edit',
+  reasonBlock: 'reason',
+  argumentsBlock: 'arguments',
+} as const;
 
 /** An Approve or Reject button's value: the decision binds to the plan the person saw (its id and content hash). */
 export const ButtonValue = z.object({

@@ -9,7 +9,17 @@ import type { WebClient } from '@slack/web-api';
 import type { ReviewDecisionInput } from '../protocol/inputs';
 import type { ReviewAttempt, SessionActions } from './actions';
 import type { Ack } from './ack';
-import { INPUT_MAX, clip, editableArguments, escapeText, rejectModal, reviewDenyModal, reviewEditModal, who, type ReviewVerdict } from './blocks';
+import {
+  INPUT_MAX,
+  clip,
+  editableArguments,
+  escapeText,
+  rejectModal,
+  reviewDenyModal,
+  reviewEditModal,
+  who,
+  type ReviewVerdict,
+} from './blocks';
 import { ACTION, ButtonValue, REJECT_VIEW, REVIEW_VIEW, RejectMetadata, ReviewButtonValue, ReviewMetadata } from './ids';
 import { Interaction, type BlockActions, type ViewSubmission } from './payloads';
 import type { Audience, Responder } from './respond';
@@ -62,12 +72,16 @@ export class InteractionHandler {
     const audience = audienceOf(interaction);
     const value = ButtonValue.safeParse(parseJson(action.value));
     if (!value.success) {
-      return { after: () => this.responder.tell(audience, { text: ':warning: This button carries no session andon knows; nothing was done.' }) };
+      return {
+        after: () => this.responder.tell(audience, { text: ':warning: This button carries no session andon knows; nothing was done.' }),
+      };
     }
     const { sessionId, planId, planHash } = value.data;
 
     if (action.action_id === ACTION.approve) {
-      return { after: async () => this.responder.tell(audience, await this.actions.approve(audience.user, { sessionId, planId, planHash })) };
+      return {
+        after: async () => this.responder.tell(audience, await this.actions.approve(audience.user, { sessionId, planId, planHash })),
+      };
     }
     return {
       // The trigger id expires 3 s after the click: the modal opens first thing.
@@ -78,7 +92,9 @@ export class InteractionHandler {
           await this.web.views.open({ trigger_id: interaction.trigger_id, view: rejectModal(metadata) });
         } catch (error) {
           const hint = `\`/andon reject ${escapeText(sessionId)} <reason>\``;
-          await this.responder.tell(audience, { text: `:warning: Could not open the reject dialog (${escapeText((error as Error).message)}). Reject with ${hint} instead.` });
+          await this.responder.tell(audience, {
+            text: `:warning: Could not open the reject dialog (${escapeText((error as Error).message)}). Reject with ${hint} instead.`,
+          });
         }
       },
     };
@@ -88,12 +104,21 @@ export class InteractionHandler {
     const audience = audienceOf(interaction);
     const value = ReviewButtonValue.safeParse(parseJson(action.value));
     if (!value.success) {
-      return { after: () => this.responder.tell(audience, { text: ':warning: This button carries no review andon knows; nothing was done.' }) };
+      return {
+        after: () => this.responder.tell(audience, { text: ':warning: This button carries no review andon knows; nothing was done.' }),
+      };
     }
     const { sessionId, reviewId, tool } = value.data;
     const ts = interaction.container?.message_ts ?? interaction.message?.ts;
     const message = audience.channel && ts ? { channel: audience.channel, ts } : undefined;
-    const metadata: ReviewMetadata = { sessionId, reviewId, tool, channel: message?.channel ?? audience.channel, messageTs: message?.ts, responseUrl: audience.responseUrl };
+    const metadata: ReviewMetadata = {
+      sessionId,
+      reviewId,
+      tool,
+      channel: message?.channel ?? audience.channel,
+      messageTs: message?.ts,
+      responseUrl: audience.responseUrl,
+    };
 
     switch (action.action_id) {
       case ACTION.reviewApprove:
@@ -107,12 +132,19 @@ export class InteractionHandler {
   }
 
   /** Edit: the modal shows the call's current arguments, so they are read first (quickly: the trigger expires). */
-  private async openEdit(audience: Audience, message: MessageRef | undefined, triggerId: string | undefined, metadata: ReviewMetadata): Promise<void> {
+  private async openEdit(
+    audience: Audience,
+    message: MessageRef | undefined,
+    triggerId: string | undefined,
+    metadata: ReviewMetadata,
+  ): Promise<void> {
     let review;
     try {
       review = await this.actions.pendingReview(metadata.sessionId, metadata.reviewId, EDIT_LOOKUP_MS);
     } catch (error) {
-      await this.responder.tell(audience, { text: `:warning: Could not read the tool call to edit (${escapeText((error as Error).message)}). Try again in a moment.` });
+      await this.responder.tell(audience, {
+        text: `:warning: Could not read the tool call to edit (${escapeText((error as Error).message)}). Try again in a moment.`,
+      });
       return;
     }
     if (!review) {
@@ -128,12 +160,19 @@ export class InteractionHandler {
     await this.openModal(audience, triggerId, reviewEditModal({ ...metadata, tool: review.tool }, review), 'edit');
   }
 
-  private async openModal(audience: Audience, triggerId: string | undefined, view: Parameters<WebClient['views']['open']>[0]['view'], what: string): Promise<void> {
+  private async openModal(
+    audience: Audience,
+    triggerId: string | undefined,
+    view: Parameters<WebClient['views']['open']>[0]['view'],
+    what: string,
+  ): Promise<void> {
     try {
       if (!triggerId) throw new Error('the click came without a trigger_id');
       await this.web.views.open({ trigger_id: triggerId, view });
     } catch (error) {
-      await this.responder.tell(audience, { text: `:warning: Could not open the ${what} dialog (${escapeText((error as Error).message)}). Click the button again.` });
+      await this.responder.tell(audience, {
+        text: `:warning: Could not open the ${what} dialog (${escapeText((error as Error).message)}). Click the button again.`,
+      });
     }
   }
 
@@ -161,7 +200,8 @@ export class InteractionHandler {
     const { sessionId, planId, channel, responseUrl } = metadata.data;
     const user = submission.user.id;
     return {
-      after: async () => this.responder.tell({ user, channel, responseUrl }, await this.actions.reject(user, { sessionId, planId, reason, replan })),
+      after: async () =>
+        this.responder.tell({ user, channel, responseUrl }, await this.actions.reject(user, { sessionId, planId, reason, replan })),
     };
   }
 
@@ -193,13 +233,22 @@ export class InteractionHandler {
       return fieldError(REVIEW_VIEW.argumentsBlock, 'Expected a JSON object of arguments, like {"service": "checkout-api"}.');
     }
     const { audience, message } = whereFrom(submission, metadata.data);
-    const attempt = this.actions.review(audience.user, { sessionId: metadata.data.sessionId, reviewId: metadata.data.reviewId, choice: { decision: 'edit', arguments: args as Record<string, unknown> } });
+    const attempt = this.actions.review(audience.user, {
+      sessionId: metadata.data.sessionId,
+      reviewId: metadata.data.reviewId,
+      choice: { decision: 'edit', arguments: args as Record<string, unknown> },
+    });
     const early = await within(attempt, this.options.editAnswerMs ?? EDIT_ANSWER_MS);
     if (early?.kind === 'invalid') return fieldError(REVIEW_VIEW.argumentsBlock, early.message);
     return { after: async () => this.concluded(audience, message, metadata.data, await attempt) };
   }
 
-  private async decide(audience: Audience, message: MessageRef | undefined, review: ReviewMetadata, choice: ReviewDecisionInput): Promise<void> {
+  private async decide(
+    audience: Audience,
+    message: MessageRef | undefined,
+    review: ReviewMetadata,
+    choice: ReviewDecisionInput,
+  ): Promise<void> {
     const attempt = await this.actions.review(audience.user, { sessionId: review.sessionId, reviewId: review.reviewId, choice });
     await this.concluded(audience, message, review, attempt);
   }
@@ -209,11 +258,19 @@ export class InteractionHandler {
    * A call decided before (by someone else, elsewhere, or by its deadline) is shown the same
    * way, and the person is told. Refusals are told to the person alone.
    */
-  private async concluded(audience: Audience, message: MessageRef | undefined, review: ReviewMetadata, attempt: ReviewAttempt): Promise<void> {
+  private async concluded(
+    audience: Audience,
+    message: MessageRef | undefined,
+    review: ReviewMetadata,
+    attempt: ReviewAttempt,
+  ): Promise<void> {
     switch (attempt.kind) {
       case 'decided': {
         const { updated } = await this.showVerdict(message, review);
-        if (!updated) await this.responder.tell(audience, { text: `:white_check_mark: Your decision on \`${escapeText(review.reviewId)}\` is recorded.` });
+        if (!updated)
+          await this.responder.tell(audience, {
+            text: `:white_check_mark: Your decision on \`${escapeText(review.reviewId)}\` is recorded.`,
+          });
         return;
       }
       case 'gone': {
@@ -233,7 +290,10 @@ export class InteractionHandler {
   }
 
   /** Updates the review message to read as the review now stands. */
-  private async showVerdict(message: MessageRef | undefined, review: ReviewMetadata): Promise<{ verdict?: ReviewVerdict; updated: boolean }> {
+  private async showVerdict(
+    message: MessageRef | undefined,
+    review: ReviewMetadata,
+  ): Promise<{ verdict?: ReviewVerdict; updated: boolean }> {
     let now: Awaited<ReturnType<SessionActions['reviewNow']>>;
     try {
       now = await this.actions.reviewNow(review.sessionId, review.reviewId);
@@ -253,7 +313,11 @@ export class InteractionHandler {
 }
 
 function audienceOf(interaction: BlockActions): Audience {
-  return { user: interaction.user.id, responseUrl: interaction.response_url, channel: interaction.channel?.id ?? interaction.container?.channel_id };
+  return {
+    user: interaction.user.id,
+    responseUrl: interaction.response_url,
+    channel: interaction.channel?.id ?? interaction.container?.channel_id,
+  };
 }
 
 /** A modal submission has no response URL or message of its own: the click that opened it did. */

@@ -136,9 +136,12 @@ class Poster {
       return this.ref;
     }
     // Unfurled previews (a PR link in the outcome) would bury the plan.
-    const posted = await this.call('chat.postMessage', () => this.client.chat.postMessage({ channel: this.channel, unfurl_links: false, unfurl_media: false, ...message }));
+    const posted = await this.call('chat.postMessage', () =>
+      this.client.chat.postMessage({ channel: this.channel, unfurl_links: false, unfurl_media: false, ...message }),
+    );
     // Slack answers with the channel's id even when posted to "#name": the thread key must use the id.
-    if (!posted.channel || !posted.ts) throw new NotifyError('Slack chat.postMessage answered without channel and ts', { retryable: false });
+    if (!posted.channel || !posted.ts)
+      throw new NotifyError('Slack chat.postMessage answered without channel and ts', { retryable: false });
     return { channel: posted.channel, ts: posted.ts };
   }
 

@@ -69,7 +69,7 @@ export const slackPlugin: FastifyPluginAsync<SlackPluginOptions> = async (app, {
         schema: {
           operationId,
           summary,
-          description: 'For Slack only: requests must carry a valid X-Slack-Signature made with the app\'s signing secret (401 otherwise).',
+          description: "For Slack only: requests must carry a valid X-Slack-Signature made with the app's signing secret (401 otherwise).",
           tags: ['slack'],
           response: { ...errorResponses },
         },
@@ -85,14 +85,21 @@ export const slackPlugin: FastifyPluginAsync<SlackPluginOptions> = async (app, {
       },
     );
 
-  route(ROUTES.interactions, 'slackInteractions', "The Slack app's interactivity request URL: Approve and Reject buttons, the reject dialog, tool-call reviews (Approve, Deny, Edit)", (raw) =>
-    interactions.handle(parseJson(formFields(raw).payload)),
+  route(
+    ROUTES.interactions,
+    'slackInteractions',
+    "The Slack app's interactivity request URL: Approve and Reject buttons, the reject dialog, tool-call reviews (Approve, Deny, Edit)",
+    (raw) => interactions.handle(parseJson(formFields(raw).payload)),
   );
-  route(ROUTES.commands, 'slackCommands', 'The Slack app\'s slash command: /andon status|list|approve|reject|ask|reviews', (raw) => {
+  route(ROUTES.commands, 'slackCommands', "The Slack app's slash command: /andon status|list|approve|reject|ask|reviews", (raw) => {
     const command = SlashCommand.safeParse(formFields(raw));
-    return command.success ? commands.handle(command.data) : { body: { response_type: 'ephemeral', text: 'andon could not read this command.' } };
+    return command.success
+      ? commands.handle(command.data)
+      : { body: { response_type: 'ephemeral', text: 'andon could not read this command.' } };
   });
-  route(ROUTES.events, 'slackEvents', "The Slack app's Events API request URL: replies in a session's thread", (raw) => events.handle(parseJson(raw.toString('utf8'))));
+  route(ROUTES.events, 'slackEvents', "The Slack app's Events API request URL: replies in a session's thread", (raw) =>
+    events.handle(parseJson(raw.toString('utf8'))),
+  );
 };
 
 /**

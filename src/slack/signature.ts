@@ -40,7 +40,8 @@ export class SlackSignatureVerifier {
   verify(headers: IncomingHttpHeaders, rawBody: Buffer): Verdict {
     const timestamp = single(headers['x-slack-request-timestamp']);
     const signature = single(headers['x-slack-signature']);
-    if (timestamp === undefined || signature === undefined) return { ok: false, reason: 'missing X-Slack-Signature or X-Slack-Request-Timestamp' };
+    if (timestamp === undefined || signature === undefined)
+      return { ok: false, reason: 'missing X-Slack-Signature or X-Slack-Request-Timestamp' };
     if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'malformed X-Slack-Request-Timestamp' };
     const nowMs = this.now();
     if (Math.abs(nowMs / 1_000 - Number(timestamp)) > this.windowSeconds) {

@@ -89,7 +89,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       }
     });
     child.once('error', (error) => fail(`cannot run ${options.binary}: ${error.message}`));
-    child.once('exit', (code, signal) => fail(`the Temporal dev server exited before it was ready (code ${code}, signal ${signal}); is port ${options.port} in use?`));
+    child.once('exit', (code, signal) =>
+      fail(`the Temporal dev server exited before it was ready (code ${code}, signal ${signal}); is port ${options.port} in use?`),
+    );
   });
   child.removeAllListeners('exit');
   child.stdout!.resume();

@@ -33,7 +33,9 @@ export async function ensureSearchAttributes(connection: NativeConnection, names
   } catch (error) {
     log(
       `could not register search attributes (${(error as Error).message}). Create them once with:\n` +
-        missing.map(([name, type]) => `  temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${type}`).join('\n'),
+        missing
+          .map(([name, type]) => `  temporal operator search-attribute create --namespace ${namespace} --name ${name} --type ${type}`)
+          .join('\n'),
     );
   }
 }

@@ -20,7 +20,14 @@ afterAll(() => h.close());
 const T = { timeoutMs: 20_000 };
 let n = 0;
 function alert(status: 'firing' | 'resolved', fingerprint: string): AlertNotification {
-  return { source: 'alertmanager', fingerprint, status, summary: 'checkout-api 5xx above 5%', labels: { service: 'checkout-api', severity: 'critical' }, by: 'webhook:alertmanager' };
+  return {
+    source: 'alertmanager',
+    fingerprint,
+    status,
+    summary: 'checkout-api 5xx above 5%',
+    labels: { service: 'checkout-api', severity: 'critical' },
+    by: 'webhook:alertmanager',
+  };
 }
 const session = { prompt: 'Investigate: checkout-api 5xx above 5%' };
 

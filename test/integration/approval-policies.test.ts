@@ -34,14 +34,22 @@ type Event<K extends TimelineEvent['type']> = Extract<TimelineEvent, { type: K }
 const ofType = <K extends TimelineEvent['type']>(events: TimelineEvent[], type: K) => events.filter((e): e is Event<K> => e.type === type);
 
 /** A session under `approval`, waiting for its plan to be approved. */
-async function awaiting(approval: ApprovalPolicyInput, requestedBy = 'api:requester'): Promise<{ session: SessionClient; view: SessionView }> {
+async function awaiting(
+  approval: ApprovalPolicyInput,
+  requestedBy = 'api:requester',
+): Promise<{ session: SessionClient; view: SessionView }> {
   const session = await h.andon.session({ prompt: `policy ${randomUUID()}`, approval, requestedBy });
   const view = await session.waitFor('awaitingPlanApproval', T);
   return { session, view };
 }
 
 /** Events after `after`, as they happen, up to the first one `stop` accepts (the stream, never a sleep). */
-async function eventsUntil(session: SessionClient, stop: (e: TimelineEvent) => boolean, after = 0, timeoutMs = 20_000): Promise<TimelineEvent[]> {
+async function eventsUntil(
+  session: SessionClient,
+  stop: (e: TimelineEvent) => boolean,
+  after = 0,
+  timeoutMs = 20_000,
+): Promise<TimelineEvent[]> {
   const seen: TimelineEvent[] = [];
   for await (const event of session.stream({ after, signal: AbortSignal.timeout(timeoutMs) })) {
     seen.push(event);
@@ -79,7 +87,14 @@ describe('who may approve', () => {
     expect(NotAllowedError.isInstance(rejectError)).toBe(true);
 
     expect(await newEvents(session, view.lastSeq)).toEqual([
-      expect.objectContaining({ type: 'approvalRefused', decision: 'approve', planId: 'plan-1', by: 'slack:U666', code: 'NotAllowed', reason: (error as Error).message }),
+      expect.objectContaining({
+        type: 'approvalRefused',
+        decision: 'approve',
+        planId: 'plan-1',
+        by: 'slack:U666',
+        code: 'NotAllowed',
+        reason: (error as Error).message,
+      }),
       expect.objectContaining({ type: 'approvalRefused', decision: 'reject', planId: 'plan-1', by: 'slack:U666', code: 'NotAllowed' }),
     ]);
     // Nothing else changed: an allowed approver still decides.
@@ -113,7 +128,10 @@ describe('how many approve', () => {
   it('the same person approving twice counts once: the second is refused (DuplicateApproval) and recorded', async () => {
     const { session, view } = await awaiting({ required: 2 });
     const first = await session.approve({ by: 'alice' });
-    expect(first).toMatchObject({ state: 'awaitingPlanApproval', approval: { approvals: [{ person: 'alice', by: 'alice' }], required: 2 } });
+    expect(first).toMatchObject({
+      state: 'awaitingPlanApproval',
+      approval: { approvals: [{ person: 'alice', by: 'alice' }], required: 2 },
+    });
 
     const again = await rejectionOf(session.approve({ by: 'alice' }));
     expect(InvalidStateError.isInstance(again)).toBe(true);
@@ -123,7 +141,9 @@ describe('how many approve', () => {
 
     const after = await session.info();
     expect(after.approval?.approvals).toHaveLength(1);
-    expect((await newEvents(session, view.lastSeq)).map((e) => [e.type, 'by' in e ? e.by : undefined, 'code' in e ? e.code : undefined])).toEqual([
+    expect(
+      (await newEvents(session, view.lastSeq)).map((e) => [e.type, 'by' in e ? e.by : undefined, 'code' in e ? e.code : undefined]),
+    ).toEqual([
       ['approvalRecorded', 'alice', undefined],
       ['approvalRefused', 'alice', 'DuplicateApproval'],
     ]);
@@ -146,7 +166,15 @@ describe('how many approve', () => {
 
     const events = await newEvents(session, view.lastSeq);
     expect(types(events).slice(0, 2)).toEqual(['approvalRecorded', 'planApproved']);
-    expect(events[0]).toMatchObject({ planId: 'plan-1', by: 'carol', person: 'carol', approvals: 1, required: 2, comment: 'looks right', originator: 'user' });
+    expect(events[0]).toMatchObject({
+      planId: 'plan-1',
+      by: 'carol',
+      person: 'carol',
+      approvals: 1,
+      required: 2,
+      comment: 'looks right',
+      originator: 'user',
+    });
     expect(events[1]).toMatchObject({ planId: 'plan-1', by: 'alice', originator: 'user' });
   });
 
@@ -186,7 +214,9 @@ describe('the plan an approval binds to', () => {
       expect.objectContaining({ type: 'approvalRefused', decision: 'approve', by: 'api:alice', code: 'StalePlan', planId: 'plan-1' }),
     ]);
 
-    const approved = await handle.executeUpdate<SessionView, [unknown]>('approve', { args: [{ planId: 'plan-1', planHash: view.plan?.hash, by: 'api:alice' }] });
+    const approved = await handle.executeUpdate<SessionView, [unknown]>('approve', {
+      args: [{ planId: 'plan-1', planHash: view.plan?.hash, by: 'api:alice' }],
+    });
     expect(approved.state).toBe('inProgress');
   });
 });
@@ -275,7 +305,11 @@ describe('deadlines', () => {
     expect(events.slice(0, 2).map((e) => (e as Event<'approvalReminded'>).waitingMs >= 1_000)).toEqual([true, true]);
     expect((events[1] as Event<'approvalReminded'>).waitingMs).toBeGreaterThanOrEqual(2_000);
     expect(events[2]).toMatchObject({ planId: 'plan-1', by: 'policy:deadline', originator: 'system', replan: false });
-    expect(events[3]).toMatchObject({ by: 'policy:deadline', originator: 'system', reason: 'no decision on plan plan-1 before the deadline' });
+    expect(events[3]).toMatchObject({
+      by: 'policy:deadline',
+      originator: 'system',
+      reason: 'no decision on plan plan-1 before the deadline',
+    });
   });
 
   it('action cancel: the session ends cancelled, no plan rejection recorded', async () => {

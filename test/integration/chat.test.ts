@@ -91,9 +91,7 @@ describe('ask', () => {
     await session.waitFor('inProgress', T);
 
     const texts = Array.from({ length: 8 }, (_, i) => `message ${i + 1}`);
-    const calls = texts.map((text, i) =>
-      i % 2 === 0 ? session.send(text).then((r) => ({ ...r, reply: undefined })) : session.ask(text),
-    );
+    const calls = texts.map((text, i) => (i % 2 === 0 ? session.send(text).then((r) => ({ ...r, reply: undefined })) : session.ask(text)));
     const results = await Promise.all(calls);
     // Each ask got the reply to its own message.
     results.forEach((result, i) => {

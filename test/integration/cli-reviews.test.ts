@@ -70,14 +70,26 @@ describe('andon review and reviews', () => {
       cli(['resume', 'some-session', '--budget-usd', 'lots']),
     ]);
     expect(badJson.code).toBe(2);
-    expect(json(badJson)).toEqual({ error: { type: 'UsageError', field: 'args', message: expect.stringMatching(/^invalid --args: not valid JSON .*expected a JSON object/) } });
+    expect(json(badJson)).toEqual({
+      error: {
+        type: 'UsageError',
+        field: 'args',
+        message: expect.stringMatching(/^invalid --args: not valid JSON .*expected a JSON object/),
+      },
+    });
     expect(notObject.code).toBe(2);
     expect(notObject.stderr).toBe(`error: invalid --args: expected a JSON object such as '{"service":"checkout-api"}', not an array\n`);
     expect(json(noArgs)).toEqual({ error: { type: 'UsageError', field: 'args', message: expect.stringContaining('edit needs --args') } });
     expect(json(argsWithApprove)).toEqual({ error: { type: 'UsageError', field: 'args', message: '--args goes with edit, not approve' } });
-    expect(json(noReason)).toEqual({ error: { type: 'UsageError', field: 'reason', message: expect.stringContaining('deny needs --reason') } });
-    expect(json(badDecision)).toEqual({ error: { type: 'UsageError', field: 'decision', message: 'invalid decision "allow": expected one of approve, deny, edit' } });
-    expect(json(badBudget)).toEqual({ error: { type: 'UsageError', field: 'budgetUsd', message: expect.stringContaining('--budget-usd') } });
+    expect(json(noReason)).toEqual({
+      error: { type: 'UsageError', field: 'reason', message: expect.stringContaining('deny needs --reason') },
+    });
+    expect(json(badDecision)).toEqual({
+      error: { type: 'UsageError', field: 'decision', message: 'invalid decision "allow": expected one of approve, deny, edit' },
+    });
+    expect(json(badBudget)).toEqual({
+      error: { type: 'UsageError', field: 'budgetUsd', message: expect.stringContaining('--budget-usd') },
+    });
     for (const run of [noArgs, argsWithApprove, noReason, badDecision, badBudget]) expect(run.code).toBe(2);
   });
 
@@ -96,7 +108,9 @@ describe('andon review and reviews', () => {
     expect(json<PendingReview[]>(own)).toEqual([{ ...review, sessionId: session.id, sessionTitle: 'restart checkout-api (cli)' }]);
     const [header, row, ...rest] = ownHuman.stdout.trimEnd().split('\n');
     expect(header).toMatch(/^REVIEW\s+SESSION\s+CREATED\s+TOOL\s+WHY\s+ARGUMENTS$/);
-    expect(row).toMatch(new RegExp(`^${review.id}\\s+${session.id}\\s+\\S+ \\S+\\s+restart\\s+outside the plan\\s+\\{"service":"payments"\\}$`));
+    expect(row).toMatch(
+      new RegExp(`^${review.id}\\s+${session.id}\\s+\\S+ \\S+\\s+restart\\s+outside the plan\\s+\\{"service":"payments"\\}$`),
+    );
     expect(rest).toEqual([]);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/^usage +\d+ tokens \(\d+ in, \d+ out\), \$\d+\.\d{4}$/m);
@@ -114,11 +128,17 @@ describe('andon review and reviews', () => {
     ]);
     expect(badEdit.code).toBe(2);
     expect(json(badEdit)).toEqual({
-      error: { type: 'ValidationError', field: 'arguments.service', message: expect.stringMatching(/invalid arguments for restart: service: .*\(in --args: "service"\)$/) },
+      error: {
+        type: 'ValidationError',
+        field: 'arguments.service',
+        message: expect.stringMatching(/invalid arguments for restart: service: .*\(in --args: "service"\)$/),
+      },
     });
     expect(badEditHuman.stderr).toMatch(/^error: invalid arguments for restart: service: .*\(in --args: "service"\)\n$/);
     expect(unknown.code).toBe(1);
-    expect(json(unknown)).toEqual({ error: { type: 'InvalidStateError', state: 'awaitingUserFeedback', message: expect.stringContaining('review-404') } });
+    expect(json(unknown)).toEqual({
+      error: { type: 'InvalidStateError', state: 'awaitingUserFeedback', message: expect.stringContaining('review-404') },
+    });
     expect((await session.reviews()).map((r) => r.id)).toEqual([review.id]);
 
     const denied = await cli(['review', session.id, review.id, 'deny', '--reason', 'payments is not ours'], { human: true });
@@ -126,7 +146,12 @@ describe('andon review and reviews', () => {
     expect(denied.stdout).toMatch(new RegExp(`^denied ${review.id} of session ${session.id}; now \\w+\\n$`));
     await session.result(T);
     const decided = (await events(session.id)).find((e) => e.type === 'reviewDecided');
-    expect(decided).toMatchObject({ reviewId: review.id, decision: 'deny', reason: 'payments is not ours', by: expect.stringMatching(/^cli:./) });
+    expect(decided).toMatchObject({
+      reviewId: review.id,
+      decision: 'deny',
+      reason: 'payments is not ours',
+      by: expect.stringMatching(/^cli:./),
+    });
   });
 
   it('through the service: lists, edits as api:<token name>, and refuses a token without the approve scope', async () => {
@@ -144,14 +169,23 @@ describe('andon review and reviews', () => {
     expect(forbidden.code).toBe(1);
     expect(json(forbidden)).toEqual({ error: { type: 'AuthError', message: expect.stringContaining('"approve" scope') } });
     expect(badEdit.code).toBe(2);
-    expect(json(badEdit)).toEqual({ error: { type: 'ValidationError', field: 'arguments.service', message: expect.stringContaining('(in --args: "service")') } });
+    expect(json(badEdit)).toEqual({
+      error: { type: 'ValidationError', field: 'arguments.service', message: expect.stringContaining('(in --args: "service")') },
+    });
 
-    const edited = await cli(['review', session.id, review.id, 'edit', '--args', '{"service":"checkout-api"}', '--reason', 'wrong service'], { token: TOKENS.approver });
+    const edited = await cli(
+      ['review', session.id, review.id, 'edit', '--args', '{"service":"checkout-api"}', '--reason', 'wrong service'],
+      { token: TOKENS.approver },
+    );
     expect(edited.code).toBe(0);
     expect(json<SessionView>(edited)).toMatchObject({ id: session.id, pendingReviews: [] });
     await session.result(T);
     const timeline = await events(session.id);
-    expect(timeline.find((e) => e.type === 'reviewDecided')).toMatchObject({ decision: 'edit', by: 'api:approver', arguments: { service: 'checkout-api' } });
+    expect(timeline.find((e) => e.type === 'reviewDecided')).toMatchObject({
+      decision: 'edit',
+      by: 'api:approver',
+      arguments: { service: 'checkout-api' },
+    });
     expect(timeline.find((e) => e.type === 'toolCalled')).toMatchObject({ arguments: { service: 'checkout-api' }, status: 'ok' });
   });
 });
@@ -176,7 +210,9 @@ describe('andon resume with a budget', () => {
 
     const refused = await cli(['resume', session.id], options);
     expect(refused.code).toBe(2);
-    expect(json(refused)).toEqual({ error: { type: 'ValidationError', field: 'budget', message: expect.stringMatching(/spent its budget/) } });
+    expect(json(refused)).toEqual({
+      error: { type: 'ValidationError', field: 'budget', message: expect.stringMatching(/spent its budget/) },
+    });
 
     const resumed = await cli(['resume', session.id, '--budget-tokens', '10000', '--budget-usd', '2.5'], { ...options, human: true });
     expect(resumed.code).toBe(0);

@@ -121,14 +121,38 @@ describe('andon CLI through the service', () => {
     const id = `svc-${word}`;
     const prompt = 'checkout-api 5xx above 5%';
     const title = `${word} checkout errors`;
-    const started = await cli(['start', '--prompt', prompt, '--title', title, '--id', id, '--context', 'service=checkout', '--follow-up', '10m', '--wait']);
+    const started = await cli([
+      'start',
+      '--prompt',
+      prompt,
+      '--title',
+      title,
+      '--id',
+      id,
+      '--context',
+      'service=checkout',
+      '--follow-up',
+      '10m',
+      '--wait',
+    ]);
     expect(started.code).toBe(0);
     // Who acted is the token's name, not the local user.
-    expect(json<SessionView>(started)).toMatchObject({ id, state: 'awaitingPlanApproval', title, context: { service: 'checkout' }, requestedBy: 'api:alice' });
+    expect(json<SessionView>(started)).toMatchObject({
+      id,
+      state: 'awaitingPlanApproval',
+      title,
+      context: { service: 'checkout' },
+      requestedBy: 'api:alice',
+    });
     const session = h.andon.session(id);
 
     const tail = spawnCli(['tail', id], { url: proxy.url });
-    const tailed = () => tail.output().split('\n').filter(Boolean).map((line) => JSON.parse(line) as TimelineEvent);
+    const tailed = () =>
+      tail
+        .output()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as TimelineEvent);
     await until(() => tailed().some((e) => e.type === 'planGenerated'), 'tail to print its backlog');
     proxy.cut();
 
@@ -144,7 +168,9 @@ describe('andon CLI through the service', () => {
     const show = json<{ session: SessionView; events: TimelineEvent[] }>(shown);
     expect(show.session).toMatchObject({ id, state: 'awaitingPlanApproval', plan: { id: 'plan-1' } });
     expect(show.events.slice(0, 2).map((e) => e.type)).toEqual(['sessionCreated', 'planGenerated']);
-    expect(json<SessionSummary[]>(listed)).toEqual([expect.objectContaining({ id, state: 'awaitingPlanApproval', title, status: 'RUNNING' })]);
+    expect(json<SessionSummary[]>(listed)).toEqual([
+      expect.objectContaining({ id, state: 'awaitingPlanApproval', title, status: 'RUNNING' }),
+    ]);
     expect(json(asked)).toEqual({ messageId: expect.any(String), reply: 'all good' });
     const { sessionId, messageId } = json<{ sessionId: string; messageId: string }>(sent);
     expect(sessionId).toBe(id);
@@ -180,7 +206,9 @@ describe('andon CLI through the service', () => {
   it('pauses, resumes, rejects for a new plan, refuses a stale plan and cancels; result reports the cancellation', async () => {
     const id = `svc-${uniqueWord()}`;
     const session = h.andon.session(id);
-    expect(json<SessionView>(await cli(['start', '--prompt', 'disk full on db-1', '--id', id, '--wait'])).state).toBe('awaitingPlanApproval');
+    expect(json<SessionView>(await cli(['start', '--prompt', 'disk full on db-1', '--id', id, '--wait'])).state).toBe(
+      'awaitingPlanApproval',
+    );
 
     expect(json<SessionView>(await cli(['pause', id, '--reason', 'hold on'])).state).toBe('paused');
     expect(json<SessionView>(await cli(['resume', id])).state).toBe('awaitingPlanApproval');
@@ -194,7 +222,10 @@ describe('andon CLI through the service', () => {
       error: { type: 'StalePlanError', message: expect.stringContaining('plan-1'), state: 'awaitingPlanApproval', currentPlanId: 'plan-2' },
     });
 
-    expect(json<SessionView>(await cli(['cancel', id, '--reason', 'fixed by hand']))).toMatchObject({ state: 'cancelled', reason: 'fixed by hand' });
+    expect(json<SessionView>(await cli(['cancel', id, '--reason', 'fixed by hand']))).toMatchObject({
+      state: 'cancelled',
+      reason: 'fixed by hand',
+    });
     const result = await cli(['result', id, '--timeout', '20s']);
     expect(result.code).toBe(1);
     expect(json(result)).toEqual({ error: { type: 'SessionCancelledError', message: `session ${id} was cancelled: fixed by hand` } });
@@ -202,7 +233,13 @@ describe('andon CLI through the service', () => {
     const { events } = await session.timeline();
     // Refused decisions may be on the record too; what matters here is what changed the session.
     expect(events.map((e) => e.type).filter((type) => type !== 'approvalRefused')).toEqual([
-      'sessionCreated', 'planGenerated', 'sessionPaused', 'sessionResumed', 'planRejected', 'planGenerated', 'sessionCancelled',
+      'sessionCreated',
+      'planGenerated',
+      'sessionPaused',
+      'sessionResumed',
+      'planRejected',
+      'planGenerated',
+      'sessionCancelled',
     ]);
     expect(events[2]).toMatchObject({ type: 'sessionPaused', reason: 'hold on', by: 'api:alice' });
     expect(events[4]).toMatchObject({ type: 'planRejected', reason: 'wrong service', replan: true, planId: 'plan-1', by: 'api:alice' });

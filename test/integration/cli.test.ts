@@ -83,7 +83,12 @@ describe('andon CLI', () => {
 
     // Started before anything below happens, so what it prints after its backlog arrived live.
     const tail = spawnCli(['tail', id]);
-    const tailed = () => tail.output().split('\n').filter(Boolean).map((line) => JSON.parse(line) as TimelineEvent);
+    const tailed = () =>
+      tail
+        .output()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as TimelineEvent);
     await until(() => tailed().some((e) => e.type === 'planGenerated'), 'tail to print its backlog');
 
     const [showJson, showHuman, listJson, listHuman, asked, sent] = await Promise.all([
@@ -115,7 +120,9 @@ describe('andon CLI', () => {
     expect(listHuman.code).toBe(0);
     const [header, row, ...rest] = listHuman.stdout.trimEnd().split('\n');
     expect(header).toMatch(/^ID\s+STATE\s+CREATED\s+TITLE$/);
-    expect(row).toMatch(new RegExp(`^${id}\\s+awaitingPlanApproval\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+${word} checkout errors$`));
+    expect(row).toMatch(
+      new RegExp(`^${id}\\s+awaitingPlanApproval\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+${word} checkout errors$`),
+    );
     expect(rest).toEqual([]);
 
     expect(json(asked)).toEqual({ messageId: expect.any(String), reply: 'all good' });
@@ -147,9 +154,9 @@ describe('andon CLI', () => {
     const id = `cli-${uniqueWord()}`;
     const session = h.andon.session(id);
     const steer = async () => {
-      expect(json<SessionView>(await cli(['start', '--prompt', 'disk full on db-1', '--id', id, '--follow-up', '0s', '--wait'])).state).toBe(
-        'awaitingPlanApproval',
-      );
+      expect(
+        json<SessionView>(await cli(['start', '--prompt', 'disk full on db-1', '--id', id, '--follow-up', '0s', '--wait'])).state,
+      ).toBe('awaitingPlanApproval');
       const paused = json<SessionView>(await cli(['pause', id, '--reason', 'hold on']));
       expect(paused.state).toBe('paused');
       expect(json<SessionView>(await cli(['wait', id, 'paused', 'cancelled'])).state).toBe('paused');
@@ -169,7 +176,13 @@ describe('andon CLI', () => {
 
       const { events } = await session.timeline();
       expect(events.map((e) => e.type)).toEqual([
-        'sessionCreated', 'planGenerated', 'sessionPaused', 'sessionResumed', 'planRejected', 'planGenerated', 'sessionCancelled',
+        'sessionCreated',
+        'planGenerated',
+        'sessionPaused',
+        'sessionResumed',
+        'planRejected',
+        'planGenerated',
+        'sessionCancelled',
       ]);
       expect(events[2]).toMatchObject({ reason: 'hold on', by: expect.stringMatching(/^cli:/) });
       expect(events[4]).toMatchObject({ reason: 'wrong service', replan: true, planId: 'plan-1' });

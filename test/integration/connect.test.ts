@@ -40,7 +40,9 @@ describe('Andon.connect', () => {
     const andon = await Andon.connect({ connection, taskQueue: h.taskQueue });
     try {
       expect(andon.client.connection).toBe(connection);
-      await expect(andon.session(started.id).waitFor('awaitingPlanApproval', { timeoutMs: 20_000 })).resolves.toMatchObject({ id: started.id });
+      await expect(andon.session(started.id).waitFor('awaitingPlanApproval', { timeoutMs: 20_000 })).resolves.toMatchObject({
+        id: started.id,
+      });
       await andon.session(started.id).cancel('seen');
     } finally {
       await andon.close();
@@ -49,7 +51,11 @@ describe('Andon.connect', () => {
 
   it('reaches the sessions of a project configuration through connectOptions(): Temporal target, task queue and session defaults', async () => {
     const env = { TEMPORAL_ADDRESS: h.address };
-    const config = loadConfig({ base: { taskQueue: h.taskQueue, sessions: { followUpWindow: 0, requirePlanApproval: false } }, env, root: os.tmpdir() });
+    const config = loadConfig({
+      base: { taskQueue: h.taskQueue, sessions: { followUpWindow: 0, requirePlanApproval: false } },
+      env,
+      root: os.tmpdir(),
+    });
     const options = connectOptions(config, env);
     expect(options).toMatchObject({
       connection: { address: h.address },

@@ -42,7 +42,10 @@ const T = { timeoutMs: 20_000 };
 const types = (events: TimelineEvent[]) => events.map((e) => e.type);
 const count = (events: TimelineEvent[], type: TimelineEvent['type']) => events.filter((e) => e.type === type).length;
 
-async function awaitingApproval(prompt: string, extra: { context?: Record<string, string>; followUpWindow?: number } = {}): Promise<SessionClient> {
+async function awaitingApproval(
+  prompt: string,
+  extra: { context?: Record<string, string>; followUpWindow?: number } = {},
+): Promise<SessionClient> {
   const session = await h.andon.session({ prompt, ...extra });
   await session.waitFor('awaitingPlanApproval', T);
   return session;

@@ -28,7 +28,11 @@ class MineAgent implements Agent {
 
   async plan(request: PlanRequest) {
     this.plans.push(request);
-    return { kind: 'plan' as const, title: `Mine: ${request.title}`, steps: [{ title: 'Think' }, { title: 'Act', description: 'carefully' }] };
+    return {
+      kind: 'plan' as const,
+      title: `Mine: ${request.title}`,
+      steps: [{ title: 'Think' }, { title: 'Act', description: 'carefully' }],
+    };
   }
   async executeStep(request: StepRequest) {
     this.steps.push(request);
@@ -64,7 +68,9 @@ beforeAll(async () => {
   api = await startService(h.andon, {
     webhooks: {
       generic: { allowUnauthenticated: true },
-      routes: [{ name: 'mine-team', match: { labels: { team: 'mine' } }, prompt: 'Handle {summary}', agent: 'mine', requirePlanApproval: false }],
+      routes: [
+        { name: 'mine-team', match: { labels: { team: 'mine' } }, prompt: 'Handle {summary}', agent: 'mine', requirePlanApproval: false },
+      ],
       defaultRoute: { requirePlanApproval: false },
     },
   });
@@ -170,9 +176,14 @@ it('a session that names an agent the worker does not have fails at once, naming
 
 it('a webhook route that names an agent starts its sessions with that agent; other alerts get the default', async () => {
   const post = (payload: object) =>
-    fetch(`${api.url}/v1/webhooks/generic`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) }).then(
-      async (response) => ({ status: response.status, body: (await response.json()) as { sessions: { id: string; route: string }[] } }),
-    );
+    fetch(`${api.url}/v1/webhooks/generic`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+    }).then(async (response) => ({
+      status: response.status,
+      body: (await response.json()) as { sessions: { id: string; route: string }[] },
+    }));
   const suffix = Date.now();
   const routed = await post({ fingerprint: `mine-${suffix}`, status: 'firing', summary: 'queue stuck', labels: { team: 'mine' } });
   expect(routed.status).toBe(202);
@@ -194,7 +205,9 @@ it("an agent memory is kept under the session's agent: recalled by its next sess
 
   const second = await h.andon.session({ prompt: 'billing export slow again', agent: 'mine' });
   await second.waitFor('awaitingPlanApproval', T);
-  expect(mine.plans.find((p) => p.sessionId === second.id)?.memories?.map((m) => m.content)).toEqual(['billing exports are slow on Mondays']);
+  expect(mine.plans.find((p) => p.sessionId === second.id)?.memories?.map((m) => m.content)).toEqual([
+    'billing exports are slow on Mondays',
+  ]);
   const scripted = await h.andon.session({ prompt: 'billing export slow, scripted' });
   await scripted.waitFor('awaitingPlanApproval', T);
   expect((await scripted.timeline()).events.some((e) => e.type === 'memoryRecalled')).toBe(false);

@@ -71,7 +71,14 @@ describe('backend failures', () => {
     await expect(session.result(T)).resolves.toMatchObject({ state: 'completed', summary: 'done: blip' });
     expect(backend.callsOf(session.id)).toEqual(['plan#1', 'step:Look#1', 'step:Fix#1', 'step:Fix#2', 'summarize#1']);
     const { events } = await session.timeline();
-    expect(types(events)).toEqual(['sessionCreated', 'planGenerated', 'planApproved', 'progressUpdated', 'progressUpdated', 'sessionCompleted']);
+    expect(types(events)).toEqual([
+      'sessionCreated',
+      'planGenerated',
+      'planApproved',
+      'progressUpdated',
+      'progressUpdated',
+      'sessionCompleted',
+    ]);
     expect(events.filter((e) => e.type === 'progressUpdated').map((e) => (e as { title: string }).title)).toEqual(['Look', 'Fix']);
   });
 

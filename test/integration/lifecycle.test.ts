@@ -42,7 +42,11 @@ describe('a session from creation to completion', () => {
     const waiting = await h.andon.sessions.list({ state: 'awaitingPlanApproval', text: 'zebracache' });
     // Visibility is eventually consistent; the search attribute is written with the transition.
     expect(waiting.map((s) => s.id)).toContain(session.id);
-    expect(waiting.find((s) => s.id === session.id)).toMatchObject({ state: 'awaitingPlanApproval', title: 'zebracache storm', status: 'RUNNING' });
+    expect(waiting.find((s) => s.id === session.id)).toMatchObject({
+      state: 'awaitingPlanApproval',
+      title: 'zebracache storm',
+      status: 'RUNNING',
+    });
     await session.cancel('not needed');
     const none = await h.andon.sessions.list({ state: 'awaitingPlanApproval', text: 'zebracache' });
     expect(none.map((s) => s.id)).not.toContain(session.id);

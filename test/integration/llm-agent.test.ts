@@ -17,7 +17,8 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 
 const types = (events: TimelineEvent[]) => events.map((e) => e.type);
-const last = <E extends TimelineEvent['type']>(events: TimelineEvent[], type: E) => events.filter((e) => e.type === type).at(-1) as Extract<TimelineEvent, { type: E }>;
+const last = <E extends TimelineEvent['type']>(events: TimelineEvent[], type: E) =>
+  events.filter((e) => e.type === type).at(-1) as Extract<TimelineEvent, { type: E }>;
 
 async function waitForReview(session: SessionClient, tool: string) {
   const view = await session.waitFor('awaitingUserFeedback', T);
@@ -42,7 +43,11 @@ it('plans, runs calls the plan allows, and stops for calls outside it: denied, e
     { text: 'Restarted and flushed checkout-api.' },
     { text: 'Checkout-api was restarted after its errors; the cache was flushed.' },
   );
-  const session = await h.andon.session({ prompt: 'checkout-api throws 5xx', context: { service: 'checkout-api' }, requestedBy: 'test:alice' });
+  const session = await h.andon.session({
+    prompt: 'checkout-api throws 5xx',
+    context: { service: 'checkout-api' },
+    requestedBy: 'test:alice',
+  });
   const planned = await session.waitFor('awaitingPlanApproval', T);
   expect(planned.plan?.steps.map((s) => s.tools)).toEqual([
     [{ tool: 'searchLog', arguments: { path: 'demo/logs/checkout-api.log' } }],
@@ -54,7 +59,11 @@ it('plans, runs calls the plan allows, and stops for calls outside it: denied, e
 
   // Outside the plan: reviewed. The reviewer denies; the model reads why.
   const outside = await waitForReview(session, 'runReadOnlyCommand');
-  expect(outside).toMatchObject({ reason: 'outsidePlan', arguments: { argv: ['node', 'demo/bin/status.js', 'checkout-api'] }, stepId: 'plan-1-step-1' });
+  expect(outside).toMatchObject({
+    reason: 'outsidePlan',
+    arguments: { argv: ['node', 'demo/bin/status.js', 'checkout-api'] },
+    stepId: 'plan-1-step-1',
+  });
   expect((await h.andon.reviews.list()).some((r) => r.id === outside.id && r.sessionId === session.id)).toBe(true);
   await expect(session.review(outside.id, { decision: 'deny' } as never)).rejects.toThrow(ValidationError);
   await expect(session.review('review-404', { decision: 'approve' })).rejects.toThrow(InvalidStateError);
@@ -65,7 +74,10 @@ it('plans, runs calls the plan allows, and stops for calls outside it: denied, e
   expect(wrong.arguments).toEqual({ service: 'payments' });
   const bad = await session.review(wrong.id, { decision: 'edit', arguments: { service: '-rf' } }).catch((error: unknown) => error);
   expect(ValidationError.isInstance(bad)).toBe(true);
-  expect(bad).toMatchObject({ field: 'arguments.service', message: expect.stringMatching(/invalid arguments for restart: service: expected one plain word/) });
+  expect(bad).toMatchObject({
+    field: 'arguments.service',
+    message: expect.stringMatching(/invalid arguments for restart: service: expected one plain word/),
+  });
   expect((await session.reviews()).map((r) => r.id)).toEqual([wrong.id]);
   await session.review(wrong.id, { decision: 'edit', arguments: { service: 'checkout-api' } }, { by: 'test:bob' });
 
@@ -94,13 +106,18 @@ it('plans, runs calls the plan allows, and stops for calls outside it: denied, e
   expect(last(events, 'reviewDecided')).toMatchObject({ decision: 'approve', by: 'test:carol' });
   expect(events.filter((e) => e.type === 'reviewDecided').map((e) => e.decision)).toEqual(['deny', 'edit', 'approve']);
   // Model text arrives once per model call, not token by token.
-  expect(events.filter((e) => e.type === 'agentMessaged').map((e) => e.message)).toEqual(['The log shows 5xx errors since the deploy.', 'Restarted and flushed checkout-api.']);
+  expect(events.filter((e) => e.type === 'agentMessaged').map((e) => e.message)).toEqual([
+    'The log shows 5xx errors since the deploy.',
+    'Restarted and flushed checkout-api.',
+  ]);
   expect(types(events)).toContain('sessionCompleted');
 
   // What the model read: the denial's reason and the edit, through the real wire format; turns were streamed.
   const bodies = h.server.requests.map((r) => r.body);
   expect(bodies.slice(1, 7).every((b) => b.stream === true)).toBe(true);
-  const toolMessages = bodies.flatMap((b: ChatCompletionRequest) => b.messages.filter((m) => m.role === 'tool').map((m) => textOf(m.content)));
+  const toolMessages = bodies.flatMap((b: ChatCompletionRequest) =>
+    b.messages.filter((m) => m.role === 'tool').map((m) => textOf(m.content)),
+  );
   expect(toolMessages.some((m) => m.includes('the status page is enough, no commands'))).toBe(true);
   expect(toolMessages.some((m) => m.includes('a reviewer changed the arguments to {"service":"checkout-api"}'))).toBe(true);
 });
@@ -139,7 +156,10 @@ it('waits out a rate limit as the provider asks, and fails at once on bad creden
   expect(h.server.requests.length).toBeGreaterThanOrEqual(2);
   await limited.cancel('done with it');
 
-  h.script({ status: 401, message: 'Incorrect API key provided', code: 'invalid_api_key', type: 'invalid_request_error' }, plan([{ title: 'never', tools: [] }]));
+  h.script(
+    { status: 401, message: 'Incorrect API key provided', code: 'invalid_api_key', type: 'invalid_request_error' },
+    plan([{ title: 'never', tools: [] }]),
+  );
   const before = h.server.requests.length;
   const refused = await h.andon.session({ prompt: 'bad key' });
   const failed = await refused.waitFor('failed', T);

@@ -32,7 +32,10 @@ it('a memory written in one session is recalled when the next one plans, also af
   await withWorker(async (h) => {
     const first = await h.andon.session({ prompt: 'payments latency high', context: { service } });
     await first.waitFor('awaitingPlanApproval', T);
-    const { memoryId } = await first.writeMemory('Last time a payments-gateway restart fixed the latency', { scope: 'service', by: 'test:alice' });
+    const { memoryId } = await first.writeMemory('Last time a payments-gateway restart fixed the latency', {
+      scope: 'service',
+      by: 'test:alice',
+    });
     const { events } = await first.timeline();
     expect(events.at(-1)).toMatchObject({ type: 'memoryWritten', memoryId, scope: 'service', by: 'test:alice' });
     await first.writeMemory('only for this session');
@@ -41,7 +44,9 @@ it('a memory written in one session is recalled when the next one plans, also af
     const second = await h.andon.session({ prompt: 'payments latency high again', context: { service } });
     await second.waitFor('awaitingPlanApproval', T);
     const recalled = (await second.timeline()).events.find((e) => e.type === 'memoryRecalled');
-    expect(recalled).toMatchObject({ memories: [{ id: memoryId, scope: 'service', content: 'Last time a payments-gateway restart fixed the latency' }] });
+    expect(recalled).toMatchObject({
+      memories: [{ id: memoryId, scope: 'service', content: 'Last time a payments-gateway restart fixed the latency' }],
+    });
     await second.cancel('done');
   });
 
@@ -75,10 +80,17 @@ it('writes a memory over the HTTP API, recorded as the token that wrote it', asy
     try {
       const session = await h.andon.session({ prompt: 'over http', context: { service } });
       await session.waitFor('awaitingPlanApproval', T);
-      const written = await api.call<{ memoryId: string }>('POST', `/v1/sessions/${session.id}/memories`, { body: { content: 'remember this', scope: 'session' } });
+      const written = await api.call<{ memoryId: string }>('POST', `/v1/sessions/${session.id}/memories`, {
+        body: { content: 'remember this', scope: 'session' },
+      });
       expect(written.status).toBe(201);
       const { events } = await session.timeline();
-      expect(events.at(-1)).toMatchObject({ type: 'memoryWritten', memoryId: written.body.memoryId, by: 'api:alice', content: 'remember this' });
+      expect(events.at(-1)).toMatchObject({
+        type: 'memoryWritten',
+        memoryId: written.body.memoryId,
+        by: 'api:alice',
+        content: 'remember this',
+      });
       const refused = await api.call('POST', `/v1/sessions/${session.id}/memories`, { body: { content: '' } });
       expect(refused).toMatchObject({ status: 400, body: { error: { field: 'content' } } });
       await session.cancel('done');

@@ -31,7 +31,11 @@ type Progress = Extract<TimelineEvent, { type: 'progressUpdated' }>;
 describe('the runbook agent on the demo scenario', () => {
   it('investigates the alert, plans with findings, runs the approved steps and completes with their output', async () => {
     reset();
-    const session = await h.andon.session({ prompt: 'checkout-api error rate above 5%', title: 'checkout-api 5xx', context: { service: 'checkout-api', severity: 'page' } });
+    const session = await h.andon.session({
+      prompt: 'checkout-api error rate above 5%',
+      title: 'checkout-api 5xx',
+      context: { service: 'checkout-api', severity: 'page' },
+    });
     const view = await session.waitFor('awaitingPlanApproval', { timeoutMs: 30_000 });
     expect(view.plan?.title).toBe('Roll back checkout-api after an error spike (runbook checkout-api-errors)');
     expect(view.plan?.steps[0]?.description).toContain('- errors: 60 of the last 225 lines of demo/logs/checkout-api.log match');
@@ -45,8 +49,18 @@ describe('the runbook agent on the demo scenario', () => {
     const { events } = await session.timeline();
     const progress = events.filter((e): e is Progress => e.type === 'progressUpdated');
     expect(progress.map((e) => e.artifacts[0])).toEqual([
-      { type: 'bashOutput', command: 'node demo/bin/rollback.js checkout-api', output: 'rolled back checkout-api from v2.14.0 to v2.13.2\n', exitCode: 0 },
-      expect.objectContaining({ type: 'bashOutput', command: 'node demo/bin/error-rate.js checkout-api 5', exitCode: 0, output: expect.stringContaining('error rate 0.0%') }),
+      {
+        type: 'bashOutput',
+        command: 'node demo/bin/rollback.js checkout-api',
+        output: 'rolled back checkout-api from v2.14.0 to v2.13.2\n',
+        exitCode: 0,
+      },
+      expect.objectContaining({
+        type: 'bashOutput',
+        command: 'node demo/bin/error-rate.js checkout-api 5',
+        exitCode: 0,
+        output: expect.stringContaining('error rate 0.0%'),
+      }),
     ]);
   });
 
@@ -60,7 +74,9 @@ describe('the runbook agent on the demo scenario', () => {
     await session.waitFor('awaitingUserFeedback', { timeoutMs: 30_000 });
     const { events } = await session.timeline();
     const question = events.filter((e) => e.type === 'agentMessaged').at(-1) as Extract<TimelineEvent, { type: 'agentMessaged' }>;
-    expect(question.message).toContain('step 2 "Check that the checkout-api error rate is back under 5%" failed: `node demo/bin/error-rate.js checkout-api 5` exited with 1');
+    expect(question.message).toContain(
+      'step 2 "Check that the checkout-api error rate is back under 5%" failed: `node demo/bin/error-rate.js checkout-api 5` exited with 1',
+    );
     expect(question.message).toContain('error rate 60.0%');
     expect(question.message).toMatch(/retry, skip or abort/);
 

@@ -36,7 +36,13 @@ describe('creating and reading sessions', () => {
     });
     expect(created.status).toBe(201);
     expect(created.headers.get('location')).toBe(`/v1/sessions/${id}`);
-    expect(created.body).toMatchObject({ id, title: 'db-1 disk', prompt: 'disk full on db-1', context: { service: 'db' }, requestedBy: 'api:alice' });
+    expect(created.body).toMatchObject({
+      id,
+      title: 'db-1 disk',
+      prompt: 'disk full on db-1',
+      context: { service: 'db' },
+      requestedBy: 'api:alice',
+    });
 
     const again = await api.call<SessionView>('POST', '/v1/sessions', { body: { id, prompt: 'another prompt' } });
     expect(again.status).toBe(200);
@@ -44,7 +50,9 @@ describe('creating and reading sessions', () => {
   });
 
   it('creates a session with a generated id and the configured approval default', async () => {
-    const created = await api.call<SessionView>('POST', '/v1/sessions', { body: { prompt: 'rotate logs', requirePlanApproval: false, followUpWindow: '1m' } });
+    const created = await api.call<SessionView>('POST', '/v1/sessions', {
+      body: { prompt: 'rotate logs', requirePlanApproval: false, followUpWindow: '1m' },
+    });
     expect(created.status).toBe(201);
     expect(created.body.id).toMatch(/^session-/);
     expect(created.body.requirePlanApproval).toBe(false);
@@ -67,15 +75,31 @@ describe('creating and reading sessions', () => {
     expect(rest.body.events.map((e) => e.seq)).toEqual([2]);
     expect(rest.body).toMatchObject({ lastSeq: 2, state: 'awaitingPlanApproval' });
 
-    for (const query of [`state=awaitingPlanApproval&text=${title}`, `state=completed,awaitingPlanApproval&text=${title}&since=1h`, `state=completed&state=awaitingPlanApproval&text=${title}&limit=5`]) {
-      const listed = await api.call<{ sessions: Array<{ id: string; state: string; title: string; status: string }> }>('GET', `/v1/sessions?${query}`, { as: 'reader' });
+    for (const query of [
+      `state=awaitingPlanApproval&text=${title}`,
+      `state=completed,awaitingPlanApproval&text=${title}&since=1h`,
+      `state=completed&state=awaitingPlanApproval&text=${title}&limit=5`,
+    ]) {
+      const listed = await api.call<{ sessions: Array<{ id: string; state: string; title: string; status: string }> }>(
+        'GET',
+        `/v1/sessions?${query}`,
+        { as: 'reader' },
+      );
       expect(listed.status).toBe(200);
-      expect(listed.body.sessions).toEqual([expect.objectContaining({ id: view.id, state: 'awaitingPlanApproval', title, status: 'RUNNING' })]);
+      expect(listed.body.sessions).toEqual([
+        expect.objectContaining({ id: view.id, state: 'awaitingPlanApproval', title, status: 'RUNNING' }),
+      ]);
     }
-    const none = await api.call('GET', `/v1/sessions?text=${title}&since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, { as: 'reader' });
+    const none = await api.call(
+      'GET',
+      `/v1/sessions?text=${title}&since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`,
+      { as: 'reader' },
+    );
     expect(none.body.sessions).toEqual([]);
 
-    const byService = await api.call<{ sessions: Array<{ id: string; service?: string }> }>('GET', `/v1/sessions?service=${title}-svc`, { as: 'reader' });
+    const byService = await api.call<{ sessions: Array<{ id: string; service?: string }> }>('GET', `/v1/sessions?service=${title}-svc`, {
+      as: 'reader',
+    });
     expect(byService.body.sessions).toEqual([expect.objectContaining({ id: view.id, service: `${title}-svc` })]);
 
     await api.call('POST', `/v1/sessions/${view.id}/cancel`, { body: { reason: 'done testing' } });
@@ -98,11 +122,17 @@ describe('commands, with the caller recorded as api:<token name>', () => {
     expect(asked.status).toBe(200);
     expect(asked.body).toEqual({ messageId: 'm-ask-1', reply: 'all good' });
 
-    const sent = await api.call<{ messageId: string }>('POST', `/v1/sessions/${view.id}/messages`, { as: 'writer', body: { message: 'fyi: deploy frozen' } });
+    const sent = await api.call<{ messageId: string }>('POST', `/v1/sessions/${view.id}/messages`, {
+      as: 'writer',
+      body: { message: 'fyi: deploy frozen' },
+    });
     expect(sent.status).toBe(202);
     expect(sent.body.messageId).toEqual(expect.any(String));
 
-    const approved = await api.call<SessionView>('POST', `/v1/sessions/${view.id}/approve`, { as: 'approver', body: { planId: 'plan-1', comment: 'go' } });
+    const approved = await api.call<SessionView>('POST', `/v1/sessions/${view.id}/approve`, {
+      as: 'approver',
+      body: { planId: 'plan-1', comment: 'go' },
+    });
     expect(approved.status).toBe(200);
     expect(approved.body.state).toBe('inProgress');
 
@@ -125,18 +155,28 @@ describe('commands, with the caller recorded as api:<token name>', () => {
     expect(bare.status).toBe(200);
 
     const two = await createAwaiting({ prompt: 'empty body' });
-    const empty = await api.call<SessionView>('POST', `/v1/sessions/${two.id}/approve`, { as: 'approver', body: '', headers: { 'content-type': 'application/json' } });
+    const empty = await api.call<SessionView>('POST', `/v1/sessions/${two.id}/approve`, {
+      as: 'approver',
+      body: '',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(empty.status).toBe(200);
   });
 
   it('rejects to re-plan, then rejects to end the session', async () => {
     const view = await createAwaiting({ prompt: 'replan me' });
-    const replanned = await api.call<SessionView>('POST', `/v1/sessions/${view.id}/reject`, { as: 'approver', body: { reason: 'too risky', replan: true } });
+    const replanned = await api.call<SessionView>('POST', `/v1/sessions/${view.id}/reject`, {
+      as: 'approver',
+      body: { reason: 'too risky', replan: true },
+    });
     expect(replanned.status).toBe(200);
     const again = await api.call<SessionView>('GET', `/v1/sessions/${view.id}/wait?state=awaitingPlanApproval&timeout=20s`);
     expect(again.body.plan?.id).toBe('plan-2');
 
-    const ended = await api.call<SessionView>('POST', `/v1/sessions/${view.id}/reject`, { as: 'approver', body: { reason: 'not now', planId: 'plan-2' } });
+    const ended = await api.call<SessionView>('POST', `/v1/sessions/${view.id}/reject`, {
+      as: 'approver',
+      body: { reason: 'not now', planId: 'plan-2' },
+    });
     expect(ended.status).toBe(200);
     expect(ended.body.state).toBe('cancelled');
 
@@ -157,7 +197,10 @@ describe('commands, with the caller recorded as api:<token name>', () => {
     expect(resumed.status).toBe(200);
     expect(resumed.body.state).toBe('awaitingPlanApproval');
 
-    const cancelled = await api.call<SessionView>('POST', `/v1/sessions/${view.id}/cancel`, { as: 'writer', body: { reason: 'pulled the cord' } });
+    const cancelled = await api.call<SessionView>('POST', `/v1/sessions/${view.id}/cancel`, {
+      as: 'writer',
+      body: { reason: 'pulled the cord' },
+    });
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ state: 'cancelled', reason: 'pulled the cord' });
 

@@ -43,8 +43,12 @@ describe('400: malformed JSON or a schema violation, naming the field', () => {
 
   it('names the bad field of a body, a query and a path parameter', async () => {
     expectError(await api.call('POST', '/v1/sessions', { body: { prompt: '   ' } }), 400, { code: 'invalid_argument', field: 'prompt' });
-    expectError(await api.call('POST', '/v1/sessions', { body: { prompt: 'x', context: { service: 7 } } }), 400, { field: 'context.service' });
-    expectError(await api.call('POST', '/v1/sessions', { body: { prompt: 'x', followUpWindow: 'soon' } }), 400, { field: 'followUpWindow' });
+    expectError(await api.call('POST', '/v1/sessions', { body: { prompt: 'x', context: { service: 7 } } }), 400, {
+      field: 'context.service',
+    });
+    expectError(await api.call('POST', '/v1/sessions', { body: { prompt: 'x', followUpWindow: 'soon' } }), 400, {
+      field: 'followUpWindow',
+    });
     expectError(await api.call('POST', '/v1/sessions/any-id/reject', { body: { replan: true } }), 400, { field: 'reason' });
     // A misspelt planId must not approve whatever plan is current.
     expectError(await api.call('POST', '/v1/sessions/any-id/approve', { body: { planid: 'plan-1' } }), 400, { field: 'planid' });
@@ -55,7 +59,10 @@ describe('400: malformed JSON or a schema violation, naming the field', () => {
   });
 
   it('refuses a body that is not JSON', async () => {
-    const response = await api.call('POST', '/v1/sessions', { body: 'prompt=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const response = await api.call('POST', '/v1/sessions', {
+      body: 'prompt=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expectError(response, 415, { code: 'unsupported_media_type' });
   });
 });
@@ -69,7 +76,9 @@ describe('404, 409 and 413', () => {
   });
 
   it('409 with the state when nothing awaits approval', async () => {
-    const created = await api.call<SessionView>('POST', '/v1/sessions', { body: { prompt: 'no approval', requirePlanApproval: false, followUpWindow: '1m' } });
+    const created = await api.call<SessionView>('POST', '/v1/sessions', {
+      body: { prompt: 'no approval', requirePlanApproval: false, followUpWindow: '1m' },
+    });
     const done = await api.call<SessionView>('GET', `/v1/sessions/${created.body.id}/wait?state=completed&timeout=20s`);
     expect(done.body.state).toBe('completed');
     expectError(await api.call('POST', `/v1/sessions/${created.body.id}/approve`), 409, { code: 'invalid_state', state: 'completed' });
@@ -83,7 +92,10 @@ describe('404, 409 and 413', () => {
     const after = await api.call<SessionView>('GET', `/v1/sessions/${view.id}`);
     // The one new event is the refused attempt, with the caller's identity.
     expect(after.body).toMatchObject({ state: 'awaitingPlanApproval', lastSeq: view.lastSeq + 1 });
-    const events = await api.call<{ events: Array<Record<string, unknown>> }>('GET', `/v1/sessions/${view.id}/timeline?after=${view.lastSeq}`);
+    const events = await api.call<{ events: Array<Record<string, unknown>> }>(
+      'GET',
+      `/v1/sessions/${view.id}/timeline?after=${view.lastSeq}`,
+    );
     expect(events.body.events).toEqual([
       expect.objectContaining({ type: 'approvalRefused', decision: 'approve', planId: 'plan-9', by: 'api:alice', code: 'StalePlan' }),
     ]);
@@ -154,9 +166,18 @@ describe('403 not_allowed: the approval policy refuses the caller', () => {
       const rejected = await service.call('POST', `/v1/sessions/${created.body.id}/reject`, { body: { reason: 'no' } });
       expectError(rejected, 403, { code: 'not_allowed', state: 'awaitingPlanApproval' });
 
-      const events = await service.call<{ events: Array<Record<string, unknown>> }>('GET', `/v1/sessions/${created.body.id}/timeline?after=${waited.body.lastSeq}`);
+      const events = await service.call<{ events: Array<Record<string, unknown>> }>(
+        'GET',
+        `/v1/sessions/${created.body.id}/timeline?after=${waited.body.lastSeq}`,
+      );
       expect(events.body.events).toEqual([
-        expect.objectContaining({ type: 'approvalRefused', decision: 'approve', by: 'api:alice', code: 'NotAllowed', reason: refused.body.error.message }),
+        expect.objectContaining({
+          type: 'approvalRefused',
+          decision: 'approve',
+          by: 'api:alice',
+          code: 'NotAllowed',
+          reason: refused.body.error.message,
+        }),
         expect.objectContaining({ type: 'approvalRefused', decision: 'reject', by: 'api:alice', code: 'NotAllowed' }),
       ]);
 

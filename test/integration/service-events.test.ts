@@ -135,7 +135,10 @@ async function open(sessionId: string, options: { lastEventId?: number; query?: 
   const timeout = setTimeout(() => controller.abort(), 30_000);
   timeout.unref();
   const response = await fetch(`${options.base ?? base}/v1/sessions/${encodeURIComponent(sessionId)}/events${options.query ?? ''}`, {
-    headers: { accept: 'text/event-stream', ...(options.lastEventId !== undefined ? { 'last-event-id': String(options.lastEventId) } : {}) },
+    headers: {
+      accept: 'text/event-stream',
+      ...(options.lastEventId !== undefined ? { 'last-event-id': String(options.lastEventId) } : {}),
+    },
     signal: controller.signal,
   });
   if (response.status !== 200) throw new Error(`status ${response.status}: ${await response.text()}`);
@@ -223,7 +226,15 @@ describe('GET /v1/sessions/:id/events', () => {
     const second = await open(session.id, { lastEventId: lastId });
     const tail = await second.rest();
     expect(Number(tail[0]?.id)).toBe(lastId + 1);
-    expect(types(tail)).toEqual(['userMessaged', 'agentMessaged', 'planApproved', 'progressUpdated', 'progressUpdated', 'sessionCompleted', 'end']);
+    expect(types(tail)).toEqual([
+      'userMessaged',
+      'agentMessaged',
+      'planApproved',
+      'progressUpdated',
+      'progressUpdated',
+      'sessionCompleted',
+      'end',
+    ]);
 
     const all = [...head, ...tail];
     expect(ids(all)).toEqual(oneToN(events(all).length));

@@ -49,7 +49,9 @@ const ROUTES: Array<[method: string, path: string, operationId: string, scope: s
 ];
 
 const operations = () =>
-  Object.entries<Record<string, Json>>(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })));
+  Object.entries<Record<string, Json>>(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, op]) => ({ path, method, op })),
+  );
 
 describe('the OpenAPI document', () => {
   it('is OpenAPI 3.1 with a bearer security scheme', () => {
@@ -66,7 +68,8 @@ describe('the OpenAPI document', () => {
     if (scope === 'none') expect(op.security).toBeUndefined();
     else expect(op.security).toEqual([{ bearerAuth: [] }]);
     expect(Object.keys(op.responses).some((status) => /^2/.test(status))).toBe(true);
-    if (path.includes('{id}')) expect(op.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: 'path', name: 'id', required: true })]));
+    if (path.includes('{id}'))
+      expect(op.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: 'path', name: 'id', required: true })]));
     if (path.startsWith('/v1/')) {
       for (const range of ['4XX', '5XX']) {
         expect(op.responses[range].content['application/json'].schema.properties.error.required).toEqual(['code', 'message']);
@@ -85,21 +88,32 @@ describe('the OpenAPI document', () => {
   it('has request schemas: bodies, queries and which bodies may be left out', () => {
     const body = (path: string) => doc.paths[path].post.requestBody;
     for (const [method, path] of ROUTES) if (method === 'post') expect(body(path).content['application/json'].schema).toBeDefined();
-    expect(body('/v1/sessions')).toMatchObject({ required: true, content: { 'application/json': { schema: { required: ['prompt'], additionalProperties: false } } } });
+    expect(body('/v1/sessions')).toMatchObject({
+      required: true,
+      content: { 'application/json': { schema: { required: ['prompt'], additionalProperties: false } } },
+    });
     // A caller chooses the session's agent by name.
-    expect(body('/v1/sessions').content['application/json'].schema.properties.agent).toMatchObject({ type: 'string', description: expect.stringContaining('agents') });
+    expect(body('/v1/sessions').content['application/json'].schema.properties.agent).toMatchObject({
+      type: 'string',
+      description: expect.stringContaining('agents'),
+    });
     expect(body('/v1/sessions/{id}/reject').content['application/json'].schema.required).toEqual(['reason']);
     expect(body('/v1/sessions/{id}/cancel').content['application/json'].schema.required).toEqual(['reason']);
     expect(body('/v1/sessions/{id}/messages').content['application/json'].schema.required).toEqual(['message']);
     expect(body('/v1/sessions/{id}/reviews/{reviewId}')).toMatchObject({
       required: true,
-      content: { 'application/json': { schema: { required: ['decision'], additionalProperties: false, properties: { decision: { enum: ['approve', 'deny', 'edit'] } } } } },
+      content: {
+        'application/json': {
+          schema: { required: ['decision'], additionalProperties: false, properties: { decision: { enum: ['approve', 'deny', 'edit'] } } },
+        },
+      },
     });
     expect(doc.paths['/v1/sessions/{id}/reviews/{reviewId}'].post.parameters).toEqual(
       expect.arrayContaining([expect.objectContaining({ in: 'path', name: 'reviewId', required: true })]),
     );
     expect(body('/v1/sessions/{id}/resume').content['application/json'].schema.anyOf[0].properties.budget).toBeDefined();
-    for (const path of ['/v1/sessions/{id}/approve', '/v1/sessions/{id}/pause', '/v1/sessions/{id}/resume']) expect(body(path).required).toBe(false);
+    for (const path of ['/v1/sessions/{id}/approve', '/v1/sessions/{id}/pause', '/v1/sessions/{id}/resume'])
+      expect(body(path).required).toBe(false);
 
     const query = (path: string) => doc.paths[path].get.parameters.filter((p: Json) => p.in === 'query').map((p: Json) => p.name);
     expect(query('/v1/sessions')).toEqual(['state', 'text', 'service', 'since', 'limit']);

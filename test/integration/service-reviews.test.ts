@@ -36,7 +36,8 @@ async function listedAcrossSessions(reviewId: string, sessionId: string): Promis
   for (;;) {
     const listed = await api.call<{ reviews: PendingReview[] }>('GET', '/v1/reviews', { as: 'reader' });
     expect(listed.status).toBe(200);
-    if (listed.body.reviews.some((r) => r.id === reviewId && r.sessionId === sessionId) || Date.now() > deadline) return listed.body.reviews;
+    if (listed.body.reviews.some((r) => r.id === reviewId && r.sessionId === sessionId) || Date.now() > deadline)
+      return listed.body.reviews;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -83,7 +84,11 @@ describe('reviews over HTTP', () => {
     }
 
     const refusals: Array<[body: unknown, field: string, message: RegExp]> = [
-      [{ decision: 'edit', arguments: { service: '-rf' } }, 'arguments.service', /invalid arguments for restart: service: expected one plain word/],
+      [
+        { decision: 'edit', arguments: { service: '-rf' } },
+        'arguments.service',
+        /invalid arguments for restart: service: expected one plain word/,
+      ],
       [{ decision: 'edit' }, 'arguments', /an edit needs the new arguments/],
       [{ decision: 'deny' }, 'reason', /a denial needs a reason/],
       [{ decision: 'approve', arguments: { service: 'x' } }, 'arguments', /only with decision "edit"/],
@@ -102,13 +107,19 @@ describe('reviews over HTTP', () => {
     const unknownReview = await api.call('POST', reviewPath(session.id, 'review-404'), { as: 'approver', body: { decision: 'approve' } });
     expect(unknownReview.status).toBe(409);
     expect(unknownReview.body.error).toMatchObject({ code: 'invalid_state', state: 'awaitingUserFeedback' });
-    const unknownSession = await api.call('POST', reviewPath('no-such-session-review', review.id), { as: 'approver', body: { decision: 'approve' } });
+    const unknownSession = await api.call('POST', reviewPath('no-such-session-review', review.id), {
+      as: 'approver',
+      body: { decision: 'approve' },
+    });
     expect(unknownSession.status).toBe(404);
     expect(unknownSession.body.error.code).toBe('not_found');
     // Nothing of that changed the review.
     expect((await session.reviews()).map((r) => r.id)).toEqual([review.id]);
 
-    const edited = await api.call<SessionView>('POST', path, { as: 'approver', body: { decision: 'edit', arguments: { service: 'checkout-api' }, reason: 'wrong service' } });
+    const edited = await api.call<SessionView>('POST', path, {
+      as: 'approver',
+      body: { decision: 'edit', arguments: { service: 'checkout-api' }, reason: 'wrong service' },
+    });
     expect(edited.status).toBe(200);
     expect(edited.body.id).toBe(session.id);
     expect(edited.body.pendingReviews).toEqual([]);
@@ -122,7 +133,12 @@ describe('reviews over HTTP', () => {
       arguments: { service: 'checkout-api' },
       reason: 'wrong service',
     });
-    expect(timeline.find((e) => e.type === 'toolCalled')).toMatchObject({ tool: 'restart', arguments: { service: 'checkout-api' }, status: 'ok', reviewedBy: 'api:approver' });
+    expect(timeline.find((e) => e.type === 'toolCalled')).toMatchObject({
+      tool: 'restart',
+      arguments: { service: 'checkout-api' },
+      status: 'ok',
+      reviewedBy: 'api:approver',
+    });
 
     // Decided once: the same decision again finds no review.
     const again = await api.call('POST', path, { as: 'approver', body: { decision: 'approve' } });
@@ -137,15 +153,27 @@ describe('reviews over HTTP', () => {
     expect(deny.status).toBe(200);
     await denied.session.result(T);
     const deniedEvents = await events(denied.session.id);
-    expect(deniedEvents.find((e) => e.type === 'reviewDecided')).toMatchObject({ decision: 'deny', by: 'api:alice', reason: 'payments is not ours to restart' });
+    expect(deniedEvents.find((e) => e.type === 'reviewDecided')).toMatchObject({
+      decision: 'deny',
+      by: 'api:alice',
+      reason: 'payments is not ours to restart',
+    });
     expect(deniedEvents.find((e) => e.type === 'toolCalled')).toMatchObject({ tool: 'restart', status: 'denied', reviewedBy: 'api:alice' });
 
     const approved = await sessionAwaitingReview(h, { prompt: 'restart checkout-api (approved)' });
-    const approve = await api.call<SessionView>('POST', reviewPath(approved.session.id, approved.review.id), { as: 'approver', body: { decision: 'approve' } });
+    const approve = await api.call<SessionView>('POST', reviewPath(approved.session.id, approved.review.id), {
+      as: 'approver',
+      body: { decision: 'approve' },
+    });
     expect(approve.status).toBe(200);
     await approved.session.result(T);
     const approvedEvents = await events(approved.session.id);
-    expect(approvedEvents.find((e) => e.type === 'toolCalled')).toMatchObject({ tool: 'restart', arguments: { service: 'payments' }, status: 'ok', reviewedBy: 'api:approver' });
+    expect(approvedEvents.find((e) => e.type === 'toolCalled')).toMatchObject({
+      tool: 'restart',
+      arguments: { service: 'payments' },
+      status: 'ok',
+      reviewedBy: 'api:approver',
+    });
   });
 });
 
@@ -166,7 +194,11 @@ describe('budgets over HTTP', () => {
 
     const noBudget = await api.call('POST', path);
     expect(noBudget.status).toBe(400);
-    expect(noBudget.body.error).toMatchObject({ code: 'invalid_argument', field: 'budget', message: expect.stringMatching(/spent its budget/) });
+    expect(noBudget.body.error).toMatchObject({
+      code: 'invalid_argument',
+      field: 'budget',
+      message: expect.stringMatching(/spent its budget/),
+    });
     const zero = await api.call('POST', path, { body: { budget: { tokens: 0 } } });
     expect(zero.status).toBe(400);
     expect(zero.body.error.field).toBe('budget.tokens');
@@ -190,7 +222,11 @@ describe('budgets over HTTP', () => {
       ['approval', { approvers: [] }],
     ] as const) {
       const refused = await api.call('POST', '/v1/sessions', { body: { prompt: 'no policies from callers', [field]: value } });
-      expect({ field, status: refused.status, error: refused.body.error }).toEqual({ field, status: 400, error: expect.objectContaining({ code: 'invalid_argument', field }) });
+      expect({ field, status: refused.status, error: refused.body.error }).toEqual({
+        field,
+        status: 400,
+        error: expect.objectContaining({ code: 'invalid_argument', field }),
+      });
     }
   });
 });

@@ -44,8 +44,19 @@ describe('routing', () => {
   const routes = config({
     routes: [
       { name: 'pd-only', match: { source: 'pagerduty' }, prompt: 'Page: {summary}' },
-      { name: 'low', match: { labels: { severity: ['low', 'info'] } }, prompt: 'Low: {summary}', requirePlanApproval: false, followUpWindow: '10m' },
-      { match: { labels: { service: 'checkout-api', severity: 'critical' } }, prompt: 'Checkout: {summary} ({labels.service}) {annotations.runbook_url}', title: '[{source}] {summary}', context: { runbook: '{annotations.runbook_url}' } },
+      {
+        name: 'low',
+        match: { labels: { severity: ['low', 'info'] } },
+        prompt: 'Low: {summary}',
+        requirePlanApproval: false,
+        followUpWindow: '10m',
+      },
+      {
+        match: { labels: { service: 'checkout-api', severity: 'critical' } },
+        prompt: 'Checkout: {summary} ({labels.service}) {annotations.runbook_url}',
+        title: '[{source}] {summary}',
+        context: { runbook: '{annotations.runbook_url}' },
+      },
     ],
   });
 
@@ -70,7 +81,10 @@ describe('routing', () => {
       },
     });
     const low = routeAlert(alert({ labels: { severity: 'info' } }), 'generic', routes);
-    expect(low).toMatchObject({ route: 'low', session: { prompt: 'Low: checkout-api 5xx above 5%', requirePlanApproval: false, followUpWindow: 600_000 } });
+    expect(low).toMatchObject({
+      route: 'low',
+      session: { prompt: 'Low: checkout-api 5xx above 5%', requirePlanApproval: false, followUpWindow: 600_000 },
+    });
   });
 
   it('falls back to the default route, which can be configured', () => {
@@ -79,7 +93,10 @@ describe('routing', () => {
       title: 'checkout-api 5xx above 5%',
     });
     const custom = config({ defaultRoute: { prompt: 'Look at {summary}', requirePlanApproval: false } });
-    expect(routeAlert(alert(), 'datadog', custom)).toMatchObject({ route: 'default', session: { prompt: 'Look at checkout-api 5xx above 5%', requirePlanApproval: false } });
+    expect(routeAlert(alert(), 'datadog', custom)).toMatchObject({
+      route: 'default',
+      session: { prompt: 'Look at checkout-api 5xx above 5%', requirePlanApproval: false },
+    });
   });
 
   it('a template that renders empty still gives the agent a task, and long values are cut', () => {
@@ -149,7 +166,12 @@ describe('configuration', () => {
 });
 
 describe('credentials', () => {
-  const settings = config({ alertmanager: { token: 'tok' }, grafana: { user: 'u', password: 'p' }, pagerduty: { secret: 's' }, generic: { allowUnauthenticated: true } });
+  const settings = config({
+    alertmanager: { token: 'tok' },
+    grafana: { user: 'u', password: 'p' },
+    pagerduty: { secret: 's' },
+    generic: { allowUnauthenticated: true },
+  });
   const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 
   it('compares secrets without regard to where they differ, or their length', () => {
@@ -180,7 +202,11 @@ describe('vendor payloads', () => {
   it('Alertmanager: one alert per entry, each with its own status; labels hash when no fingerprint', () => {
     const alerts = receiver('alertmanager').normalise(fixture('alertmanager', 'grouped'));
     expect(alerts.map((a) => a.fingerprint)).toEqual(['a81c3f0d27e94b15', 'c04e9b7a1f3d6e22']);
-    expect(alerts[0]).toMatchObject({ status: 'firing', summary: 'inventory pod inventory-7d9f8b6c5-2xkqp is crash looping', labels: { service: 'inventory' } });
+    expect(alerts[0]).toMatchObject({
+      status: 'firing',
+      summary: 'inventory pod inventory-7d9f8b6c5-2xkqp is crash looping',
+      labels: { service: 'inventory' },
+    });
     expect(alerts[0]?.url).toMatch(/^http:\/\/prometheus/);
 
     const [resolved] = receiver('alertmanager').normalise(fixture('alertmanager', 'resolved'));
@@ -194,7 +220,9 @@ describe('vendor payloads', () => {
     expect(first.fingerprint).toMatch(/^[0-9a-f]{16}$/);
     expect(receiver('alertmanager').normalise(reordered)[0]?.fingerprint).toBe(first.fingerprint);
 
-    expect(thrown(() => receiver('alertmanager').normalise({ ...(fixture('alertmanager', 'firing') as object), version: '5' })).details.field).toBe('version');
+    expect(
+      thrown(() => receiver('alertmanager').normalise({ ...(fixture('alertmanager', 'firing') as object), version: '5' })).details.field,
+    ).toBe('version');
     expect(thrown(() => receiver('alertmanager').normalise({ status: 'firing' })).details.field).toBe('alerts');
   });
 
@@ -232,22 +260,38 @@ describe('vendor payloads', () => {
     expect(triggered.labels).not.toHaveProperty('hostname');
     expect(receiver('datadog').normalise(fixture('datadog', 'retriggered'))[0]?.status).toBe('firing');
     expect(receiver('datadog').normalise(fixture('datadog', 'recovered'))[0]?.status).toBe('resolved');
-    expect(receiver('datadog').normalise({ alert_id: 42, title: 't', transition: 'Warn', aggregate: '$AGGREG_KEY' })[0]?.fingerprint).toBe('42');
-    expect(thrown(() => receiver('datadog').normalise({ title: 't', transition: 'Triggered', aggregate: '' })).details.field).toBe('aggregate');
-    expect(thrown(() => receiver('datadog').normalise({ title: '$EVENT_TITLE', transition: 'Triggered', alert_id: '1' })).details.field).toBe('title');
+    expect(receiver('datadog').normalise({ alert_id: 42, title: 't', transition: 'Warn', aggregate: '$AGGREG_KEY' })[0]?.fingerprint).toBe(
+      '42',
+    );
+    expect(thrown(() => receiver('datadog').normalise({ title: 't', transition: 'Triggered', aggregate: '' })).details.field).toBe(
+      'aggregate',
+    );
+    expect(
+      thrown(() => receiver('datadog').normalise({ title: '$EVENT_TITLE', transition: 'Triggered', alert_id: '1' })).details.field,
+    ).toBe('title');
     expect(parseTags('a:b:c, d ,,e:')).toEqual({ a: 'b:c', d: '', e: '' });
   });
 
   it('generic: one alert or an array, fields named with their index', () => {
     expect(receiver('generic').normalise(fixture('generic', 'firing'))).toHaveLength(1);
     expect(receiver('generic').normalise(fixture('generic', 'grouped'))).toHaveLength(2);
-    expect(thrown(() => receiver('generic').normalise([{ fingerprint: 'a', status: 'firing', summary: 's' }, { fingerprint: 'b', status: 'up', summary: 's' }])).details.field).toBe('1.status');
+    expect(
+      thrown(() =>
+        receiver('generic').normalise([
+          { fingerprint: 'a', status: 'firing', summary: 's' },
+          { fingerprint: 'b', status: 'up', summary: 's' },
+        ]),
+      ).details.field,
+    ).toBe('1.status');
   });
 });
 
 describe('notifications', () => {
   it('carry the receiver as source and `by`, and fit what a session accepts', () => {
-    const notification = toNotification(alert({ fingerprint: 'f'.repeat(600), summary: 's'.repeat(3_000), labels: { big: 'v'.repeat(3_000) }, url: 'u'.repeat(3_000) }), 'generic');
+    const notification = toNotification(
+      alert({ fingerprint: 'f'.repeat(600), summary: 's'.repeat(3_000), labels: { big: 'v'.repeat(3_000) }, url: 'u'.repeat(3_000) }),
+      'generic',
+    );
     expect(notification).toMatchObject({ source: 'generic', by: 'webhook:generic', status: 'firing' });
     expect(notification.fingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(notification.summary).toHaveLength(2_000);

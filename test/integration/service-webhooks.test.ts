@@ -183,12 +183,22 @@ afterAll(async () => {
 interface Answer {
   status: number;
   headers: Headers;
-  body: { sessions?: { id: string; fingerprint: string; status: string; delivered: boolean; route: string }[]; error?: { code: string; message: string; field?: string } };
+  body: {
+    sessions?: { id: string; fingerprint: string; status: string; delivered: boolean; route: string }[];
+    error?: { code: string; message: string; field?: string };
+  };
 }
 
-async function post(vendor: ReceiverName, payload: unknown, options: { headers?: Record<string, string>; raw?: string; to?: string } = {}): Promise<Answer> {
+async function post(
+  vendor: ReceiverName,
+  payload: unknown,
+  options: { headers?: Record<string, string>; raw?: string; to?: string } = {},
+): Promise<Answer> {
   const body = options.raw ?? JSON.stringify(payload);
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(options.headers ?? VENDORS.find((v) => v.name === vendor)!.headers()) };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    ...(options.headers ?? VENDORS.find((v) => v.name === vendor)!.headers()),
+  };
   if (vendor === 'pagerduty' && !options.headers) headers['x-pagerduty-signature'] = sign(body);
   const response = await fetch(`${options.to ?? base}/v1/webhooks/${vendor}`, { method: 'POST', headers, body });
   const text = await response.text();
@@ -230,7 +240,8 @@ async function deliveries(sessionId: string, count: number): Promise<SessionView
   }
 }
 
-const alertEvents = (events: TimelineEvent[]) => events.filter((e): e is Extract<TimelineEvent, { type: 'alertReceived' }> => e.type === 'alertReceived');
+const alertEvents = (events: TimelineEvent[]) =>
+  events.filter((e): e is Extract<TimelineEvent, { type: 'alertReceived' }> => e.type === 'alertReceived');
 
 // ---------------------------------------------------------------------------------------------
 
@@ -249,7 +260,9 @@ describe.each(VENDORS)('$name receiver', (vendor) => {
     expect(Object.keys(view.context).length).toBeGreaterThan(0);
     const { events } = await session.timeline();
     expect(events[0]?.type).toBe('sessionCreated');
-    expect(alertEvents(events)).toEqual([expect.objectContaining({ source: vendor.name, fingerprint: incident, status: 'firing', by: `webhook:${vendor.name}` })]);
+    expect(alertEvents(events)).toEqual([
+      expect.objectContaining({ source: vendor.name, fingerprint: incident, status: 'firing', by: `webhook:${vendor.name}` }),
+    ]);
     await session.cancel('test done');
   });
 
@@ -357,7 +370,9 @@ describe('PagerDuty signatures', () => {
 
     expect((await post('pagerduty', undefined, { raw: body, headers: headers(sign(body, 'another-secret')) })).status).toBe(401);
     // Signed over other bytes: the same JSON, re-serialised with different spacing.
-    expect((await post('pagerduty', undefined, { raw: JSON.stringify(JSON.parse(body), null, 2), headers: headers(sign(body)) })).status).toBe(401);
+    expect(
+      (await post('pagerduty', undefined, { raw: JSON.stringify(JSON.parse(body), null, 2), headers: headers(sign(body)) })).status,
+    ).toBe(401);
     expect(await exists(alertSessionId('pagerduty', incident))).toBe(false);
 
     // While a secret is rotated PagerDuty sends one signature per secret.
@@ -395,14 +410,23 @@ describe('routing', () => {
     const view = await h.andon.session(alertSessionId('alertmanager', incident)).waitFor('awaitingPlanApproval', T);
     expect(view.prompt).toBe('Checkout is failing: checkout-api 5xx above 5%. Runbook: https://runbooks.example.com/checkout-api/5xx');
     expect(view.title).toBe('checkout-api: checkout-api 5xx above 5%');
-    expect(view.context).toMatchObject({ service: 'checkout-api', severity: 'critical', alertname: 'CheckoutHighErrorRate', team: 'payments' });
+    expect(view.context).toMatchObject({
+      service: 'checkout-api',
+      severity: 'critical',
+      alertname: 'CheckoutHighErrorRate',
+      team: 'payments',
+    });
     expect(view.requirePlanApproval).toBe(true);
     await h.andon.session(view.id).cancel('test done');
   });
 
   it('a low-severity route without plan approval runs to completion', async () => {
     const incident = incidentId('route-low');
-    const payload = { ...fixture('generic', 'firing', incident), labels: { service: 'search', severity: 'low' }, summary: 'search p95 slightly up' };
+    const payload = {
+      ...fixture('generic', 'firing', incident),
+      labels: { service: 'search', severity: 'low' },
+      summary: 'search p95 slightly up',
+    };
     const answer = await post('generic', payload);
     expect(answer.body.sessions?.[0]?.route).toBe('low-severity');
     const session = h.andon.session(alertSessionId('generic', incident));
@@ -416,7 +440,9 @@ describe('routing', () => {
     const answer = await post('generic', fixture('generic', 'firing', incident));
     expect(answer.body.sessions?.[0]?.route).toBe('default');
     const view = await h.andon.session(alertSessionId('generic', incident)).waitFor('awaitingPlanApproval', T);
-    expect(view.prompt).toBe('Investigate the alert "disk 95% full on db-7" from generic. Labels: host=db-7, service=db, severity=critical');
+    expect(view.prompt).toBe(
+      'Investigate the alert "disk 95% full on db-7" from generic. Labels: host=db-7, service=db, severity=critical',
+    );
     expect(view.title).toBe('disk 95% full on db-7');
     await h.andon.session(view.id).cancel('test done');
   });
@@ -437,12 +463,18 @@ describe('requests the receivers refuse', () => {
   it('a receiver with no credentials configured refuses everything (503), unless explicitly opened', async () => {
     const other = await listen(h.andon, { generic: { allowUnauthenticated: true }, datadog: { enabled: false } });
     try {
-      const closed = await post('alertmanager', fixture('alertmanager', 'firing', incidentId('unconfigured')), { to: other.base, headers: {} });
+      const closed = await post('alertmanager', fixture('alertmanager', 'firing', incidentId('unconfigured')), {
+        to: other.base,
+        headers: {},
+      });
       expect(closed.status).toBe(503);
       expect(closed.body.error?.code).toBe('webhook_not_configured');
       expect(closed.body.error?.message).toContain('ANDON_WEBHOOK_ALERTMANAGER_TOKEN');
       expect(closed.headers.get('retry-after')).toBeTruthy();
-      const pd = await post('pagerduty', fixture('pagerduty', 'triggered', incidentId('unconfigured')), { to: other.base, headers: { 'x-pagerduty-signature': 'v1=00' } });
+      const pd = await post('pagerduty', fixture('pagerduty', 'triggered', incidentId('unconfigured')), {
+        to: other.base,
+        headers: { 'x-pagerduty-signature': 'v1=00' },
+      });
       expect(pd.status).toBe(503);
       expect((await post('datadog', fixture('datadog', 'triggered'), { to: other.base, headers: {} })).status).toBe(404);
 

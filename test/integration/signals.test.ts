@@ -92,7 +92,12 @@ describe('driving a session by name', () => {
     await waitFor(handle, 'awaitingPlanApproval');
 
     const awaiting = await view(handle);
-    expect(awaiting).toMatchObject({ id: handle.workflowId, state: 'awaitingPlanApproval', title: 'Disk full on db-1', requestedBy: 'raw:starter' });
+    expect(awaiting).toMatchObject({
+      id: handle.workflowId,
+      state: 'awaitingPlanApproval',
+      title: 'Disk full on db-1',
+      requestedBy: 'raw:starter',
+    });
     expect(awaiting.plan?.id).toBe('plan-1');
 
     const page = await timeline(handle, { after: 0 });
@@ -278,7 +283,14 @@ describe('refused updates', () => {
     const historyStale = (await handle.fetchHistory()).events?.length;
     expect(historyStale).toBeGreaterThan(historyBefore!);
     expect((await timeline(handle, { after: seqBefore })).events).toEqual([
-      expect.objectContaining({ type: 'approvalRefused', decision: 'reject', planId: 'plan-0', by: 'raw:eve', code: 'StalePlan', reason: stale.message }),
+      expect.objectContaining({
+        type: 'approvalRefused',
+        decision: 'reject',
+        planId: 'plan-0',
+        by: 'raw:eve',
+        code: 'StalePlan',
+        reason: stale.message,
+      }),
     ]);
     expect((await view(handle)).state).toBe('awaitingPlanApproval');
 
@@ -296,7 +308,13 @@ describe('refused updates', () => {
     expect(wrongState).toMatchObject({ type: 'InvalidState', details: [{ state: 'paused' }] });
     expect((await handle.fetchHistory()).events?.length).toBeGreaterThan(historyPaused!);
     expect((await timeline(handle, { after: pausedView.lastSeq })).events).toEqual([
-      expect.objectContaining({ type: 'approvalRefused', decision: 'approve', by: 'raw:eve', code: 'InvalidState', reason: wrongState.message }),
+      expect.objectContaining({
+        type: 'approvalRefused',
+        decision: 'approve',
+        by: 'raw:eve',
+        code: 'InvalidState',
+        reason: wrongState.message,
+      }),
     ]);
     expect((await view(handle)).state).toBe('paused');
     await handle.signal('cancel', { reason: 'done testing' });

@@ -28,7 +28,12 @@ const started: { session: SessionClient; parent: PostedMessage }[] = [];
 
 beforeAll(async () => {
   slack = await SlackApiServer.start({ token: TOKEN });
-  const notifier = new SlackNotifier({ botToken: TOKEN, apiUrl: slack.apiUrl, namespace: 'default', facts: (view) => timelineFacts(h.andon)(view) });
+  const notifier = new SlackNotifier({
+    botToken: TOKEN,
+    apiUrl: slack.apiUrl,
+    namespace: 'default',
+    facts: (view) => timelineFacts(h.andon)(view),
+  });
   h = await startLlmHarness({ notifiers: { slack: notifier } });
   api = await startService(h.andon, { slack: { enabled: true, botToken: TOKEN, signingSecret: SECRET, apiUrl: slack.apiUrl } });
   sender = new SlackSender(api.url, SECRET);
@@ -37,14 +42,17 @@ afterAll(async () => {
   // Nothing left waiting for review in the shared namespace (reviews.list looks across it), and
   // no notification in flight when the worker stops (its who-decided lookup would wait for it).
   await Promise.all(started.map(({ session }) => session.cancel('test over').catch(() => undefined)));
-  await slack?.waitFor(() => started.every(({ parent }) => /: (cancelled|done)$/.test(parent.text)), 'every session message to show its end').catch(() => undefined);
+  await slack
+    ?.waitFor(() => started.every(({ parent }) => /: (cancelled|done)$/.test(parent.text)), 'every session message to show its end')
+    .catch(() => undefined);
   await api?.close();
   await h?.close();
   await slack?.close();
 });
 
 type Block = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack's JSON, read by path in assertions
-const buttonsOf = (message: PostedMessage): Block[] => message.blocks.filter((b: Block) => b.type === 'actions').flatMap((b: Block) => b.elements);
+const buttonsOf = (message: PostedMessage): Block[] =>
+  message.blocks.filter((b: Block) => b.type === 'actions').flatMap((b: Block) => b.elements);
 const valueOf = (message: PostedMessage, actionId: string): string => buttonsOf(message).find((b) => b.action_id === actionId)!.value;
 const shows = (message: PostedMessage, text: string) => JSON.stringify(message.blocks).includes(text);
 const eventsOf = async <E extends TimelineEvent['type']>(session: SessionClient, type: E) =>
@@ -66,7 +74,10 @@ interface InSlack {
 /** A real session whose call outside the plan awaits review, and the review message in its thread. */
 async function reviewInSlack(): Promise<InSlack> {
   const name = `#reviews-${++channels}`;
-  const channel = `C${name.slice(1).toUpperCase().replace(/[^A-Z0-9]/g, '')}`;
+  const channel = `C${name
+    .slice(1)
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, '')}`;
   const { session, review } = await sessionAwaitingReview(h, { notify: { slack: { channel: name } } });
   const parent = await slack.waitFor(() => slack.posts(channel)[0], `the session message of ${session.id}`);
   started.push({ session, parent });
@@ -90,7 +101,10 @@ async function openModal(at: InSlack, actionId: string, user: string, responseUr
 }
 
 async function ephemeralAt(responseUrl: string, count = 1): Promise<string[]> {
-  const posts = await slack.waitFor(() => slack.responsesTo(responseUrl).length >= count && slack.responsesTo(responseUrl), `${count} answer(s) at ${responseUrl}`);
+  const posts = await slack.waitFor(
+    () => slack.responsesTo(responseUrl).length >= count && slack.responsesTo(responseUrl),
+    `${count} answer(s) at ${responseUrl}`,
+  );
   for (const post of posts) expect(post.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
   return posts.map((p) => p.body.text as string);
 }
@@ -118,7 +132,9 @@ describe('Approve', () => {
 
     await slack.waitFor(() => shows(at.message, '*Approved* by <@U0ALICE>'), 'the review message to say who approved');
     expect(buttonsOf(at.message)).toEqual([]);
-    expect(await eventsOf(at.session, 'reviewDecided')).toEqual([expect.objectContaining({ reviewId: at.review.id, decision: 'approve', by: 'slack:U0ALICE' })]);
+    expect(await eventsOf(at.session, 'reviewDecided')).toEqual([
+      expect.objectContaining({ reviewId: at.review.id, decision: 'approve', by: 'slack:U0ALICE' }),
+    ]);
     expect((await at.session.result(T)).summary).toBe('Restarted the service.');
     expect(await eventsOf(at.session, 'toolCalled')).toEqual([
       expect.objectContaining({ tool: 'restart', arguments: { service: 'payments' }, status: 'ok', reviewedBy: 'slack:U0ALICE' }),
@@ -126,7 +142,16 @@ describe('Approve', () => {
 
     // A stale copy of the message (another client, a slow refresh): nothing happens twice.
     const late = slack.responseUrl();
-    await sender.send(click({ actionId: ACTION.reviewApprove, value: JSON.stringify({ sessionId: at.session.id, reviewId: at.review.id }), user: 'U0BOB', channel: at.channel, responseUrl: late, messageTs: at.message.ts }));
+    await sender.send(
+      click({
+        actionId: ACTION.reviewApprove,
+        value: JSON.stringify({ sessionId: at.session.id, reviewId: at.review.id }),
+        user: 'U0BOB',
+        channel: at.channel,
+        responseUrl: late,
+        messageTs: at.message.ts,
+      }),
+    );
     expect(await ephemeralAt(late)).toEqual([expect.stringMatching(/already decided: approved by <@U0ALICE>\. Nothing changed\./)]);
     expect(await eventsOf(at.session, 'reviewDecided')).toHaveLength(1);
   });
@@ -138,15 +163,36 @@ describe('Deny', () => {
     const responseUrl = slack.responseUrl();
     const view = await openModal(at, ACTION.reviewDeny, 'U0BOB', responseUrl);
     expect(view).toMatchObject({ type: 'modal', callback_id: REVIEW_VIEW.denyCallbackId });
-    expect(JSON.parse(view.private_metadata)).toEqual({ sessionId: at.session.id, reviewId: at.review.id, tool: 'restart', channel: at.channel, messageTs: at.message.ts, responseUrl });
+    expect(JSON.parse(view.private_metadata)).toEqual({
+      sessionId: at.session.id,
+      reviewId: at.review.id,
+      tool: 'restart',
+      channel: at.channel,
+      messageTs: at.message.ts,
+      responseUrl,
+    });
 
-    const submit = (reason: string) => sender.send(submitView({ user: 'U0BOB', callbackId: view.callback_id, privateMetadata: view.private_metadata, values: { [REVIEW_VIEW.reasonBlock]: reason } }));
-    expect((await submit('  ')).body).toEqual({ response_action: 'errors', errors: { [REVIEW_VIEW.reasonBlock]: expect.stringContaining('Say why') } });
+    const submit = (reason: string) =>
+      sender.send(
+        submitView({
+          user: 'U0BOB',
+          callbackId: view.callback_id,
+          privateMetadata: view.private_metadata,
+          values: { [REVIEW_VIEW.reasonBlock]: reason },
+        }),
+      );
+    expect((await submit('  ')).body).toEqual({
+      response_action: 'errors',
+      errors: { [REVIEW_VIEW.reasonBlock]: expect.stringContaining('Say why') },
+    });
     expect((await at.session.reviews()).map((r) => r.id)).toEqual([at.review.id]);
 
     // An empty 200 closes the modal.
     expect(await submit('payments is healthy, restart checkout-api instead')).toMatchObject({ status: 200, body: undefined });
-    await slack.waitFor(() => shows(at.message, '*Denied* by <@U0BOB>: payments is healthy, restart checkout-api instead'), 'the review message to show the denial');
+    await slack.waitFor(
+      () => shows(at.message, '*Denied* by <@U0BOB>: payments is healthy, restart checkout-api instead'),
+      'the review message to show the denial',
+    );
     expect(buttonsOf(at.message)).toEqual([]);
     expect(await eventsOf(at.session, 'reviewDecided')).toEqual([
       expect.objectContaining({ decision: 'deny', by: 'slack:U0BOB', reason: 'payments is healthy, restart checkout-api instead' }),
@@ -164,11 +210,25 @@ describe('Edit', () => {
     const view = await openModal(at, ACTION.reviewEdit, 'U0CAROL');
     expect(view).toMatchObject({ type: 'modal', callback_id: REVIEW_VIEW.editCallbackId });
     const input = view.blocks.find((b: Block) => b.type === 'input');
-    expect(input).toMatchObject({ block_id: REVIEW_VIEW.argumentsBlock, element: { action_id: REVIEW_VIEW.argumentsBlock, multiline: true } });
+    expect(input).toMatchObject({
+      block_id: REVIEW_VIEW.argumentsBlock,
+      element: { action_id: REVIEW_VIEW.argumentsBlock, multiline: true },
+    });
     expect(JSON.parse(input.element.initial_value)).toEqual({ service: 'payments' });
 
-    const submit = (text: string) => sender.send(submitView({ user: 'U0CAROL', callbackId: view.callback_id, privateMetadata: view.private_metadata, values: { [REVIEW_VIEW.argumentsBlock]: text } }));
-    const fieldError = (message: RegExp) => ({ status: 200, body: { response_action: 'errors', errors: { [REVIEW_VIEW.argumentsBlock]: expect.stringMatching(message) } } });
+    const submit = (text: string) =>
+      sender.send(
+        submitView({
+          user: 'U0CAROL',
+          callbackId: view.callback_id,
+          privateMetadata: view.private_metadata,
+          values: { [REVIEW_VIEW.argumentsBlock]: text },
+        }),
+      );
+    const fieldError = (message: RegExp) => ({
+      status: 200,
+      body: { response_action: 'errors', errors: { [REVIEW_VIEW.argumentsBlock]: expect.stringMatching(message) } },
+    });
 
     expect(await submit('{"service": checkout-api}')).toMatchObject(fieldError(/^Not valid JSON: /));
     expect(await submit('["checkout-api"]')).toMatchObject(fieldError(/Expected a JSON object/));
@@ -195,7 +255,15 @@ describe('Edit', () => {
     // Edit on a decided call opens nothing, and says so.
     const opened = slack.callsOf('views.open').length;
     const late = slack.responseUrl();
-    await sender.send(click({ actionId: ACTION.reviewEdit, value: JSON.stringify({ sessionId: at.session.id, reviewId: at.review.id }), user: 'U0DAVE', channel: at.channel, responseUrl: late }));
+    await sender.send(
+      click({
+        actionId: ACTION.reviewEdit,
+        value: JSON.stringify({ sessionId: at.session.id, reviewId: at.review.id }),
+        user: 'U0DAVE',
+        channel: at.channel,
+        responseUrl: late,
+      }),
+    );
     expect(await ephemeralAt(late)).toEqual([expect.stringMatching(/already decided: edited by <@U0CAROL>/)]);
     expect(slack.callsOf('views.open')).toHaveLength(opened);
   });
@@ -218,8 +286,13 @@ describe('/andon reviews and sessions that end', () => {
     await at.session.cancel('wrong incident', { by: 'api:alice' });
     const late = slack.responseUrl();
     await sender.send(reviewClick(at, ACTION.reviewApprove, 'U0ALICE', late));
-    expect(await ephemeralAt(late)).toEqual([expect.stringMatching(/no longer awaits review: the session is cancelled\. Nothing changed\./)]);
-    await slack.waitFor(() => shows(at.message, '*No longer awaits review*: the session is cancelled.'), 'the review message to say it closed');
+    expect(await ephemeralAt(late)).toEqual([
+      expect.stringMatching(/no longer awaits review: the session is cancelled\. Nothing changed\./),
+    ]);
+    await slack.waitFor(
+      () => shows(at.message, '*No longer awaits review*: the session is cancelled.'),
+      'the review message to say it closed',
+    );
     expect(buttonsOf(at.message)).toEqual([]);
     await sleep(300);
     expect(await eventsOf(at.session, 'reviewDecided')).toEqual([]);

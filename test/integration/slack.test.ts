@@ -57,11 +57,19 @@ let channels = 0;
 /** A channel of the test's own: `#name` as configured, `C…` as Slack answers. */
 function newChannel(label: string): { name: string; id: string } {
   const name = `#${label}-${++channels}`;
-  return { name, id: `C${name.slice(1).toUpperCase().replace(/[^A-Z0-9]/g, '')}` };
+  return {
+    name,
+    id: `C${name
+      .slice(1)
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, '')}`,
+  };
 }
 
 /** A session announced in a channel of its own, awaiting approval, and its plan message. */
-async function awaitingInSlack(extra: Partial<SessionConfig> = {}): Promise<{ session: SessionClient; channel: string; message: PostedMessage }> {
+async function awaitingInSlack(
+  extra: Partial<SessionConfig> = {},
+): Promise<{ session: SessionClient; channel: string; message: PostedMessage }> {
   const channel = newChannel('ops');
   const session = await h.andon.session({
     prompt: 'checkout-api error rate above 5%',
@@ -76,10 +84,12 @@ async function awaitingInSlack(extra: Partial<SessionConfig> = {}): Promise<{ se
 }
 
 type Block = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack's JSON, read by path in assertions
-const buttonsOf = (message: PostedMessage): Block[] => message.blocks.filter((b: Block) => b.type === 'actions').flatMap((b: Block) => b.elements);
+const buttonsOf = (message: PostedMessage): Block[] =>
+  message.blocks.filter((b: Block) => b.type === 'actions').flatMap((b: Block) => b.elements);
 const valueOf = (message: PostedMessage, actionId: string): string => buttonsOf(message).find((b) => b.action_id === actionId)!.value;
 const shows = (message: PostedMessage, text: string) => JSON.stringify(message.blocks).includes(text);
-const eventsOf = async (session: SessionClient, type: TimelineEvent['type']) => (await session.timeline({ limit: 1000 })).events.filter((e) => e.type === type);
+const eventsOf = async (session: SessionClient, type: TimelineEvent['type']) =>
+  (await session.timeline({ limit: 1000 })).events.filter((e) => e.type === type);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Approve clicks by `user` on the session's plan message, each a distinct request as Slack sends them. */
@@ -88,7 +98,10 @@ function approveClick(message: PostedMessage, channel: string, user: string, res
 }
 
 async function ephemeralAt(responseUrl: string, count = 1): Promise<string[]> {
-  const posts = await slack.waitFor(() => slack.responsesTo(responseUrl).length >= count && slack.responsesTo(responseUrl), `${count} answer(s) at ${responseUrl}`);
+  const posts = await slack.waitFor(
+    () => slack.responsesTo(responseUrl).length >= count && slack.responsesTo(responseUrl),
+    `${count} answer(s) at ${responseUrl}`,
+  );
   for (const post of posts) expect(post.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
   return posts.map((p) => p.body.text as string);
 }
@@ -105,7 +118,9 @@ describe('the plan message', () => {
     for (const actionId of [ACTION.approve, ACTION.reject]) {
       expect(JSON.parse(valueOf(message, actionId))).toEqual({ sessionId: session.id, planId: 'plan-1', planHash: plan.hash });
     }
-    expect(buttonsOf(message).find((b) => b.action_id === ACTION.open)?.url).toBe(`${TEMPORAL_UI}/namespaces/default/workflows/${session.id}`);
+    expect(buttonsOf(message).find((b) => b.action_id === ACTION.open)?.url).toBe(
+      `${TEMPORAL_UI}/namespaces/default/workflows/${session.id}`,
+    );
 
     // The session records where its message is: thread replies and clicks find it by this.
     const deadline = Date.now() + 10_000;
@@ -128,7 +143,9 @@ describe('Approve', () => {
 
     await session.waitFor(['inProgress', 'completed'], T);
     expect(await eventsOf(session, 'planApproved')).toEqual([expect.objectContaining({ by: 'slack:U0ALICE', planId: 'plan-1' })]);
-    expect(await ephemeralAt(responseUrl)).toEqual([expect.stringMatching(/Your approval of `plan-1` of \*checkout-api 5xx\* is recorded/)]);
+    expect(await ephemeralAt(responseUrl)).toEqual([
+      expect.stringMatching(/Your approval of `plan-1` of \*checkout-api 5xx\* is recorded/),
+    ]);
     await slack.waitFor(() => shows(message, 'Approved by <@U0ALICE>'), 'the message to say who approved');
     expect(buttonsOf(message).map((b) => b.action_id)).toEqual([ACTION.open]);
     // The message follows the session to its end (every state update reaches it, the last included).
@@ -139,7 +156,10 @@ describe('Approve', () => {
   it('counts a double click once; the second click is told why it did nothing', async () => {
     const { session, channel, message } = await awaitingInSlack();
     const [first, second] = [slack.responseUrl(), slack.responseUrl()];
-    const answers = await Promise.all([sender.send(approveClick(message, channel, 'U0ALICE', first)), sender.send(approveClick(message, channel, 'U0ALICE', second))]);
+    const answers = await Promise.all([
+      sender.send(approveClick(message, channel, 'U0ALICE', first)),
+      sender.send(approveClick(message, channel, 'U0ALICE', second)),
+    ]);
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
     const told = [...(await ephemeralAt(first)), ...(await ephemeralAt(second))];
     expect(told.filter((t) => /is recorded/.test(t))).toHaveLength(1);
@@ -207,7 +227,10 @@ describe('requests not from Slack', () => {
     const genuine = approveClick(message, channel, 'U0ALICE', responseUrl);
     const headers = sender.sign(genuine);
     expect((await sender.sendSigned(genuine, headers)).status).toBe(200);
-    expect(await sender.sendSigned(genuine, headers)).toMatchObject({ status: 401, body: { error: { message: expect.stringMatching(/replay/) } } });
+    expect(await sender.sendSigned(genuine, headers)).toMatchObject({
+      status: 401,
+      body: { error: { message: expect.stringMatching(/replay/) } },
+    });
 
     await session.waitFor(['inProgress', 'completed'], T);
     await sleep(500);
@@ -224,7 +247,9 @@ describe('Reject', () => {
     const responseUrl = slack.responseUrl();
     const opened = slack.callsOf('views.open').length;
     const value = valueOf(message, ACTION.reject);
-    const answer = await sender.send(click({ actionId: ACTION.reject, value, user: 'U0DAVE', channel, responseUrl, messageTs: message.ts }));
+    const answer = await sender.send(
+      click({ actionId: ACTION.reject, value, user: 'U0DAVE', channel, responseUrl, messageTs: message.ts }),
+    );
     expect(answer.status).toBe(200);
     const open = await slack.waitFor(() => slack.callsOf('views.open')[opened], 'views.open');
     expect(open.args.trigger_id).toEqual(expect.any(String));
@@ -232,17 +257,26 @@ describe('Reject', () => {
     expect(view).toMatchObject({ type: 'modal', callback_id: 'andon_reject' });
     expect(JSON.parse(view.private_metadata)).toMatchObject({ sessionId: session.id, planId: 'plan-1', channel, responseUrl });
 
-    const empty = await sender.send(submitView({ user: 'U0DAVE', callbackId: view.callback_id, privateMetadata: view.private_metadata, reason: '   ' }));
+    const empty = await sender.send(
+      submitView({ user: 'U0DAVE', callbackId: view.callback_id, privateMetadata: view.private_metadata, reason: '   ' }),
+    );
     expect(empty.body).toEqual({ response_action: 'errors', errors: { reason: expect.any(String) } });
     expect((await session.info()).state).toBe('awaitingPlanApproval');
 
     const submitted = await sender.send(
-      submitView({ user: 'U0DAVE', callbackId: view.callback_id, privateMetadata: view.private_metadata, reason: 'not during peak traffic' }),
+      submitView({
+        user: 'U0DAVE',
+        callbackId: view.callback_id,
+        privateMetadata: view.private_metadata,
+        reason: 'not during peak traffic',
+      }),
     );
     // An empty 200 closes the modal.
     expect(submitted).toMatchObject({ status: 200, body: undefined });
     await session.waitFor('cancelled', T);
-    expect(await eventsOf(session, 'planRejected')).toEqual([expect.objectContaining({ by: 'slack:U0DAVE', reason: 'not during peak traffic', replan: false })]);
+    expect(await eventsOf(session, 'planRejected')).toEqual([
+      expect.objectContaining({ by: 'slack:U0DAVE', reason: 'not during peak traffic', replan: false }),
+    ]);
     expect(await ephemeralAt(responseUrl)).toEqual([expect.stringMatching(/Your rejection of \*checkout-api 5xx\* is recorded/)]);
     await slack.waitFor(() => shows(message, '*Rejected* by <@U0DAVE>: not during peak traffic'), 'the message to show the rejection');
   });
@@ -251,10 +285,23 @@ describe('Reject', () => {
     const { session, channel, message } = await awaitingInSlack();
     const oldPlan = valueOf(message, ACTION.approve);
     const opened = slack.callsOf('views.open').length;
-    await sender.send(click({ actionId: ACTION.reject, value: valueOf(message, ACTION.reject), user: 'U0DAVE', channel, responseUrl: slack.responseUrl() }));
+    await sender.send(
+      click({ actionId: ACTION.reject, value: valueOf(message, ACTION.reject), user: 'U0DAVE', channel, responseUrl: slack.responseUrl() }),
+    );
     const view = (await slack.waitFor(() => slack.callsOf('views.open')[opened], 'views.open')).args.view;
-    await sender.send(submitView({ user: 'U0DAVE', callbackId: view.callback_id, privateMetadata: view.private_metadata, reason: 'try a canary', replan: true }));
-    await slack.waitFor(() => slack.thread(channel, message.ts).find((m) => m.text.includes('A new plan (`plan-2`) awaits approval')), 'the new plan note');
+    await sender.send(
+      submitView({
+        user: 'U0DAVE',
+        callbackId: view.callback_id,
+        privateMetadata: view.private_metadata,
+        reason: 'try a canary',
+        replan: true,
+      }),
+    );
+    await slack.waitFor(
+      () => slack.thread(channel, message.ts).find((m) => m.text.includes('A new plan (`plan-2`) awaits approval')),
+      'the new plan note',
+    );
     // The same message now offers the new plan.
     await slack.waitFor(() => JSON.parse(valueOf(message, ACTION.approve)).planId === 'plan-2', 'the buttons to carry plan-2');
     expect((await session.info()).state).toBe('awaitingPlanApproval');
@@ -273,12 +320,20 @@ describe('the thread', () => {
     expect((await sender.send(urlVerification('challenge-123'))).body).toEqual({ challenge: 'challenge-123' });
     await waitForThread(session.id, `${channel}:${message.ts}`);
 
-    const reply = await sender.send(messageEvent({ channel, user: 'U0BOB', text: 'the deploy at 14:02 &amp; the flag flip', threadTs: message.ts }));
+    const reply = await sender.send(
+      messageEvent({ channel, user: 'U0BOB', text: 'the deploy at 14:02 &amp; the flag flip', threadTs: message.ts }),
+    );
     expect(reply.status).toBe(200);
-    await waitForEvent(session, (e) => e.type === 'userMessaged' && e.by === 'slack:U0BOB' && e.message === 'the deploy at 14:02 & the flag flip');
+    await waitForEvent(
+      session,
+      (e) => e.type === 'userMessaged' && e.by === 'slack:U0BOB' && e.message === 'the deploy at 14:02 & the flag flip',
+    );
 
     await sender.send(messageEvent({ channel, user: 'U0BOB', text: 'why roll back?', threadTs: message.ts }));
-    await slack.waitFor(() => slack.thread(channel, message.ts).find((m) => m.text === 'because the deploy at 14:02 broke it'), "the agent's answer in the thread");
+    await slack.waitFor(
+      () => slack.thread(channel, message.ts).find((m) => m.text === 'because the deploy at 14:02 broke it'),
+      "the agent's answer in the thread",
+    );
 
     // Not conversation: another bot, the app itself, a top-level message, an edit.
     await sender.send(messageEvent({ channel, user: 'U0OTHER', botId: 'B0OTHER', text: 'bot noise', threadTs: message.ts }));
@@ -310,7 +365,12 @@ describe('the thread', () => {
 describe("the agent's question", () => {
   it('is shown on the message; the answer in the thread lets the agent plan, and the same message offers the plan', async () => {
     const channel = newChannel('question');
-    const session = await h.andon.session({ prompt: 'disk full', title: 'disk alarm', context: { script: 'question' }, notify: { slack: { channel: channel.name } } });
+    const session = await h.andon.session({
+      prompt: 'disk full',
+      title: 'disk alarm',
+      context: { script: 'question' },
+      notify: { slack: { channel: channel.name } },
+    });
     await session.waitFor('awaitingUserFeedback', T);
     const message = await slack.waitFor(() => slack.posts(channel.id)[0], 'the session message');
     await slack.waitFor(() => shows(message, '*The agent asks*: Which host is affected by disk alarm?'), 'the question on the message');
@@ -318,7 +378,10 @@ describe("the agent's question", () => {
 
     await sender.send(messageEvent({ channel: channel.id, user: 'U0BOB', text: 'db-7', threadTs: message.ts }));
     await session.waitFor('awaitingPlanApproval', T);
-    await slack.waitFor(() => buttonsOf(message).some((b) => b.action_id === ACTION.approve), 'the plan with its buttons on the same message');
+    await slack.waitFor(
+      () => buttonsOf(message).some((b) => b.action_id === ACTION.approve),
+      'the plan with its buttons on the same message',
+    );
     expect(slack.posts(channel.id)).toHaveLength(1);
   });
 });
@@ -326,7 +389,8 @@ describe("the agent's question", () => {
 describe('/andon', () => {
   it('answers help and usage at once, and status, list, ask and approve through the response URL', async () => {
     const { session, channel } = await awaitingInSlack();
-    const command = (text: string, responseUrl = slack.responseUrl()) => sender.send(slashCommand({ text, user: 'U0ERIN', channel, responseUrl }));
+    const command = (text: string, responseUrl = slack.responseUrl()) =>
+      sender.send(slashCommand({ text, user: 'U0ERIN', channel, responseUrl }));
 
     expect((await command('help')).body).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('`status <id>`') });
     expect((await command(`reject ${session.id}`)).body).toMatchObject({ text: expect.stringContaining('Usage: `/andon reject') });
@@ -364,7 +428,11 @@ describe("Slack's failures", () => {
   it('a 429 is retried after its Retry-After, while the session goes on to completion', async () => {
     const channel = newChannel('limited');
     slack.fail({ method: 'chat.postMessage', status: 429, retryAfter: 3, times: 2, when: (args) => args.channel === channel.name });
-    const session = await h.andon.session({ prompt: 'disk full on db-7', title: 'db-7 disk', notify: { slack: { channel: channel.name } } });
+    const session = await h.andon.session({
+      prompt: 'disk full on db-7',
+      title: 'db-7 disk',
+      notify: { slack: { channel: channel.name } },
+    });
     await session.waitFor('awaitingPlanApproval', T);
     await session.approve({ by: 'api:alice' });
     await session.result(T);
@@ -382,7 +450,11 @@ describe("Slack's failures", () => {
   it('an ok:false channel_not_found is given up at once, and the session is unaffected', async () => {
     const channel = newChannel('missing');
     slack.fail({ method: 'chat.postMessage', error: 'channel_not_found', when: (args) => args.channel === channel.name });
-    const session = await h.andon.session({ prompt: 'disk full on db-8', title: 'db-8 disk', notify: { slack: { channel: channel.name } } });
+    const session = await h.andon.session({
+      prompt: 'disk full on db-8',
+      title: 'db-8 disk',
+      notify: { slack: { channel: channel.name } },
+    });
     await session.waitFor('awaitingPlanApproval', T);
     await slack.waitFor(() => slack.callsOf('chat.postMessage').some((c) => c.args.channel === channel.name), 'the first attempt');
     await session.approve({ by: 'api:alice' });

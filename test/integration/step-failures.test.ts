@@ -41,7 +41,10 @@ async function failedAtFix(prompt: string): Promise<SessionClient> {
   const view = await session.waitFor('awaitingUserFeedback', T);
   expect(view.stepFailure).toMatchObject({ stepId: 'plan-1-step-2', title: 'Fix', reason: 'exit status 1: service still unhealthy' });
   const { events } = await session.timeline();
-  expect(events.at(-1)).toMatchObject({ type: 'agentMessaged', message: expect.stringMatching(/Step 2 "Fix" failed: .*Reply retry, skip or abort/s) });
+  expect(events.at(-1)).toMatchObject({
+    type: 'agentMessaged',
+    message: expect.stringMatching(/Step 2 "Fix" failed: .*Reply retry, skip or abort/s),
+  });
   return session;
 }
 

@@ -54,7 +54,14 @@ describe('stream', () => {
     const events = await collect(session.stream({ signal: g.signal }));
     expect(g.endedOnItsOwn()).toBe(true);
     expect(seqs(events)).toEqual(oneToN(events.length));
-    expect(types(events)).toEqual(['sessionCreated', 'planGenerated', 'planApproved', 'progressUpdated', 'progressUpdated', 'sessionCompleted']);
+    expect(types(events)).toEqual([
+      'sessionCreated',
+      'planGenerated',
+      'planApproved',
+      'progressUpdated',
+      'progressUpdated',
+      'sessionCompleted',
+    ]);
     const { events: stored } = await session.timeline();
     expect(events.map(timeless)).toEqual(stored.map(timeless));
   });
@@ -94,7 +101,14 @@ describe('stream', () => {
     const all = [...head, ...tail];
     expect(seqs(all)).toEqual(oneToN(all.length));
     expect(all.map(timeless)).toEqual((await session.timeline()).events.map(timeless));
-    expect(types(tail)).toEqual(['userMessaged', 'agentMessaged', 'planApproved', 'progressUpdated', 'progressUpdated', 'sessionCompleted']);
+    expect(types(tail)).toEqual([
+      'userMessaged',
+      'agentMessaged',
+      'planApproved',
+      'progressUpdated',
+      'progressUpdated',
+      'sessionCompleted',
+    ]);
 
     // After the last event there is nothing more: a stream from there ends at once, empty.
     const h2 = guard();

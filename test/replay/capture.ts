@@ -51,7 +51,10 @@ const llmScenarios: Record<string, (session: SessionClient) => Promise<void>> = 
   async toolReviews(session) {
     const view = await session.waitFor('awaitingPlanApproval');
     await session.approve({ planHash: view.plan!.hash });
-    for (const decision of [{ decision: 'deny', reason: 'not now' }, { decision: 'edit', arguments: { service: 'checkout-api' } }] as const) {
+    for (const decision of [
+      { decision: 'deny', reason: 'not now' },
+      { decision: 'edit', arguments: { service: 'checkout-api' } },
+    ] as const) {
       const waiting = await session.waitFor('awaitingUserFeedback');
       await session.review(first(waiting.pendingReviews).id, decision);
     }
@@ -84,7 +87,10 @@ async function main(): Promise<void> {
     try {
       for (const [name, run] of chosen(llmScenarios)) {
         llm.script(
-          planReply([{ title: 'Restart', tools: [{ tool: 'searchLog' }, { tool: 'restart', arguments: { service: 'checkout-api' } }] }], { promptTokens: 100, completionTokens: 20 }),
+          planReply([{ title: 'Restart', tools: [{ tool: 'searchLog' }, { tool: 'restart', arguments: { service: 'checkout-api' } }] }], {
+            promptTokens: 100,
+            completionTokens: 20,
+          }),
           toolCallReply('searchLog', { path: 'demo/logs/checkout-api.log', pattern: 'ERROR' }),
           toolCallReply('runReadOnlyCommand', { argv: ['node', 'demo/bin/status.js', 'checkout-api'] }),
           { toolCalls: [{ name: 'restart', arguments: { service: 'payments' } }], usage: { promptTokens: 5_000, completionTokens: 100 } },

@@ -24,8 +24,17 @@ export function llmConfig(baseURL: string): LlmBackendConfigInput {
     pricing: { inputPerMillionTokens: 1, outputPerMillionTokens: 4 },
     diagnostics: { workdir: process.cwd(), allowedRoots: ['demo'], readOnlyCommands: ['node demo/bin/status.js'] },
     commands: {
-      restart: { description: 'Restart a service', argv: ['node', '-e', 'console.log("restarted " + process.argv[1])', '{service}'], params: { service: 'the service' } },
-      flushCache: { description: 'Flush the cache of a service', argv: ['node', '-e', 'console.log("flushed " + process.argv[1])', '{service}'], params: { service: 'the service' }, risky: true },
+      restart: {
+        description: 'Restart a service',
+        argv: ['node', '-e', 'console.log("restarted " + process.argv[1])', '{service}'],
+        params: { service: 'the service' },
+      },
+      flushCache: {
+        description: 'Flush the cache of a service',
+        argv: ['node', '-e', 'console.log("flushed " + process.argv[1])', '{service}'],
+        params: { service: 'the service' },
+        risky: true,
+      },
     },
   };
 }
@@ -58,12 +67,19 @@ export async function startLlmHarness(options: Omit<HarnessOptions, 'agent'> = {
 }
 
 /** The model's structured plan: steps and the tool calls each may make without review. */
-export function planReply(steps: { title: string; tools: { tool: string; arguments?: Record<string, unknown> }[] }[], usage = { promptTokens: 300, completionTokens: 100 }): Reply {
+export function planReply(
+  steps: { title: string; tools: { tool: string; arguments?: Record<string, unknown> }[] }[],
+  usage = { promptTokens: 300, completionTokens: 100 },
+): Reply {
   return {
     json: {
       title: 'Fix checkout-api',
       question: null,
-      steps: steps.map((s) => ({ title: s.title, description: `${s.title}.`, tools: s.tools.map((t) => ({ tool: t.tool, arguments: t.arguments ? JSON.stringify(t.arguments) : null })) })),
+      steps: steps.map((s) => ({
+        title: s.title,
+        description: `${s.title}.`,
+        tools: s.tools.map((t) => ({ tool: t.tool, arguments: t.arguments ? JSON.stringify(t.arguments) : null })),
+      })),
     },
     usage,
   };
@@ -78,14 +94,21 @@ export function toolCallReply(name: string, args: Record<string, unknown>, id?: 
  * Starts a session whose one step calls `restart` on the wrong service (outside the plan), and
  * returns it once that call awaits review. After a decision the model says it is done.
  */
-export async function sessionAwaitingReview(h: LlmHarness, config: { prompt?: string; notify?: { slack: { channel: string } } } = {}): Promise<{ session: SessionClient; review: Review }> {
+export async function sessionAwaitingReview(
+  h: LlmHarness,
+  config: { prompt?: string; notify?: { slack: { channel: string } } } = {},
+): Promise<{ session: SessionClient; review: Review }> {
   h.script(
     planReply([{ title: 'Restart checkout-api', tools: [{ tool: 'restart', arguments: { service: 'checkout-api' } }] }]),
     toolCallReply('restart', { service: 'payments' }),
     { text: 'Restarted.' },
     { text: 'Restarted the service.' },
   );
-  const session = await h.andon.session({ prompt: config.prompt ?? 'restart checkout-api', context: { service: 'checkout-api' }, notify: config.notify });
+  const session = await h.andon.session({
+    prompt: config.prompt ?? 'restart checkout-api',
+    context: { service: 'checkout-api' },
+    notify: config.notify,
+  });
   await session.waitFor('awaitingPlanApproval', T);
   await session.approve();
   const view = await session.waitFor('awaitingUserFeedback', T);

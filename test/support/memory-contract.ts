@@ -34,7 +34,13 @@ export function memoryStoreContract(open: (place: string) => MemoryStore | Promi
 
   it('writes an entry with an id and a creation time', async () => {
     const memory = await store.write(entry({ by: 'alice' }));
-    expect(memory).toMatchObject({ scope: 'session', key: 's-1', content: 'checkout-api logs rotate at midnight', by: 'alice', sessionId: 's-1' });
+    expect(memory).toMatchObject({
+      scope: 'session',
+      key: 's-1',
+      content: 'checkout-api logs rotate at midnight',
+      by: 'alice',
+      sessionId: 's-1',
+    });
     expect(memory.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(Number.isNaN(Date.parse(memory.createdAt))).toBe(false);
     const [recalled] = await store.recall({ sessionId: 's-1', agent: 'runbook', text: '' });
@@ -80,15 +86,20 @@ export function memoryStoreContract(open: (place: string) => MemoryStore | Promi
     await store.write(entry({ ...scope, content: 'unrelated: the coffee machine' }));
     await store.write(entry({ scope: 'session', key: 's-2', content: 'error spike after deploy in another session', sessionId: 's-2' }));
 
-    const ranked = await store.recall({ sessionId: 's-9', agent: 'runbook', service: 'checkout-api', text: 'checkout-api Error spike after DEPLOY' });
+    const ranked = await store.recall({
+      sessionId: 's-9',
+      agent: 'runbook',
+      service: 'checkout-api',
+      text: 'checkout-api Error spike after DEPLOY',
+    });
     expect(contents(ranked)[0]).toBe('error spike after deploy: roll back the deploy');
     expect(contents(ranked)[1]).toBe('error rate alerts are noisy at night');
     // Entries sharing no word still come, after the others, newest first.
     expect(contents(ranked).slice(2)).toEqual(['unrelated: the coffee machine', 'the disk filled up on db-2']);
     // The limit keeps the best.
-    expect(contents(await store.recall({ sessionId: 's-9', agent: 'runbook', service: 'checkout-api', text: 'DB-2 disk', limit: 1 }))).toEqual([
-      'the disk filled up on db-2',
-    ]);
+    expect(
+      contents(await store.recall({ sessionId: 's-9', agent: 'runbook', service: 'checkout-api', text: 'DB-2 disk', limit: 1 })),
+    ).toEqual(['the disk filled up on db-2']);
 
     // No words to rank by: newest first.
     const newest = await store.recall({ sessionId: 's-9', agent: 'runbook', service: 'checkout-api', text: ' -- ' });

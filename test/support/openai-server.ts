@@ -19,15 +19,23 @@ import { firstIssue } from '../../src/protocol/issues';
 // ---------------------------------------------------------------------------------------------
 // Request schema (what the client must send)
 
-const FunctionName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{1,64}$'");
+const FunctionName = z
+  .string()
+  .regex(/^[a-zA-Z0-9_-]{1,64}$/, "string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{1,64}$'");
 const JsonObject = z.record(z.string(), z.unknown());
 
 const TextPart = z.looseObject({ type: z.literal('text'), text: z.string() });
 const UserPart = z.discriminatedUnion('type', [
   TextPart,
-  z.looseObject({ type: z.literal('image_url'), image_url: z.looseObject({ url: z.string(), detail: z.enum(['auto', 'low', 'high']).optional() }) }),
+  z.looseObject({
+    type: z.literal('image_url'),
+    image_url: z.looseObject({ url: z.string(), detail: z.enum(['auto', 'low', 'high']).optional() }),
+  }),
   z.looseObject({ type: z.literal('input_audio'), input_audio: z.looseObject({ data: z.string(), format: z.enum(['wav', 'mp3']) }) }),
-  z.looseObject({ type: z.literal('file'), file: z.looseObject({ file_data: z.string().optional(), file_id: z.string().optional(), filename: z.string().optional() }) }),
+  z.looseObject({
+    type: z.literal('file'),
+    file: z.looseObject({ file_data: z.string().optional(), file_id: z.string().optional(), filename: z.string().optional() }),
+  }),
 ]);
 const AssistantPart = z.discriminatedUnion('type', [TextPart, z.looseObject({ type: z.literal('refusal'), refusal: z.string() })]);
 
@@ -81,7 +89,10 @@ export const ChatCompletionRequestSchema = z.looseObject({
   messages: z.array(MessageSchema).min(1),
   tools: z.array(ToolSchema).min(1).optional(),
   tool_choice: z
-    .union([z.enum(['none', 'auto', 'required']), z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string() }) })])
+    .union([
+      z.enum(['none', 'auto', 'required']),
+      z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string() }) }),
+    ])
     .optional(),
   parallel_tool_calls: z.boolean().optional(),
   stream: z.boolean().nullish(),
@@ -274,7 +285,12 @@ export class OpenAICompatibleServer {
     const authProblem = this.authProblem(request.headers.authorization);
     if (authProblem) return reject(401, authProblem);
     if (route === 'GET /v1/models') {
-      const data = (this.options.models ?? [DEFAULT_MODEL]).map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'system' }));
+      const data = (this.options.models ?? [DEFAULT_MODEL]).map((id) => ({
+        id,
+        object: 'model',
+        created: 1_700_000_000,
+        owned_by: 'system',
+      }));
       return sendJson(response, 200, { object: 'list', data });
     }
 
@@ -296,7 +312,15 @@ export class OpenAICompatibleServer {
     const problem = requestProblem(body);
     if (problem) return reject(400, problem);
     if (this.options.models && !this.options.models.includes(body.model)) {
-      return reject(404, openAIError(`The model \`${body.model}\` does not exist or you do not have access to it.`, 'invalid_request_error', null, 'model_not_found'));
+      return reject(
+        404,
+        openAIError(
+          `The model \`${body.model}\` does not exist or you do not have access to it.`,
+          'invalid_request_error',
+          null,
+          'model_not_found',
+        ),
+      );
     }
 
     const index = this.requests.length;
@@ -314,7 +338,11 @@ export class OpenAICompatibleServer {
     const reply = this.queue.shift() ?? (await this.responder?.(body, index));
     if (response.destroyed) return;
     if (!reply) {
-      return sendError(response, 500, serverError(`loopback OpenAI server: no reply queued for request #${index} (enqueue one or set respondWith)`));
+      return sendError(
+        response,
+        500,
+        serverError(`loopback OpenAI server: no reply queued for request #${index} (enqueue one or set respondWith)`),
+      );
     }
     await this.answer(body, reply, response, settle);
   }
@@ -333,7 +361,12 @@ export class OpenAICompatibleServer {
     return undefined;
   }
 
-  private async answer(body: ChatCompletionRequest, reply: Reply, response: http.ServerResponse, settle: (outcome: Outcome) => void): Promise<void> {
+  private async answer(
+    body: ChatCompletionRequest,
+    reply: Reply,
+    response: http.ServerResponse,
+    settle: (outcome: Outcome) => void,
+  ): Promise<void> {
     if ('drop' in reply) {
       settle('dropped');
       response.socket?.destroy();
@@ -368,7 +401,14 @@ export class OpenAICompatibleServer {
     }
 
     const text = 'json' in reply ? JSON.stringify(reply.json) : (reply.text ?? '');
-    const toolCalls = 'toolCalls' in reply ? reply.toolCalls.map((call) => ({ id: call.id ?? `call_${++this.sequence}`, name: call.name, arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments) })) : [];
+    const toolCalls =
+      'toolCalls' in reply
+        ? reply.toolCalls.map((call) => ({
+            id: call.id ?? `call_${++this.sequence}`,
+            name: call.name,
+            arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments),
+          }))
+        : [];
     const finishReason = toolCalls.length > 0 ? 'tool_calls' : ('finishReason' in reply && reply.finishReason) || 'stop';
     const usage = toUsage(reply.usage ?? estimateUsage(body, text, toolCalls));
     const id = this.completionId();
@@ -386,7 +426,11 @@ export class OpenAICompatibleServer {
               role: 'assistant',
               content: toolCalls.length > 0 && text === '' ? null : text,
               ...(toolCalls.length > 0 && {
-                tool_calls: toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
+                tool_calls: toolCalls.map((call) => ({
+                  id: call.id,
+                  type: 'function',
+                  function: { name: call.name, arguments: call.arguments },
+                })),
               }),
               refusal: null,
               annotations: [],
@@ -408,8 +452,11 @@ export class OpenAICompatibleServer {
     }
     for (const [index, call] of toolCalls.entries()) {
       const head = { index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } };
-      await stream.send(index === 0 && text === '' ? { role: 'assistant', content: null, tool_calls: [head], refusal: null } : { tool_calls: [head] });
-      for (const fragment of splitArguments(call.arguments)) await stream.send({ tool_calls: [{ index, function: { arguments: fragment } }] });
+      await stream.send(
+        index === 0 && text === '' ? { role: 'assistant', content: null, tool_calls: [head], refusal: null } : { tool_calls: [head] },
+      );
+      for (const fragment of splitArguments(call.arguments))
+        await stream.send({ tool_calls: [{ index, function: { arguments: fragment } }] });
     }
     await stream.send({}, finishReason);
     if (body.stream_options?.include_usage) await stream.usage(usage);
@@ -460,7 +507,15 @@ class ChunkWriter {
 
   private async write(fields: Record<string, unknown>): Promise<void> {
     if (this.response.destroyed) return;
-    const chunk = { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.body.model, service_tier: 'default', system_fingerprint: 'fp_loopback', ...fields };
+    const chunk = {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.body.model,
+      service_tier: 'default',
+      system_fingerprint: 'fp_loopback',
+      ...fields,
+    };
     this.response.write(`data: ${JSON.stringify(chunk)}\n\n`);
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -489,30 +544,62 @@ function splitArguments(json: string): string[] {
 
 function requestProblem(body: ChatCompletionRequest): OpenAIErrorBody | undefined {
   if (body.stream_options != null && body.stream !== true) {
-    return openAIError("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'invalid_request_error', 'stream_options');
+    return openAIError(
+      "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+      'invalid_request_error',
+      'stream_options',
+    );
   }
   if (body.tool_choice !== undefined && body.tools === undefined) {
-    return openAIError("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", 'invalid_request_error', 'tool_choice');
+    return openAIError(
+      "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+      'invalid_request_error',
+      'tool_choice',
+    );
   }
-  if (typeof body.tool_choice === 'object' && !body.tools?.some((tool) => tool.function.name === (body.tool_choice as { function: { name: string } }).function.name)) {
-    return openAIError(`Invalid value for 'tool_choice': function '${body.tool_choice.function.name}' is not among the tools.`, 'invalid_request_error', 'tool_choice');
+  if (
+    typeof body.tool_choice === 'object' &&
+    !body.tools?.some((tool) => tool.function.name === (body.tool_choice as { function: { name: string } }).function.name)
+  ) {
+    return openAIError(
+      `Invalid value for 'tool_choice': function '${body.tool_choice.function.name}' is not among the tools.`,
+      'invalid_request_error',
+      'tool_choice',
+    );
   }
   const messages = messagesProblem(body.messages);
   if (messages) return messages;
   for (const [i, tool] of (body.tools ?? []).entries()) {
     const parameters = tool.function.parameters;
     if (parameters === undefined) continue;
-    const problem = parameters.type !== 'object' ? rootTypeProblem(parameters) : tool.function.strict ? strictSchemaProblem(parameters, []) : undefined;
-    if (problem) return openAIError(`Invalid schema for function '${tool.function.name}': ${problem}`, 'invalid_request_error', `tools[${i}].function.parameters`, 'invalid_function_parameters');
+    const problem =
+      parameters.type !== 'object' ? rootTypeProblem(parameters) : tool.function.strict ? strictSchemaProblem(parameters, []) : undefined;
+    if (problem)
+      return openAIError(
+        `Invalid schema for function '${tool.function.name}': ${problem}`,
+        'invalid_request_error',
+        `tools[${i}].function.parameters`,
+        'invalid_function_parameters',
+      );
   }
   const format = body.response_format;
   if (format?.type === 'json_object' && !body.messages.some((message) => /json/i.test(textOf(message.content)))) {
-    return openAIError("'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.", 'invalid_request_error', 'messages');
+    return openAIError(
+      "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+      'invalid_request_error',
+      'messages',
+    );
   }
   if (format?.type === 'json_schema' && format.json_schema.strict && format.json_schema.schema) {
     const schema = format.json_schema.schema;
     const problem = schema.type !== 'object' ? rootTypeProblem(schema) : strictSchemaProblem(schema, []);
-    if (problem) return openAIError(`Invalid schema for response_format '${format.json_schema.name}': ${problem}`, 'invalid_request_error', 'response_format', 'invalid_json_schema');
+    if (problem)
+      return openAIError(
+        `Invalid schema for response_format '${format.json_schema.name}': ${problem}`,
+        'invalid_request_error',
+        'response_format',
+        'invalid_json_schema',
+      );
   }
   return undefined;
 }
@@ -529,10 +616,18 @@ function messagesProblem(messages: ChatMessage[]): OpenAIErrorBody | undefined {
   for (const [index, message] of messages.entries()) {
     if (message.role === 'tool') {
       if (!open) {
-        return openAIError("Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.", 'invalid_request_error', `messages.[${index}].role`);
+        return openAIError(
+          "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+          'invalid_request_error',
+          `messages.[${index}].role`,
+        );
       }
       if (!open.ids.has(message.tool_call_id)) {
-        return openAIError(`Invalid parameter: 'tool_call_id' of '${message.tool_call_id}' not found in 'tool_calls' of previous message.`, 'invalid_request_error', `messages.[${index}].tool_call_id`);
+        return openAIError(
+          `Invalid parameter: 'tool_call_id' of '${message.tool_call_id}' not found in 'tool_calls' of previous message.`,
+          'invalid_request_error',
+          `messages.[${index}].tool_call_id`,
+        );
       }
       open.unanswered.delete(message.tool_call_id);
       continue;
@@ -541,7 +636,11 @@ function messagesProblem(messages: ChatMessage[]): OpenAIErrorBody | undefined {
     open = undefined;
     if (message.role === 'assistant') {
       if (message.content == null && message.tool_calls === undefined) {
-        return openAIError("Invalid value for 'content': expected a string, got null.", 'invalid_request_error', `messages.[${index}].content`);
+        return openAIError(
+          "Invalid value for 'content': expected a string, got null.",
+          'invalid_request_error',
+          `messages.[${index}].content`,
+        );
       }
       if (message.tool_calls) {
         const ids = new Set(message.tool_calls.map((call) => call.id));
@@ -568,7 +667,8 @@ function strictSchemaProblem(schema: unknown, context: string[]): string | undef
     const properties = (node.properties ?? {}) as Record<string, unknown>;
     const required = Array.isArray(node.required) ? node.required : [];
     const missing = Object.keys(properties).find((key) => !required.includes(key));
-    if (missing !== undefined) return `${where}, 'required' is required to be supplied and to be an array including every key in properties. Missing '${missing}'.`;
+    if (missing !== undefined)
+      return `${where}, 'required' is required to be supplied and to be an array including every key in properties. Missing '${missing}'.`;
     for (const [key, value] of Object.entries(properties)) {
       const problem = strictSchemaProblem(value, [...context, 'properties', key]);
       if (problem) return problem;
@@ -581,7 +681,8 @@ function strictSchemaProblem(schema: unknown, context: string[]): string | undef
   }
   for (const key of ['$defs', 'definitions'] as const) {
     const defs = node[key];
-    if (typeof defs === 'object' && defs !== null) for (const [name, child] of Object.entries(defs)) children.push([[...context, key, name], child]);
+    if (typeof defs === 'object' && defs !== null)
+      for (const [name, child] of Object.entries(defs)) children.push([[...context, key, name], child]);
   }
   for (const [childContext, child] of children) {
     const problem = strictSchemaProblem(child, childContext);
@@ -593,19 +694,37 @@ function strictSchemaProblem(schema: unknown, context: string[]): string | undef
 /** The first schema issue, phrased the way OpenAI phrases its validation errors. */
 function zodProblem(error: z.ZodError): OpenAIErrorBody {
   const issue = firstIssue(error);
-  const param = issue.path.reduce<string>((path, key) => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${String(key)}` : String(key)), '');
+  const param = issue.path.reduce<string>(
+    (path, key) => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${String(key)}` : String(key)),
+    '',
+  );
   const input = (issue as { input?: unknown }).input;
   if (issue.code === 'invalid_type' && input === undefined) {
     return openAIError(`Missing required parameter: '${param}'.`, 'invalid_request_error', param, 'missing_required_parameter');
   }
   if (issue.code === 'invalid_type') {
-    return openAIError(`Invalid type for '${param}': expected ${issue.expected}, but got ${jsonType(input)} instead.`, 'invalid_request_error', param, 'invalid_type');
+    return openAIError(
+      `Invalid type for '${param}': expected ${issue.expected}, but got ${jsonType(input)} instead.`,
+      'invalid_request_error',
+      param,
+      'invalid_type',
+    );
   }
   if (issue.code === 'too_small' && Array.isArray(input) && input.length === 0) {
-    return openAIError(`Invalid '${param}': empty array. Expected an array with minimum length 1, but got an empty array instead.`, 'invalid_request_error', param, 'empty_array');
+    return openAIError(
+      `Invalid '${param}': empty array. Expected an array with minimum length 1, but got an empty array instead.`,
+      'invalid_request_error',
+      param,
+      'empty_array',
+    );
   }
   if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
-    return openAIError(`Invalid value: '${String(input === undefined ? '' : JSON.stringify(input))}' at '${param}'. ${issue.message}`, 'invalid_request_error', param, 'invalid_value');
+    return openAIError(
+      `Invalid value: '${String(input === undefined ? '' : JSON.stringify(input))}' at '${param}'. ${issue.message}`,
+      'invalid_request_error',
+      param,
+      'invalid_value',
+    );
   }
   return openAIError(`Invalid '${param}': ${issue.message}.`, 'invalid_request_error', param, 'invalid_value');
 }
@@ -627,7 +746,12 @@ interface OpenAIUsage {
   completion_tokens: number;
   total_tokens: number;
   prompt_tokens_details: { cached_tokens: number; audio_tokens: number };
-  completion_tokens_details: { reasoning_tokens: number; audio_tokens: number; accepted_prediction_tokens: number; rejected_prediction_tokens: number };
+  completion_tokens_details: {
+    reasoning_tokens: number;
+    audio_tokens: number;
+    accepted_prediction_tokens: number;
+    rejected_prediction_tokens: number;
+  };
 }
 
 function toUsage({ promptTokens, completionTokens }: Usage): OpenAIUsage {
@@ -641,7 +765,11 @@ function toUsage({ promptTokens, completionTokens }: Usage): OpenAIUsage {
 }
 
 /** About four characters a token: the prompt's messages and tools in, the text and tool calls out. */
-export function estimateUsage(body: Pick<ChatCompletionRequest, 'messages' | 'tools'>, text: string, toolCalls: { name: string; arguments: string }[] = []): Usage {
+export function estimateUsage(
+  body: Pick<ChatCompletionRequest, 'messages' | 'tools'>,
+  text: string,
+  toolCalls: { name: string; arguments: string }[] = [],
+): Usage {
   const tokens = (chars: number) => Math.max(1, Math.ceil(chars / 4));
   const prompt = JSON.stringify(body.messages).length + (body.tools ? JSON.stringify(body.tools).length : 0);
   const completion = text.length + toolCalls.reduce((sum, call) => sum + call.name.length + call.arguments.length, 0);
@@ -650,7 +778,11 @@ export function estimateUsage(body: Pick<ChatCompletionRequest, 'messages' | 'to
 
 const ERROR_DEFAULTS: Record<ErrorStatus, { message: string; type: string; code: string | null }> = {
   400: { message: 'Bad request.', type: 'invalid_request_error', code: null },
-  401: { message: 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', code: 'invalid_api_key' },
+  401: {
+    message: 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.',
+    type: 'invalid_request_error',
+    code: 'invalid_api_key',
+  },
   403: { message: 'You are not allowed to sample from this model', type: 'invalid_request_error', code: null },
   404: { message: 'The model does not exist or you do not have access to it.', type: 'invalid_request_error', code: 'model_not_found' },
   408: { message: 'Request timed out.', type: 'server_error', code: null },
@@ -689,7 +821,12 @@ function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string |
 
 function sendJson(response: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), 'x-request-id': `req_loopback${Date.now()}`, ...headers });
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    'x-request-id': `req_loopback${Date.now()}`,
+    ...headers,
+  });
   response.end(text);
 }
 

@@ -145,7 +145,13 @@ export class SlackApiServer {
     if (fault?.status) {
       record(fault.status, false);
       const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
-      return send(response, fault.status, JSON.stringify({ ok: false, error: fault.status === 429 ? 'ratelimited' : 'server_error' }), 'application/json', headers);
+      return send(
+        response,
+        fault.status,
+        JSON.stringify({ ok: false, error: fault.status === 429 ? 'ratelimited' : 'server_error' }),
+        'application/json',
+        headers,
+      );
     }
     if (fault?.error || request.headers.authorization !== `Bearer ${this.token}`) {
       record(200, false);
@@ -162,7 +168,8 @@ export class SlackApiServer {
     return fault;
   }
 
-  private apply(method: string, args: Record<string, any>): Record<string, unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack Web API JSON, read by path in assertions
+  private apply(method: string, args: Record<string, any>): Record<string, unknown> {
+    // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack Web API JSON, read by path in assertions
     switch (method) {
       case 'auth.test':
         return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0TEST' };
@@ -206,7 +213,12 @@ export class SlackApiServer {
 
 /** Slack answers with the channel id even when given "#name": C + the name, upper-cased. */
 function channelId(channel: string): string {
-  return channel.startsWith('#') ? `C${channel.slice(1).toUpperCase().replace(/[^A-Z0-9]/g, '')}` : channel;
+  return channel.startsWith('#')
+    ? `C${channel
+        .slice(1)
+        .toUpperCase()
+        .replace(/[^A-Z0-9]/g, '')}`
+    : channel;
 }
 
 function parseArgs(contentType: string, body: string): Record<string, unknown> {
@@ -218,7 +230,13 @@ function parseArgs(contentType: string, body: string): Record<string, unknown> {
   return args;
 }
 
-function send(response: http.ServerResponse, status: number, body: string, type = 'application/json', headers: Record<string, string> = {}): void {
+function send(
+  response: http.ServerResponse,
+  status: number,
+  body: string,
+  type = 'application/json',
+  headers: Record<string, string> = {},
+): void {
   response.writeHead(status, { 'content-type': `${type}; charset=utf-8`, ...headers });
   response.end(body);
 }

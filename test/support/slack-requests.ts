@@ -43,7 +43,10 @@ export class SlackSender {
   sign(request: SlackRequest, options: SignOptions = {}): Record<string, string> {
     if (options.unsigned) return {};
     const timestamp = options.timestamp ?? Math.floor(Date.now() / 1_000);
-    return { 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature(options.secret ?? this.secret, timestamp, request.body) };
+    return {
+      'x-slack-request-timestamp': String(timestamp),
+      'x-slack-signature': signature(options.secret ?? this.secret, timestamp, request.body),
+    };
   }
 
   async sendSigned(request: SlackRequest, headers: Record<string, string>): Promise<SlackAnswer> {
@@ -68,7 +71,14 @@ const form = (fields: Record<string, string>) => new URLSearchParams(fields).toS
 const FORM = 'application/x-www-form-urlencoded';
 
 /** A click on a button andon rendered (its action id and value as found in the message). */
-export function click(input: { actionId: string; value: string; user: string; channel: string; responseUrl: string; messageTs?: string }): SlackRequest {
+export function click(input: {
+  actionId: string;
+  value: string;
+  user: string;
+  channel: string;
+  responseUrl: string;
+  messageTs?: string;
+}): SlackRequest {
   const payload = {
     type: 'block_actions',
     user: { id: input.user, username: input.user.toLowerCase(), team_id: 'T0TEST' },
@@ -78,7 +88,9 @@ export function click(input: { actionId: string; value: string; user: string; ch
     trigger_id: `${Date.now()}.${randomUUID()}`,
     channel: { id: input.channel, name: 'ops' },
     response_url: input.responseUrl,
-    actions: [{ action_id: input.actionId, block_id: 'andon_actions', type: 'button', value: input.value, action_ts: `${Date.now() / 1_000}` }],
+    actions: [
+      { action_id: input.actionId, block_id: 'andon_actions', type: 'button', value: input.value, action_ts: `${Date.now() / 1_000}` },
+    ],
   };
   return { path: '/v1/slack/interactions', body: form({ payload: JSON.stringify(payload) }), contentType: FORM };
 }
@@ -96,7 +108,9 @@ export function submitView(input: {
   replan?: boolean;
   values?: Record<string, string | null>;
 }): SlackRequest {
-  const typed = Object.fromEntries(Object.entries(input.values ?? {}).map(([block, value]) => [block, { [block]: { type: 'plain_text_input', value } }]));
+  const typed = Object.fromEntries(
+    Object.entries(input.values ?? {}).map(([block, value]) => [block, { [block]: { type: 'plain_text_input', value } }]),
+  );
   const payload = {
     type: 'view_submission',
     user: { id: input.user },
@@ -110,7 +124,12 @@ export function submitView(input: {
       state: {
         values: {
           reason: { reason: { type: 'plain_text_input', value: input.reason ?? null } },
-          replan: { replan: { type: 'checkboxes', selected_options: input.replan ? [{ value: 'replan', text: { type: 'plain_text', text: 'x' } }] : [] } },
+          replan: {
+            replan: {
+              type: 'checkboxes',
+              selected_options: input.replan ? [{ value: 'replan', text: { type: 'plain_text', text: 'x' } }] : [],
+            },
+          },
           ...typed,
         },
       },
@@ -134,7 +153,11 @@ export function slashCommand(input: { text: string; user: string; channel: strin
 }
 
 export function urlVerification(challenge: string): SlackRequest {
-  return { path: '/v1/slack/events', body: JSON.stringify({ token: 'x', challenge, type: 'url_verification' }), contentType: 'application/json' };
+  return {
+    path: '/v1/slack/events',
+    body: JSON.stringify({ token: 'x', challenge, type: 'url_verification' }),
+    contentType: 'application/json',
+  };
 }
 
 /** A message event; a reply in a thread when `threadTs` is set. */

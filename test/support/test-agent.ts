@@ -3,14 +3,7 @@
  * (default: `default`), records every call, and can hold a step or a reply until the test
  * releases it, so a test knows exactly what is in flight without timing anything.
  */
-import type {
-  Agent,
-  CallOptions,
-  PlanRequest,
-  ReplyRequest,
-  StepRequest,
-  SummarizeRequest,
-} from '../../src/agents/agent';
+import type { Agent, CallOptions, PlanRequest, ReplyRequest, StepRequest, SummarizeRequest } from '../../src/agents/agent';
 import { ScriptedAgent, type AgentScriptInput } from '../../src/agents/scripted';
 
 export interface AgentCall {

@@ -3,7 +3,15 @@
  * stands for, why someone may not decide, the plan fingerprint an approval binds to, and the
  * policy schema's own checks.
  */
-import { ApprovalPolicy, OPEN_POLICY, expand, personOf, planHash, whyNotAllowed, type ApprovalPolicyInput } from '../../src/session/approval';
+import {
+  ApprovalPolicy,
+  OPEN_POLICY,
+  expand,
+  personOf,
+  planHash,
+  whyNotAllowed,
+  type ApprovalPolicyInput,
+} from '../../src/session/approval';
 import type { Plan } from '../../src/session/schema';
 import { at } from '../support/at';
 
@@ -75,13 +83,20 @@ describe('whyNotAllowed', () => {
   });
 
   it('allows approvers named as people, identities or group members, under any of their identities', () => {
-    const p = policy({ approvers: ['alice', 'slack:U2', 'group:oncall'], people: { alice: ['slack:U1', 'api:alice'] }, groups: { oncall: ['cli:carol'] } });
-    for (const who of ['alice', 'slack:U1', 'api:alice', 'slack:U2', 'cli:carol']) expect(whyNotAllowed(p, who, undefined, false)).toBeUndefined();
+    const p = policy({
+      approvers: ['alice', 'slack:U2', 'group:oncall'],
+      people: { alice: ['slack:U1', 'api:alice'] },
+      groups: { oncall: ['cli:carol'] },
+    });
+    for (const who of ['alice', 'slack:U1', 'api:alice', 'slack:U2', 'cli:carol'])
+      expect(whyNotAllowed(p, who, undefined, false)).toBeUndefined();
   });
 
   it('says who may when someone else tries', () => {
     const p = policy({ approvers: ['alice', 'group:oncall'], groups: { oncall: ['bob'] } });
-    expect(whyNotAllowed(p, 'slack:U9', undefined, false)).toBe('slack:U9 is not an approver of this session (approvers: alice, group:oncall)');
+    expect(whyNotAllowed(p, 'slack:U9', undefined, false)).toBe(
+      'slack:U9 is not an approver of this session (approvers: alice, group:oncall)',
+    );
   });
 
   it('the requester rule: with allowRequester false, the requester may not decide, under any identity', () => {
@@ -107,7 +122,9 @@ describe('whyNotAllowed', () => {
     });
     expect(whyNotAllowed(p, 'slack:U7', undefined, false)).toBe('slack:U7 is not an approver of this session (approvers: alice)');
     for (const who of ['lee', 'slack:U7', 'api:vp', 'alice']) expect(whyNotAllowed(p, who, undefined, true)).toBeUndefined();
-    expect(whyNotAllowed(p, 'mallory', undefined, true)).toBe('mallory is not an approver of this session (approvers: alice, group:leads, api:vp)');
+    expect(whyNotAllowed(p, 'mallory', undefined, true)).toBe(
+      'mallory is not an approver of this session (approvers: alice, group:leads, api:vp)',
+    );
   });
 });
 
@@ -162,9 +179,15 @@ describe('policy schema errors', () => {
   }
 
   it('refuses action "approve" without lowRisk: true', () => {
-    expect(issue({ deadline: { after: '1h', action: 'approve' } })).toEqual({ path: 'deadline.action', message: 'action "approve" needs lowRisk: true' });
+    expect(issue({ deadline: { after: '1h', action: 'approve' } })).toEqual({
+      path: 'deadline.action',
+      message: 'action "approve" needs lowRisk: true',
+    });
     expect(issue({ deadline: { after: '1h', action: 'approve', lowRisk: false } }).path).toBe('deadline.action');
-    expect(policy({ deadline: { after: '1h', action: 'approve', lowRisk: true } }).deadline).toMatchObject({ action: 'approve', lowRisk: true });
+    expect(policy({ deadline: { after: '1h', action: 'approve', lowRisk: true } }).deadline).toMatchObject({
+      action: 'approve',
+      lowRisk: true,
+    });
   });
 
   it('refuses an escalation at or after the deadline', () => {

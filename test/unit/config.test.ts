@@ -20,7 +20,13 @@ describe('loadConfig', () => {
     const config = loadConfig({
       base,
       root,
-      env: { ANDON_TASK_QUEUE: 'ops', ANDON_DEV_SERVER_PORT: '9233', ANDON_FOLLOW_UP_WINDOW: '10m', ANDON_DATA_DIR: '/var/lib/andon', ANDON_SCRIPT: 'my.json' },
+      env: {
+        ANDON_TASK_QUEUE: 'ops',
+        ANDON_DEV_SERVER_PORT: '9233',
+        ANDON_FOLLOW_UP_WINDOW: '10m',
+        ANDON_DATA_DIR: '/var/lib/andon',
+        ANDON_SCRIPT: 'my.json',
+      },
     });
     expect(config.taskQueue).toBe('ops');
     expect(config.devServer.port).toBe(9233);
@@ -34,7 +40,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ base, root, env: { ANDON_DEV_SERVER_PORT: 'seventy' } })).toThrow(
       /devServer\.port: .*\(from ANDON_DEV_SERVER_PORT\)/,
     );
-    expect(() => loadConfig({ base, root, env: { ANDON_FOLLOW_UP_WINDOW: 'ten minutes' } })).toThrow(/sessions\.followUpWindow: expected a duration/);
+    expect(() => loadConfig({ base, root, env: { ANDON_FOLLOW_UP_WINDOW: 'ten minutes' } })).toThrow(
+      /sessions\.followUpWindow: expected a duration/,
+    );
     expect(() => loadConfig({ base: { ...base, taskQueue: '' }, root, env: {} })).toThrow(ConfigError);
   });
 
@@ -47,11 +55,19 @@ describe('resolveTemporalTarget', () => {
   const config = loadConfig({ base, env: {}, root });
 
   it('uses the embedded dev server when no cluster is configured', () => {
-    expect(resolveTemporalTarget(config, {})).toEqual({ embedded: true, namespace: 'default', connectionOptions: { address: '127.0.0.1:7233' } });
+    expect(resolveTemporalTarget(config, {})).toEqual({
+      embedded: true,
+      namespace: 'default',
+      connectionOptions: { address: '127.0.0.1:7233' },
+    });
   });
 
   it('connects to the cluster from TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY and runs no server', () => {
-    const target = resolveTemporalTarget(config, { TEMPORAL_ADDRESS: 'prod.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'ops.abc', TEMPORAL_API_KEY: 'k' });
+    const target = resolveTemporalTarget(config, {
+      TEMPORAL_ADDRESS: 'prod.tmprl.cloud:7233',
+      TEMPORAL_NAMESPACE: 'ops.abc',
+      TEMPORAL_API_KEY: 'k',
+    });
     expect(target.embedded).toBe(false);
     expect(target.namespace).toBe('ops.abc');
     expect(target.connectionOptions).toMatchObject({ address: 'prod.tmprl.cloud:7233', apiKey: 'k' });
@@ -82,14 +98,23 @@ describe('memory section', () => {
 
   it('takes PostgreSQL from ANDON_MEMORY_URL alone, or with ANDON_MEMORY_KIND', () => {
     expect(loadConfig({ base, env: { ANDON_MEMORY_URL: url }, root }).memory).toMatchObject({ kind: 'postgres', url });
-    expect(loadConfig({ base, env: { ANDON_MEMORY_KIND: 'postgres', ANDON_MEMORY_URL: url }, root }).memory).toMatchObject({ kind: 'postgres', url });
+    expect(loadConfig({ base, env: { ANDON_MEMORY_KIND: 'postgres', ANDON_MEMORY_URL: url }, root }).memory).toMatchObject({
+      kind: 'postgres',
+      url,
+    });
     // The environment's URL replaces the project's.
     const project = { ...base, memory: { kind: 'postgres' as const, url: 'postgres://localhost/dev', table: 'mem' } };
-    expect(loadConfig({ base: project, env: { ANDON_MEMORY_URL: url }, root }).memory).toMatchObject({ kind: 'postgres', url, table: 'mem' });
+    expect(loadConfig({ base: project, env: { ANDON_MEMORY_URL: url }, root }).memory).toMatchObject({
+      kind: 'postgres',
+      url,
+      table: 'mem',
+    });
   });
 
   it('refuses a missing or malformed URL, an unknown kind and bad names, naming the field and the variable', () => {
-    expect(() => loadConfig({ base, env: { ANDON_MEMORY_KIND: 'postgres' }, root })).toThrow(/memory\.url: expected a postgres:\/\/ connection string/);
+    expect(() => loadConfig({ base, env: { ANDON_MEMORY_KIND: 'postgres' }, root })).toThrow(
+      /memory\.url: expected a postgres:\/\/ connection string/,
+    );
     expect(() => loadConfig({ base, env: { ANDON_MEMORY_URL: 'mysql://db/andon' }, root })).toThrow(
       /memory\.url: expected a postgres:\/\/ connection string \(from ANDON_MEMORY_URL\)/,
     );
@@ -97,8 +122,12 @@ describe('memory section', () => {
     expect(() => loadConfig({ base: { ...base, memory: { kind: 'postgres', url, table: 'Memories' } }, env: {}, root })).toThrow(
       /memory\.table: expected a lower-case SQL name/,
     );
-    expect(() => loadConfig({ base: { ...base, memory: { kind: 'postgres', url, schema: 'a-b' } }, env: {}, root })).toThrow(/memory\.schema:/);
-    expect(() => loadConfig({ base: { ...base, memory: { kind: 'postgres', url, maxConnections: 0 } }, env: {}, root })).toThrow(/memory\.maxConnections:/);
+    expect(() => loadConfig({ base: { ...base, memory: { kind: 'postgres', url, schema: 'a-b' } }, env: {}, root })).toThrow(
+      /memory\.schema:/,
+    );
+    expect(() => loadConfig({ base: { ...base, memory: { kind: 'postgres', url, maxConnections: 0 } }, env: {}, root })).toThrow(
+      /memory\.maxConnections:/,
+    );
   });
 
   it("refuses the other kind's settings rather than ignoring them", () => {
@@ -112,7 +141,10 @@ describe('memory section', () => {
 
   it('never repeats the URL, which holds the password, in its errors', () => {
     const secret = 'postgres://andon:pa55word@db.internal/andon';
-    for (const env of [{ ANDON_MEMORY_KIND: 'sqlite', ANDON_MEMORY_URL: secret }, { ANDON_MEMORY_URL: secret.replace('postgres:', 'pg:') }]) {
+    for (const env of [
+      { ANDON_MEMORY_KIND: 'sqlite', ANDON_MEMORY_URL: secret },
+      { ANDON_MEMORY_URL: secret.replace('postgres:', 'pg:') },
+    ]) {
       expect(() => loadConfig({ base, env, root })).toThrow(ConfigError);
       expect(() => loadConfig({ base, env, root })).not.toThrow(/pa55word/);
     }

@@ -80,7 +80,15 @@ class Recorder implements Subscriber {
 
 function ev(seq: number, type: TimelineEvent['type'] = 'progressUpdated'): TimelineEvent {
   if (type === 'sessionCompleted') return { seq, type, time: new Date(0).toISOString(), originator: 'agent', summary: 'done', outputs: [] };
-  return { seq, type: 'progressUpdated', time: new Date(0).toISOString(), originator: 'agent', title: `step ${seq}`, description: '', artifacts: [] };
+  return {
+    seq,
+    type: 'progressUpdated',
+    time: new Date(0).toISOString(),
+    originator: 'agent',
+    title: `step ${seq}`,
+    description: '',
+    artifacts: [],
+  };
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);

@@ -24,14 +24,26 @@ const context = { request: 'POST /v1/sessions/s-1/approve', sessionId: 's-1' };
 
 describe('errorFromResponse', () => {
   it('gives the SDK’s typed errors, with the details the body carries', () => {
-    const validation = errorFromResponse(400, body({ code: 'invalid_argument', message: 'invalid prompt: must not be empty', field: 'prompt' }), context);
+    const validation = errorFromResponse(
+      400,
+      body({ code: 'invalid_argument', message: 'invalid prompt: must not be empty', field: 'prompt' }),
+      context,
+    );
     expect(ValidationError.isInstance(validation) && validation.field).toBe('prompt');
 
-    const stale = errorFromResponse(409, body({ code: 'stale_plan', message: 'stale', state: 'awaitingPlanApproval', currentPlanId: 'plan-2' }), context);
+    const stale = errorFromResponse(
+      409,
+      body({ code: 'stale_plan', message: 'stale', state: 'awaitingPlanApproval', currentPlanId: 'plan-2' }),
+      context,
+    );
     expect(StalePlanError.isInstance(stale)).toBe(true);
     expect(stale).toMatchObject({ state: 'awaitingPlanApproval', currentPlanId: 'plan-2', message: 'stale' });
 
-    const invalid = errorFromResponse(409, body({ code: 'invalid_state', message: 'nothing awaits approval', state: 'inProgress' }), context);
+    const invalid = errorFromResponse(
+      409,
+      body({ code: 'invalid_state', message: 'nothing awaits approval', state: 'inProgress' }),
+      context,
+    );
     expect(InvalidStateError.isInstance(invalid) && !StalePlanError.isInstance(invalid)).toBe(true);
     expect(invalid).toMatchObject({ state: 'inProgress' });
 
@@ -41,8 +53,15 @@ describe('errorFromResponse', () => {
     const unauthorized = errorFromResponse(401, body({ code: 'unauthorized', message: 'invalid bearer token' }), context);
     expect(AuthError.isInstance(unauthorized) && unauthorized.status).toBe(401);
     const forbidden = errorFromResponse(403, body({ code: 'forbidden', message: 'token "reader" lacks the "approve" scope' }), context);
-    expect(AuthError.isInstance(forbidden) && [forbidden.status, forbidden.message]).toEqual([403, 'token "reader" lacks the "approve" scope']);
-    const notAllowed = errorFromResponse(403, body({ code: 'not_allowed', message: 'not an approver', state: 'awaitingPlanApproval' }), context);
+    expect(AuthError.isInstance(forbidden) && [forbidden.status, forbidden.message]).toEqual([
+      403,
+      'token "reader" lacks the "approve" scope',
+    ]);
+    const notAllowed = errorFromResponse(
+      403,
+      body({ code: 'not_allowed', message: 'not an approver', state: 'awaitingPlanApproval' }),
+      context,
+    );
     expect(NotAllowedError.isInstance(notAllowed) && !AuthError.isInstance(notAllowed)).toBe(true);
     expect(notAllowed).toMatchObject({ state: 'awaitingPlanApproval', message: 'not an approver' });
 
@@ -144,7 +163,10 @@ describe('HttpSessionClient.stream', () => {
       calls++;
       res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(unavailable);
     };
-    await expect(collect(andon.session('s-3').stream())).rejects.toMatchObject({ name: 'UnavailableError', message: 'Temporal is unreachable; retry later' });
+    await expect(collect(andon.session('s-3').stream())).rejects.toMatchObject({
+      name: 'UnavailableError',
+      message: 'Temporal is unreachable; retry later',
+    });
     expect(calls).toBe(1);
 
     const saved = { ...RECONNECT };
@@ -212,7 +234,11 @@ describe('HttpTransport failures', () => {
     const createdAfter = new Date('2025-01-31T09:00:00Z');
     await andon.sessions.list({ state: ['paused', 'inProgress'], text: 'disk', service: 'db', createdAfter, limit: 5 });
     expect(Object.fromEntries(new URL(url, 'http://x').searchParams)).toEqual({
-      state: 'paused,inProgress', text: 'disk', service: 'db', since: '2025-01-31T09:00:00.000Z', limit: '5',
+      state: 'paused,inProgress',
+      text: 'disk',
+      service: 'db',
+      since: '2025-01-31T09:00:00.000Z',
+      limit: '5',
     });
   });
 

@@ -52,7 +52,8 @@ function resolve(from: string, specifier: string): string {
   throw new Error(`${from}: cannot resolve ${specifier}`);
 }
 
-const IMPORT = /^(import|export)\s+(type\s+)?[^'";]*?\s+from\s+'(\.[^']*)'|^import\s+'(\.[^']*)'|\brequire\(\s*'(\.[^']*)'\s*\)|\bimport\(\s*'(\.[^']*)'\s*\)/gm;
+const IMPORT =
+  /^(import|export)\s+(type\s+)?[^'";]*?\s+from\s+'(\.[^']*)'|^import\s+'(\.[^']*)'|\brequire\(\s*'(\.[^']*)'\s*\)|\bimport\(\s*'(\.[^']*)'\s*\)/gm;
 
 function importsOf(file: string): Import[] {
   const text = readFileSync(path.join(ROOT, file), 'utf8');

@@ -4,12 +4,27 @@
  */
 import { APICallError } from 'ai';
 import { AgentError } from '../../src/agents/agent';
-import { LlmBackendConfig, TranscriptStore, checkArguments, createLanguageModel, createTools, retryAfterMs, toAgentError } from '../../src/agents/llm';
+import {
+  LlmBackendConfig,
+  TranscriptStore,
+  checkArguments,
+  createLanguageModel,
+  createTools,
+  retryAfterMs,
+  toAgentError,
+} from '../../src/agents/llm';
 import { loadConfig } from '../../src/config';
 
 const base = { kind: 'llm' as const, provider: 'openai' as const, model: 'gpt-4.1-mini' };
 const apiError = (statusCode: number, headers: Record<string, string> = {}) =>
-  new APICallError({ message: `status ${statusCode}`, url: 'http://x', requestBodyValues: {}, statusCode, responseHeaders: headers, isRetryable: statusCode >= 500 || statusCode === 429 });
+  new APICallError({
+    message: `status ${statusCode}`,
+    url: 'http://x',
+    requestBodyValues: {},
+    statusCode,
+    responseHeaders: headers,
+    isRetryable: statusCode >= 500 || statusCode === 429,
+  });
 
 describe('configuration', () => {
   it('needs a base URL for openai-compatible', () => {
@@ -19,25 +34,55 @@ describe('configuration', () => {
   });
   it('is chosen by ANDON_BACKEND=llm with provider, model and base URL from the environment', () => {
     const config = loadConfig({
-      env: { ANDON_BACKEND: 'llm', ANDON_LLM_PROVIDER: 'openai-compatible', ANDON_LLM_MODEL: 'llama3.1', ANDON_LLM_BASE_URL: 'http://127.0.0.1:11434/v1' },
+      env: {
+        ANDON_BACKEND: 'llm',
+        ANDON_LLM_PROVIDER: 'openai-compatible',
+        ANDON_LLM_MODEL: 'llama3.1',
+        ANDON_LLM_BASE_URL: 'http://127.0.0.1:11434/v1',
+      },
     });
-    expect(config.backend).toMatchObject({ kind: 'llm', provider: 'openai-compatible', model: 'llama3.1', baseURL: 'http://127.0.0.1:11434/v1' });
+    expect(config.backend).toMatchObject({
+      kind: 'llm',
+      provider: 'openai-compatible',
+      model: 'llama3.1',
+      baseURL: 'http://127.0.0.1:11434/v1',
+    });
     if (config.backend?.kind === 'llm') expect(config.backend.transcripts).toMatch(/transcripts\.db$/);
   });
   it('refuses an unknown provider, naming the field and the variable', () => {
-    expect(() => loadConfig({ env: { ANDON_BACKEND: 'llm', ANDON_LLM_PROVIDER: 'acme', ANDON_LLM_MODEL: 'm' } })).toThrow(/backend\.provider.*ANDON_LLM_PROVIDER/);
+    expect(() => loadConfig({ env: { ANDON_BACKEND: 'llm', ANDON_LLM_PROVIDER: 'acme', ANDON_LLM_MODEL: 'm' } })).toThrow(
+      /backend\.provider.*ANDON_LLM_PROVIDER/,
+    );
   });
 });
 
 describe('provider', () => {
   it('builds each provider, reading the key from the environment only', () => {
-    expect(createLanguageModel(LlmBackendConfig.parse(base), { OPENAI_API_KEY: 'k' })).toMatchObject({ modelId: 'gpt-4.1-mini', provider: 'openai.chat' });
-    expect(createLanguageModel(LlmBackendConfig.parse({ ...base, provider: 'anthropic', model: 'claude-sonnet-4-5' }), { ANTHROPIC_API_KEY: 'k' })).toMatchObject({ provider: 'anthropic.messages' });
-    expect(createLanguageModel(LlmBackendConfig.parse({ ...base, provider: 'google', model: 'gemini-2.5-flash' }), { GOOGLE_GENERATIVE_AI_API_KEY: 'k' })).toMatchObject({ modelId: 'gemini-2.5-flash' });
-    expect(createLanguageModel(LlmBackendConfig.parse({ ...base, provider: 'openai-compatible', baseURL: 'http://127.0.0.1:1/v1', model: 'llama3.1' }), {})).toMatchObject({ modelId: 'llama3.1' });
+    expect(createLanguageModel(LlmBackendConfig.parse(base), { OPENAI_API_KEY: 'k' })).toMatchObject({
+      modelId: 'gpt-4.1-mini',
+      provider: 'openai.chat',
+    });
+    expect(
+      createLanguageModel(LlmBackendConfig.parse({ ...base, provider: 'anthropic', model: 'claude-sonnet-4-5' }), {
+        ANTHROPIC_API_KEY: 'k',
+      }),
+    ).toMatchObject({ provider: 'anthropic.messages' });
+    expect(
+      createLanguageModel(LlmBackendConfig.parse({ ...base, provider: 'google', model: 'gemini-2.5-flash' }), {
+        GOOGLE_GENERATIVE_AI_API_KEY: 'k',
+      }),
+    ).toMatchObject({ modelId: 'gemini-2.5-flash' });
+    expect(
+      createLanguageModel(
+        LlmBackendConfig.parse({ ...base, provider: 'openai-compatible', baseURL: 'http://127.0.0.1:1/v1', model: 'llama3.1' }),
+        {},
+      ),
+    ).toMatchObject({ modelId: 'llama3.1' });
   });
   it('fails clearly without a key, naming the variable', () => {
-    expect(() => createLanguageModel(LlmBackendConfig.parse(base), {})).toThrow('the openai provider needs an API key in the environment variable OPENAI_API_KEY');
+    expect(() => createLanguageModel(LlmBackendConfig.parse(base), {})).toThrow(
+      'the openai provider needs an API key in the environment variable OPENAI_API_KEY',
+    );
     expect(() => createLanguageModel(LlmBackendConfig.parse({ ...base, apiKeyEnv: 'MY_KEY' }), {})).toThrow(/MY_KEY/);
   });
 });
@@ -51,7 +96,11 @@ describe('errors', () => {
     expect(toAgentError(apiError(401), 'openai')).toMatchObject({ code: 'AgentUnauthorized' });
   });
   it("retries rate limits after the provider's Retry-After, and server errors", () => {
-    expect(toAgentError(apiError(429, { 'retry-after': '7' }), 'openai')).toMatchObject({ retryable: true, code: 'AgentRateLimited', retryAfterMs: 7_000 });
+    expect(toAgentError(apiError(429, { 'retry-after': '7' }), 'openai')).toMatchObject({
+      retryable: true,
+      code: 'AgentRateLimited',
+      retryAfterMs: 7_000,
+    });
     expect(toAgentError(apiError(429, { 'retry-after-ms': '250', 'retry-after': '1' }), 'openai')).toMatchObject({ retryAfterMs: 250 });
     expect(toAgentError(apiError(503), 'openai')).toMatchObject({ retryable: true, code: 'AgentUnavailable' });
     expect(toAgentError(new TypeError('fetch failed'), 'openai')).toMatchObject({ retryable: true });
@@ -67,7 +116,13 @@ describe('tools', () => {
   const config = LlmBackendConfig.parse({
     ...base,
     diagnostics: { workdir: process.cwd(), allowedRoots: ['demo'], readOnlyCommands: ['node demo/bin/status.js'] },
-    commands: { restart: { description: 'Restart', argv: ['node', '-e', 'console.log(process.argv[1])', '{service}'], params: { service: 'the service' } } },
+    commands: {
+      restart: {
+        description: 'Restart',
+        argv: ['node', '-e', 'console.log(process.argv[1])', '{service}'],
+        params: { service: 'the service' },
+      },
+    },
     risky: ['restart'],
   });
   const tools = createTools(config);
@@ -79,7 +134,9 @@ describe('tools', () => {
     expect(tools.get('searchLog')!.risky).toBe(false);
   });
   it('confines log reads to the allowed roots', async () => {
-    await expect(tools.get('searchLog')!.run({ path: 'package.json', pattern: 'x' }, context)).rejects.toThrow(/outside|not under|allowed/i);
+    await expect(tools.get('searchLog')!.run({ path: 'package.json', pattern: 'x' }, context)).rejects.toThrow(
+      /outside|not under|allowed/i,
+    );
     const found = await tools.get('searchLog')!.run({ path: 'demo/logs/checkout-api.log', pattern: 'ERROR' }, context);
     expect(found.output).toMatch(/^\d+ of \d+ lines match \/ERROR\//);
   });
@@ -98,10 +155,19 @@ describe('tools', () => {
 describe('transcripts', () => {
   it('keeps turns in order and rewrites a retried turn instead of adding to it', () => {
     const store = TranscriptStore.open(':memory:');
-    store.saveTurn('s', 'step-1', 0, [{ role: 'user', content: 'go' }, { role: 'assistant', content: 'first try' }]);
-    store.saveTurn('s', 'step-1', 0, [{ role: 'user', content: 'go' }, { role: 'assistant', content: 'second try' }]);
+    store.saveTurn('s', 'step-1', 0, [
+      { role: 'user', content: 'go' },
+      { role: 'assistant', content: 'first try' },
+    ]);
+    store.saveTurn('s', 'step-1', 0, [
+      { role: 'user', content: 'go' },
+      { role: 'assistant', content: 'second try' },
+    ]);
     store.saveTurn('s', 'step-1', 1, [{ role: 'assistant', content: 'next' }]);
-    expect(store.history('s', 'step-1', 1)).toEqual([{ role: 'user', content: 'go' }, { role: 'assistant', content: 'second try' }]);
+    expect(store.history('s', 'step-1', 1)).toEqual([
+      { role: 'user', content: 'go' },
+      { role: 'assistant', content: 'second try' },
+    ]);
     expect(store.history('s', 'step-1', 2)).toHaveLength(3);
     expect(store.history('s', 'step-2', 5)).toEqual([]);
     store.saveToolOutput('s', 'call-1', 'x'.repeat(100_000));

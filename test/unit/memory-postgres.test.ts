@@ -85,7 +85,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const open = (options: Partial<PostgresMemoryStoreOptions> = {}) => new PostgresMemoryStore({ url: postgres.url, maxConnections: 1, ...options });
+const open = (options: Partial<PostgresMemoryStoreOptions> = {}) =>
+  new PostgresMemoryStore({ url: postgres.url, maxConnections: 1, ...options });
 
 /** One query on a connection of the test's own (while no store holds the one PGlite serves). */
 async function sql<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
@@ -118,14 +119,31 @@ describe('PostgresMemoryStore on PostgreSQL', () => {
     const indexes = await sql<{ indexname: string; indexdef: string }>(
       `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'andon_ops' AND tablename = 'team_memories' ORDER BY indexname`,
     );
-    expect(indexes.map((index) => index.indexname)).toEqual(['team_memories_id_key', 'team_memories_pkey', 'team_memories_scope_key', 'team_memories_search']);
+    expect(indexes.map((index) => index.indexname)).toEqual([
+      'team_memories_id_key',
+      'team_memories_pkey',
+      'team_memories_scope_key',
+      'team_memories_search',
+    ]);
     expect(indexes.find((index) => index.indexname === 'team_memories_search')?.indexdef).toMatch(/USING gin \(search\)/);
     const [row] = await sql<{ content: string; search: string }>(`SELECT content, search::text FROM andon_ops.team_memories`);
     expect(row).toEqual({ content: 'first', search: "'first':1" });
   });
 
   it('indexes words as the query splits them: hyphens, paths, accents, underscores', async () => {
-    expect(searchWords('DB-2 /var/log/app.log Café_Crème v1.2.3')).toEqual(['db', '2', 'var', 'log', 'app', 'log', 'cafe', 'creme', 'v1', '2', '3']);
+    expect(searchWords('DB-2 /var/log/app.log Café_Crème v1.2.3')).toEqual([
+      'db',
+      '2',
+      'var',
+      'log',
+      'app',
+      'log',
+      'cafe',
+      'creme',
+      'v1',
+      '2',
+      '3',
+    ]);
     const store = open({ table: 'words' });
     try {
       await store.write(entry({ content: 'disk full on db-2: see /var/log/app.log' }));
@@ -153,7 +171,10 @@ describe('PostgresMemoryStore on PostgreSQL', () => {
       const ranked = contents(await store.recall({ sessionId: 's-1', agent: 'runbook', text: 'queue backlog' }));
       expect(ranked.slice(0, 2)).toEqual(['queue queue queue backlog', 'the queue']);
       expect(ranked.slice(2)).toEqual(['queues', 'the the the']); // no word shared: newest first
-      expect(contents(await store.recall({ sessionId: 's-1', agent: 'runbook', text: 'the', limit: 2 }))).toEqual(['the the the', 'the queue']);
+      expect(contents(await store.recall({ sessionId: 's-1', agent: 'runbook', text: 'the', limit: 2 }))).toEqual([
+        'the the the',
+        'the queue',
+      ]);
     } finally {
       await store.close();
     }
@@ -180,7 +201,11 @@ describe('PostgresMemoryStore on PostgreSQL', () => {
   });
 
   it('fails the call, not the construction, when the database cannot be reached', async () => {
-    const unreachable = new PostgresMemoryStore({ url: 'postgres://andon:pw@127.0.0.1:1/none', maxConnections: 1, connectionTimeout: 2_000 });
+    const unreachable = new PostgresMemoryStore({
+      url: 'postgres://andon:pw@127.0.0.1:1/none',
+      maxConnections: 1,
+      connectionTimeout: 2_000,
+    });
     await expect(unreachable.ready()).rejects.toThrow(/ECONNREFUSED|connect/);
     await expect(unreachable.write(entry())).rejects.toThrow(/ECONNREFUSED|connect/);
     await unreachable.close();
@@ -193,7 +218,10 @@ describe('PostgresMemoryStore on PostgreSQL', () => {
 
   it('is what createMemoryStore opens for memory.kind postgres (ANDON_MEMORY_KIND, ANDON_MEMORY_URL)', async () => {
     const config = loadConfig({
-      base: { backend: { kind: 'scripted' }, memory: { kind: 'postgres', url: 'postgres://placeholder', table: 'configured', maxConnections: 1 } },
+      base: {
+        backend: { kind: 'scripted' },
+        memory: { kind: 'postgres', url: 'postgres://placeholder', table: 'configured', maxConnections: 1 },
+      },
       env: { ANDON_MEMORY_KIND: 'postgres', ANDON_MEMORY_URL: postgres.url },
       root: dir,
     });

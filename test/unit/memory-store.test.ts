@@ -43,9 +43,9 @@ describe('memory configuration', () => {
   });
 
   it('takes the file from configuration or ANDON_MEMORY_FILE, relative to the project root', () => {
-    expect(sqliteFile(loadConfig({ base: { ...base, memory: { kind: 'sqlite', file: 'state/mem.db' } }, env: {}, root: '/srv/andon' }).memory)).toBe(
-      '/srv/andon/state/mem.db',
-    );
+    expect(
+      sqliteFile(loadConfig({ base: { ...base, memory: { kind: 'sqlite', file: 'state/mem.db' } }, env: {}, root: '/srv/andon' }).memory),
+    ).toBe('/srv/andon/state/mem.db');
     expect(sqliteFile(loadConfig({ base, env: { ANDON_MEMORY_FILE: '/tmp/m.db' }, root: '/srv/andon' }).memory)).toBe('/tmp/m.db');
   });
 

@@ -66,7 +66,14 @@ describe('text', () => {
   it('answers generateText with the queued text and usage, and records what the client sent', async () => {
     server.enqueue({ text: 'Hello from the loopback.', usage: { promptTokens: 12, completionTokens: 5 } });
 
-    const result = await generateText({ model: compatible(), system: 'Be brief.', prompt: 'Say hello', maxRetries: 0, temperature: 0.3, maxOutputTokens: 50 });
+    const result = await generateText({
+      model: compatible(),
+      system: 'Be brief.',
+      prompt: 'Say hello',
+      maxRetries: 0,
+      temperature: 0.3,
+      maxOutputTokens: 50,
+    });
 
     expect(result.text).toBe('Hello from the loopback.');
     expect(result.finishReason).toBe('stop');
@@ -122,7 +129,10 @@ describe('text', () => {
   });
 
   it('serves @ai-sdk/openai chat models, streamed (always with include_usage) and not', async () => {
-    server.enqueue({ text: 'Plain answer.', usage: { promptTokens: 4, completionTokens: 3 } }, { text: 'Streamed answer here.', usage: { promptTokens: 7, completionTokens: 4 } });
+    server.enqueue(
+      { text: 'Plain answer.', usage: { promptTokens: 4, completionTokens: 3 } },
+      { text: 'Streamed answer here.', usage: { promptTokens: 7, completionTokens: 4 } },
+    );
 
     const plain = await generateText({ model: openaiChat(), prompt: 'one', maxRetries: 0 });
     expect(plain.text).toBe('Plain answer.');
@@ -154,7 +164,11 @@ describe('tool calls', () => {
     const first = await generateText({ model: compatible(), messages, tools, maxRetries: 0 });
     expect(first.finishReason).toBe('tool-calls');
     expect(first.toolCalls).toHaveLength(1);
-    expect(first.toolCalls[0]).toMatchObject({ toolCallId: 'call_weather_1', toolName: 'get_weather', input: { city: 'Oslo', unit: 'celsius' } });
+    expect(first.toolCalls[0]).toMatchObject({
+      toolCallId: 'call_weather_1',
+      toolName: 'get_weather',
+      input: { city: 'Oslo', unit: 'celsius' },
+    });
     expect(first.toolResults).toEqual([]);
 
     const { tools: sentTools } = at(server.requests, 0).body;
@@ -171,7 +185,9 @@ describe('tool calls', () => {
 
     messages.push(...first.response.messages, {
       role: 'tool',
-      content: [{ type: 'tool-result', toolCallId: 'call_weather_1', toolName: 'get_weather', output: { type: 'json', value: { temperature: 3 } } }],
+      content: [
+        { type: 'tool-result', toolCallId: 'call_weather_1', toolName: 'get_weather', output: { type: 'json', value: { temperature: 3 } } },
+      ],
     });
     const second = await generateText({ model: compatible(), messages, tools, maxRetries: 0 });
     expect(second.text).toBe('It is 3°C in Oslo.');
@@ -181,7 +197,9 @@ describe('tool calls', () => {
       {
         role: 'assistant',
         content: null,
-        tool_calls: [{ id: 'call_weather_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo","unit":"celsius"}' } }],
+        tool_calls: [
+          { id: 'call_weather_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo","unit":"celsius"}' } },
+        ],
       },
       { role: 'tool', tool_call_id: 'call_weather_1', content: '{"temperature":3}' },
     ]);
@@ -229,7 +247,11 @@ describe('tool calls', () => {
     expect(server.requests).toHaveLength(2);
     const [, assistant, toolMessage] = at(server.requests, 1).body.messages;
     expect(assistant).toMatchObject({ role: 'assistant', tool_calls: [{ id: result.steps[0]?.toolCalls[0]?.toolCallId }] });
-    expect(toolMessage).toEqual({ role: 'tool', tool_call_id: result.steps[0]?.toolCalls[0]?.toolCallId, content: '{"city":"Paris","temperature":18}' });
+    expect(toolMessage).toEqual({
+      role: 'tool',
+      tool_call_id: result.steps[0]?.toolCalls[0]?.toolCallId,
+      content: '{"city":"Paris","temperature":18}',
+    });
   });
 });
 
@@ -240,31 +262,52 @@ describe('structured output', () => {
   it('answers Output.object with a json_schema response_format (openai-compatible with supportsStructuredOutputs)', async () => {
     server.enqueue({ json: verdict, usage: { promptTokens: 30, completionTokens: 20 } });
 
-    const result = await generateText({ model: compatible({ supportsStructuredOutputs: true }), prompt: 'Assess the alert', output: Output.object({ schema: Verdict }), maxRetries: 0 });
+    const result = await generateText({
+      model: compatible({ supportsStructuredOutputs: true }),
+      prompt: 'Assess the alert',
+      output: Output.object({ schema: Verdict }),
+      maxRetries: 0,
+    });
 
     expect(result.output).toEqual(verdict);
     expect(result.usage).toMatchObject({ inputTokens: 30, outputTokens: 20 });
     expect(server.requests[0]?.body.response_format).toEqual({
       type: 'json_schema',
-      json_schema: { name: 'response', strict: true, schema: expect.objectContaining({ type: 'object', required: ['severity', 'summary', 'actions'] }) },
+      json_schema: {
+        name: 'response',
+        strict: true,
+        schema: expect.objectContaining({ type: 'object', required: ['severity', 'summary', 'actions'] }),
+      },
     });
   });
 
   it('streams structured output for @ai-sdk/openai chat models', async () => {
     server.enqueue({ json: verdict });
-    const result = streamText({ model: openaiChat(), prompt: 'Assess the alert', output: Output.object({ schema: Verdict }), maxRetries: 0 });
+    const result = streamText({
+      model: openaiChat(),
+      prompt: 'Assess the alert',
+      output: Output.object({ schema: Verdict }),
+      maxRetries: 0,
+    });
     expect(await result.output).toEqual(verdict);
     expect(server.requests[0]?.body.response_format?.type).toBe('json_schema');
   });
 
   it("rejects json_object mode (openai-compatible's default) unless the prompt mentions JSON, as OpenAI does", async () => {
-    const error = await rejection(generateText({ model: compatible(), prompt: 'Assess the alert', output: Output.object({ schema: Verdict }), maxRetries: 0 }));
+    const error = await rejection(
+      generateText({ model: compatible(), prompt: 'Assess the alert', output: Output.object({ schema: Verdict }), maxRetries: 0 }),
+    );
     expect(APICallError.isInstance(error) && error.statusCode).toBe(400);
     expect((error as APICallError).message).toContain("must contain the word 'json'");
     expect(server.rejected[0]?.raw).toContain('"json_object"');
 
     server.enqueue({ json: verdict });
-    const result = await generateText({ model: compatible(), prompt: 'Assess the alert; answer in JSON', output: Output.object({ schema: Verdict }), maxRetries: 0 });
+    const result = await generateText({
+      model: compatible(),
+      prompt: 'Assess the alert; answer in JSON',
+      output: Output.object({ schema: Verdict }),
+      maxRetries: 0,
+    });
     expect(result.output).toEqual(verdict);
     expect(result.warnings).toEqual([expect.objectContaining({ type: 'unsupported', feature: 'responseFormat' })]);
     expect(server.requests[0]?.body.response_format).toEqual({ type: 'json_object' });
@@ -272,7 +315,12 @@ describe('structured output', () => {
 
   it('rejects a strict schema with an optional property, as OpenAI does', async () => {
     const error = await rejection(
-      generateText({ model: openaiChat(), prompt: 'x', output: Output.object({ schema: z.object({ a: z.string(), b: z.string().optional() }) }), maxRetries: 0 }),
+      generateText({
+        model: openaiChat(),
+        prompt: 'x',
+        output: Output.object({ schema: z.object({ a: z.string(), b: z.string().optional() }) }),
+        maxRetries: 0,
+      }),
     );
     expect(APICallError.isInstance(error) && error.statusCode).toBe(400);
     expect((error as APICallError).message).toBe(
@@ -283,7 +331,7 @@ describe('structured output', () => {
 });
 
 describe('errors', () => {
-  it('answers 429 with OpenAI\'s body and Retry-After headers; the client sees a retryable APICallError', async () => {
+  it("answers 429 with OpenAI's body and Retry-After headers; the client sees a retryable APICallError", async () => {
     server.enqueue({ status: 429, retryAfterSeconds: 7 });
 
     const error = await rejection(generateText({ model: compatible(), prompt: 'hi', maxRetries: 0 }));
@@ -294,7 +342,9 @@ describe('errors', () => {
     expect(apiError.isRetryable).toBe(true);
     expect(apiError.responseHeaders).toMatchObject({ 'retry-after': '7', 'retry-after-ms': '7000' });
     expect(apiError.message).toMatch(/^Rate limit reached for loopback-model/);
-    expect(JSON.parse(apiError.responseBody!)).toEqual({ error: { message: apiError.message, type: 'requests', param: null, code: 'rate_limit_exceeded' } });
+    expect(JSON.parse(apiError.responseBody!)).toEqual({
+      error: { message: apiError.message, type: 'requests', param: null, code: 'rate_limit_exceeded' },
+    });
   });
 
   it('lets the client retry after retry-after-ms', async () => {
@@ -311,7 +361,11 @@ describe('errors', () => {
     const result = streamText({ model: compatible(), prompt: 'hi', maxRetries: 0, onError: ({ error }) => void errors.push(error) });
     expect(NoOutputGeneratedError.isInstance(await rejection(Promise.resolve(result.text)))).toBe(true);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ statusCode: 429, isRetryable: true, responseHeaders: expect.objectContaining({ 'retry-after': '1' }) });
+    expect(errors[0]).toMatchObject({
+      statusCode: 429,
+      isRetryable: true,
+      responseHeaders: expect.objectContaining({ 'retry-after': '1' }),
+    });
   });
 
   it('answers a wrong API key with 401 invalid_api_key, not retryable', async () => {
@@ -321,7 +375,8 @@ describe('errors', () => {
     expect(error).toMatchObject({ statusCode: 401, isRetryable: false });
     expect(JSON.parse((error as APICallError).responseBody!)).toEqual({
       error: {
-        message: 'Incorrect API key provided: sk-************3456. You can find your API key at https://platform.openai.com/account/api-keys.',
+        message:
+          'Incorrect API key provided: sk-************3456. You can find your API key at https://platform.openai.com/account/api-keys.',
         type: 'invalid_request_error',
         param: null,
         code: 'invalid_api_key',
@@ -343,7 +398,7 @@ describe('errors', () => {
     [503, true, 'server_error'],
     [400, false, 'invalid_request_error'],
     [404, false, 'invalid_request_error'],
-  ] as const)('answers a queued %i in OpenAI\'s error shape (retryable: %s)', async (status, retryable, type) => {
+  ] as const)("answers a queued %i in OpenAI's error shape (retryable: %s)", async (status, retryable, type) => {
     server.enqueue({ status, message: `boom ${status}` });
     const error = await rejection(generateText({ model: openaiChat(), prompt: 'hi', maxRetries: 0 }));
     expect(error).toMatchObject({ statusCode: status, isRetryable: retryable, message: `boom ${status}` });
@@ -362,8 +417,14 @@ describe('errors', () => {
     // Outside jest the client turns this into a retryable APICallError("Cannot connect to API: other
     // side closed"). Under jest, fetch's TypeError belongs to Node's realm, not the test's, so
     // provider-utils' `instanceof TypeError` misses it and the raw TypeError surfaces (ai won't retry it).
-    if (APICallError.isInstance(error)) expect(error).toMatchObject({ isRetryable: true, message: 'Cannot connect to API: other side closed' });
-    else expect(error).toMatchObject({ name: 'TypeError', message: 'fetch failed', cause: expect.objectContaining({ message: 'other side closed' }) });
+    if (APICallError.isInstance(error))
+      expect(error).toMatchObject({ isRetryable: true, message: 'Cannot connect to API: other side closed' });
+    else
+      expect(error).toMatchObject({
+        name: 'TypeError',
+        message: 'fetch failed',
+        cause: expect.objectContaining({ message: 'other side closed' }),
+      });
     expect(await server.outcome(0)).toBe('dropped');
   });
 });
@@ -422,7 +483,9 @@ describe('cancellation', () => {
 
 describe('request validation', () => {
   it('rejects an invalid tool name sent by the real client with 400', async () => {
-    const error = await rejection(generateText({ model: openaiChat(), prompt: 'hi', tools: { 'get weather': weatherTool }, maxRetries: 0 }));
+    const error = await rejection(
+      generateText({ model: openaiChat(), prompt: 'hi', tools: { 'get weather': weatherTool }, maxRetries: 0 }),
+    );
     expect(error).toMatchObject({ statusCode: 400, isRetryable: false });
     expect(JSON.parse((error as APICallError).responseBody!)).toMatchObject({
       error: { type: 'invalid_request_error', param: 'tools[0].function.name', code: 'invalid_value' },
@@ -430,7 +493,8 @@ describe('request validation', () => {
     expect(server.rejected).toHaveLength(1);
   });
 
-  async function post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- the response body, read by path in assertions
+  async function post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
+    // eslint-disable-line @typescript-eslint/no-explicit-any -- the response body, read by path in assertions
     const response = await fetch(`${server.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...headers },
@@ -440,7 +504,11 @@ describe('request validation', () => {
   }
 
   const user = { role: 'user', content: 'hi' };
-  const assistantCall = { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] };
+  const assistantCall = {
+    role: 'assistant',
+    content: null,
+    tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+  };
 
   it.each([
     ['invalid JSON', '{"model":', null, /could not parse the JSON body/],
@@ -448,17 +516,60 @@ describe('request validation', () => {
     ['empty messages', { model: 'm', messages: [] }, 'messages', /empty array/],
     ['unknown role', { model: 'm', messages: [{ role: 'bot', content: 'hi' }] }, 'messages[0].role', /Invalid value/],
     ['wrong content type', { model: 'm', messages: [{ role: 'user', content: 42 }] }, 'messages[0].content', /Invalid/],
-    ['tool message without a preceding tool call', { model: 'm', messages: [user, { role: 'tool', tool_call_id: 'call_1', content: 'x' }] }, 'messages.[1].role', /must be a response to a preceeding message with 'tool_calls'/],
-    ['tool message without tool_call_id', { model: 'm', messages: [user, assistantCall, { role: 'tool', content: 'x' }] }, 'messages[2].tool_call_id', /Missing required parameter/],
-    ['unanswered tool call', { model: 'm', messages: [user, assistantCall, user] }, 'messages.[1].role', /did not have response messages: call_1$/],
-    ['tool call without arguments string', { model: 'm', messages: [user, { ...assistantCall, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: {} } }] }] }, 'messages[1].tool_calls[0].function.arguments', /Invalid type/],
-    ['tool without type function', { model: 'm', messages: [user], tools: [{ type: 'code', function: { name: 'f', parameters: { type: 'object' } } }] }, 'tools[0].type', /Invalid/],
-    ['tool parameters not an object schema', { model: 'm', messages: [user], tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'string' } } }] }, 'tools[0].function.parameters', /schema must be a JSON Schema of 'type: "object"'/],
-    ['stream_options without stream', { model: 'm', messages: [user], stream_options: { include_usage: true } }, 'stream_options', /only allowed when 'stream' is enabled/],
+    [
+      'tool message without a preceding tool call',
+      { model: 'm', messages: [user, { role: 'tool', tool_call_id: 'call_1', content: 'x' }] },
+      'messages.[1].role',
+      /must be a response to a preceeding message with 'tool_calls'/,
+    ],
+    [
+      'tool message without tool_call_id',
+      { model: 'm', messages: [user, assistantCall, { role: 'tool', content: 'x' }] },
+      'messages[2].tool_call_id',
+      /Missing required parameter/,
+    ],
+    [
+      'unanswered tool call',
+      { model: 'm', messages: [user, assistantCall, user] },
+      'messages.[1].role',
+      /did not have response messages: call_1$/,
+    ],
+    [
+      'tool call without arguments string',
+      {
+        model: 'm',
+        messages: [user, { ...assistantCall, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: {} } }] }],
+      },
+      'messages[1].tool_calls[0].function.arguments',
+      /Invalid type/,
+    ],
+    [
+      'tool without type function',
+      { model: 'm', messages: [user], tools: [{ type: 'code', function: { name: 'f', parameters: { type: 'object' } } }] },
+      'tools[0].type',
+      /Invalid/,
+    ],
+    [
+      'tool parameters not an object schema',
+      { model: 'm', messages: [user], tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'string' } } }] },
+      'tools[0].function.parameters',
+      /schema must be a JSON Schema of 'type: "object"'/,
+    ],
+    [
+      'stream_options without stream',
+      { model: 'm', messages: [user], stream_options: { include_usage: true } },
+      'stream_options',
+      /only allowed when 'stream' is enabled/,
+    ],
     ['temperature above 2', { model: 'm', messages: [user], temperature: 3 }, 'temperature', /Invalid 'temperature'/],
     ['max_tokens not an integer', { model: 'm', messages: [user], max_completion_tokens: 1.5 }, 'max_completion_tokens', /Invalid type/],
-    ['unknown response_format', { model: 'm', messages: [user], response_format: { type: 'xml' } }, 'response_format.type', /Invalid value/],
-  ])('rejects %s with 400 in OpenAI\'s error shape', async (_name, body, param, message) => {
+    [
+      'unknown response_format',
+      { model: 'm', messages: [user], response_format: { type: 'xml' } },
+      'response_format.type',
+      /Invalid value/,
+    ],
+  ])("rejects %s with 400 in OpenAI's error shape", async (_name, body, param, message) => {
     const { status, json } = await post(body);
     expect(status).toBe(400);
     expect(Object.keys(json)).toEqual(['error']);
@@ -475,15 +586,26 @@ describe('wire format', () => {
     const response = await fetch(`${server.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'count' }], stream: true, stream_options: { include_usage: true } }),
+      body: JSON.stringify({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'count' }],
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
     });
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     const data = sseData(await response.text());
 
     expect(data[data.length - 1]).toBe('[DONE]');
     const chunks = data.slice(0, -1).map((line) => JSON.parse(line));
-    for (const chunk of chunks) expect(chunk).toMatchObject({ id: chunks[0].id, object: 'chat.completion.chunk', model: 'gpt-4o-mini', created: expect.any(Number) });
-    expect(chunks[0].choices[0]).toEqual({ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null });
+    for (const chunk of chunks)
+      expect(chunk).toMatchObject({ id: chunks[0].id, object: 'chat.completion.chunk', model: 'gpt-4o-mini', created: expect.any(Number) });
+    expect(chunks[0].choices[0]).toEqual({
+      index: 0,
+      delta: { role: 'assistant', content: '', refusal: null },
+      logprobs: null,
+      finish_reason: null,
+    });
     expect(chunks.slice(1, 4).map((chunk) => chunk.choices[0].delta.content)).toEqual(['one ', 'two ', 'three']);
     expect(chunks[4].choices[0]).toMatchObject({ delta: {}, finish_reason: 'stop' });
     expect(chunks[4].usage).toBeNull();
@@ -496,12 +618,26 @@ describe('wire format', () => {
     const response = await fetch(`${server.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'q' }], stream: true, tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { query: { type: 'string' } } } } }] }),
+      body: JSON.stringify({
+        model: 'm',
+        messages: [{ role: 'user', content: 'q' }],
+        stream: true,
+        tools: [
+          { type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { query: { type: 'string' } } } } },
+        ],
+      }),
     });
-    const chunks = sseData(await response.text()).slice(0, -1).map((line) => JSON.parse(line));
+    const chunks = sseData(await response.text())
+      .slice(0, -1)
+      .map((line) => JSON.parse(line));
     const deltas = chunks.map((chunk) => chunk.choices[0]);
 
-    expect(deltas[0].delta).toEqual({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'lookup', arguments: '' } }], refusal: null });
+    expect(deltas[0].delta).toEqual({
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'lookup', arguments: '' } }],
+      refusal: null,
+    });
     const fragments = deltas.slice(1, -1).map((choice) => choice.delta.tool_calls[0]);
     expect(fragments.length).toBeGreaterThan(1);
     for (const fragment of fragments) expect(Object.keys(fragment).sort()).toEqual(['function', 'index']);
@@ -525,7 +661,13 @@ describe('wire format', () => {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: null, tool_calls: [{ id: expect.stringMatching(/^call_/), type: 'function', function: { name: 'lookup', arguments: '{"q":1}' } }], refusal: null, annotations: [] },
+          message: {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: expect.stringMatching(/^call_/), type: 'function', function: { name: 'lookup', arguments: '{"q":1}' } }],
+            refusal: null,
+            annotations: [],
+          },
           logprobs: null,
           finish_reason: 'tool_calls',
         },
@@ -539,17 +681,25 @@ describe('wire format', () => {
   it('lists its model, answers unknown routes with 404, and checks models when told which exist', async () => {
     const auth = { authorization: `Bearer ${API_KEY}` };
     const models = await fetch(`${server.baseURL}/models`, { headers: auth });
-    expect(await models.json()).toEqual({ object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: expect.any(Number), owned_by: 'system' }] });
+    expect(await models.json()).toEqual({
+      object: 'list',
+      data: [{ id: 'gpt-4o-mini', object: 'model', created: expect.any(Number), owned_by: 'system' }],
+    });
 
     const unknown = await fetch(`${server.baseURL}/completions`, { method: 'POST', headers: auth, body: '{}' });
     expect(unknown.status).toBe(404);
-    expect(await unknown.json()).toEqual({ error: { message: 'Invalid URL (POST /v1/completions)', type: 'invalid_request_error', param: null, code: null } });
+    expect(await unknown.json()).toEqual({
+      error: { message: 'Invalid URL (POST /v1/completions)', type: 'invalid_request_error', param: null, code: null },
+    });
 
     const strict = await OpenAICompatibleServer.start({ models: ['gpt-4o'] });
     try {
       const model = createOpenAI({ baseURL: strict.baseURL, apiKey: 'any' }).chat('gpt-5-imaginary');
       const error = await rejection(generateText({ model, prompt: 'hi', maxRetries: 0 }));
-      expect(error).toMatchObject({ statusCode: 404, message: 'The model `gpt-5-imaginary` does not exist or you do not have access to it.' });
+      expect(error).toMatchObject({
+        statusCode: 404,
+        message: 'The model `gpt-5-imaginary` does not exist or you do not have access to it.',
+      });
     } finally {
       await strict.close();
     }

@@ -37,7 +37,12 @@ function options(overrides: Partial<CallOptions> = {}): CallOptions {
   return { signal: new AbortController().signal, attempt: 1, heartbeat: () => {}, ...overrides };
 }
 
-const facts = { sessionId: 's-1', prompt: 'checkout-api 5xx above 5%', title: 'Checkout errors', context: { service: 'checkout-api', severity: 'page' } };
+const facts = {
+  sessionId: 's-1',
+  prompt: 'checkout-api 5xx above 5%',
+  title: 'Checkout errors',
+  context: { service: 'checkout-api', severity: 'page' },
+};
 
 function demoAgent(extra: Partial<ConstructorParameters<typeof RunbookAgent>[0]> = {}): RunbookAgent {
   return new RunbookAgent({ runbooks: join(ROOT, 'runbooks'), workdir: work, ...extra });
@@ -45,7 +50,11 @@ function demoAgent(extra: Partial<ConstructorParameters<typeof RunbookAgent>[0]>
 
 function toPlan(result: PlanResult): Plan {
   if (result.kind !== 'plan') throw new Error(`expected a plan, got: ${result.question}`);
-  return { id: 'plan-1', title: result.title, steps: result.steps.map((s, index) => ({ id: `plan-1-step-${index + 1}`, index, title: s.title, description: s.description })) };
+  return {
+    id: 'plan-1',
+    title: result.title,
+    steps: result.steps.map((s, index) => ({ id: `plan-1-step-${index + 1}`, index, title: s.title, description: s.description })),
+  };
 }
 
 function stepRequest(plan: Plan, index: number): StepRequest {
@@ -69,8 +78,12 @@ describe('runbook files', () => {
     expect(loadRunbooks(join(ROOT, 'runbooks')).map((r) => r.name)).toContain('checkout-api-errors');
     expect(() => parseRunbook({ ...minimal(), plan: [] })).toThrow(/plan: /);
     expect(() => parseRunbook({ ...minimal(), extra: 1 })).toThrow(/invalid runbook/);
-    expect(() => parseRunbook({ ...minimal(), plan: [{ title: 'x', action: { command: ['{labels.cmd}'] } }] })).toThrow(/cannot be templated/);
-    expect(() => parseRunbook({ ...minimal(), investigate: [{ name: 'a', log: { path: 'x', pattern: '(' } }] })).toThrow(/regular expression/);
+    expect(() => parseRunbook({ ...minimal(), plan: [{ title: 'x', action: { command: ['{labels.cmd}'] } }] })).toThrow(
+      /cannot be templated/,
+    );
+    expect(() => parseRunbook({ ...minimal(), investigate: [{ name: 'a', log: { path: 'x', pattern: '(' } }] })).toThrow(
+      /regular expression/,
+    );
   });
 
   it('matches labels case-insensitively, most specific first, and never matches an empty match', () => {
@@ -91,8 +104,15 @@ describe('templating', () => {
   const tf = { labels: { service: 'checkout-api', evil: '--force', spaced: 'a b' }, findings: { errors: { count: '60' } } };
 
   it('fills labels and findings, leaving unknown placeholders visible in text', () => {
-    expect(renderText('{labels.service}: {findings.errors.count} errors, {labels.nope}', tf)).toBe('checkout-api: 60 errors, {labels.nope}');
-    expect(renderArgv(['node', 'x.js', '{labels.service}', '--errors={findings.errors.count}'], tf)).toEqual(['node', 'x.js', 'checkout-api', '--errors=60']);
+    expect(renderText('{labels.service}: {findings.errors.count} errors, {labels.nope}', tf)).toBe(
+      'checkout-api: 60 errors, {labels.nope}',
+    );
+    expect(renderArgv(['node', 'x.js', '{labels.service}', '--errors={findings.errors.count}'], tf)).toEqual([
+      'node',
+      'x.js',
+      'checkout-api',
+      '--errors=60',
+    ]);
   });
 
   it('refuses missing values and values that could smuggle flags or words into a command', () => {
@@ -124,7 +144,10 @@ describe('the sandbox', () => {
 
   it('reads only the tail of a log, bounded in bytes, lines and excerpt', async () => {
     const file = join(work, 'demo', 'logs', 'big.log');
-    const lines = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(4, '0')} ${i % 10 === 0 ? 'ERROR' : 'INFO'} ${'x'.repeat(40)}`);
+    const lines = Array.from(
+      { length: 1000 },
+      (_, i) => `${String(i).padStart(4, '0')} ${i % 10 === 0 ? 'ERROR' : 'INFO'} ${'x'.repeat(40)}`,
+    );
     writeFileSync(file, `${lines.join('\n')}\n`);
     const all = await scanLog(file, { pattern: /ERROR/, maxBytes: 1 << 20, maxLines: 3 });
     expect(all).toMatchObject({ scanned: 1000, count: 100, truncated: false });
@@ -147,14 +170,26 @@ describe('the sandbox', () => {
   it('runs a command without a shell or the worker environment, and kills it at its timeout', async () => {
     process.env.ANDON_TEST_SECRET = 'hunter2';
     try {
-      const env = await runCommand(['node', '-e', 'console.log(JSON.stringify(Object.keys(process.env)))'], { cwd: work, timeoutMs: 10_000, maxOutputBytes: 4096, signal: new AbortController().signal, heartbeat: () => {} });
+      const env = await runCommand(['node', '-e', 'console.log(JSON.stringify(Object.keys(process.env)))'], {
+        cwd: work,
+        timeoutMs: 10_000,
+        maxOutputBytes: 4096,
+        signal: new AbortController().signal,
+        heartbeat: () => {},
+      });
       expect(env.exitCode).toBe(0);
       expect(JSON.parse(env.output).sort()).toEqual(['LANG', 'PATH']);
     } finally {
       delete process.env.ANDON_TEST_SECRET;
     }
     const beats: unknown[] = [];
-    const slow = await runCommand(['node', '-e', 'setTimeout(() => {}, 60_000)'], { cwd: work, timeoutMs: 1_500, maxOutputBytes: 4096, signal: new AbortController().signal, heartbeat: (d) => beats.push(d) });
+    const slow = await runCommand(['node', '-e', 'setTimeout(() => {}, 60_000)'], {
+      cwd: work,
+      timeoutMs: 1_500,
+      maxOutputBytes: 4096,
+      signal: new AbortController().signal,
+      heartbeat: (d) => beats.push(d),
+    });
     expect(slow).toMatchObject({ exitCode: null, timedOut: true });
     expect(slow.durationMs).toBeLessThan(10_000);
     expect(beats.length).toBeGreaterThanOrEqual(2);
@@ -163,14 +198,26 @@ describe('the sandbox', () => {
   it('kills the child when the call is aborted and rejects with the abort reason', async () => {
     const controller = new AbortController();
     const started = Date.now();
-    const running = runCommand(['node', '-e', 'setTimeout(() => {}, 60_000)'], { cwd: work, timeoutMs: 60_000, maxOutputBytes: 4096, signal: controller.signal, heartbeat: () => {} });
+    const running = runCommand(['node', '-e', 'setTimeout(() => {}, 60_000)'], {
+      cwd: work,
+      timeoutMs: 60_000,
+      maxOutputBytes: 4096,
+      signal: controller.signal,
+      heartbeat: () => {},
+    });
     setTimeout(() => controller.abort(new Error('session cancelled')), 300);
     await expect(running).rejects.toThrow('session cancelled');
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('keeps only the tail of a chatty command', async () => {
-    const big = await runCommand(['node', '-e', 'process.stdout.write("y".repeat(100000) + "END")'], { cwd: work, timeoutMs: 10_000, maxOutputBytes: 1000, signal: new AbortController().signal, heartbeat: () => {} });
+    const big = await runCommand(['node', '-e', 'process.stdout.write("y".repeat(100000) + "END")'], {
+      cwd: work,
+      timeoutMs: 10_000,
+      maxOutputBytes: 1000,
+      signal: new AbortController().signal,
+      heartbeat: () => {},
+    });
     expect(big.output.length).toBeLessThan(1100);
     expect(big.output).toMatch(/bytes cut/);
     expect(big.output.endsWith('END')).toBe(true);
@@ -183,7 +230,10 @@ describe('the runbook agent on the demo scenario', () => {
     const result = await demoAgent().plan({ ...facts, round: 1, feedback: [] }, options({ heartbeat: (d) => beats.push(d) }));
     const plan = toPlan(result);
     expect(plan.title).toBe('Roll back checkout-api after an error spike (runbook checkout-api-errors)');
-    expect(plan.steps.map((s) => s.title)).toEqual(['Roll back checkout-api to the previous release', 'Check that the checkout-api error rate is back under 5%']);
+    expect(plan.steps.map((s) => s.title)).toEqual([
+      'Roll back checkout-api to the previous release',
+      'Check that the checkout-api error rate is back under 5%',
+    ]);
     const first = plan.steps[0]!.description;
     expect(first).toMatch(/^Findings \(runbook checkout-api-errors\):/);
     expect(first).toContain('- errors: 60 of the last 225 lines of demo/logs/checkout-api.log match');
@@ -199,16 +249,30 @@ describe('the runbook agent on the demo scenario', () => {
     const agent = demoAgent();
     const plan = await planFor(agent);
     const rollback = await agent.executeStep(stepRequest(plan, 0), options());
-    expect(rollback.description).toMatch(/^`node demo\/bin\/rollback.js checkout-api` exited 0 in \d+ ms: rolled back checkout-api from v2.14.0 to v2.13.2$/);
-    expect(rollback.artifacts).toEqual([{ type: 'bashOutput', command: 'node demo/bin/rollback.js checkout-api', output: 'rolled back checkout-api from v2.14.0 to v2.13.2\n', exitCode: 0 }]);
+    expect(rollback.description).toMatch(
+      /^`node demo\/bin\/rollback.js checkout-api` exited 0 in \d+ ms: rolled back checkout-api from v2.14.0 to v2.13.2$/,
+    );
+    expect(rollback.artifacts).toEqual([
+      {
+        type: 'bashOutput',
+        command: 'node demo/bin/rollback.js checkout-api',
+        output: 'rolled back checkout-api from v2.14.0 to v2.13.2\n',
+        exitCode: 0,
+      },
+    ]);
     const verify = await agent.executeStep(stepRequest(plan, 1), options());
     expect(verify.artifacts[0]).toMatchObject({ type: 'bashOutput', exitCode: 0, output: expect.stringContaining('error rate 0.0%') });
 
-    const summary = await agent.summarize({ ...facts, plan, steps: [{ stepId: 'a', title: plan.steps[0]!.title, description: rollback.description }] }, options());
+    const summary = await agent.summarize(
+      { ...facts, plan, steps: [{ stepId: 'a', title: plan.steps[0]!.title, description: rollback.description }] },
+      options(),
+    );
     expect(summary.summary).toContain('1 of 2 steps done');
     expect(summary.summary).toContain('- errors: 60 of the last 225 lines');
     expect(summary.summary).not.toContain('PaymentGatewayTimeout');
-    expect(summary.summary).toContain('- Roll back checkout-api to the previous release: `node demo/bin/rollback.js checkout-api` exited 0');
+    expect(summary.summary).toContain(
+      '- Roll back checkout-api to the previous release: `node demo/bin/rollback.js checkout-api` exited 0',
+    );
   });
 
   it('throws StepFailed, not retryable, with the output, when a check fails', async () => {
@@ -217,27 +281,42 @@ describe('the runbook agent on the demo scenario', () => {
     const error = await agent.executeStep(stepRequest(plan, 1), options()).catch((e: unknown) => e);
     expect(AgentError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ retryable: false, code: 'StepFailed' });
-    expect((error as Error).message).toMatch(/^step 2 "Check that the checkout-api error rate is back under 5%" failed: `node demo\/bin\/error-rate.js checkout-api 5` exited with 1\n.*error rate 60.0%/s);
+    expect((error as Error).message).toMatch(
+      /^step 2 "Check that the checkout-api error rate is back under 5%" failed: `node demo\/bin\/error-rate.js checkout-api 5` exited with 1\n.*error rate 60.0%/s,
+    );
   });
 
   it('throws StepFailed when a step times out', async () => {
     const agent = new RunbookAgent({
       workdir: work,
       commands: ['node demo/bin/slow.js'],
-      runbooks: [minimal({ plan: [{ title: 'Slow', action: { command: ['node', 'demo/bin/slow.js'], timeout: '1s' } }], verify: { title: 'v', action: { command: ['node', 'demo/bin/slow.js'] } } })],
+      runbooks: [
+        minimal({
+          plan: [{ title: 'Slow', action: { command: ['node', 'demo/bin/slow.js'], timeout: '1s' } }],
+          verify: { title: 'v', action: { command: ['node', 'demo/bin/slow.js'] } },
+        }),
+      ],
     });
     writeFileSync(join(work, 'demo', 'bin', 'slow.js'), 'setTimeout(() => {}, 60000);\n');
     const plan = await planFor(agent, { service: 'mini' });
-    await expect(agent.executeStep(stepRequest(plan, 0), options())).rejects.toMatchObject({ code: 'StepFailed', message: expect.stringContaining('timed out after 1s and was killed') });
+    await expect(agent.executeStep(stepRequest(plan, 0), options())).rejects.toMatchObject({
+      code: 'StepFailed',
+      message: expect.stringContaining('timed out after 1s and was killed'),
+    });
   });
 
-  it('refuses to run a step whose command is not the runbook\'s or not on the allow-list', async () => {
+  it("refuses to run a step whose command is not the runbook's or not on the allow-list", async () => {
     const agent = demoAgent();
     const plan = await planFor(agent);
     const tampered: Plan = structuredClone(plan);
-    tampered.steps[0]!.description = tampered.steps[0]!.description.replace('"demo/bin/rollback.js","checkout-api"', '"-e","process.exit(0)"');
+    tampered.steps[0]!.description = tampered.steps[0]!.description.replace(
+      '"demo/bin/rollback.js","checkout-api"',
+      '"-e","process.exit(0)"',
+    );
     await expect(agent.executeStep(stepRequest(tampered, 0), options())).rejects.toMatchObject({ code: 'NotAllowed', retryable: false });
-    await expect(demoAgent({ commands: ['node demo/bin/error-rate.js'] }).executeStep(stepRequest(plan, 0), options())).rejects.toMatchObject({
+    await expect(
+      demoAgent({ commands: ['node demo/bin/error-rate.js'] }).executeStep(stepRequest(plan, 0), options()),
+    ).rejects.toMatchObject({
       code: 'NotAllowed',
       message: expect.stringContaining('not on the command allow-list'),
     });
@@ -246,12 +325,17 @@ describe('the runbook agent on the demo scenario', () => {
   });
 
   it('refuses at planning time a plan step whose command is not allowed or whose label is unsafe', async () => {
-    await expect(demoAgent({ commands: [] }).plan({ ...facts, round: 1, feedback: [] }, options())).rejects.toMatchObject({ code: 'NotAllowed', retryable: false });
+    await expect(demoAgent({ commands: [] }).plan({ ...facts, round: 1, feedback: [] }, options())).rejects.toMatchObject({
+      code: 'NotAllowed',
+      retryable: false,
+    });
     const agent = new RunbookAgent({
       workdir: work,
       runbooks: [minimal({ plan: [{ title: 'Status', action: { command: ['node', 'demo/bin/status.js', '{labels.target}'] } }] })],
     });
-    await expect(agent.plan({ ...facts, context: { service: 'mini', target: '--inspect=0.0.0.0' }, round: 1, feedback: [] }, options())).rejects.toMatchObject({
+    await expect(
+      agent.plan({ ...facts, context: { service: 'mini', target: '--inspect=0.0.0.0' }, round: 1, feedback: [] }, options()),
+    ).rejects.toMatchObject({
       code: 'NotAllowed',
       message: expect.stringContaining('{labels.target} is "--inspect=0.0.0.0", which is not a safe command argument'),
     });
@@ -291,7 +375,12 @@ describe('the runbook agent on the demo scenario', () => {
       const agent = new RunbookAgent({
         workdir: work,
         httpAllow: [base],
-        runbooks: [minimal({ investigate: [{ name: 'health', http: { url: `${base}health`, expectStatus: 200 } }], verify: { title: 'Healthy', action: { http: { url: `${base}ok` } } } })],
+        runbooks: [
+          minimal({
+            investigate: [{ name: 'health', http: { url: `${base}health`, expectStatus: 200 } }],
+            verify: { title: 'Healthy', action: { http: { url: `${base}ok` } } },
+          }),
+        ],
       });
       const plan = await planFor(agent, { service: 'mini' });
       expect(findingsOf(plan)).toContain(`- health: GET ${base}health → 503 (expected 200)`);
@@ -307,15 +396,21 @@ describe('the runbook agent on the demo scenario', () => {
     const agent = demoAgent();
     const question = await agent.plan({ ...facts, context: { service: 'db-7' }, round: 1, feedback: [] }, options());
     expect(question.kind).toBe('question');
-    expect(question.kind === 'question' && question.question).toMatch(/No runbook matches this alert \(labels: service=db-7\)[\s\S]*- checkout-api-errors \(service=checkout-api\)/);
-    const answered = await agent.plan({ ...facts, context: { service: 'checkout-api' }, round: 2, feedback: ['use checkout-api-errors please'] }, options());
+    expect(question.kind === 'question' && question.question).toMatch(
+      /No runbook matches this alert \(labels: service=db-7\)[\s\S]*- checkout-api-errors \(service=checkout-api\)/,
+    );
+    const answered = await agent.plan(
+      { ...facts, context: { service: 'checkout-api' }, round: 2, feedback: ['use checkout-api-errors please'] },
+      options(),
+    );
     expect(answered.kind).toBe('plan');
   });
 
   it('answers why, status and risk from the plan deterministically', async () => {
     const agent = demoAgent();
     const plan = await planFor(agent);
-    const ask = (message: string) => agent.reply({ ...facts, plan, state: 'awaitingPlanApproval', message, transcript: [] }, options()).then((r) => r.message);
+    const ask = (message: string) =>
+      agent.reply({ ...facts, plan, state: 'awaitingPlanApproval', message, transcript: [] }, options()).then((r) => r.message);
     expect(await ask('why roll back?')).toBe(findingsOf(plan));
     expect(await ask('status?')).toBe(
       `The session is awaitingPlanApproval. Plan "${plan.title}" has 2 steps:\n1. Roll back checkout-api to the previous release\n2. Check that the checkout-api error rate is back under 5%`,

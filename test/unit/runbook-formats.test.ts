@@ -6,7 +6,15 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CallOptions, PlanResult } from '../../src/agents/agent';
-import { RunbookAgent, loadRunbooks, matchRunbook, parseRunbook, parseRunbookFile, splitFrontMatter, type RunbookInput } from '../../src/agents/runbook';
+import {
+  RunbookAgent,
+  loadRunbooks,
+  matchRunbook,
+  parseRunbook,
+  parseRunbookFile,
+  splitFrontMatter,
+  type RunbookInput,
+} from '../../src/agents/runbook';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -67,7 +75,12 @@ describe('runbook formats', () => {
   });
 
   it('reads YAML 1.2: yes, no and on stay strings, durations stay text until the schema reads them', () => {
-    write('a.yaml', MINI_YAML().replace('service: mini', 'service: [yes, on]').replace('status.js, "{labels.service}"]', 'status.js, "{labels.service}"]\n      timeout: 90s'));
+    write(
+      'a.yaml',
+      MINI_YAML()
+        .replace('service: mini', 'service: [yes, on]')
+        .replace('status.js, "{labels.service}"]', 'status.js, "{labels.service}"]\n      timeout: 90s'),
+    );
     const [runbook] = loadRunbooks(dir);
     expect(runbook!.match).toEqual({ service: ['yes', 'on'] });
     expect(runbook!.plan[0]!.action).toMatchObject({ timeout: 90_000 });
@@ -108,9 +121,15 @@ describe('runbook formats', () => {
   });
 
   it('shows the first paragraph of the notes in the plan, beside the findings, on one line', async () => {
-    const runbook = parseRunbookFile(MINI_MD('# Mini on {labels.service}\n\nCheck the dashboard\nfor {labels.service}\nfirst.\n\nCommand: not this.\n'), 'mini.md');
+    const runbook = parseRunbookFile(
+      MINI_MD('# Mini on {labels.service}\n\nCheck the dashboard\nfor {labels.service}\nfirst.\n\nCommand: not this.\n'),
+      'mini.md',
+    );
     const agent = new RunbookAgent({ runbooks: [runbook], workdir: ROOT });
-    const plan = (await agent.plan({ sessionId: 's', prompt: 'p', title: 't', context: { service: 'mini' }, round: 1, feedback: [] }, options())) as Extract<PlanResult, { kind: 'plan' }>;
+    const plan = (await agent.plan(
+      { sessionId: 's', prompt: 'p', title: 't', context: { service: 'mini' }, round: 1, feedback: [] },
+      options(),
+    )) as Extract<PlanResult, { kind: 'plan' }>;
     const blocks = plan.steps[0]!.description.split('\n\n');
     expect(blocks[0]).toBe('Findings (runbook mini): the runbook runs no diagnostics.');
     expect(blocks[1]).toBe('Notes (runbook mini): Check the dashboard for mini first.');
@@ -121,7 +140,9 @@ describe('runbook formats', () => {
 describe('runbook file errors name the file, the line and the field', () => {
   it('reports YAML syntax errors with the line and column', () => {
     write('bad.yaml', MINI_YAML().replace('service: mini', 'service: [a, b'));
-    expect(loadError()).toMatch(new RegExp(`^invalid runbook ${escape(join(dir, 'bad.yaml'))}: YAML syntax error at line \\d+, column \\d+: `));
+    expect(loadError()).toMatch(
+      new RegExp(`^invalid runbook ${escape(join(dir, 'bad.yaml'))}: YAML syntax error at line \\d+, column \\d+: `),
+    );
     write('bad.yaml', 'name: mini\nname: again\n');
     expect(loadError()).toContain('bad.yaml: YAML syntax error at line 2, column 1: Map keys must be unique');
     write('bad.yaml', 'name: mini\n\tmatch: {}\n');
@@ -148,11 +169,19 @@ describe('runbook file errors name the file, the line and the field', () => {
   });
 
   it('names the field path, and the line in YAML, of schema errors', () => {
-    write('a.yaml', MINI_YAML().replace('      command: [node, demo/bin/status.js, "{labels.service}"]', '      command: [node, demo/bin/status.js, "{labels.service}"]\n      timeout: 5 min'));
+    write(
+      'a.yaml',
+      MINI_YAML().replace(
+        '      command: [node, demo/bin/status.js, "{labels.service}"]',
+        '      command: [node, demo/bin/status.js, "{labels.service}"]\n      timeout: 5 min',
+      ),
+    );
     expect(loadError()).toMatch(/a\.yaml: plan\.0\.action\.timeout \(line 8\): expected a duration such as "500ms"/);
 
     write('a.yaml', `${MINI_YAML()}investigate:\n  - name: errors\n    log: { path: x.log, patern: ERROR }\n`);
-    expect(loadError()).toMatch(/a\.yaml: investigate\.0\.log\.pattern \(line 14\): expected string, received undefined; investigate\.0\.log\.patern \(line 14\): unknown field$/);
+    expect(loadError()).toMatch(
+      /a\.yaml: investigate\.0\.log\.pattern \(line 14\): expected string, received undefined; investigate\.0\.log\.patern \(line 14\): unknown field$/,
+    );
 
     write('a.yaml', `${MINI_YAML()}investigate:\n  - name: errors\n    logs: { path: x.log, pattern: ERROR }\n`);
     expect(loadError()).toMatch(/a\.yaml: investigate\.0 \(line 13\): expected a "name" and exactly one of "log", "http" or "command"$/);
@@ -203,7 +232,9 @@ describe('the shipped runbooks', () => {
     const runbooks = loadRunbooks(folder);
     expect(matchRunbook(runbooks, { service: 'checkout-api', severity: 'page' })?.name).toBe('checkout-api-errors');
     expect(matchRunbook(runbooks, { service: 'checkout-api' })?.name).toBe('checkout-api-errors');
-    expect(matchRunbook(runbooks, { alertname: 'CheckoutHighErrorRate', service: 'checkout-api', severity: 'critical' })?.name).toBe('checkout-api-errors');
+    expect(matchRunbook(runbooks, { alertname: 'CheckoutHighErrorRate', service: 'checkout-api', severity: 'critical' })?.name).toBe(
+      'checkout-api-errors',
+    );
     expect(matchRunbook(runbooks, { alertname: 'DiskSpaceLow', service: 'checkout-api' })?.name).toBe('disk-space-low');
     expect(matchRunbook(runbooks, { alertname: 'DiskSpaceLow' })).toBeUndefined();
     expect(matchRunbook(runbooks, { service: 'db-7' })).toBeUndefined();
@@ -214,12 +245,24 @@ describe('the shipped runbooks', () => {
     try {
       cpSync(join(ROOT, 'demo'), join(work, 'demo'), { recursive: true, filter: (src) => !src.includes(join('demo', 'state')) });
       const agent = new RunbookAgent({ runbooks: folder, workdir: work });
-      const result = await agent.plan({ sessionId: 's', prompt: 'disk 95% full', title: 'Disk', context: { alertname: 'DiskSpaceLow', service: 'checkout-api' }, round: 1, feedback: [] }, options());
+      const result = await agent.plan(
+        {
+          sessionId: 's',
+          prompt: 'disk 95% full',
+          title: 'Disk',
+          context: { alertname: 'DiskSpaceLow', service: 'checkout-api' },
+          round: 1,
+          feedback: [],
+        },
+        options(),
+      );
       if (result.kind !== 'plan') throw new Error(`expected a plan, got: ${result.question}`);
       expect(result.title).toBe('Stop the log flood filling the disk of checkout-api (runbook disk-space-low)');
       const blocks = result.steps[0]!.description.split('\n\n');
       expect(blocks[0]).toMatch(/^Findings \(runbook disk-space-low\):\n- full: 0 of the last 225 lines/);
-      expect(blocks[1]).toMatch(/^Notes \(runbook disk-space-low\): A disk that fills within hours of a deploy is almost always the new release logging at DEBUG: roll it back first,/);
+      expect(blocks[1]).toMatch(
+        /^Notes \(runbook disk-space-low\): A disk that fills within hours of a deploy is almost always the new release logging at DEBUG: roll it back first,/,
+      );
       expect(result.steps.map((s) => s.description.split('\n').find((l) => l.startsWith('Command: ')))).toEqual([
         'Command: `node demo/bin/rollback.js checkout-api` (timeout 30s)',
         'Command: `node demo/bin/status.js checkout-api` (timeout 10s)',

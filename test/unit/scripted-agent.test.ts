@@ -293,7 +293,11 @@ describe('ScriptedAgent delays', () => {
     const controller = new AbortController();
     const reason = new Error('gone');
     controller.abort(reason);
-    expect(await rejection(agent.summarize(summarizeRequest(toPlan(await agent.plan(planRequest(1), options()))), options({ signal: controller.signal })))).toBe(reason);
+    expect(
+      await rejection(
+        agent.summarize(summarizeRequest(toPlan(await agent.plan(planRequest(1), options()))), options({ signal: controller.signal })),
+      ),
+    ).toBe(reason);
   });
 
   it('waits the scripted delay and heartbeats at least every second', async () => {
@@ -366,7 +370,9 @@ describe('script validation', () => {
     expect(loadError({ ...base, planFailures: [{ attempt: 1, kind: 'flaky', message: 'x' }] })).toMatch(
       /planFailures\[0\]\.kind: .*expected one of "transient"\|"permanent"/,
     );
-    expect(loadError({ ...base, planFailures: [{ attempt: 0, kind: 'transient', message: 'x' }] })).toMatch(/planFailures\[0\]\.attempt: .*>=1/);
+    expect(loadError({ ...base, planFailures: [{ attempt: 0, kind: 'transient', message: 'x' }] })).toMatch(
+      /planFailures\[0\]\.attempt: .*>=1/,
+    );
     expect(
       loadError({
         ...base,

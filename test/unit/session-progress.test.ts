@@ -43,7 +43,11 @@ const proposal = {
 };
 
 function planning(overrides: Partial<SessionWorkflowInput['config']> = {}, states?: SessionState[]): Session {
-  const s = openSession({ config: { ...config, ...overrides } }, tick(), states ? { stateChanged: (x) => states.push(x.record.state) } : {});
+  const s = openSession(
+    { config: { ...config, ...overrides } },
+    tick(),
+    states ? { stateChanged: (x) => states.push(x.record.state) } : {},
+  );
   applyCreated(s, tick());
   applyStart(s, tick());
   return s;
@@ -52,12 +56,21 @@ function planning(overrides: Partial<SessionWorkflowInput['config']> = {}, state
 describe('start', () => {
   it('records sessionCreated with the config, then starts planning', () => {
     const s = planning({ requestedBy: 'alice' });
-    expect(s.record.timeline[0]).toMatchObject({ type: 'sessionCreated', prompt: config.prompt, title: config.title, requirePlanApproval: true, requestedBy: 'alice', seq: 1 });
+    expect(s.record.timeline[0]).toMatchObject({
+      type: 'sessionCreated',
+      prompt: config.prompt,
+      title: config.title,
+      requirePlanApproval: true,
+      requestedBy: 'alice',
+      seq: 1,
+    });
     expect(s.record.state).toBe('planning');
   });
 
   it('fails at once under an invalid approval policy, naming the field', () => {
-    const raw = { after: 1_000, action: 'approve' } as unknown as NonNullable<NonNullable<SessionWorkflowInput['config']['approval']>['deadline']>;
+    const raw = { after: 1_000, action: 'approve' } as unknown as NonNullable<
+      NonNullable<SessionWorkflowInput['config']['approval']>['deadline']
+    >;
     const s = planning({ approval: { ...ApprovalPolicy.parse({}), deadline: raw } });
     expect(s.record.state).toBe('failed');
     expect(s.record.reason).toBe('invalid approval policy: deadline.action: action "approve" needs lowRisk: true');
@@ -106,7 +119,11 @@ describe('applyPlan', () => {
 
   it('a question waits for the answer; recalled memories are recorded first', () => {
     const s = planning();
-    applyPlan(s, { kind: 'question', question: 'Which host?', recalled: [{ id: 'm1', scope: 'service', content: 'db-1 is primary' }] }, tick());
+    applyPlan(
+      s,
+      { kind: 'question', question: 'Which host?', recalled: [{ id: 'm1', scope: 'service', content: 'db-1 is primary' }] },
+      tick(),
+    );
     expect(s.record.timeline.slice(-2)).toEqual([
       expect.objectContaining({ type: 'memoryRecalled', memories: [{ id: 'm1', scope: 'service', content: 'db-1 is primary' }] }),
       expect.objectContaining({ type: 'agentMessaged', message: 'Which host?' }),
@@ -135,7 +152,12 @@ describe('applyStepResult', () => {
     const step = at(s.record.plan!.steps, 0);
     decidePause(s, { by: 'bob', reason: 'lunch' }, tick());
     applyStepResult(s, step, { title: 'Looked', description: 'found /var/log', artifacts: [] }, tick());
-    expect(s.record.timeline.at(-2)).toMatchObject({ type: 'progressUpdated', title: 'Looked', description: 'found /var/log', stepId: step.id });
+    expect(s.record.timeline.at(-2)).toMatchObject({
+      type: 'progressUpdated',
+      title: 'Looked',
+      description: 'found /var/log',
+      stepId: step.id,
+    });
     expect(s.record.stepOutcomes).toEqual([{ stepId: step.id, title: 'Looked', description: 'found /var/log' }]);
     expect(s.record).toMatchObject({ currentStep: 1, state: 'paused', resumeTo: 'inProgress' });
     expect(s.record.timeline.at(-1)).toMatchObject({ type: 'sessionPaused', by: 'bob', reason: 'lunch' });
@@ -155,7 +177,12 @@ describe('approval deadline', () => {
     const s = planning();
     applyPlan(s, proposal, tick());
     applyEscalation(s, ['group:leads'], tick());
-    expect(s.record.timeline.at(-1)).toMatchObject({ type: 'approvalEscalated', planId: 'plan-1', escalateTo: ['group:leads'], originator: 'system' });
+    expect(s.record.timeline.at(-1)).toMatchObject({
+      type: 'approvalEscalated',
+      planId: 'plan-1',
+      escalateTo: ['group:leads'],
+      originator: 'system',
+    });
     expect(view(s).approval).toMatchObject({ escalated: true });
     applyReminder(s, 600_000, tick());
     applyReminder(s, 1_200_000, tick());

@@ -5,14 +5,7 @@
 import type { Plan, SessionState } from '../../src/session/schema';
 import { TRANSITIONS } from '../../src/session/transitions';
 import { REFUSAL, type SessionWorkflowInput } from '../../src/protocol/messages';
-import {
-  decideApprove,
-  decideCancel,
-  decideMessage,
-  decidePause,
-  decideReject,
-  decideResume,
-} from '../../workflows/session/commands';
+import { decideApprove, decideCancel, decideMessage, decidePause, decideReject, decideResume } from '../../workflows/session/commands';
 import { answer, complete, deadlinePassed } from '../../workflows/session/progress';
 import {
   advance,
@@ -59,7 +52,11 @@ function fresh(): Session {
 /** A record in `planning`, as the workflow leaves it after sessionCreated. */
 function planning(): Session {
   const r = fresh();
-  recordEvent(r, { type: 'sessionCreated', originator: 'system', prompt: config.prompt, title: config.title, requirePlanApproval: true }, tick());
+  recordEvent(
+    r,
+    { type: 'sessionCreated', originator: 'system', prompt: config.prompt, title: config.title, requirePlanApproval: true },
+    tick(),
+  );
   setState(r, 'planning', tick());
   return r;
 }
@@ -116,7 +113,10 @@ describe('decide* refusals', () => {
   describe('approve', () => {
     it('refuses bad input with InvalidArgument naming the field, before checking state', () => {
       const r = completed(); // wrong state too: input is checked first
-      const refusal = expectRefusal(decideApprove(r, { planId: '' }, tick()), REFUSAL.invalidArgument, { state: 'completed', field: 'planId' });
+      const refusal = expectRefusal(decideApprove(r, { planId: '' }, tick()), REFUSAL.invalidArgument, {
+        state: 'completed',
+        field: 'planId',
+      });
       expect(refusal.message).toMatch(/^invalid input: planId: /);
       expectRefusal(decideApprove(r, { by: '   ' }, tick()), REFUSAL.invalidArgument, { field: 'by' });
       expectRefusal(decideApprove(r, { comment: 'x'.repeat(4_001) }, tick()), REFUSAL.invalidArgument, { field: 'comment' });
@@ -132,7 +132,14 @@ describe('decide* refusals', () => {
         // Recorded with who tried and why, and marked so a signal does not note it again.
         expect(refusal.recorded).toBe(true);
         expect(r.record.timeline.slice(seq)).toEqual([
-          expect.objectContaining({ type: 'approvalRefused', decision: 'approve', by: 'unknown', code: 'InvalidState', reason: refusal.message, seq: seq + 1 }),
+          expect.objectContaining({
+            type: 'approvalRefused',
+            decision: 'approve',
+            by: 'unknown',
+            code: 'InvalidState',
+            reason: refusal.message,
+            seq: seq + 1,
+          }),
         ]);
       }
     });
@@ -165,7 +172,13 @@ describe('decide* refusals', () => {
       expect(decideApprove(r, { planId: 'plan-1', by: 'alice', comment: 'ok' }, tick())).toBeUndefined();
       expect(r.record.state).toBe('inProgress');
       expect(r.record.currentStep).toBe(0);
-      expect(r.record.timeline.at(-1)).toMatchObject({ type: 'planApproved', planId: 'plan-1', by: 'alice', comment: 'ok', originator: 'user' });
+      expect(r.record.timeline.at(-1)).toMatchObject({
+        type: 'planApproved',
+        planId: 'plan-1',
+        by: 'alice',
+        comment: 'ok',
+        originator: 'user',
+      });
     });
   });
 
@@ -375,7 +388,12 @@ describe('apply = false changes nothing', () => {
     ['pause (in flight)', inProgress, (r) => decidePause(r, { by: 'b' }, tick(), false), undefined],
     ['resume', paused, (r) => decideResume(r, { by: 'b' }, tick(), false), undefined],
     ['cancel', inProgress, (r) => decideCancel(r, { reason: 'stop' }, tick(), false), undefined],
-    ['send', inProgress, (r) => decideMessage(r, 'send', { message: 'hi', messageId: 'x' }, tick(), false), { messageId: 'x', duplicate: false }],
+    [
+      'send',
+      inProgress,
+      (r) => decideMessage(r, 'send', { message: 'hi', messageId: 'x' }, tick(), false),
+      { messageId: 'x', duplicate: false },
+    ],
     ['ask', awaitingApproval, (r) => decideMessage(r, 'ask', { message: 'hi' }, tick(), false), { messageId: 'msg-3', duplicate: false }],
   ];
   it.each(cases)('%s: the same answer as applying, and no change', (_name, make, decide, expected) => {
@@ -423,7 +441,9 @@ describe('setState', () => {
       for (const to of states) {
         if (from === to) continue;
         const changes: SessionState[] = [];
-        const watched = openSession({ config, carried: { ...fresh().record, state: from } }, tick(), { stateChanged: (x) => changes.push(x.record.state) });
+        const watched = openSession({ config, carried: { ...fresh().record, state: from } }, tick(), {
+          stateChanged: (x) => changes.push(x.record.state),
+        });
         if (TRANSITIONS[from].includes(to)) {
           setState(watched, to, tick());
           expect(watched.record.state).toBe(to);
@@ -456,7 +476,8 @@ describe('setState', () => {
 describe('timelinePage', () => {
   function withEvents(n: number): Session {
     const r = fresh();
-    for (let i = 1; i <= n; i++) recordEvent(r, { type: 'userMessaged', originator: 'user', messageId: `m${i}`, message: `message ${i}`, by: 'u' }, tick());
+    for (let i = 1; i <= n; i++)
+      recordEvent(r, { type: 'userMessaged', originator: 'user', messageId: `m${i}`, message: `message ${i}`, by: 'u' }, tick());
     return r;
   }
 
@@ -577,7 +598,12 @@ describe('the record carried whole through continue-as-new', () => {
 
   it('round-trips ended sessions with reason, summary and outputs', () => {
     const done = inProgress();
-    complete(done, 'all done', [{ type: 'pullRequest', pullRequest: { url: 'https://example.test/pr/1', title: 'Fix', description: '' } }], tick());
+    complete(
+      done,
+      'all done',
+      [{ type: 'pullRequest', pullRequest: { url: 'https://example.test/pr/1', title: 'Fix', description: '' } }],
+      tick(),
+    );
     const copy = restored(done);
     expect(view(copy)).toEqual(view(done));
     expect(view(copy)).toMatchObject({ state: 'completed', summary: 'all done', currentStep: undefined });
@@ -596,7 +622,8 @@ describe('the record carried whole through continue-as-new', () => {
   it('accepts a record carried by earlier code, without the fields added since (they take their defaults)', () => {
     const r = busy();
     // The shape sessions carried before approval policies, notifications, reviews and budgets existed.
-    const { outbox, slack, approvals, escalated, awaitingSince, reminders, stepFailure, work, reviews, usage, budget, ...older } = JSON.parse(JSON.stringify(r.record)) as typeof r.record;
+    const { outbox, slack, approvals, escalated, awaitingSince, reminders, stepFailure, work, reviews, usage, budget, ...older } =
+      JSON.parse(JSON.stringify(r.record)) as typeof r.record;
     void [outbox, slack, approvals, escalated, awaitingSince, reminders, stepFailure, work, reviews, usage, budget];
     const copy = restored({ ...r, record: older as typeof r.record });
     expect(copy.record).toMatchObject({ outbox: [], approvals: [], escalated: false, reminders: 0, reviews: [] });
@@ -627,7 +654,11 @@ describe('approval policies', () => {
   /** plan-1 awaiting approval under `policy`, requested by `requestedBy`. */
   function underPolicy(policy: ApprovalPolicyInput, requestedBy?: string): Session {
     const r = openSession({ config: { ...config, requestedBy, approval: ApprovalPolicy.parse(policy) } }, tick());
-    recordEvent(r, { type: 'sessionCreated', originator: 'system', prompt: config.prompt, title: config.title, requirePlanApproval: true }, tick());
+    recordEvent(
+      r,
+      { type: 'sessionCreated', originator: 'system', prompt: config.prompt, title: config.title, requirePlanApproval: true },
+      tick(),
+    );
     setState(r, 'planning', tick());
     r.record.plan = { ...plan1, hash: planHash(plan1) };
     recordEvent(r, { type: 'planGenerated', originator: 'agent', plan: r.record.plan }, tick());
@@ -648,22 +679,47 @@ describe('approval policies', () => {
     const r = underPolicy({ approvers: ['alice', 'bob', 'carol'], required: 2 });
     expect(decideApprove(r, { by: 'alice', comment: 'lgtm' }, tick())).toBeUndefined();
     expect(r.record.state).toBe('awaitingPlanApproval');
-    expect(r.record.timeline.at(-1)).toMatchObject({ type: 'approvalRecorded', planId: 'plan-1', by: 'alice', person: 'alice', approvals: 1, required: 2, comment: 'lgtm', originator: 'user' });
-    expect(view(r).approval).toMatchObject({ planId: 'plan-1', required: 2, approvals: [{ person: 'alice', by: 'alice' }], escalated: false });
+    expect(r.record.timeline.at(-1)).toMatchObject({
+      type: 'approvalRecorded',
+      planId: 'plan-1',
+      by: 'alice',
+      person: 'alice',
+      approvals: 1,
+      required: 2,
+      comment: 'lgtm',
+      originator: 'user',
+    });
+    expect(view(r).approval).toMatchObject({
+      planId: 'plan-1',
+      required: 2,
+      approvals: [{ person: 'alice', by: 'alice' }],
+      escalated: false,
+    });
 
     expect(decideApprove(r, { by: 'bob' }, tick())).toBeUndefined();
     expect(r.record.state).toBe('inProgress');
     expect(r.record.currentStep).toBe(0);
-    expect(r.record.timeline.slice(-1)).toEqual([expect.objectContaining({ type: 'planApproved', planId: 'plan-1', by: 'bob', originator: 'user' })]);
+    expect(r.record.timeline.slice(-1)).toEqual([
+      expect.objectContaining({ type: 'planApproved', planId: 'plan-1', by: 'bob', originator: 'user' }),
+    ]);
   });
 
   it('an approval counts once per person, across the identities that are that person', () => {
     const r = underPolicy({ required: 2, people: { alice: ['slack:U1', 'api:alice'] } });
     expect(decideApprove(r, { by: 'slack:U1' }, tick())).toBeUndefined();
     expect(r.record.timeline.at(-1)).toMatchObject({ type: 'approvalRecorded', by: 'slack:U1', person: 'alice', approvals: 1 });
-    const refusal = expectRefusal(decideApprove(r, { by: 'api:alice' }, tick()), REFUSAL.duplicateApproval, { state: 'awaitingPlanApproval', planId: 'plan-1' });
+    const refusal = expectRefusal(decideApprove(r, { by: 'api:alice' }, tick()), REFUSAL.duplicateApproval, {
+      state: 'awaitingPlanApproval',
+      planId: 'plan-1',
+    });
     expect(refusal.message).toContain('already approved plan plan-1 (1 of 2 approvals)');
-    expect(r.record.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'approve', by: 'api:alice', code: 'DuplicateApproval', reason: refusal.message });
+    expect(r.record.timeline.at(-1)).toMatchObject({
+      type: 'approvalRefused',
+      decision: 'approve',
+      by: 'api:alice',
+      code: 'DuplicateApproval',
+      reason: refusal.message,
+    });
     expect(r.record.approvals).toHaveLength(1);
     // A reject by someone who already approved is a different decision: not a duplicate.
     expect(decideReject(r, { reason: 'changed my mind', by: 'api:alice' }, tick())).toBeUndefined();
@@ -674,7 +730,13 @@ describe('approval policies', () => {
     const r = underPolicy({ approvers: ['group:oncall'], groups: { oncall: ['alice', 'slack:U2'] } });
     const refusal = expectRefusal(decideApprove(r, { by: 'mallory' }, tick()), REFUSAL.notAllowed, { state: 'awaitingPlanApproval' });
     expect(refusal.message).toBe('mallory is not an approver of this session (approvers: group:oncall)');
-    expect(r.record.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'approve', by: 'mallory', code: 'NotAllowed', planId: 'plan-1' });
+    expect(r.record.timeline.at(-1)).toMatchObject({
+      type: 'approvalRefused',
+      decision: 'approve',
+      by: 'mallory',
+      code: 'NotAllowed',
+      planId: 'plan-1',
+    });
     expectRefusal(decideReject(r, { reason: 'no', by: 'mallory' }, tick()), REFUSAL.notAllowed, { state: 'awaitingPlanApproval' });
     expect(r.record.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', decision: 'reject', by: 'mallory', code: 'NotAllowed' });
     expect(r.record.state).toBe('awaitingPlanApproval');
@@ -693,7 +755,9 @@ describe('approval policies', () => {
   it('checks state, then the plan (id and hash), then the policy', () => {
     const r = underPolicy({ approvers: ['alice'] });
     expectRefusal(decideApprove(r, { by: 'mallory', planId: 'plan-0' }, tick()), REFUSAL.stalePlan, { planId: 'plan-1' });
-    const stale = expectRefusal(decideApprove(r, { by: 'alice', planHash: 'not-the-hash' }, tick()), REFUSAL.stalePlan, { planId: 'plan-1' });
+    const stale = expectRefusal(decideApprove(r, { by: 'alice', planHash: 'not-the-hash' }, tick()), REFUSAL.stalePlan, {
+      planId: 'plan-1',
+    });
     expect(stale.message).toContain('the plan changed since it was shown');
     expect(r.record.timeline.at(-1)).toMatchObject({ type: 'approvalRefused', code: 'StalePlan', by: 'alice' });
     expect(decideApprove(r, { by: 'alice', planId: 'plan-1', planHash: planHash(plan1) }, tick())).toBeUndefined();
@@ -730,7 +794,8 @@ describe('approval policies', () => {
     expect(r.record.reason).toBe('no decision on plan plan-1 before the deadline');
     expect(r.record.timeline.slice(-types.length).map((e) => e.type)).toEqual(types);
     expect(r.record.timeline.at(-1)).toMatchObject({ type: 'sessionCancelled', by: 'policy:deadline', originator: 'system' });
-    if (action === 'reject') expect(r.record.timeline.at(-2)).toMatchObject({ planId: 'plan-1', by: 'policy:deadline', originator: 'system', replan: false });
+    if (action === 'reject')
+      expect(r.record.timeline.at(-2)).toMatchObject({ planId: 'plan-1', by: 'policy:deadline', originator: 'system', replan: false });
   });
 
   it('at the deadline, action approve (low-risk only) approves the plan as the system', () => {

@@ -91,7 +91,11 @@ describe('the session message', () => {
     expect(approve).toMatchObject({ action_id: ACTION.approve, style: 'primary', text: { text: 'Approve' } });
     expect(reject).toMatchObject({ action_id: ACTION.reject, style: 'danger' });
     for (const button of [approve, reject]) {
-      expect(ButtonValue.parse(JSON.parse(button.value))).toEqual({ sessionId: 'alert-am-abc', planId: 'plan-1', planHash: 'abcdef0123456789' });
+      expect(ButtonValue.parse(JSON.parse(button.value))).toEqual({
+        sessionId: 'alert-am-abc',
+        planId: 'plan-1',
+        planHash: 'abcdef0123456789',
+      });
     }
     expect(open).toMatchObject({ action_id: ACTION.open, url });
     expect(text).toContain(`<${url}|Temporal UI>`);
@@ -109,30 +113,38 @@ describe('the session message', () => {
 
   it('reads right in every state', () => {
     expect(statusLine(view({ state: 'planning' }))).toContain('Planning');
-    expect(statusLine(view({ state: 'planning' }), { approvals: [], rejection: { by: 'slack:U1', reason: 'too risky', replan: true } })).toBe(
-      ':thinking_face: *Re-planning*: <@U1> rejected the plan: too risky',
-    );
+    expect(
+      statusLine(view({ state: 'planning' }), { approvals: [], rejection: { by: 'slack:U1', reason: 'too risky', replan: true } }),
+    ).toBe(':thinking_face: *Re-planning*: <@U1> rejected the plan: too risky');
     expect(statusLine(view({ state: 'paused', currentStep: 1 }), { approvals: [], pausedBy: 'cli:bob' })).toContain('*Paused* by cli:bob');
     const done = statusLine(
       view({
         state: 'completed',
         summary: 'rolled back to v1.41',
-        outputs: [{ type: 'pullRequest', pullRequest: { url: 'https://github.com/acme/checkout/pull/7', title: 'Pin v1.41', description: '' } }],
+        outputs: [
+          { type: 'pullRequest', pullRequest: { url: 'https://github.com/acme/checkout/pull/7', title: 'Pin v1.41', description: '' } },
+        ],
       }),
     );
     expect(done).toContain(':white_check_mark: *Done*');
     expect(done).toContain('rolled back to v1.41');
     expect(done).toContain('<https://github.com/acme/checkout/pull/7|Pin v1.41>');
     expect(statusLine(view({ state: 'failed', reason: 'the agent crashed' }))).toBe(':x: *Failed*: the agent crashed');
-    expect(statusLine(view({ state: 'cancelled', reason: 'plan plan-1 rejected: no' }), { approvals: [], rejection: { by: 'slack:U2', reason: 'no', replan: false } })).toBe(
-      ':no_entry_sign: *Rejected* by <@U2>: no',
-    );
+    expect(
+      statusLine(view({ state: 'cancelled', reason: 'plan plan-1 rejected: no' }), {
+        approvals: [],
+        rejection: { by: 'slack:U2', reason: 'no', replan: false },
+      }),
+    ).toBe(':no_entry_sign: *Rejected* by <@U2>: no');
     expect(statusLine(view({ state: 'cancelled', reason: 'wrong service' }), { approvals: [], cancelledBy: 'api:alice' })).toBe(
       ':no_entry_sign: *Cancelled* by api:alice: wrong service',
     );
-    expect(statusLine(view({ state: 'cancelled', reason: 'no decision on plan plan-1 before the deadline' }), { approvals: [], cancelledBy: 'policy:deadline' })).toContain(
-      'by the deadline policy',
-    );
+    expect(
+      statusLine(view({ state: 'cancelled', reason: 'no decision on plan plan-1 before the deadline' }), {
+        approvals: [],
+        cancelledBy: 'policy:deadline',
+      }),
+    ).toContain('by the deadline policy');
   });
 
   it('shows approvals so far, the deadline and escalation while more approvals are needed', () => {
@@ -169,7 +181,12 @@ describe('the session message', () => {
   });
 
   it("stays inside Slack's limits for long plans and long text", () => {
-    const steps = Array.from({ length: 60 }, (_, index) => ({ id: `s${index}`, index, title: `Step ${index} ${'x'.repeat(150)}`, description: 'y'.repeat(1_000) }));
+    const steps = Array.from({ length: 60 }, (_, index) => ({
+      id: `s${index}`,
+      index,
+      title: `Step ${index} ${'x'.repeat(150)}`,
+      description: 'y'.repeat(1_000),
+    }));
     const blocks = blocksOf(view({ title: 'T'.repeat(400), plan: { id: 'plan-1', steps } }));
     expect(blocks.length).toBeLessThanOrEqual(50);
     expect(blocks[0]?.text.text.length).toBeLessThanOrEqual(150);
@@ -184,7 +201,9 @@ describe('the session message', () => {
     expect(who('slack:S0ONCALL')).toBe('<!subteam^S0ONCALL>');
     expect(who('api:alice')).toBe('api:alice');
     expect(who('group:<oncall>')).toBe('group:&lt;oncall&gt;');
-    expect(escalationMessage(view(), ['slack:S0ONCALL', 'group:sre']).text).toMatch(/^:rotating_light: <!subteam\^S0ONCALL> group:sre: nobody has decided/);
+    expect(escalationMessage(view(), ['slack:S0ONCALL', 'group:sre']).text).toMatch(
+      /^:rotating_light: <!subteam\^S0ONCALL> group:sre: nobody has decided/,
+    );
   });
 });
 
@@ -205,13 +224,18 @@ describe('facts from the timeline', () => {
       view(),
     );
     expect(facts).toEqual({
-      approvals: [{ by: 'slack:U0A', comment: undefined }, { by: 'slack:U0B', comment: undefined }],
+      approvals: [
+        { by: 'slack:U0A', comment: undefined },
+        { by: 'slack:U0B', comment: undefined },
+      ],
       rejection: { by: 'slack:U0REJ', reason: 'no', replan: true },
       pausedBy: 'cli:bob',
       cancelledBy: 'api:alice',
       question: 'Which host?',
     });
-    expect(statusLine(view({ state: 'awaitingUserFeedback' }), facts)).toBe(':speech_balloon: *The agent asks*: Which host?\nAnswer in the thread.');
+    expect(statusLine(view({ state: 'awaitingUserFeedback' }), facts)).toBe(
+      ':speech_balloon: *The agent asks*: Which host?\nAnswer in the thread.',
+    );
   });
 });
 
@@ -219,7 +243,12 @@ describe('the reject modal', () => {
   it('asks why, offers a re-plan, and carries the plan and where to answer', () => {
     const modal = rejectModal({ sessionId: 's-1', planId: 'plan-2', channel: 'C1', responseUrl: 'https://hooks.slack.com/actions/x' });
     expect(modal).toMatchObject({ type: 'modal', callback_id: REJECT_VIEW.callbackId });
-    expect(JSON.parse(modal.private_metadata!)).toEqual({ sessionId: 's-1', planId: 'plan-2', channel: 'C1', responseUrl: 'https://hooks.slack.com/actions/x' });
+    expect(JSON.parse(modal.private_metadata!)).toEqual({
+      sessionId: 's-1',
+      planId: 'plan-2',
+      channel: 'C1',
+      responseUrl: 'https://hooks.slack.com/actions/x',
+    });
     expect(modal.title.text.length).toBeLessThanOrEqual(24);
     const input = modal.blocks.find((b) => b.type === 'input' && b.block_id === REJECT_VIEW.reasonBlock) as Block;
     expect(input.element).toMatchObject({ type: 'plain_text_input', action_id: REJECT_VIEW.reasonAction, min_length: 1 });
@@ -246,9 +275,12 @@ describe('the slash command', () => {
     expect(parseCommand(text)).toEqual(expected);
   });
 
-  it.each([['status'], ['reject demo-1'], ['reject demo-1 --replan'], ['ask demo-1'], ['approve'], ['list nonsense'], ['frobnicate x']])('answers "%s" with usage', (text) => {
-    expect(parseCommand(text)).toMatchObject({ kind: 'usage', message: expect.any(String) });
-  });
+  it.each([['status'], ['reject demo-1'], ['reject demo-1 --replan'], ['ask demo-1'], ['approve'], ['list nonsense'], ['frobnicate x']])(
+    'answers "%s" with usage',
+    (text) => {
+      expect(parseCommand(text)).toMatchObject({ kind: 'usage', message: expect.any(String) });
+    },
+  );
 
   it('lists sessions one a line', () => {
     const list = sessionList([{ id: 'a', state: 'paused', title: 'disk <full>', createTime: '', status: 'RUNNING' }], 'open');
@@ -289,18 +321,27 @@ describe('tool-call reviews', () => {
     expect(deny).toMatchObject({ action_id: ACTION.reviewDeny, style: 'danger', text: { text: 'Deny…' } });
     expect(edit).toMatchObject({ action_id: ACTION.reviewEdit, text: { text: 'Edit…' } });
     for (const button of [approve, deny, edit]) {
-      expect(ReviewButtonValue.parse(JSON.parse(button.value))).toEqual({ sessionId: 'alert-am-abc', reviewId: 'review-12', tool: 'restart' });
+      expect(ReviewButtonValue.parse(JSON.parse(button.value))).toEqual({
+        sessionId: 'alert-am-abc',
+        reviewId: 'review-12',
+        tool: 'restart',
+      });
     }
   });
 
   it('says when a tool is risky', () => {
     const message = reviewMessage(running, review({ tool: 'flushCache', reason: 'risky' }));
     expect(message.text).toMatch(/flushCache \(a risky tool\)$/);
-    expect(allText(message.blocks as Block[])).toContain('*Why*: `flushCache` is a risky tool: every call to it is reviewed, in the plan or not.');
+    expect(allText(message.blocks as Block[])).toContain(
+      '*Why*: `flushCache` is a risky tool: every call to it is reviewed, in the plan or not.',
+    );
   });
 
   it('escapes and bounds the arguments: no pings, no early end of the code block, inside Slack limits', () => {
-    const hostile = review({ tool: '<!channel>', arguments: { note: '<!here> ``` & <https://evil.example|x>', blob: 'x'.repeat(10_000), amp: '&'.repeat(3_000) } });
+    const hostile = review({
+      tool: '<!channel>',
+      arguments: { note: '<!here> ``` & <https://evil.example|x>', blob: 'x'.repeat(10_000), amp: '&'.repeat(3_000) },
+    });
     const blocks = reviewMessage(running, hostile).blocks as Block[];
     // What Slack renders (button values are data, never shown).
     const text = allText(blocks.filter((b) => b.type !== 'actions'));
@@ -325,13 +366,19 @@ describe('tool-call reviews', () => {
     expect(allText(approved.blocks as Block[])).toContain(':wrench: The agent asked to run `restart` (step 2/2: Roll back).');
     expect(allText(approved.blocks as Block[])).not.toContain('denied on its own');
 
-    expect(allText(decided({ decision: 'deny', by: 'slack:U0BOB', reason: 'not <now>' }).blocks as Block[])).toContain(':no_entry_sign: *Denied* by <@U0BOB>: not &lt;now&gt;. The agent reads why.');
-    const edited = allText(decided({ decision: 'edit', by: 'cli:carol', arguments: { service: 'checkout-api' } }).blocks as Block[]);
-    expect(edited).toContain(':pencil2: *Edited* by cli:carol. The call runs with:\\n```\\n{\\n  \\"service\\": \\"checkout-api\\"\\n}\\n```');
-    expect(allText(decided({ decision: 'deny', by: 'policy:review-expired', reason: 'nobody reviewed this call in time' }).blocks as Block[])).toContain(
-      '*Denied* by the review deadline: nobody reviewed this call in time.',
+    expect(allText(decided({ decision: 'deny', by: 'slack:U0BOB', reason: 'not <now>' }).blocks as Block[])).toContain(
+      ':no_entry_sign: *Denied* by <@U0BOB>: not &lt;now&gt;. The agent reads why.',
     );
-    expect(allText(decided({ closed: 'the session is cancelled.' }).blocks as Block[])).toContain('*No longer awaits review*: the session is cancelled.');
+    const edited = allText(decided({ decision: 'edit', by: 'cli:carol', arguments: { service: 'checkout-api' } }).blocks as Block[]);
+    expect(edited).toContain(
+      ':pencil2: *Edited* by cli:carol. The call runs with:\\n```\\n{\\n  \\"service\\": \\"checkout-api\\"\\n}\\n```',
+    );
+    expect(
+      allText(decided({ decision: 'deny', by: 'policy:review-expired', reason: 'nobody reviewed this call in time' }).blocks as Block[]),
+    ).toContain('*Denied* by the review deadline: nobody reviewed this call in time.');
+    expect(allText(decided({ closed: 'the session is cancelled.' }).blocks as Block[])).toContain(
+      '*No longer awaits review*: the session is cancelled.',
+    );
   });
 
   it('shows on the session message how many calls await review, and the usage against the budget', () => {
@@ -340,8 +387,12 @@ describe('tool-call reviews', () => {
     const message = sessionMessage(waiting);
     expect(message.text).toBe('checkout-api error rate above 5%: 2 tool calls await review');
     // The model's text of that turn is no question to answer.
-    expect(statusLine(waiting, { approvals: [], question: 'I will restart payments.' })).toBe(':raised_hand: *2 tool calls await review*: decide in the thread.');
-    expect(statusLine(view({ state: 'awaitingUserFeedback', pendingReviews: [review()] }))).toBe(':raised_hand: *1 tool call awaits review*: decide in the thread.');
+    expect(statusLine(waiting, { approvals: [], question: 'I will restart payments.' })).toBe(
+      ':raised_hand: *2 tool calls await review*: decide in the thread.',
+    );
+    expect(statusLine(view({ state: 'awaitingUserFeedback', pendingReviews: [review()] }))).toBe(
+      ':raised_hand: *1 tool call awaits review*: decide in the thread.',
+    );
     // Paused with a call still to decide: both show.
     const paused = allText(blocksOf(view({ state: 'paused', currentStep: 1, pendingReviews: [review()] })));
     expect(paused).toContain('*Paused*');
@@ -359,13 +410,23 @@ describe('tool-call reviews', () => {
   });
 
   it('asks why in the deny modal, and offers the arguments as JSON in the edit modal, carrying the review and where to answer', () => {
-    const metadata = { sessionId: 's-1', reviewId: 'review-12', tool: 'restart', channel: 'C1', messageTs: '1.2', responseUrl: 'https://hooks.slack.com/actions/x' };
+    const metadata = {
+      sessionId: 's-1',
+      reviewId: 'review-12',
+      tool: 'restart',
+      channel: 'C1',
+      messageTs: '1.2',
+      responseUrl: 'https://hooks.slack.com/actions/x',
+    };
     const deny = reviewDenyModal(metadata, 'restart');
     expect(deny).toMatchObject({ type: 'modal', callback_id: REVIEW_VIEW.denyCallbackId, submit: { text: 'Deny' } });
     expect(ReviewMetadata.parse(JSON.parse(deny.private_metadata!))).toEqual(metadata);
     expect(deny.title.text.length).toBeLessThanOrEqual(24);
     const reason = deny.blocks.find((b) => b.type === 'input') as Block;
-    expect(reason).toMatchObject({ block_id: REVIEW_VIEW.reasonBlock, element: { type: 'plain_text_input', action_id: REVIEW_VIEW.reasonBlock, min_length: 1 } });
+    expect(reason).toMatchObject({
+      block_id: REVIEW_VIEW.reasonBlock,
+      element: { type: 'plain_text_input', action_id: REVIEW_VIEW.reasonBlock, min_length: 1 },
+    });
     expect(reason.optional).toBeUndefined();
 
     const edit = reviewEditModal(metadata, review({ arguments: { service: 'payments', force: true } }));
@@ -374,7 +435,10 @@ describe('tool-call reviews', () => {
     expect(edit.submit!.text.length).toBeLessThanOrEqual(24);
     expect(ReviewMetadata.parse(JSON.parse(edit.private_metadata!))).toEqual(metadata);
     const input = edit.blocks.find((b) => b.type === 'input') as Block;
-    expect(input).toMatchObject({ block_id: REVIEW_VIEW.argumentsBlock, element: { action_id: REVIEW_VIEW.argumentsBlock, multiline: true, max_length: 3_000 } });
+    expect(input).toMatchObject({
+      block_id: REVIEW_VIEW.argumentsBlock,
+      element: { action_id: REVIEW_VIEW.argumentsBlock, multiline: true, max_length: 3_000 },
+    });
     expect(JSON.parse(input.element.initial_value)).toEqual({ service: 'payments', force: true });
   });
 
@@ -385,7 +449,9 @@ describe('tool-call reviews', () => {
     ]);
     const [heading, first, second] = list.text.split('\n');
     expect(heading).toBe("*2 tool calls await review*: decide with the buttons in each session's thread.");
-    expect(first).toMatch(/^• `restart` `\{"service":"payments"\}` \(outside the plan\) in \*checkout &lt;5xx&gt;\* · `alert-1` `review-12` · since <!date\^\d+\^/);
+    expect(first).toMatch(
+      /^• `restart` `\{"service":"payments"\}` \(outside the plan\) in \*checkout &lt;5xx&gt;\* · `alert-1` `review-12` · since <!date\^\d+\^/,
+    );
     expect(second).toMatch(/^• `flushCache` `\{\}` \(risky tool\) in \*cache\*/);
     expect(reviewList([]).text).toBe('No tool calls await review.');
   });

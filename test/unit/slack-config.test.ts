@@ -18,7 +18,11 @@ describe('service.slack', () => {
   });
 
   it('turns on with credentials from the environment, which win over the file', () => {
-    const slack = slackConfigSchema(ENV).parse({ botToken: 'xoxb-from-file', temporalUiUrl: 'https://cloud.temporal.io', apiUrl: 'http://127.0.0.1:9999/api' });
+    const slack = slackConfigSchema(ENV).parse({
+      botToken: 'xoxb-from-file',
+      temporalUiUrl: 'https://cloud.temporal.io',
+      apiUrl: 'http://127.0.0.1:9999/api',
+    });
     expect(slack).toEqual({
       enabled: true,
       botToken: 'xoxb-123',
@@ -33,14 +37,19 @@ describe('service.slack', () => {
   it('refuses to run half-configured, naming the variable', () => {
     const parsed = slackConfigSchema({ ANDON_SLACK_BOT_TOKEN: 'xoxb-123' }).safeParse({});
     expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues[0]).toMatchObject({ path: ['signingSecret'], message: expect.stringContaining('ANDON_SLACK_SIGNING_SECRET') });
+    expect(parsed.error?.issues[0]).toMatchObject({
+      path: ['signingSecret'],
+      message: expect.stringContaining('ANDON_SLACK_SIGNING_SECRET'),
+    });
     expect(slackConfigSchema({}).safeParse({ enabled: true, signingSecret: 's' }).error?.issues[0]?.path).toEqual(['botToken']);
     expect(slackConfigSchema({}).safeParse({ apiUrl: 'ftp://x' }).success).toBe(false);
     expect(slackConfigSchema({}).safeParse({ botToken: 'x', signingSecret: 's', chanel: '#ops' }).success).toBe(false);
   });
 
   it('sends alert sessions to the default channel unless their route names one', () => {
-    const webhooks = WebhooksConfig.parse({ routes: [{ match: { labels: { team: 'db' } }, prompt: 'p', slackChannel: '#db' }, { prompt: 'q' }] });
+    const webhooks = WebhooksConfig.parse({
+      routes: [{ match: { labels: { team: 'db' } }, prompt: 'p', slackChannel: '#db' }, { prompt: 'q' }],
+    });
     const slack = slackConfigSchema(ENV).parse({ defaultChannel: '#ops' });
     const routed = withDefaultSlackChannel(webhooks, slack);
     expect(routed.routes.map((r) => r.slackChannel)).toEqual(['#db', '#ops']);

@@ -34,11 +34,20 @@ function handler(stubs: Stubs, editAnswerMs = 50) {
     chat: { update: async (args: Record<string, unknown>) => updated.push(args) },
     views: { open: async (args: Record<string, unknown>) => opened.push(args) },
   } as unknown as WebClient;
-  const responder = { tell: async (audience: Audience, message: SlackMessage) => void told.push({ audience, message }) } as unknown as Responder;
+  const responder = {
+    tell: async (audience: Audience, message: SlackMessage) => void told.push({ audience, message }),
+  } as unknown as Responder;
   return { interactions: new InteractionHandler(actions, web, responder, { editAnswerMs }), told, updated, opened, decided };
 }
 
-const metadata: ReviewMetadata = { sessionId: 's-1', reviewId: 'review-4', tool: 'restart', channel: 'C1', messageTs: '10.1', responseUrl: 'http://respond/1' };
+const metadata: ReviewMetadata = {
+  sessionId: 's-1',
+  reviewId: 'review-4',
+  tool: 'restart',
+  channel: 'C1',
+  messageTs: '10.1',
+  responseUrl: 'http://respond/1',
+};
 
 function editSubmission(text: string | null, meta: ReviewMetadata = metadata) {
   return {
@@ -82,10 +91,21 @@ describe('the edit modal', () => {
   });
 
   it("shows a field the tool's schema refuses in the modal when the verdict comes in time", async () => {
-    const { interactions, decided } = handler({ review: async () => ({ kind: 'invalid', field: 'arguments.service', message: 'invalid arguments for restart: service: expected one plain word' }) });
+    const { interactions, decided } = handler({
+      review: async () => ({
+        kind: 'invalid',
+        field: 'arguments.service',
+        message: 'invalid arguments for restart: service: expected one plain word',
+      }),
+    });
     const ack = await interactions.handle(editSubmission('{"service": "-rf"}'));
-    expect(ack.body).toEqual({ response_action: 'errors', errors: { arguments: 'invalid arguments for restart: service: expected one plain word' } });
-    expect(decided).toEqual([{ user: 'U0CAROL', sessionId: 's-1', reviewId: 'review-4', choice: { decision: 'edit', arguments: { service: '-rf' } } }]);
+    expect(ack.body).toEqual({
+      response_action: 'errors',
+      errors: { arguments: 'invalid arguments for restart: service: expected one plain word' },
+    });
+    expect(decided).toEqual([
+      { user: 'U0CAROL', sessionId: 's-1', reviewId: 'review-4', choice: { decision: 'edit', arguments: { service: '-rf' } } },
+    ]);
   });
 
   it('closes the modal when the verdict is late, and tells the person a late refusal', async () => {
@@ -103,7 +123,9 @@ describe('the edit modal', () => {
     expect(told).toEqual([
       {
         audience: { user: 'U0CAROL', channel: 'C1', responseUrl: 'http://respond/1' },
-        message: { text: ':warning: Your decision on `review-4` was not accepted: invalid arguments for restart: service: expected one plain word. Nothing changed.' },
+        message: {
+          text: ':warning: Your decision on `review-4` was not accepted: invalid arguments for restart: service: expected one plain word. Nothing changed.',
+        },
       },
     ]);
     expect(updated).toEqual([]);
@@ -120,7 +142,9 @@ describe('the edit modal', () => {
 
   it('confirms to the person when the message cannot be updated (no message known)', async () => {
     const { interactions, told, updated } = handler({});
-    const ack = await interactions.handle(editSubmission('{"service": "checkout-api"}', { sessionId: 's-1', reviewId: 'review-4', responseUrl: 'http://respond/1' }));
+    const ack = await interactions.handle(
+      editSubmission('{"service": "checkout-api"}', { sessionId: 's-1', reviewId: 'review-4', responseUrl: 'http://respond/1' }),
+    );
     await ack.after!();
     expect(updated).toEqual([]);
     expect(told.map((t) => t.message.text)).toEqual([':white_check_mark: Your decision on `review-4` is recorded.']);
@@ -150,17 +174,30 @@ describe('the review buttons', () => {
 
   it('Edit on a call that awaits no review opens nothing and says it was decided', async () => {
     const { interactions, opened, told, updated } = handler({
-      reviewNow: async () => ({ message: { text: 'denied' }, verdict: { decision: 'deny', by: 'policy:review-expired', reason: 'nobody reviewed this call in time' } }),
+      reviewNow: async () => ({
+        message: { text: 'denied' },
+        verdict: { decision: 'deny', by: 'policy:review-expired', reason: 'nobody reviewed this call in time' },
+      }),
     });
     const ack = await interactions.handle(reviewClick(ACTION.reviewEdit));
     await ack.after!();
     expect(opened).toEqual([]);
     expect(updated).toEqual([{ channel: 'C1', ts: '10.1', text: 'denied' }]);
-    expect(told.map((t) => t.message.text)).toEqual([':information_source: This tool call was already decided: denied by the review deadline. Nothing changed.']);
+    expect(told.map((t) => t.message.text)).toEqual([
+      ':information_source: This tool call was already decided: denied by the review deadline. Nothing changed.',
+    ]);
   });
 
   it('Edit refuses arguments too long for a Slack input', async () => {
-    const big = { id: 'review-4', stepId: 's', toolCallId: 'c', tool: 'restart', arguments: { blob: 'x'.repeat(4_000) }, reason: 'risky' as const, createdAt: '' };
+    const big = {
+      id: 'review-4',
+      stepId: 's',
+      toolCallId: 'c',
+      tool: 'restart',
+      arguments: { blob: 'x'.repeat(4_000) },
+      reason: 'risky' as const,
+      createdAt: '',
+    };
     const { interactions, opened, told } = handler({ pendingReview: async () => big });
     const ack = await interactions.handle(reviewClick(ACTION.reviewEdit));
     await ack.after!();

@@ -60,13 +60,21 @@ describe('SlackNotifier', () => {
     expect(JSON.stringify(message.blocks)).toContain('https://temporal.example/namespaces/prod/workflows/n-1');
     expect(JSON.stringify(message.blocks)).toContain('andon_approve');
 
-    const updated = await notifier.notify(notification({ kind: 'stateChanged', view: view({ state: 'inProgress', currentStep: 0 }), slack: ref }), options());
+    const updated = await notifier.notify(
+      notification({ kind: 'stateChanged', view: view({ state: 'inProgress', currentStep: 0 }), slack: ref }),
+      options(),
+    );
     expect(updated.slack).toEqual(ref);
     expect(message.history).toHaveLength(1);
     expect(JSON.stringify(message.blocks)).toContain('Approved by <@U0ALICE>');
     expect(JSON.stringify(message.blocks)).not.toContain('andon_approve');
 
-    expect(await notifier.notify(notification({ kind: 'agentReplied', reply: { messageId: 'm', text: 'because <reasons>' }, slack: ref }), options())).toEqual({});
+    expect(
+      await notifier.notify(
+        notification({ kind: 'agentReplied', reply: { messageId: 'm', text: 'because <reasons>' }, slack: ref }),
+        options(),
+      ),
+    ).toEqual({});
     await notifier.notify(notification({ kind: 'approvalReminder', slack: ref }), options());
     await notifier.notify(notification({ kind: 'approvalEscalated', escalateTo: ['slack:S0ONCALL'], slack: ref }), options());
     const thread = slack.thread(ref.channel, ref.ts);
@@ -80,14 +88,22 @@ describe('SlackNotifier', () => {
 
   it('updates the message in place for a new plan, and says so in the thread', async () => {
     const { slack: ref } = await notifier.notify(notification({}), options());
-    const again = await notifier.notify(notification({ view: view({ plan: { id: 'plan-2', steps: [{ id: 's', index: 0, title: 'Other', description: '' }] } }), slack: ref }), options());
+    const again = await notifier.notify(
+      notification({ view: view({ plan: { id: 'plan-2', steps: [{ id: 's', index: 0, title: 'Other', description: '' }] } }), slack: ref }),
+      options(),
+    );
     expect(again.slack).toEqual(ref);
     expect(slack.messages.get(`${ref!.channel}:${ref!.ts}`)!.history).toHaveLength(1);
-    expect(slack.thread(ref!.channel, ref!.ts).map((m) => m.text)).toEqual([expect.stringContaining('A new plan (`plan-2`) awaits approval')]);
+    expect(slack.thread(ref!.channel, ref!.ts).map((m) => m.text)).toEqual([
+      expect.stringContaining('A new plan (`plan-2`) awaits approval'),
+    ]);
   });
 
   it('posts a state change as a new message when there is none yet (no approval required)', async () => {
-    const result = await notifier.notify(notification({ kind: 'stateChanged', view: view({ state: 'inProgress', currentStep: 0 }) }), options());
+    const result = await notifier.notify(
+      notification({ kind: 'stateChanged', view: view({ state: 'inProgress', currentStep: 0 }) }),
+      options(),
+    );
     expect(result.slack?.channel).toBe('COPS');
   });
 
@@ -119,7 +135,9 @@ describe('SlackNotifier', () => {
     expect(slack.callsOf('chat.postMessage').length).toBe(before + 1);
 
     slack.fail({ method: 'chat.update', status: 503, times: 1 });
-    const down = (await rejectionOf(notifier.notify(notification({ kind: 'stateChanged', slack: { channel: 'COPS', ts: '1.1' } }), options()))) as NotifyError;
+    const down = (await rejectionOf(
+      notifier.notify(notification({ kind: 'stateChanged', slack: { channel: 'COPS', ts: '1.1' } }), options()),
+    )) as NotifyError;
     expect(down.options.retryable).toBe(true);
     expect(down.message).toMatch(/HTTP 503/);
   });
@@ -146,7 +164,8 @@ describe('SlackNotifier', () => {
       reason: 'outsidePlan',
       createdAt: '2026-01-01T00:00:00.000Z',
     };
-    const waiting = (overrides: Partial<SessionView> = {}) => view({ state: 'awaitingUserFeedback', currentStep: 0, pendingReviews: [review], ...overrides });
+    const waiting = (overrides: Partial<SessionView> = {}) =>
+      view({ state: 'awaitingUserFeedback', currentStep: 0, pendingReviews: [review], ...overrides });
 
     it('updates the session message, then asks in its thread, also sent to the channel, with the buttons', async () => {
       const { slack: ref } = await notifier.notify(notification({}), options());
@@ -157,22 +176,33 @@ describe('SlackNotifier', () => {
       expect(session.history).toHaveLength(1);
       expect(session.text).toBe('disk full on db-7: 1 tool call awaits review');
       const asked = at(slack.thread(ref!.channel, ref!.ts), 0);
-      expect(asked).toMatchObject({ broadcast: true, text: 'Review a tool call in disk full on db-7: restart (outside the approved plan)' });
+      expect(asked).toMatchObject({
+        broadcast: true,
+        text: 'Review a tool call in disk full on db-7: restart (outside the approved plan)',
+      });
       expect(JSON.stringify(asked.blocks)).toContain('andon_review_approve');
       expect(JSON.stringify(asked.blocks)).toContain('\\"service\\": \\"payments\\"');
     });
 
     it('posts in the channel when the session has no message', async () => {
       const before = slack.callsOf('chat.update').length;
-      const result = await notifier.notify(notification({ kind: 'reviewRequested', targets: { slack: { channel: '#noplan' } }, view: waiting(), review }), options());
+      const result = await notifier.notify(
+        notification({ kind: 'reviewRequested', targets: { slack: { channel: '#noplan' } }, view: waiting(), review }),
+        options(),
+      );
       expect(result).toEqual({});
       expect(slack.callsOf('chat.update').length).toBe(before);
-      expect(slack.posts('CNOPLAN').map((m) => m.text)).toEqual(['Review a tool call in disk full on db-7: restart (outside the approved plan)']);
+      expect(slack.posts('CNOPLAN').map((m) => m.text)).toEqual([
+        'Review a tool call in disk full on db-7: restart (outside the approved plan)',
+      ]);
     });
 
     it('posts a call decided before it could be posted without buttons, and not to the channel', async () => {
       const { slack: ref } = await notifier.notify(notification({}), options());
-      await notifier.notify(notification({ kind: 'reviewRequested', view: waiting({ state: 'inProgress', pendingReviews: [] }), review, slack: ref }), options());
+      await notifier.notify(
+        notification({ kind: 'reviewRequested', view: waiting({ state: 'inProgress', pendingReviews: [] }), review, slack: ref }),
+        options(),
+      );
       const asked = at(slack.thread(ref!.channel, ref!.ts), 0);
       expect(asked.broadcast).toBe(false);
       expect(JSON.stringify(asked.blocks)).not.toContain('andon_review_approve');
@@ -189,14 +219,21 @@ describe('SlackNotifier', () => {
       expect(warnings).toEqual([expect.stringContaining('message_not_found')]);
 
       slack.fail({ method: 'chat.postMessage', status: 429, retryAfter: 2, times: 1 });
-      const limited = (await rejectionOf(warned.notify(notification({ kind: 'reviewRequested', view: waiting(), review, slack: ref }), options()))) as NotifyError;
+      const limited = (await rejectionOf(
+        warned.notify(notification({ kind: 'reviewRequested', view: waiting(), review, slack: ref }), options()),
+      )) as NotifyError;
       expect(limited.options).toMatchObject({ retryable: true, retryAfterMs: 2_000 });
     });
   });
 
   it('still posts when who decided cannot be read', async () => {
     const warnings: string[] = [];
-    const blind = new SlackNotifier({ botToken: TOKEN, apiUrl: slack.apiUrl, facts: async () => Promise.reject(new Error('no worker')), warn: (m) => warnings.push(m) });
+    const blind = new SlackNotifier({
+      botToken: TOKEN,
+      apiUrl: slack.apiUrl,
+      facts: async () => Promise.reject(new Error('no worker')),
+      warn: (m) => warnings.push(m),
+    });
     const result = await blind.notify(notification({ kind: 'stateChanged', view: view({ state: 'inProgress' }) }), options());
     expect(result.slack).toBeDefined();
     expect(warnings).toEqual([expect.stringContaining('no worker')]);

@@ -9,8 +9,7 @@ import { SlackSignatureVerifier, signature } from '../../src/slack/signature';
 const DOC = {
   secret: '8f742231b10e8888abcd99yyyzzz85a5',
   timestamp: 1531420618,
-  body:
-    'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c',
+  body: 'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c',
   signature: 'v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503',
 };
 
@@ -30,7 +29,10 @@ describe('SlackSignatureVerifier', () => {
     const body = Buffer.from('payload=%7B%7D');
     const good = signature(SECRET, now, body);
     const refused = (h: Record<string, string>, b = body) => verifier.verify(h, b);
-    expect(refused(headers(now, signature('another-secret', now, body)))).toMatchObject({ ok: false, reason: expect.stringMatching(/invalid X-Slack-Signature/) });
+    expect(refused(headers(now, signature('another-secret', now, body)))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/invalid X-Slack-Signature/),
+    });
     expect(refused(headers(now, good), Buffer.from('payload=%7B%22x%22%7D'))).toMatchObject({ ok: false });
     expect(refused(headers(now, good.replace('v0=', 'v1=')))).toMatchObject({ ok: false });
     expect(refused(headers(now, 'v0=nothex'))).toMatchObject({ ok: false });

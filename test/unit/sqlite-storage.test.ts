@@ -21,7 +21,12 @@ describe('node:sqlite storage', () => {
           throw new Error('half done');
         }),
       ).toThrow('half done');
-      expect(db.prepare('SELECT x FROM t').all().map((row) => row.x)).toEqual([1]);
+      expect(
+        db
+          .prepare('SELECT x FROM t')
+          .all()
+          .map((row) => row.x),
+      ).toEqual([1]);
       db.close();
     });
   });

@@ -6,7 +6,17 @@ import type { Plan, PlanStep } from '../../src/session/schema';
 import { REFUSAL, type SessionWorkflowInput } from '../../src/protocol/messages';
 import { decideApprove, decideCancel, decideMessage, decidePause, decideResume, decideReview } from '../../workflows/session/commands';
 import { budgetReached } from '../../workflows/session/progress';
-import { addUsage, lastSeq, nextCall, nextReviewExpiry, openSession, overBudget, setState, view, type Session } from '../../workflows/session/record';
+import {
+  addUsage,
+  lastSeq,
+  nextCall,
+  nextReviewExpiry,
+  openSession,
+  overBudget,
+  setState,
+  view,
+  type Session,
+} from '../../workflows/session/record';
 import { awaitReview, callDone, expireReviews, grantedBy, turnTaken, workDone } from '../../workflows/session/tool-work';
 import { at, first } from '../support/at';
 
@@ -65,7 +75,19 @@ describe('grantedBy', () => {
 describe('reviews', () => {
   it('opens a review for each call outside the plan or of a risky tool, all at once', () => {
     const r = running();
-    const done = turnTaken(r, step, { text: 'checking', toolCalls: [call('c1', 'searchLog', {}), call('c2', 'restart', { service: 'payments' }), call('c3', 'restart', { service: 'checkout-api' }, true)] }, tick());
+    const done = turnTaken(
+      r,
+      step,
+      {
+        text: 'checking',
+        toolCalls: [
+          call('c1', 'searchLog', {}),
+          call('c2', 'restart', { service: 'payments' }),
+          call('c3', 'restart', { service: 'checkout-api' }, true),
+        ],
+      },
+      tick(),
+    );
     expect(done).toBe(false);
     expect(r.record.reviews.map((v) => [v.toolCallId, v.reason])).toEqual([
       ['c2', 'outsidePlan'],
@@ -90,10 +112,15 @@ describe('reviews', () => {
     const id = first(r.record.reviews).id;
     expect(decideReview(r, { reviewId: id, decision: 'edit', arguments: { service: 'checkout-api' }, by: 'bob' }, tick())).toBeUndefined();
     expect(r.record.state).toBe('inProgress');
-    expect(nextCall(r)).toMatchObject({ waiting: false, decision: { decision: 'edit', by: 'bob', arguments: { service: 'checkout-api' } } });
+    expect(nextCall(r)).toMatchObject({
+      waiting: false,
+      decision: { decision: 'edit', by: 'bob', arguments: { service: 'checkout-api' } },
+    });
     callDone(r, nextCall(r)!.call, { status: 'ok', output: 'restarted' }, tick());
     expect(r.record.timeline.at(-1)).toMatchObject({ type: 'toolCalled', arguments: { service: 'checkout-api' }, reviewedBy: 'bob' });
-    expect(r.record.work!.results).toEqual([{ toolCallId: 'c2', tool: 'restart', status: 'ok', output: 'restarted', editedArguments: { service: 'checkout-api' } }]);
+    expect(r.record.work!.results).toEqual([
+      { toolCallId: 'c2', tool: 'restart', status: 'ok', output: 'restarted', editedArguments: { service: 'checkout-api' } },
+    ]);
   });
 
   it('refuses a decision on no pending review, and bad decisions, changing nothing', () => {
@@ -101,10 +128,22 @@ describe('reviews', () => {
     turnTaken(r, step, { text: '', toolCalls: [call('c2', 'restart', { service: 'payments' })] }, tick());
     const id = first(r.record.reviews).id;
     const seq = lastSeq(r);
-    expect(decideReview(r, { reviewId: 'review-9', decision: 'approve' }, tick())).toMatchObject({ type: REFUSAL.invalidState, message: expect.stringContaining(`pending: ${id}`) });
-    expect(decideReview(r, { reviewId: id, decision: 'deny' }, tick())).toMatchObject({ type: REFUSAL.invalidArgument, details: { field: 'reason' } });
-    expect(decideReview(r, { reviewId: id, decision: 'edit' }, tick())).toMatchObject({ type: REFUSAL.invalidArgument, details: { field: 'arguments' } });
-    expect(decideReview(r, { reviewId: id, decision: 'approve', arguments: {} }, tick())).toMatchObject({ type: REFUSAL.invalidArgument, details: { field: 'arguments' } });
+    expect(decideReview(r, { reviewId: 'review-9', decision: 'approve' }, tick())).toMatchObject({
+      type: REFUSAL.invalidState,
+      message: expect.stringContaining(`pending: ${id}`),
+    });
+    expect(decideReview(r, { reviewId: id, decision: 'deny' }, tick())).toMatchObject({
+      type: REFUSAL.invalidArgument,
+      details: { field: 'reason' },
+    });
+    expect(decideReview(r, { reviewId: id, decision: 'edit' }, tick())).toMatchObject({
+      type: REFUSAL.invalidArgument,
+      details: { field: 'arguments' },
+    });
+    expect(decideReview(r, { reviewId: id, decision: 'approve', arguments: {} }, tick())).toMatchObject({
+      type: REFUSAL.invalidArgument,
+      details: { field: 'arguments' },
+    });
     expect(lastSeq(r)).toBe(seq);
     expect(r.record.reviews).toHaveLength(1);
     // Decided once; the second decision finds nothing pending.
@@ -121,7 +160,12 @@ describe('reviews', () => {
     expect(r.record.reviews).toHaveLength(1);
     expireReviews(r, new Date(expiry));
     expect(r.record.reviews).toHaveLength(0);
-    expect(r.record.timeline.at(-1)).toMatchObject({ type: 'reviewDecided', decision: 'deny', by: 'policy:review-expired', originator: 'system' });
+    expect(r.record.timeline.at(-1)).toMatchObject({
+      type: 'reviewDecided',
+      decision: 'deny',
+      by: 'policy:review-expired',
+      originator: 'system',
+    });
     expect(r.record.state).toBe('inProgress');
   });
 
@@ -145,7 +189,12 @@ describe('reviews', () => {
 
   it('carries the work, reviews, usage and budget across continue-as-new', () => {
     const r = running();
-    turnTaken(r, step, { text: '', toolCalls: [call('c2', 'restart', { service: 'payments' })], usage: { inputTokens: 10, outputTokens: 5, costUsd: 0.01 } }, tick());
+    turnTaken(
+      r,
+      step,
+      { text: '', toolCalls: [call('c2', 'restart', { service: 'payments' })], usage: { inputTokens: 10, outputTokens: 5, costUsd: 0.01 } },
+      tick(),
+    );
     const next = openSession({ config, carried: JSON.parse(JSON.stringify(r.record)) }, tick());
     expect(next.record.work).toEqual(r.record.work);
     expect(next.record.reviews).toEqual(r.record.reviews);
@@ -173,7 +222,10 @@ describe('budget', () => {
     expect(r.record.timeline.slice(-2).map((e) => e.type)).toEqual(['budgetReached', 'sessionPaused']);
     expect(decideResume(r, { by: 'bob' }, tick())).toMatchObject({ type: REFUSAL.invalidArgument, details: { field: 'budget' } });
     expect(decideResume(r, { by: 'bob', budget: { tokens: 1_000 } }, tick())).toMatchObject({ type: REFUSAL.invalidArgument });
-    expect(decideResume(r, { by: 'bob', budget: {} }, tick())).toMatchObject({ type: REFUSAL.invalidArgument, details: { field: 'budget' } });
+    expect(decideResume(r, { by: 'bob', budget: {} }, tick())).toMatchObject({
+      type: REFUSAL.invalidArgument,
+      details: { field: 'budget' },
+    });
     expect(r.record.state).toBe('paused');
     expect(decideResume(r, { by: 'bob', budget: { tokens: 5_000 } }, tick())).toBeUndefined();
     expect(r.record.state).toBe('inProgress');

@@ -56,7 +56,8 @@ export async function ask(ctx: SessionContext, raw: unknown): Promise<AskResult>
 /** Accepts a message without waiting; a refused one is noted on the timeline. */
 export function send(ctx: SessionContext, raw: unknown): void {
   const outcome = decideMessage(ctx.session, 'send', raw, now());
-  if ('type' in outcome && !outcome.recorded) noteRejected(ctx.session, { message: outcome.message, reason: outcome.type, by: byOf(raw) }, now());
+  if ('type' in outcome && !outcome.recorded)
+    noteRejected(ctx.session, { message: outcome.message, reason: outcome.type, by: byOf(raw) }, now());
 }
 
 export async function chatLoop(ctx: SessionContext): Promise<void> {

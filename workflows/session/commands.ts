@@ -10,7 +10,16 @@
  */
 import { AlertNotification, Budget, isTerminal, type Plan } from '../../src/session/schema';
 import { personOf, whyNotAllowed } from '../../src/session/approval';
-import { ApproveInput, CancelInput, MessageInput, PauseInput, REFUSAL, RejectInput, ResumeInput, ReviewInput } from '../../src/protocol/messages';
+import {
+  ApproveInput,
+  CancelInput,
+  MessageInput,
+  PauseInput,
+  REFUSAL,
+  RejectInput,
+  ResumeInput,
+  ReviewInput,
+} from '../../src/protocol/messages';
 import {
   approvePlan,
   end,
@@ -40,7 +49,16 @@ export function decideApprove(s: Session, raw: unknown, now: Date, apply = true)
   if (r.approvals.length < s.policy.required) {
     recordEvent(
       s,
-      { type: 'approvalRecorded', originator: 'user', planId: plan.id, by, person, approvals: r.approvals.length, required: s.policy.required, comment: input.comment },
+      {
+        type: 'approvalRecorded',
+        originator: 'user',
+        planId: plan.id,
+        by,
+        person,
+        approvals: r.approvals.length,
+        required: s.policy.required,
+        comment: input.comment,
+      },
       now,
     );
     return undefined;
@@ -113,7 +131,18 @@ function answerStepFailure(s: Session, text: string, by: string, now: Date): voi
   if (choice === 'abort') return end(s, 'cancelled', `aborted by ${by} after step "${failure.title}" failed: ${failure.reason}`, by, now);
   if (choice === 'skip') {
     const description = `skipped by ${by} after it failed: ${failure.reason}`;
-    recordEvent(s, { type: 'progressUpdated', originator: 'user', title: `Skipped: ${failure.title}`, description, stepId: failure.stepId, artifacts: [] }, now);
+    recordEvent(
+      s,
+      {
+        type: 'progressUpdated',
+        originator: 'user',
+        title: `Skipped: ${failure.title}`,
+        description,
+        stepId: failure.stepId,
+        artifacts: [],
+      },
+      now,
+    );
     r.stepOutcomes.push({ stepId: failure.stepId, title: `Skipped: ${failure.title}`, description });
     r.currentStep = (r.currentStep ?? 0) + 1;
   }
@@ -190,7 +219,17 @@ export function decideAlert(s: Session, raw: unknown, now: Date): Refusal | unde
   };
   recordEvent(
     s,
-    { type: 'alertReceived', originator: 'system', source: alert.source, fingerprint: alert.fingerprint, status: alert.status, summary: alert.summary, labels: alert.labels, url: alert.url, by: alert.by },
+    {
+      type: 'alertReceived',
+      originator: 'system',
+      source: alert.source,
+      fingerprint: alert.fingerprint,
+      status: alert.status,
+      summary: alert.summary,
+      labels: alert.labels,
+      url: alert.url,
+      by: alert.by,
+    },
     now,
   );
   const executing = r.state === 'inProgress' || (r.state === 'paused' && r.resumeTo === 'inProgress');
@@ -214,7 +253,9 @@ export function decideReview(s: Session, raw: unknown, now: Date, apply = true):
     const pending = r.reviews.map((x) => x.id);
     return {
       type: REFUSAL.invalidState,
-      message: `no tool call awaits review as ${input.reviewId} in session ${s.config.id}` + (pending.length ? ` (pending: ${pending.join(', ')})` : ' (none is pending)'),
+      message:
+        `no tool call awaits review as ${input.reviewId} in session ${s.config.id}` +
+        (pending.length ? ` (pending: ${pending.join(', ')})` : ' (none is pending)'),
       details: { state: r.state, field: 'reviewId' },
     };
   }
@@ -224,7 +265,15 @@ export function decideReview(s: Session, raw: unknown, now: Date, apply = true):
   r.work!.decisions[review.toolCallId] = { decision: input.decision, by, reason: input.reason, arguments: input.arguments };
   recordEvent(
     s,
-    { type: 'reviewDecided', originator: by.startsWith('policy:') ? 'system' : 'user', reviewId: review.id, decision: input.decision, by, reason: input.reason, arguments: input.arguments },
+    {
+      type: 'reviewDecided',
+      originator: by.startsWith('policy:') ? 'system' : 'user',
+      reviewId: review.id,
+      decision: input.decision,
+      by,
+      reason: input.reason,
+      arguments: input.arguments,
+    },
     now,
   );
   s.observer.reviewsChanged?.(s);
@@ -246,18 +295,35 @@ function refuseSpent(s: Session, budget: Budget | undefined): Refusal | undefine
     type: REFUSAL.invalidArgument,
     message:
       `session ${s.config.id} spent its budget (${usage.inputTokens + usage.outputTokens} tokens, $${usage.costUsd.toFixed(4)}): ` +
-      'resume with a higher budget, e.g. {"budget": {"tokens": ' + Math.max(1, (usage.inputTokens + usage.outputTokens) * 2) + '}}',
+      'resume with a higher budget, e.g. {"budget": {"tokens": ' +
+      Math.max(1, (usage.inputTokens + usage.outputTokens) * 2) +
+      '}}',
     details: { state: s.record.state, field: 'budget' },
   };
 }
 
 /** Checks a decision against state, plan and policy; a refusal is recorded before it is returned. */
-function refuseDecision(s: Session, decision: 'approve' | 'reject', by: string, planId: string | undefined, hash: string | undefined, now: Date): Refusal | undefined {
+function refuseDecision(
+  s: Session,
+  decision: 'approve' | 'reject',
+  by: string,
+  planId: string | undefined,
+  hash: string | undefined,
+  now: Date,
+): Refusal | undefined {
   const refusal = refuseUnless(s, decision) ?? refuseStale(s, planId, hash) ?? refuseByPolicy(s, decision, by);
   if (refusal) {
     recordEvent(
       s,
-      { type: 'approvalRefused', originator: 'user', decision, planId: planId ?? s.record.plan?.id, by, code: refusal.type as 'InvalidState', reason: refusal.message },
+      {
+        type: 'approvalRefused',
+        originator: 'user',
+        decision,
+        planId: planId ?? s.record.plan?.id,
+        by,
+        code: refusal.type as 'InvalidState',
+        reason: refusal.message,
+      },
       now,
     );
     refusal.recorded = true;

@@ -39,7 +39,6 @@ export interface SessionContext {
 /** The workflow's clock (deterministic inside a workflow). */
 export const now = (): Date => new Date();
 
-
 /**
  * What every agent call is told about the session. One place, so a new fact (e.g. the agent's
  * name) is added once for plan, step, turn, reply and summary.

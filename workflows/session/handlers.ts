@@ -74,7 +74,8 @@ const COMMANDS: CommandPair[] = [
     then: stopWork,
   }),
   pair(reviewUpdate, reviewSignal, {
-    description: 'Decide a tool call awaiting review. Input: {reviewId, decision: approve|deny|edit, reason?, arguments?, by?}. Returns the session view.',
+    description:
+      'Decide a tool call awaiting review. Input: {reviewId, decision: approve|deny|edit, reason?, arguments?, by?}. Returns the session view.',
     decide: (ctx, raw, apply) => decideReview(ctx.session, raw, now(), apply),
     prepare: checkedReview,
   }),
@@ -122,7 +123,8 @@ function pair<I>(update: UpdateDefinition<SessionView, [I]>, signal: SignalDefin
   /** Signal: nobody to answer, so a refusal not yet on the timeline is noted there. */
   const orNote = (ctx: SessionContext, raw: unknown, original: unknown = raw): void => {
     const refusal = decide(ctx, raw, true);
-    if (refusal && !refusal.recorded) noteRejected(ctx.session, { message: refusal.message, reason: refusal.type, by: byOf(original) }, now());
+    if (refusal && !refusal.recorded)
+      noteRejected(ctx.session, { message: refusal.message, reason: refusal.type, by: byOf(original) }, now());
     if (!refusal) then?.(ctx);
   };
   return {

@@ -13,7 +13,11 @@ export function checkWriteMemory(ctx: SessionContext, raw: unknown): void {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') || '(input)';
-    throw refusalFailure({ type: REFUSAL.invalidArgument, message: `invalid input: ${field}: ${issue?.message}`, details: { state: s.record.state, field } });
+    throw refusalFailure({
+      type: REFUSAL.invalidArgument,
+      message: `invalid input: ${field}: ${issue?.message}`,
+      details: { state: s.record.state, field },
+    });
   }
   if (parsed.data.scope === 'service' && !s.config.context.service) {
     throw refusalFailure({

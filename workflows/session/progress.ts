@@ -19,7 +19,14 @@ export function applyCreated(s: Session, now: Date): void {
   const { config } = s;
   recordEvent(
     s,
-    { type: 'sessionCreated', originator: 'system', prompt: config.prompt, title: config.title, requirePlanApproval: config.requirePlanApproval, requestedBy: config.requestedBy },
+    {
+      type: 'sessionCreated',
+      originator: 'system',
+      prompt: config.prompt,
+      title: config.title,
+      requirePlanApproval: config.requirePlanApproval,
+      requestedBy: config.requestedBy,
+    },
     now,
   );
 }
@@ -70,7 +77,11 @@ export function applyPlan(s: Session, result: PlanOutcome, now: Date): void {
 export function applyStepResult(s: Session, step: PlanStep, result: StepResult, now: Date): void {
   const r = s.record;
   const title = result.title ?? step.title;
-  recordEvent(s, { type: 'progressUpdated', originator: 'agent', title, description: result.description, stepId: step.id, artifacts: result.artifacts }, now);
+  recordEvent(
+    s,
+    { type: 'progressUpdated', originator: 'agent', title, description: result.description, stepId: step.id, artifacts: result.artifacts },
+    now,
+  );
   r.stepOutcomes.push({ stepId: step.id, title, description: result.description });
   r.currentStep = step.index + 1;
   // Every step ends at a boundary where a requested pause takes effect, the last one included:
@@ -87,7 +98,15 @@ export function stepFailed(s: Session, reason: string, now: Date): void {
   const step = (r.plan as Plan).steps[r.currentStep ?? 0];
   if (!step) throw new Error(`step ${r.currentStep ?? 0} failed, but the plan has no such step`);
   r.stepFailure = { stepId: step.id, title: step.title, reason };
-  recordEvent(s, { type: 'agentMessaged', originator: 'agent', message: `Step ${step.index + 1} "${step.title}" failed: ${reason}\nReply retry, skip or abort.` }, now);
+  recordEvent(
+    s,
+    {
+      type: 'agentMessaged',
+      originator: 'agent',
+      message: `Step ${step.index + 1} "${step.title}" failed: ${reason}\nReply retry, skip or abort.`,
+    },
+    now,
+  );
   advance(s, 'awaitingUserFeedback', now);
 }
 
@@ -124,7 +143,11 @@ export function deadlinePassed(s: Session, action: NonNullable<ApprovalPolicy['d
   const by = 'policy:deadline';
   if (action === 'approve') return approvePlan(s, by, 'no decision before the deadline; approved by the low-risk policy', now);
   if (action === 'reject') {
-    recordEvent(s, { type: 'planRejected', originator: 'system', planId: plan.id, by, reason: 'no decision before the deadline', replan: false }, now);
+    recordEvent(
+      s,
+      { type: 'planRejected', originator: 'system', planId: plan.id, by, reason: 'no decision before the deadline', replan: false },
+      now,
+    );
   }
   end(s, 'cancelled', `no decision on plan ${plan.id} before the deadline`, by, now);
 }
@@ -166,7 +189,12 @@ export function noteRejected(s: Session, rejected: { message: string; reason: st
   recordEvent(s, { type: 'inputRejected', originator: 'system', message: rejected.message, reason: rejected.reason, by: rejected.by }, now);
 }
 
-export function applyMemoryWritten(s: Session, memoryId: string, input: Required<Pick<WriteMemoryInput, 'scope' | 'content' | 'by'>>, now: Date): void {
+export function applyMemoryWritten(
+  s: Session,
+  memoryId: string,
+  input: Required<Pick<WriteMemoryInput, 'scope' | 'content' | 'by'>>,
+  now: Date,
+): void {
   recordEvent(s, { type: 'memoryWritten', originator: 'user', memoryId, scope: input.scope, content: input.content, by: input.by }, now);
 }
 

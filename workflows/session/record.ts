@@ -47,7 +47,12 @@ export interface Refusal {
 const TRANSCRIPT_LENGTH = 20;
 
 /** A decision on a reviewed tool call, kept until the call has run. */
-export const Decision = z.object({ decision: ReviewDecision, by: z.string(), reason: z.string().optional(), arguments: ToolArguments.optional() });
+export const Decision = z.object({
+  decision: ReviewDecision,
+  by: z.string(),
+  reason: z.string().optional(),
+  arguments: ToolArguments.optional(),
+});
 export type Decision = z.infer<typeof Decision>;
 
 /**
@@ -180,7 +185,13 @@ export function openSession(input: SessionWorkflowInput, now: Date, observer: Se
           reviews: [],
           budget: input.config.budget,
         };
-  return { config: input.config, policy: parsed.success ? parsed.data : OPEN_POLICY, ...(policyError ? { policyError } : {}), record, observer };
+  return {
+    config: input.config,
+    policy: parsed.success ? parsed.data : OPEN_POLICY,
+    ...(policyError ? { policyError } : {}),
+    record,
+    observer,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,13 +236,21 @@ export function pauseNow(s: Session, resumeTo: SessionState, who: { by: string; 
   r.pauseRequested = false;
   r.pauseBy = undefined;
   r.resumeTo = resumeTo;
-  recordEvent(s, { type: 'sessionPaused', originator: who.by.startsWith('policy:') ? 'system' : 'user', by: who.by, reason: who.reason }, now);
+  recordEvent(
+    s,
+    { type: 'sessionPaused', originator: who.by.startsWith('policy:') ? 'system' : 'user', by: who.by, reason: who.reason },
+    now,
+  );
   setState(s, 'paused', now);
 }
 
 /** The plan awaiting approval is approved (by people, or by a policy): its steps begin. */
 export function approvePlan(s: Session, by: string, comment: string | undefined, now: Date): void {
-  recordEvent(s, { type: 'planApproved', originator: by.startsWith('policy:') ? 'system' : 'user', planId: (s.record.plan as Plan).id, by, comment }, now);
+  recordEvent(
+    s,
+    { type: 'planApproved', originator: by.startsWith('policy:') ? 'system' : 'user', planId: (s.record.plan as Plan).id, by, comment },
+    now,
+  );
   s.record.currentStep = 0;
   setState(s, 'inProgress', now);
 }
@@ -245,7 +264,8 @@ export function end(s: Session, state: 'cancelled' | 'failed', reason: string, b
     r.reviews = [];
     s.observer.reviewsChanged?.(s);
   }
-  if (state === 'cancelled') recordEvent(s, { type: 'sessionCancelled', originator: by.startsWith('policy:') ? 'system' : 'user', by, reason }, now);
+  if (state === 'cancelled')
+    recordEvent(s, { type: 'sessionCancelled', originator: by.startsWith('policy:') ? 'system' : 'user', by, reason }, now);
   else recordEvent(s, { type: 'sessionFailed', originator: 'system', reason }, now);
   setState(s, state, now);
 }
@@ -256,7 +276,11 @@ export function end(s: Session, state: 'cancelled' | 'failed', reason: string, b
 export function addUsage(s: Session, usage: Usage | undefined): void {
   if (!usage) return;
   const total = s.record.usage ?? NO_USAGE;
-  s.record.usage = { inputTokens: total.inputTokens + usage.inputTokens, outputTokens: total.outputTokens + usage.outputTokens, costUsd: total.costUsd + usage.costUsd };
+  s.record.usage = {
+    inputTokens: total.inputTokens + usage.inputTokens,
+    outputTokens: total.outputTokens + usage.outputTokens,
+    costUsd: total.costUsd + usage.costUsd,
+  };
 }
 
 /** Whether the budget in force (or `budget`, when given) is spent. */
@@ -287,7 +311,8 @@ export function parseInput<S extends z.ZodType>(s: Session, schema: S, raw: unkn
 export function refuseUnless(s: Session, operation: Operation): Refusal | undefined {
   const state = s.record.state;
   if (operationAllowed(operation, state)) return undefined;
-  const why = operation === 'approve' || operation === 'reject' ? 'no plan is awaiting approval' : `not possible while the session is ${state}`;
+  const why =
+    operation === 'approve' || operation === 'reject' ? 'no plan is awaiting approval' : `not possible while the session is ${state}`;
   return {
     type: REFUSAL.invalidState,
     message: `cannot ${operation} session ${s.config.id}: ${why} (state: ${state})`,
@@ -368,7 +393,8 @@ export function view(s: Session): SessionView {
             required: policy.required,
             approvals: r.approvals,
             escalated: r.escalated,
-            deadline: policy.deadline && r.awaitingSince ? new Date(Date.parse(r.awaitingSince) + policy.deadline.after).toISOString() : undefined,
+            deadline:
+              policy.deadline && r.awaitingSince ? new Date(Date.parse(r.awaitingSince) + policy.deadline.after).toISOString() : undefined,
           }
         : undefined,
   };

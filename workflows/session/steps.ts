@@ -63,9 +63,10 @@ async function workThroughTools(ctx: SessionContext, step: PlanStep): Promise<vo
   }
   if (overBudget(s)) return budgetReached(s, now());
   const turn = await interruptible(ctx, () =>
-    activities.turn.executeWithOptions({ ...workOptions, summary: `step ${step.index + 1}/${plan.steps.length}, turn ${work.turn + 1}: ${step.title}` }, [
-      { ...facts(ctx), plan, step, previous: r.stepOutcomes, turn: work.turn, toolResults: work.results },
-    ]),
+    activities.turn.executeWithOptions(
+      { ...workOptions, summary: `step ${step.index + 1}/${plan.steps.length}, turn ${work.turn + 1}: ${step.title}` },
+      [{ ...facts(ctx), plan, step, previous: r.stepOutcomes, turn: work.turn, toolResults: work.results }],
+    ),
   );
   if (!turn || r.state !== 'inProgress') return;
   const open = new Set(r.reviews.map((x) => x.id));

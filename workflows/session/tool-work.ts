@@ -61,10 +61,26 @@ export function callDone(s: Session, call: ToolCall, result: { status: 'ok' | 'e
   const args = decision?.arguments ?? call.arguments;
   recordEvent(
     s,
-    { type: 'toolCalled', originator: 'agent', stepId: work.stepId, toolCallId: call.id, tool: call.tool, arguments: args, status: result.status, output: clip(result.output), reviewedBy: decision?.by },
+    {
+      type: 'toolCalled',
+      originator: 'agent',
+      stepId: work.stepId,
+      toolCallId: call.id,
+      tool: call.tool,
+      arguments: args,
+      status: result.status,
+      output: clip(result.output),
+      reviewedBy: decision?.by,
+    },
     now,
   );
-  work.results.push({ toolCallId: call.id, tool: call.tool, status: result.status, output: clip(result.output), editedArguments: decision?.arguments });
+  work.results.push({
+    toolCallId: call.id,
+    tool: call.tool,
+    status: result.status,
+    output: clip(result.output),
+    editedArguments: decision?.arguments,
+  });
   work.calls.shift();
   delete work.decisions[call.id];
 }
@@ -81,14 +97,19 @@ export function workDone(s: Session, step: PlanStep, text: string, now: Date): v
 /** Denies every review whose time ran out: the model hears that nobody decided. */
 export function expireReviews(s: Session, now: Date): void {
   for (const review of s.record.reviews.filter((r) => r.expiresAt && Date.parse(r.expiresAt) <= now.getTime())) {
-    decideReview(s, { reviewId: review.id, decision: 'deny', reason: 'nobody reviewed this call in time', by: 'policy:review-expired' }, now);
+    decideReview(
+      s,
+      { reviewId: review.id, decision: 'deny', reason: 'nobody reviewed this call in time', by: 'policy:review-expired' },
+      now,
+    );
   }
 }
 
 /** Whether the plan's grants for this step allow `call`: the tool is granted, and every argument the grant names has that value. */
 export function grantedBy(grants: readonly ToolGrant[], call: Pick<ToolCall, 'tool' | 'arguments'>): boolean {
   return grants.some(
-    (grant) => grant.tool === call.tool && Object.entries(grant.arguments ?? {}).every(([key, value]) => sameJson(call.arguments[key], value)),
+    (grant) =>
+      grant.tool === call.tool && Object.entries(grant.arguments ?? {}).every(([key, value]) => sameJson(call.arguments[key], value)),
   );
 }
 
@@ -102,5 +123,7 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 function clip(text: string): string {
-  return text.length <= TIMELINE_TEXT_CHARS ? text : `${text.slice(0, TIMELINE_TEXT_CHARS)}… (${text.length - TIMELINE_TEXT_CHARS} more characters kept by the agent)`;
+  return text.length <= TIMELINE_TEXT_CHARS
+    ? text
+    : `${text.slice(0, TIMELINE_TEXT_CHARS)}… (${text.length - TIMELINE_TEXT_CHARS} more characters kept by the agent)`;
 }

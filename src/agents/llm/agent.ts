@@ -4,7 +4,16 @@
  * as its own activity (`runTool`), so every call is durable, reviewable and visible in Temporal.
  * The SDK's own retries are off: Temporal owns them (provider-errors.ts says which are worth it).
  */
-import { Output, streamText, generateText, type LanguageModel, type LanguageModelUsage, type ModelMessage, type ToolSet, tool as aiTool } from 'ai';
+import {
+  Output,
+  streamText,
+  generateText,
+  type LanguageModel,
+  type LanguageModelUsage,
+  type ModelMessage,
+  type ToolSet,
+  tool as aiTool,
+} from 'ai';
 import { z } from 'zod';
 import { STEP_FAILED } from '../../protocol/failures';
 import {
@@ -94,24 +103,34 @@ export class LlmAgent implements Agent {
   }
 
   async plan(request: PlanRequest, options: CallOptions): Promise<PlanResult> {
-    const { output, usage } = await this.call(() =>
-      generateText({
-        ...this.settings(options),
-        system: `${ROLE}\nPlan how to handle the request below, step by step, for a person to approve. ${this.toolCatalogue()}`,
-        prompt: planPrompt(request),
-        output: Output.object({ schema: ModelPlan }),
-      }),
+    const { output, usage } = await this.call(
+      () =>
+        generateText({
+          ...this.settings(options),
+          system: `${ROLE}\nPlan how to handle the request below, step by step, for a person to approve. ${this.toolCatalogue()}`,
+          prompt: planPrompt(request),
+          output: Output.object({ schema: ModelPlan }),
+        }),
       options.signal,
     );
     if (output.question && output.steps.length === 0) return { kind: 'question', question: output.question, usage: this.usage(usage) };
-    if (output.steps.length === 0) throw new AgentError('the model proposed a plan without steps', { retryable: true, code: 'AgentInvalidOutput' });
+    if (output.steps.length === 0)
+      throw new AgentError('the model proposed a plan without steps', { retryable: true, code: 'AgentInvalidOutput' });
     const steps = output.steps.map((step) => ({
       title: step.title,
       description: step.description,
       tools: step.tools.map((grant) => {
-        if (!this.tools.has(grant.tool)) throw new AgentError(`the model planned a call of "${grant.tool}", which is not a tool`, { retryable: true, code: 'AgentInvalidOutput' });
+        if (!this.tools.has(grant.tool))
+          throw new AgentError(`the model planned a call of "${grant.tool}", which is not a tool`, {
+            retryable: true,
+            code: 'AgentInvalidOutput',
+          });
         const args = grant.arguments === null || grant.arguments.trim() === '' ? undefined : parseObject(grant.arguments);
-        if (args === null) throw new AgentError(`the model planned "${grant.tool}" with arguments that are not a JSON object: ${grant.arguments}`, { retryable: true, code: 'AgentInvalidOutput' });
+        if (args === null)
+          throw new AgentError(`the model planned "${grant.tool}" with arguments that are not a JSON object: ${grant.arguments}`, {
+            retryable: true,
+            code: 'AgentInvalidOutput',
+          });
         return args ? { tool: grant.tool, arguments: args } : { tool: grant.tool };
       }),
     }));
@@ -120,13 +139,19 @@ export class LlmAgent implements Agent {
 
   /** Plans from this agent grant tools, so the workflow calls `turn` for its steps; this is for plans from elsewhere. */
   async executeStep(request: StepRequest): Promise<StepResult> {
-    throw new AgentError(`step "${request.step.title}" has no tool grants: the LLM agent carries out steps of its own plans only`, { retryable: false, code: STEP_FAILED });
+    throw new AgentError(`step "${request.step.title}" has no tool grants: the LLM agent carries out steps of its own plans only`, {
+      retryable: false,
+      code: STEP_FAILED,
+    });
   }
 
   async turn(request: TurnRequest, options: CallOptions): Promise<TurnResult> {
     const { sessionId, step } = request;
     if (request.turn >= this.config.maxTurnsPerStep) {
-      throw new AgentError(`step "${step.title}" took ${request.turn} model turns without finishing`, { retryable: false, code: STEP_FAILED });
+      throw new AgentError(`step "${step.title}" took ${request.turn} model turns without finishing`, {
+        retryable: false,
+        code: STEP_FAILED,
+      });
     }
     const input: ModelMessage[] = request.turn === 0 ? [{ role: 'user', content: stepPrompt(request) }] : [this.toolResults(request)];
     const messages = [...this.transcripts.history(sessionId, step.id, request.turn), ...input];
@@ -187,15 +212,18 @@ export class LlmAgent implements Agent {
   }
 
   async reply(request: ReplyRequest, options: CallOptions): Promise<ReplyResult> {
-    const { text, usage } = await this.call(() =>
-      generateText({
-        ...this.settings(options),
-        system: `${ROLE}\nAnswer the user's message briefly, from the facts of the session below.\n\n${sessionFacts(request)}`,
-        messages: [
-          ...request.transcript.map((t): ModelMessage => (t.role === 'user' ? { role: 'user', content: t.text } : { role: 'assistant', content: t.text })),
-          { role: 'user', content: request.message },
-        ],
-      }),
+    const { text, usage } = await this.call(
+      () =>
+        generateText({
+          ...this.settings(options),
+          system: `${ROLE}\nAnswer the user's message briefly, from the facts of the session below.\n\n${sessionFacts(request)}`,
+          messages: [
+            ...request.transcript.map((t): ModelMessage =>
+              t.role === 'user' ? { role: 'user', content: t.text } : { role: 'assistant', content: t.text },
+            ),
+            { role: 'user', content: request.message },
+          ],
+        }),
       options.signal,
     );
     if (!text.trim()) throw new AgentError('the model gave an empty reply', { retryable: true, code: 'AgentInvalidOutput' });
@@ -203,12 +231,13 @@ export class LlmAgent implements Agent {
   }
 
   async summarize(request: SummarizeRequest, options: CallOptions): Promise<SummaryResult> {
-    const { text, usage } = await this.call(() =>
-      generateText({
-        ...this.settings(options),
-        system: `${ROLE}\nSummarize for the person who approved the plan what was done and what came of it, in a few sentences.`,
-        prompt: `${sessionFacts(request)}\n\nOutcomes:\n${request.steps.map((s, i) => `${i + 1}. ${s.title}: ${s.description}`).join('\n')}`,
-      }),
+    const { text, usage } = await this.call(
+      () =>
+        generateText({
+          ...this.settings(options),
+          system: `${ROLE}\nSummarize for the person who approved the plan what was done and what came of it, in a few sentences.`,
+          prompt: `${sessionFacts(request)}\n\nOutcomes:\n${request.steps.map((s, i) => `${i + 1}. ${s.title}: ${s.description}`).join('\n')}`,
+        }),
       options.signal,
     );
     return { summary: text.trim() || 'Done.', outputs: [], usage: this.usage(usage) };
@@ -261,7 +290,12 @@ export class LlmAgent implements Agent {
           type: 'tool-result' as const,
           toolCallId: r.toolCallId,
           toolName: r.tool,
-          output: r.status === 'denied' ? { type: 'execution-denied' as const, reason: r.output } : r.status === 'error' ? { type: 'error-text' as const, value: full } : { type: 'text' as const, value: full },
+          output:
+            r.status === 'denied'
+              ? { type: 'execution-denied' as const, reason: r.output }
+              : r.status === 'error'
+                ? { type: 'error-text' as const, value: full }
+                : { type: 'text' as const, value: full },
         };
       }),
     };
@@ -276,12 +310,15 @@ export class LlmAgent implements Agent {
   }
 }
 
-const ROLE = 'You are andon, an on-call assistant. A person approves your plans and reviews tool calls outside them. Be concise and factual.';
+const ROLE =
+  'You are andon, an on-call assistant. A person approves your plans and reviews tool calls outside them. Be concise and factual.';
 
 function planPrompt(request: PlanRequest): string {
   const parts = [sessionFacts(request)];
-  if (request.memories?.length) parts.push(`What was remembered from earlier sessions:\n${request.memories.map((m) => `- [${m.scope}] ${m.content}`).join('\n')}`);
-  if (request.feedback.length) parts.push(`The user's feedback on earlier plans and questions, oldest first:\n${request.feedback.map((f) => `- ${f}`).join('\n')}`);
+  if (request.memories?.length)
+    parts.push(`What was remembered from earlier sessions:\n${request.memories.map((m) => `- [${m.scope}] ${m.content}`).join('\n')}`);
+  if (request.feedback.length)
+    parts.push(`The user's feedback on earlier plans and questions, oldest first:\n${request.feedback.map((f) => `- ${f}`).join('\n')}`);
   if (request.previousPlan) parts.push(`Your previous plan:\n${request.previousPlan.steps.map((s) => `- ${s.title}`).join('\n')}`);
   return parts.join('\n\n');
 }
@@ -300,12 +337,16 @@ function stepPrompt(request: TurnRequest): string {
 }
 
 function sessionFacts(request: { title: string; prompt: string; context: Record<string, string> }): string {
-  const context = Object.entries(request.context).map(([k, v]) => `${k}=${v}`).join(', ');
+  const context = Object.entries(request.context)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
   return `Session: ${request.title}\nRequest: ${request.prompt}${context ? `\nContext: ${context}` : ''}`;
 }
 
 function head(text: string): string {
-  return text.length <= OUTPUT_HEAD_CHARS ? text : `${text.slice(0, OUTPUT_HEAD_CHARS)}… (${text.length - OUTPUT_HEAD_CHARS} more characters)`;
+  return text.length <= OUTPUT_HEAD_CHARS
+    ? text
+    : `${text.slice(0, OUTPUT_HEAD_CHARS)}… (${text.length - OUTPUT_HEAD_CHARS} more characters)`;
 }
 
 /** A JSON object from text, or null if the text is not one. */

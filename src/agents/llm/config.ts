@@ -50,9 +50,17 @@ export const LlmBackendConfig = z
     /** A step whose model keeps calling tools past this many turns fails (retry, skip or abort). */
     maxTurnsPerStep: z.number().int().positive().default(20),
     /** The diagnostics the runbook agent has (log search, HTTP checks, read-only commands), with the same bounds. */
-    diagnostics: RunbookBackendConfig.pick({ workdir: true, allowedRoots: true, readOnlyCommands: true, httpAllow: true, limits: true }).prefault({}),
+    diagnostics: RunbookBackendConfig.pick({
+      workdir: true,
+      allowedRoots: true,
+      readOnlyCommands: true,
+      httpAllow: true,
+      limits: true,
+    }).prefault({}),
     /** More tools: commands by name. */
-    commands: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'expected a tool name: letters, digits, "_" or "-"'), CommandTool).default({}),
+    commands: z
+      .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'expected a tool name: letters, digits, "_" or "-"'), CommandTool)
+      .default({}),
     /** Tools whose every call is reviewed (besides commands marked risky). */
     risky: z.array(z.string().min(1)).default([]),
     /** Where transcripts and whole tool outputs are kept (SQLite); defaults to `<dataDir>/transcripts.db`. */
@@ -60,7 +68,11 @@ export const LlmBackendConfig = z
   })
   .superRefine((config, ctx) => {
     if (config.provider === 'openai-compatible' && !config.baseURL) {
-      ctx.addIssue({ code: 'custom', path: ['baseURL'], message: 'openai-compatible needs the base URL of its API (e.g. http://localhost:11434/v1)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['baseURL'],
+        message: 'openai-compatible needs the base URL of its API (e.g. http://localhost:11434/v1)',
+      });
     }
   });
 export type LlmBackendConfigInput = z.input<typeof LlmBackendConfig>;

@@ -13,15 +13,28 @@ export function toAgentError(error: unknown, provider: string): unknown {
     const status = error.statusCode;
     const message = `${provider} answered ${status ?? 'without a status'}: ${error.message}`;
     if (status === 401 || status === 403) return new AgentError(message, { retryable: false, code: 'AgentUnauthorized', cause: error });
-    if (status === 429) return new AgentError(message, { retryable: true, code: 'AgentRateLimited', retryAfterMs: retryAfterMs(error.responseHeaders), cause: error });
+    if (status === 429)
+      return new AgentError(message, {
+        retryable: true,
+        code: 'AgentRateLimited',
+        retryAfterMs: retryAfterMs(error.responseHeaders),
+        cause: error,
+      });
     if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 409) {
       return new AgentError(message, { retryable: false, code: 'AgentRejected', cause: error });
     }
-    return new AgentError(message, { retryable: true, code: 'AgentUnavailable', retryAfterMs: retryAfterMs(error.responseHeaders), cause: error });
+    return new AgentError(message, {
+      retryable: true,
+      code: 'AgentUnavailable',
+      retryAfterMs: retryAfterMs(error.responseHeaders),
+      cause: error,
+    });
   }
-  if (LoadAPIKeyError.isInstance(error)) return new AgentError(error.message, { retryable: false, code: 'AgentUnauthorized', cause: error });
+  if (LoadAPIKeyError.isInstance(error))
+    return new AgentError(error.message, { retryable: false, code: 'AgentUnauthorized', cause: error });
   // The model answered, but not in the shape asked for: another try may do better.
-  if (NoObjectGeneratedError.isInstance(error)) return new AgentError(`${provider}: ${error.message}`, { retryable: true, code: 'AgentInvalidOutput', cause: error });
+  if (NoObjectGeneratedError.isInstance(error))
+    return new AgentError(`${provider}: ${error.message}`, { retryable: true, code: 'AgentInvalidOutput', cause: error });
   const message = error instanceof Error ? error.message : String(error);
   return new AgentError(`${provider}: ${message}`, { retryable: true, code: 'AgentUnavailable', cause: error });
 }

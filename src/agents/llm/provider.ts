@@ -11,7 +11,10 @@ export function createLanguageModel(config: LlmBackendConfig, env: NodeJS.Proces
   const keyEnv = config.apiKeyEnv ?? DEFAULT_API_KEY_ENV[config.provider];
   const apiKey = keyEnv ? env[keyEnv] : undefined;
   if (keyEnv && !apiKey && config.provider !== 'openai-compatible') {
-    throw new AgentError(`the ${config.provider} provider needs an API key in the environment variable ${keyEnv}`, { retryable: false, code: 'AgentUnauthorized' });
+    throw new AgentError(`the ${config.provider} provider needs an API key in the environment variable ${keyEnv}`, {
+      retryable: false,
+      code: 'AgentUnauthorized',
+    });
   }
   const baseURL = config.baseURL;
   switch (config.provider) {

@@ -71,7 +71,8 @@ export function createTools(config: LlmBackendConfig): Map<string, AgentTool> {
       risky: false,
       run: async (args, context) => {
         const { argv } = args as { argv: string[] };
-        if (!commandAllowed(argv, d.readOnlyCommands)) throw new NotAllowedError(`"${argv.join(' ')}" is not in diagnostics.readOnlyCommands`);
+        if (!commandAllowed(argv, d.readOnlyCommands))
+          throw new NotAllowedError(`"${argv.join(' ')}" is not in diagnostics.readOnlyCommands`);
         return command(argv, limits.defaultTimeout, context);
       },
     },
@@ -80,7 +81,10 @@ export function createTools(config: LlmBackendConfig): Map<string, AgentTool> {
 
   function commandTool(name: string, spec: CommandTool): AgentTool {
     const shape = Object.fromEntries(
-      Object.entries(spec.params).map(([param, meaning]) => [param, z.string().regex(SAFE_VALUE, 'expected one plain word (no spaces, not starting with "-")').describe(meaning)]),
+      Object.entries(spec.params).map(([param, meaning]) => [
+        param,
+        z.string().regex(SAFE_VALUE, 'expected one plain word (no spaces, not starting with "-")').describe(meaning),
+      ]),
     );
     return {
       name,
@@ -88,15 +92,27 @@ export function createTools(config: LlmBackendConfig): Map<string, AgentTool> {
       input: z.object(shape),
       risky: spec.risky || config.risky.includes(name),
       run: (args, context) => {
-        const argv = spec.argv.map((word) => word.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, param: string) => String(args[param] ?? '')));
+        const argv = spec.argv.map((word) =>
+          word.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, param: string) => String(args[param] ?? '')),
+        );
         return command(argv, Math.min(spec.timeout ?? limits.defaultTimeout, limits.maxTimeout), context);
       },
     };
   }
 
   async function command(argv: string[], timeoutMs: number, context: ToolContext): Promise<{ ok: boolean; output: string }> {
-    const result = await runCommand(argv, { cwd: path.resolve(d.workdir), timeoutMs, maxOutputBytes: limits.maxOutputBytes, signal: context.signal, heartbeat: context.heartbeat });
-    const status = result.spawnError ? `could not start: ${result.spawnError}` : result.timedOut ? `timed out after ${timeoutMs} ms` : `exit ${result.exitCode}`;
+    const result = await runCommand(argv, {
+      cwd: path.resolve(d.workdir),
+      timeoutMs,
+      maxOutputBytes: limits.maxOutputBytes,
+      signal: context.signal,
+      heartbeat: context.heartbeat,
+    });
+    const status = result.spawnError
+      ? `could not start: ${result.spawnError}`
+      : result.timedOut
+        ? `timed out after ${timeoutMs} ms`
+        : `exit ${result.exitCode}`;
     return { ok: result.exitCode === 0, output: `$ ${argv.join(' ')}\n${status}\n${result.output}`.trimEnd() };
   }
 

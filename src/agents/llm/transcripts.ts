@@ -50,17 +50,22 @@ export class TranscriptStore {
   saveTurn(sessionId: string, stepId: string, turn: number, messages: ModelMessage[]): void {
     inTransaction(this.db, () => {
       this.db.prepare('DELETE FROM turns WHERE session_id = ? AND step_id = ? AND turn >= ?').run(sessionId, stepId, turn);
-      this.db.prepare('INSERT INTO turns (session_id, step_id, turn, messages) VALUES (?, ?, ?, ?)').run(sessionId, stepId, turn, JSON.stringify(messages));
+      this.db
+        .prepare('INSERT INTO turns (session_id, step_id, turn, messages) VALUES (?, ?, ?, ?)')
+        .run(sessionId, stepId, turn, JSON.stringify(messages));
     });
   }
 
   saveToolOutput(sessionId: string, toolCallId: string, output: string): void {
     const kept = output.length > MAX_STORED_OUTPUT_CHARS ? `…(cut)\n${output.slice(-MAX_STORED_OUTPUT_CHARS)}` : output;
-    this.db.prepare('INSERT OR REPLACE INTO tool_outputs (session_id, tool_call_id, output) VALUES (?, ?, ?)').run(sessionId, toolCallId, kept);
+    this.db
+      .prepare('INSERT OR REPLACE INTO tool_outputs (session_id, tool_call_id, output) VALUES (?, ?, ?)')
+      .run(sessionId, toolCallId, kept);
   }
 
   toolOutput(sessionId: string, toolCallId: string): string | undefined {
-    const row = this.db.prepare('SELECT output FROM tool_outputs WHERE session_id = ? AND tool_call_id = ?').get(sessionId, toolCallId) as { output: string } | undefined;
+    const row = this.db.prepare('SELECT output FROM tool_outputs WHERE session_id = ? AND tool_call_id = ?').get(sessionId, toolCallId) as
+      { output: string } | undefined;
     return row?.output;
   }
 

@@ -94,7 +94,10 @@ export class RunbookAgent implements Agent {
 
     const findings = await this.investigate(runbook, request.context, options);
     const facts: TemplateFacts = { labels: request.context, findings: Object.fromEntries(findings.map((f) => [f.name, f.values])) };
-    const steps = [...runbook.plan.map((step, i) => ({ step, ref: i as StepAction['step'] })), { step: runbook.verify, ref: VERIFY as StepAction['step'] }];
+    const steps = [
+      ...runbook.plan.map((step, i) => ({ step, ref: i as StepAction['step'] })),
+      { step: runbook.verify, ref: VERIFY as StepAction['step'] },
+    ];
     return {
       kind: 'plan',
       title: `${renderText(runbook.title ?? runbook.name, facts)} (runbook ${runbook.name})`,
@@ -116,30 +119,50 @@ export class RunbookAgent implements Agent {
   async executeStep(request: StepRequest, options: CallOptions): Promise<StepResult> {
     const action = parseAction(request.step.description);
     const where = `step ${request.step.index + 1} "${request.step.title}"`;
-    if (!action) throw new AgentError(`${where} has no runbook action: it was not planned by the runbook agent`, { retryable: false, code: 'StepNotRunnable' });
-    const runbook = this.runbooks.find((r) => r.name === action.runbook);
-    const step = runbook && (action.step === VERIFY ? runbook.verify : runbook.plan[action.step]);
-    if (!step) {
-      throw new AgentError(`${where} refers to ${action.runbook} ${String(action.step)}, which no loaded runbook has (did the runbooks change?)`, {
+    if (!action)
+      throw new AgentError(`${where} has no runbook action: it was not planned by the runbook agent`, {
         retryable: false,
         code: 'StepNotRunnable',
       });
+    const runbook = this.runbooks.find((r) => r.name === action.runbook);
+    const step = runbook && (action.step === VERIFY ? runbook.verify : runbook.plan[action.step]);
+    if (!step) {
+      throw new AgentError(
+        `${where} refers to ${action.runbook} ${String(action.step)}, which no loaded runbook has (did the runbooks change?)`,
+        {
+          retryable: false,
+          code: 'StepNotRunnable',
+        },
+      );
     }
 
     if ('http' in step.action) {
       const url = action.url ?? '';
       if (!argvMatchesTemplate([url], [step.action.http.url]) || !urlAllowed(url, this.config.httpAllow)) {
-        throw new AgentError(`${where}: ${url} is not allowed by runbook ${runbook!.name} and the HTTP allow-list`, { retryable: false, code: 'NotAllowed' });
+        throw new AgentError(`${where}: ${url} is not allowed by runbook ${runbook!.name} and the HTTP allow-list`, {
+          retryable: false,
+          code: 'NotAllowed',
+        });
       }
-      const result = await httpCheck(url, { expectStatus: step.action.http.expectStatus, timeoutMs: this.timeout(step.action.http.timeout), signal: options.signal });
+      const result = await httpCheck(url, {
+        expectStatus: step.action.http.expectStatus,
+        timeoutMs: this.timeout(step.action.http.timeout),
+        signal: options.signal,
+      });
       const line = `GET ${url} → ${result.status ?? 'no response'} (expected ${step.action.http.expectStatus})${result.detail ? `: ${result.detail}` : ''}`;
       if (!result.ok) throw new AgentError(`${where} failed: ${line}`, { retryable: false, code: 'StepFailed' });
-      return { description: `${line}, in ${result.durationMs} ms`, artifacts: [{ type: 'bashOutput', command: `GET ${url}`, output: line, exitCode: 0 }] };
+      return {
+        description: `${line}, in ${result.durationMs} ms`,
+        artifacts: [{ type: 'bashOutput', command: `GET ${url}`, output: line, exitCode: 0 }],
+      };
     }
 
     const argv = action.argv ?? [];
     if (!argvMatchesTemplate(argv, step.action.command)) {
-      throw new AgentError(`${where}: \`${formatArgv(argv)}\` is not what runbook ${runbook!.name} says this step runs`, { retryable: false, code: 'NotAllowed' });
+      throw new AgentError(`${where}: \`${formatArgv(argv)}\` is not what runbook ${runbook!.name} says this step runs`, {
+        retryable: false,
+        code: 'NotAllowed',
+      });
     }
     if (!commandAllowed(argv, this.config.commands)) {
       throw new AgentError(`${where}: \`${formatArgv(argv)}\` is not on the command allow-list`, { retryable: false, code: 'NotAllowed' });
@@ -150,7 +173,10 @@ export class RunbookAgent implements Agent {
     const failure = describeFailure(result, timeoutMs);
     if (failure) {
       const output = lastLines(result.output, 10);
-      throw new AgentError(`${where} failed: \`${command}\` ${failure}${output ? `\n${output}` : ''}`, { retryable: false, code: 'StepFailed' });
+      throw new AgentError(`${where} failed: \`${command}\` ${failure}${output ? `\n${output}` : ''}`, {
+        retryable: false,
+        code: 'StepFailed',
+      });
     }
     const last = lastLines(result.output, 1);
     return {
@@ -165,7 +191,9 @@ export class RunbookAgent implements Agent {
     const plan = request.plan;
     if (/\brunbooks?\b/.test(message) && !/\bwhy\b/.test(message)) return { message: this.listRunbooks() };
     if (!plan) {
-      return { message: `There is no plan yet (the session is ${request.state}). ${this.chooseRunbookName(request.context) ?? 'No runbook matches this alert.'}\n${this.listRunbooks()}` };
+      return {
+        message: `There is no plan yet (the session is ${request.state}). ${this.chooseRunbookName(request.context) ?? 'No runbook matches this alert.'}\n${this.listRunbooks()}`,
+      };
     }
     if (/\b(why|finding|findings|evidence|cause|because|investigat)/.test(message)) {
       return { message: findingsOf(plan) ?? `Plan "${plan.title ?? plan.id}" has no findings recorded.` };
@@ -178,7 +206,9 @@ export class RunbookAgent implements Agent {
       const commands = plan.steps.map((s) => `${s.index + 1}. ${s.title}: ${commandLine(s.description) ?? 'no command'}`).join('\n');
       return { message: `Each step runs one allow-listed command, with a timeout, no shell and a minimal environment:\n${commands}` };
     }
-    return { message: `I answer from this session's facts. Ask "why" (the findings and evidence), "status" (the plan and where it stands), "risk" (the commands each step runs) or "runbooks".` };
+    return {
+      message: `I answer from this session's facts. Ask "why" (the findings and evidence), "status" (the plan and where it stands), "risk" (the commands each step runs) or "runbooks".`,
+    };
   }
 
   async summarize(request: SummarizeRequest, options: CallOptions): Promise<SummaryResult> {
@@ -195,7 +225,9 @@ export class RunbookAgent implements Agent {
   /** The runbook a request names in its feedback (an answer to our question), else the one matching its labels. */
   private chooseRunbook(request: Pick<PlanRequest, 'context' | 'feedback'>): Runbook | undefined {
     for (const answer of [...request.feedback].reverse()) {
-      const named = this.runbooks.find((r) => new RegExp(`(^|[^A-Za-z0-9._-])${escapeRegExp(r.name)}($|[^A-Za-z0-9._-])`, 'i').test(answer));
+      const named = this.runbooks.find((r) =>
+        new RegExp(`(^|[^A-Za-z0-9._-])${escapeRegExp(r.name)}($|[^A-Za-z0-9._-])`, 'i').test(answer),
+      );
       if (named) return named;
     }
     return matchRunbook(this.runbooks, request.context);
@@ -209,14 +241,20 @@ export class RunbookAgent implements Agent {
   private listRunbooks(): string {
     if (this.runbooks.length === 0) return 'No runbooks are loaded.';
     const lines = this.runbooks.map((r) => {
-      const match = Object.entries(r.match).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('|') : v}`).join(', ') || 'by name only';
+      const match =
+        Object.entries(r.match)
+          .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('|') : v}`)
+          .join(', ') || 'by name only';
       return `- ${r.name} (${match})${r.description ? `: ${r.description}` : ''}`;
     });
     return `Available runbooks:\n${lines.join('\n')}`;
   }
 
   private noMatchQuestion(labels: Record<string, string>): string {
-    const shown = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ') || 'none';
+    const shown =
+      Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ') || 'none';
     return `No runbook matches this alert (labels: ${shown}). ${this.listRunbooks()}\nReply with the name of a runbook to use, or cancel the session.`;
   }
 
@@ -245,7 +283,8 @@ export class RunbookAgent implements Agent {
         return `Check: GET ${url}, expecting ${step.action.http.expectStatus} (timeout ${formatMs(this.timeout(step.action.http.timeout))})\n${ACTION_PREFIX}${JSON.stringify(action)}`;
       }
       const argv = renderArgv(step.action.command, facts);
-      if (!commandAllowed(argv, this.config.commands)) throw new NotAllowedError(`\`${formatArgv(argv)}\` is not on the command allow-list`);
+      if (!commandAllowed(argv, this.config.commands))
+        throw new NotAllowedError(`\`${formatArgv(argv)}\` is not on the command allow-list`);
       const action: StepAction = { runbook: runbook.name, step: ref, argv };
       return `Command: \`${formatArgv(argv)}\` (timeout ${formatMs(this.timeout(step.action.timeout))})\n${ACTION_PREFIX}${JSON.stringify(action)}`;
     } catch (error) {
@@ -271,7 +310,13 @@ export class RunbookAgent implements Agent {
         const refused = error instanceof NotAllowedError || error instanceof TemplateError;
         const kind = 'log' in diagnostic ? 'log' : 'http' in diagnostic ? 'http' : 'command';
         const reason = (error as Error).message;
-        findings.push({ name: diagnostic.name, kind, summary: `${refused ? 'refused' : 'could not check'}: ${reason}`, evidence: [], values: { error: reason } });
+        findings.push({
+          name: diagnostic.name,
+          kind,
+          summary: `${refused ? 'refused' : 'could not check'}: ${reason}`,
+          evidence: [],
+          values: { error: reason },
+        });
       }
     }
     return findings;
@@ -285,7 +330,12 @@ export class RunbookAgent implements Agent {
       const file = renderArg(log.path, facts);
       const real = await confinePath(file, this.config.allowedRoots, this.workdir);
       const maxLines = Math.min(log.maxLines, limits.maxExcerptLines);
-      const scan = await scanLog(real, { pattern: new RegExp(log.pattern), maxBytes: limits.maxLogBytes, maxLines, sinceLines: log.sinceLines });
+      const scan = await scanLog(real, {
+        pattern: new RegExp(log.pattern),
+        maxBytes: limits.maxLogBytes,
+        maxLines,
+        sinceLines: log.sinceLines,
+      });
       const window = scan.truncated ? ` (last ${formatBytes(limits.maxLogBytes)} only)` : '';
       return {
         name,
@@ -299,7 +349,11 @@ export class RunbookAgent implements Agent {
       const { http } = diagnostic;
       const url = renderArg(http.url, facts);
       if (!urlAllowed(url, this.config.httpAllow)) throw new NotAllowedError(`${url} is not on the HTTP allow-list`);
-      const result = await httpCheck(url, { expectStatus: http.expectStatus, timeoutMs: this.timeout(http.timeout), signal: options.signal });
+      const result = await httpCheck(url, {
+        expectStatus: http.expectStatus,
+        timeoutMs: this.timeout(http.timeout),
+        signal: options.signal,
+      });
       return {
         name,
         kind: 'http',
@@ -309,17 +363,24 @@ export class RunbookAgent implements Agent {
       };
     }
     const argv = renderArgv(diagnostic.command.argv, facts);
-    if (!commandAllowed(argv, this.config.readOnlyCommands)) throw new NotAllowedError(`\`${formatArgv(argv)}\` is not on the read-only command allow-list`);
+    if (!commandAllowed(argv, this.config.readOnlyCommands))
+      throw new NotAllowedError(`\`${formatArgv(argv)}\` is not on the read-only command allow-list`);
     const timeoutMs = this.timeout(diagnostic.command.timeout);
     const result = await this.run(argv, timeoutMs, options);
     const failure = describeFailure(result, timeoutMs);
-    const firstLine = result.output.split('\n').find((line) => line.trim() !== '')?.trim() ?? '';
+    const firstLine =
+      result.output
+        .split('\n')
+        .find((line) => line.trim() !== '')
+        ?.trim() ?? '';
     return {
       name,
       kind: 'command',
       summary: `\`${formatArgv(argv)}\` ${failure ?? 'exited 0'}${firstLine ? `: ${firstLine}` : ''}`,
       // The first line is already in the summary.
-      evidence: lastLines(result.output, limits.maxExcerptLines).split('\n').filter((l) => l.trim() !== '' && l.trim() !== firstLine),
+      evidence: lastLines(result.output, limits.maxExcerptLines)
+        .split('\n')
+        .filter((l) => l.trim() !== '' && l.trim() !== firstLine),
       values: { exitCode: String(result.exitCode ?? -1), ok: String(failure === undefined), output: firstLine },
     };
   }
@@ -364,7 +425,11 @@ function parseAction(description: string): StepAction | undefined {
   if (!line) return undefined;
   try {
     const raw = JSON.parse(line.slice(ACTION_PREFIX.length)) as Partial<StepAction>;
-    if (typeof raw.runbook !== 'string' || !(raw.step === VERIFY || (typeof raw.step === 'number' && Number.isInteger(raw.step) && raw.step >= 0))) return undefined;
+    if (
+      typeof raw.runbook !== 'string' ||
+      !(raw.step === VERIFY || (typeof raw.step === 'number' && Number.isInteger(raw.step) && raw.step >= 0))
+    )
+      return undefined;
     if (raw.argv !== undefined && !(Array.isArray(raw.argv) && raw.argv.every((a) => typeof a === 'string'))) return undefined;
     if (raw.url !== undefined && typeof raw.url !== 'string') return undefined;
     return raw as StepAction;

@@ -33,11 +33,19 @@ export const RunbookBackendConfig = z.object({
   limits: z
     .object({
       /** The most of a log file one diagnostic reads: its tail, this many bytes. */
-      maxLogBytes: z.number().int().positive().default(1024 * 1024),
+      maxLogBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(1024 * 1024),
       /** Excerpt lines per log finding, whatever a runbook asks for. */
       maxExcerptLines: z.number().int().positive().default(20),
       /** Output kept per command (its tail), so artifacts stay well inside Temporal's payload limits. */
-      maxOutputBytes: z.number().int().positive().default(32 * 1024),
+      maxOutputBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(32 * 1024),
       /** Ceiling on any command or HTTP timeout a runbook sets. */
       maxTimeout: Duration.default(10 * 60 * 1000),
       /** Timeout of commands and HTTP checks that set none. */

@@ -16,7 +16,8 @@ import { validateRunbook, type Locate, type Runbook } from './runbook';
 
 export const RUNBOOK_EXTENSIONS = ['.yaml', '.yml', '.md', '.json'] as const;
 
-const isRunbookFile = (file: string) => !file.startsWith('.') && (RUNBOOK_EXTENSIONS as readonly string[]).includes(path.extname(file).toLowerCase());
+const isRunbookFile = (file: string) =>
+  !file.startsWith('.') && (RUNBOOK_EXTENSIONS as readonly string[]).includes(path.extname(file).toLowerCase());
 
 /** Reads every runbook file in a folder, sorted by file name so errors and listings come out the same way everywhere. */
 export function loadRunbooks(folder: string): Runbook[] {
@@ -52,7 +53,10 @@ export function parseRunbookFile(text: string, file: string): Runbook {
     try {
       raw = JSON.parse(source);
     } catch (error) {
-      throw new Error(`invalid runbook ${file}: JSON syntax error${jsonLine(source, (error as Error).message)}: ${(error as Error).message}`, { cause: error });
+      throw new Error(
+        `invalid runbook ${file}: JSON syntax error${jsonLine(source, (error as Error).message)}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     return validateRunbook(raw, file);
   }
@@ -70,7 +74,9 @@ export function parseRunbookFile(text: string, file: string): Runbook {
     const { value, locate } = parseYaml(front.yaml, file, front.line - 1, 'front matter');
     const notes = front.body.trim();
     if (notes !== '' && isObject(value) && 'notes' in value) {
-      throw new Error(`invalid runbook ${file}: notes (line ${locate(['notes'])}): the front matter sets notes and the Markdown body is not empty; keep one`);
+      throw new Error(
+        `invalid runbook ${file}: notes (line ${locate(['notes'])}): the front matter sets notes and the Markdown body is not empty; keep one`,
+      );
     }
     return validateRunbook(notes !== '' && isObject(value) ? { ...value, notes } : value, file, locate);
   }
@@ -94,7 +100,8 @@ const FENCE = /^---[ \t]*$/;
  */
 export function splitFrontMatter(markdown: string): FrontMatter {
   const lines = (markdown.startsWith('\uFEFF') ? markdown.slice(1) : markdown).split(/\r?\n/);
-  if (!FENCE.test(lines[0]!)) throw new Error('no front matter: a Markdown runbook must start with a "---" line, then the runbook in YAML, then another "---" line');
+  if (!FENCE.test(lines[0]!))
+    throw new Error('no front matter: a Markdown runbook must start with a "---" line, then the runbook in YAML, then another "---" line');
   const close = lines.findIndex((line, i) => i > 0 && FENCE.test(line));
   if (close < 0) throw new Error('the front matter opened by "---" on line 1 has no closing "---" line');
   return { yaml: lines.slice(1, close).join('\n'), line: 2, body: lines.slice(close + 1).join('\n') };
@@ -112,7 +119,9 @@ function parseYaml(text: string, file: string, lineOffset: number, what: 'file' 
   if (problem) {
     const { line, col } = lineCounter.linePos(problem.pos[0]);
     const more = doc.errors.length + doc.warnings.length - 1;
-    throw new Error(`invalid runbook ${file}: YAML syntax error at line ${line + lineOffset}, column ${col}: ${problem.message}${more > 0 ? ` (and ${more} more)` : ''}`);
+    throw new Error(
+      `invalid runbook ${file}: YAML syntax error at line ${line + lineOffset}, column ${col}: ${problem.message}${more > 0 ? ` (and ${more} more)` : ''}`,
+    );
   }
   let value: unknown;
   try {

@@ -39,7 +39,10 @@ const Regex = z.string().refine(
 );
 
 /** argv[0] is never templated: the allow-list check must be possible before any alert arrives. */
-const Argv = z.array(z.string()).min(1).refine((argv) => !argv[0]!.includes('{'), { message: 'the command itself cannot be templated' });
+const Argv = z
+  .array(z.string())
+  .min(1)
+  .refine((argv) => !argv[0]!.includes('{'), { message: 'the command itself cannot be templated' });
 
 export const LogCheck = z.strictObject({
   /** Templated; relative to the workdir, and must stay under an allowed root. */
@@ -129,7 +132,9 @@ export function validateRunbook(raw: unknown, source: string, locate?: Locate): 
     const line = locate?.(path);
     return `${formatPath(path)}${line === undefined ? '' : ` (line ${line})`}: ${message}`;
   });
-  throw new Error(`invalid runbook ${source}: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`);
+  throw new Error(
+    `invalid runbook ${source}: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`,
+  );
 }
 
 interface Problem {

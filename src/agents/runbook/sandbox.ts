@@ -196,7 +196,10 @@ export interface HttpResult {
 }
 
 /** GET with a timeout; redirects are not followed, so an allow-listed URL cannot bounce elsewhere. */
-export async function httpCheck(url: string, options: { expectStatus: number; timeoutMs: number; signal: AbortSignal }): Promise<HttpResult> {
+export async function httpCheck(
+  url: string,
+  options: { expectStatus: number; timeoutMs: number; signal: AbortSignal },
+): Promise<HttpResult> {
   const started = Date.now();
   try {
     const response = await fetch(url, {
@@ -213,7 +216,8 @@ export async function httpCheck(url: string, options: { expectStatus: number; ti
   } catch (error) {
     if (options.signal.aborted) throw abortReason(options.signal);
     const cause = (error as { cause?: { code?: string } }).cause;
-    const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : (cause?.code ?? (error as Error).message);
+    const reason =
+      (error as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : (cause?.code ?? (error as Error).message);
     return { ok: false, detail: reason, durationMs: Date.now() - started };
   }
 }

@@ -150,7 +150,10 @@ function render(template: string, templateFacts: TemplateFacts): string {
 function failIfScripted(failures: readonly ScriptedFailure[], attempt: number): void {
   const failure = failures.find((f) => f.attempt === attempt);
   if (failure) {
-    throw new AgentError(failure.message, { retryable: failure.kind === 'transient', code: failure.kind === 'stepFailed' ? 'StepFailed' : undefined });
+    throw new AgentError(failure.message, {
+      retryable: failure.kind === 'transient',
+      code: failure.kind === 'stepFailed' ? 'StepFailed' : undefined,
+    });
   }
 }
 

@@ -25,7 +25,10 @@ export function register(program: Command, cli: Cli): void {
     .option('--budget-usd <amount>', 'new cost budget in US dollars, e.g. 2.5', positiveNumber('budgetUsd'))
     .action(
       cli.action<{ budgetTokens?: number; budgetUsd?: number }>(async ([id], options) => {
-        const budget = options.budgetTokens === undefined && options.budgetUsd === undefined ? undefined : { tokens: options.budgetTokens, costUsd: options.budgetUsd };
+        const budget =
+          options.budgetTokens === undefined && options.budgetUsd === undefined
+            ? undefined
+            : { tokens: options.budgetTokens, costUsd: options.budgetUsd };
         const view = await cli.session(id as string).resume({ budget });
         cli.print(view, () => `session ${view.id} resumed${budget ? ` with a budget of ${budgetText(budget)}` : ''}; now ${view.state}`);
       }),

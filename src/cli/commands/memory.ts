@@ -15,7 +15,10 @@ export function register(program: Command, cli: Cli): void {
         const session = cli.session(id as string);
         const written = await session.writeMemory((words as string[]).join(' '), { scope: options.scope });
         const scopeName = options.scope ?? 'session';
-        cli.print({ sessionId: session.id, scope: scopeName, ...written }, () => `remembered ${written.memoryId} (${scopeName} scope) from session ${session.id}`);
+        cli.print(
+          { sessionId: session.id, scope: scopeName, ...written },
+          () => `remembered ${written.memoryId} (${scopeName} scope) from session ${session.id}`,
+        );
       }),
     );
 }

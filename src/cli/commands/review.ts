@@ -39,7 +39,11 @@ export function register(program: Command, cli: Cli): void {
     .argument('<reviewId>', 'the review, e.g. review-1 (see `andon reviews`)')
     .argument('<decision>', `${ReviewDecision.options.join(', ')}`, decision)
     .option('--reason <text>', 'why: required to deny (the model reads it)')
-    .option('--args <json>', `with edit: the arguments the call runs with instead, as a JSON object, e.g. '{"service":"checkout-api"}'`, jsonObject('args'))
+    .option(
+      '--args <json>',
+      `with edit: the arguments the call runs with instead, as a JSON object, e.g. '{"service":"checkout-api"}'`,
+      jsonObject('args'),
+    )
     .action(
       cli.action<ReviewOptions>(async ([id, reviewId, chosen], options) => {
         const input = decisionInput(chosen as ReviewDecision, options);
@@ -70,7 +74,8 @@ function decisionInput(chosen: ReviewDecision, { reason, args }: ReviewOptions):
       if (reason === undefined) throw new UsageError('deny needs --reason <text> (the model reads it)', 'reason');
       return { decision: 'deny', reason };
     case 'edit':
-      if (args === undefined) throw new UsageError(`edit needs --args <json>: the call's new arguments, e.g. '{"service":"checkout-api"}'`, 'args');
+      if (args === undefined)
+        throw new UsageError(`edit needs --args <json>: the call's new arguments, e.g. '{"service":"checkout-api"}'`, 'args');
       return { decision: 'edit', arguments: args, reason };
   }
 }

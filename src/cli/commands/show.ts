@@ -9,7 +9,7 @@ const PAGE = 1000;
 export function register(program: Command, cli: Cli): void {
   program
     .command('show')
-    .description("show a session and its timeline")
+    .description('show a session and its timeline')
     .argument('<id>', 'session id')
     .action(
       cli.action(async ([id]) => {

@@ -75,7 +75,8 @@ export class AndonHttp implements AndonApi {
   }
 
   private async list(raw: SessionFilter): Promise<SessionSummary[]> {
-    if ('createdBefore' in raw) throw new ValidationError('invalid createdBefore: the service filters by createdAfter only', 'createdBefore');
+    if ('createdBefore' in raw)
+      throw new ValidationError('invalid createdBefore: the service filters by createdAfter only', 'createdBefore');
     const filter = validate(ListFilter, raw);
     const states = filter.state === undefined ? undefined : [filter.state].flat().join(',');
     const { sessions } = await this.http.call(SessionList, 'GET', '/v1/sessions', {

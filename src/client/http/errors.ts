@@ -81,7 +81,9 @@ export function errorFromResponse(status: number, text: string, context: Respons
         ? new SessionNotFoundError(context.sessionId)
         : new UnexpectedResponseError(`${message} (is this the andon service's URL?)`, status, code);
     case 409:
-      return code === 'stale_plan' ? new StalePlanError(message, sessionState, currentPlanId) : new InvalidStateError(message, sessionState);
+      return code === 'stale_plan'
+        ? new StalePlanError(message, sessionState, currentPlanId)
+        : new InvalidStateError(message, sessionState);
     case 413:
       return new ValidationError(message, field ?? '(body)');
     case 502:

@@ -60,7 +60,13 @@ export class HttpSessionClient implements SessionApi {
   }
 
   async approve(options: { planId?: string; comment?: string } & TimeoutOption = {}): Promise<SessionView> {
-    return this.post(SessionView, '/approve', 'approve', options, validate(ApproveBody, { planId: options.planId, comment: options.comment }));
+    return this.post(
+      SessionView,
+      '/approve',
+      'approve',
+      options,
+      validate(ApproveBody, { planId: options.planId, comment: options.comment }),
+    );
   }
 
   async reject(reason: string, options: { planId?: string; replan?: boolean } & TimeoutOption = {}): Promise<SessionView> {
@@ -71,7 +77,11 @@ export class HttpSessionClient implements SessionApi {
   async ask(message: string, options: { messageId?: string } & TimeoutOption = {}): Promise<AskResult> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUTS.askMs;
     // No timeoutMs in the body for Infinity: the service then waits as long as it allows.
-    const body = validate(AskBody, { message, messageId: options.messageId, timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined });
+    const body = validate(AskBody, {
+      message,
+      messageId: options.messageId,
+      timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : undefined,
+    });
     return this.post(AskReply, '/ask', 'ask', { timeoutMs: timeoutMs + ANSWER_GRACE_MS }, body);
   }
 
@@ -149,6 +159,11 @@ export class HttpSessionClient implements SessionApi {
   }
 
   private request(what: string, options: TimeoutOption, extra: Partial<RequestOptions>): RequestOptions {
-    return { ...extra, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUTS.commandMs, what: `${what} on session ${this.id}`, sessionId: this.id };
+    return {
+      ...extra,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUTS.commandMs,
+      what: `${what} on session ${this.id}`,
+      sessionId: this.id,
+    };
   }
 }

@@ -97,7 +97,8 @@ function parseEvent(frame: SseFrame): TimelineEvent {
     throw new UnexpectedResponseError(`event ${frame.id} of the stream is not JSON`, 200);
   }
   const parsed = TimelineEvent.safeParse(json);
-  if (!parsed.success) throw new UnexpectedResponseError(`event ${frame.id} of the stream is not a timeline event: ${firstIssue(parsed.error).message}`, 200);
+  if (!parsed.success)
+    throw new UnexpectedResponseError(`event ${frame.id} of the stream is not a timeline event: ${firstIssue(parsed.error).message}`, 200);
   return parsed.data;
 }
 

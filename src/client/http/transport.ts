@@ -81,7 +81,10 @@ export class HttpTransport {
       return await fn(signal);
     } catch (error) {
       if (deadline.signal.aborted && !options.signal?.aborted) {
-        throw new TimeoutError(`${options.what} did not finish within ${options.timeoutMs} ms (is the andon service at ${this.baseUrl} answering?)`, options.timeoutMs);
+        throw new TimeoutError(
+          `${options.what} did not finish within ${options.timeoutMs} ms (is the andon service at ${this.baseUrl} answering?)`,
+          options.timeoutMs,
+        );
       }
       throw error;
     } finally {
@@ -96,7 +99,8 @@ export class HttpTransport {
  */
 export function baseUrlOf(text: string): string {
   const url = new URL(text);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`expected an http:// or https:// URL, got ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new TypeError(`expected an http:// or https:// URL, got ${url.protocol}`);
   if (url.search || url.hash) throw new TypeError('expected a URL without a query or fragment');
   const path = url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '');
   return `${url.origin}${path}`;
@@ -112,7 +116,10 @@ function parseAnswer<S extends z.ZodType>(schema: S, text: string, request: stri
   const parsed = schema.safeParse(json);
   if (parsed.success) return parsed.data;
   const issue = firstIssue(parsed.error);
-  throw new UnexpectedResponseError(`${request} answered with an unexpected body: ${issue.path.join('.') || '(body)'}: ${issue.message}`, status);
+  throw new UnexpectedResponseError(
+    `${request} answered with an unexpected body: ${issue.path.join('.') || '(body)'}: ${issue.message}`,
+    status,
+  );
 }
 
 function anyOf(signal: AbortSignal, other: AbortSignal | undefined): AbortSignal {

@@ -50,7 +50,6 @@ export interface SessionRoutesOptions {
 const tags = ['sessions'];
 const reviewTags = ['reviews'];
 
-
 /**
  * The SDK's own deadlines abort its calls, but a call that is still connecting or retrying does
  * not see the abort until the gRPC layer gives up (tens of seconds when Temporal is down). Every
@@ -107,7 +106,11 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     },
     async (request) => {
       const { state, text, service, since, limit } = request.query;
-      const sessions = await withDeadline(timeoutMs, 'listing sessions', andon.sessions.list({ state, text, service, createdAfter: since, limit }));
+      const sessions = await withDeadline(
+        timeoutMs,
+        'listing sessions',
+        andon.sessions.list({ state, text, service, createdAfter: since, limit }),
+      );
       return { sessions };
     },
   );
@@ -116,7 +119,13 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     '/sessions/:id',
     {
       config: { scope: 'read' },
-      schema: { operationId: 'getSession', summary: 'The session view', tags, params: SessionParams, response: { 200: SessionView, ...errorResponses } },
+      schema: {
+        operationId: 'getSession',
+        summary: 'The session view',
+        tags,
+        params: SessionParams,
+        response: { 200: SessionView, ...errorResponses },
+      },
     },
     async (request) => bounded('reading the session', timeoutMs, () => andon.session(request.params.id).info({ timeoutMs })),
   );
@@ -175,7 +184,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       schema: {
         operationId: 'approvePlan',
         summary: 'Approve the plan awaiting approval',
-        description: '409 `invalid_state` when nothing awaits approval; 409 `stale_plan` (with `currentPlanId`) when `planId` is not the current plan.',
+        description:
+          '409 `invalid_state` when nothing awaits approval; 409 `stale_plan` (with `currentPlanId`) when `planId` is not the current plan.',
         tags,
         params: SessionParams,
         body: ApproveBody,
@@ -201,7 +211,9 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     },
     async (request) => {
       const { reason, ...options } = request.body;
-      return bounded('rejecting', timeoutMs, () => andon.session(request.params.id).reject(reason, { ...options, by: actorOf(request), timeoutMs }));
+      return bounded('rejecting', timeoutMs, () =>
+        andon.session(request.params.id).reject(reason, { ...options, by: actorOf(request), timeoutMs }),
+      );
     },
   );
 
@@ -244,7 +256,9 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     async (request) => {
       const { message, messageId, timeoutMs: wanted } = request.body;
       const askMs = Math.min(wanted ?? askTimeoutMs, askTimeoutMs);
-      return bounded('asking', askMs, () => andon.session(request.params.id).ask(message, { messageId, by: actorOf(request), timeoutMs: askMs }));
+      return bounded('asking', askMs, () =>
+        andon.session(request.params.id).ask(message, { messageId, by: actorOf(request), timeoutMs: askMs }),
+      );
     },
   );
 
@@ -256,7 +270,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
         operationId: 'writeMemory',
         summary: 'Remember something for this session, its agent or its service',
         description:
-          '201 with the new entry\'s id. `scope` (default `session`): `session` is recalled by this session only, `agent` by every session of its agent, `service` by every session about its `context.service`. Sessions recall relevant memories when they plan; the write appears on the timeline as `memoryWritten`.',
+          "201 with the new entry's id. `scope` (default `session`): `session` is recalled by this session only, `agent` by every session of its agent, `service` by every session about its `context.service`. Sessions recall relevant memories when they plan; the write appears on the timeline as `memoryWritten`.",
         tags,
         params: SessionParams,
         body: WriteMemoryBody,
@@ -305,7 +319,9 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       },
     },
     async (request) =>
-      bounded('resuming', timeoutMs, () => andon.session(request.params.id).resume({ budget: request.body.budget, by: actorOf(request), timeoutMs })),
+      bounded('resuming', timeoutMs, () =>
+        andon.session(request.params.id).resume({ budget: request.body.budget, by: actorOf(request), timeoutMs }),
+      ),
   );
 
   app.get(
@@ -335,7 +351,9 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
         response: { 200: SessionReviews, ...errorResponses },
       },
     },
-    async (request) => ({ reviews: await bounded('reading the reviews', timeoutMs, () => andon.session(request.params.id).reviews({ timeoutMs })) }),
+    async (request) => ({
+      reviews: await bounded('reading the reviews', timeoutMs, () => andon.session(request.params.id).reviews({ timeoutMs })),
+    }),
   );
 
   app.post(
@@ -358,7 +376,9 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       const { id, reviewId } = request.params;
       // The body's schema is the wire shape; the SDK checks the rules between its fields.
       const decision = request.body as ReviewDecisionInput;
-      return bounded('deciding the review', timeoutMs, () => andon.session(id).review(reviewId, decision, { by: actorOf(request), timeoutMs }));
+      return bounded('deciding the review', timeoutMs, () =>
+        andon.session(id).review(reviewId, decision, { by: actorOf(request), timeoutMs }),
+      );
     },
   );
 
@@ -376,7 +396,9 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       },
     },
     async (request) =>
-      bounded('cancelling', timeoutMs, () => andon.session(request.params.id).cancel(request.body.reason, { by: actorOf(request), timeoutMs })),
+      bounded('cancelling', timeoutMs, () =>
+        andon.session(request.params.id).cancel(request.body.reason, { by: actorOf(request), timeoutMs }),
+      ),
   );
 };
 

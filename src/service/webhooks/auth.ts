@@ -38,10 +38,15 @@ export function checkAuthorization(receiver: ReceiverName, settings: ReceiverSet
   const bearer = settings.token !== undefined;
   const basic = settings.user !== undefined && settings.password !== undefined;
   if (!bearer && !basic) return; // only a signature: checked once the body is in
-  const challenge = [bearer ? `Bearer ${REALM}` : undefined, basic ? `Basic ${REALM}, charset="UTF-8"` : undefined].filter(Boolean).join(', ');
+  const challenge = [bearer ? `Bearer ${REALM}` : undefined, basic ? `Basic ${REALM}, charset="UTF-8"` : undefined]
+    .filter(Boolean)
+    .join(', ');
   const header = headers.authorization;
   if (typeof header !== 'string' || header.trim() === '') {
-    throw unauthorized(`the ${receiver} webhook needs credentials: ${bearer ? '"Authorization: Bearer <token>"' : ''}${bearer && basic ? ' or ' : ''}${basic ? 'HTTP basic authentication' : ''}`, challenge);
+    throw unauthorized(
+      `the ${receiver} webhook needs credentials: ${bearer ? '"Authorization: Bearer <token>"' : ''}${bearer && basic ? ' or ' : ''}${basic ? 'HTTP basic authentication' : ''}`,
+      challenge,
+    );
   }
   const given = parseAuthorization(header);
   const ok =
@@ -76,7 +81,10 @@ function bothEqual(given: { user: string; password: string }, user: string, pass
 
 function notConfigured(receiver: ReceiverName): HttpError {
   const prefix = `ANDON_WEBHOOK_${receiver.toUpperCase()}`;
-  const how = receiver === 'pagerduty' ? `${prefix}_SECRET (the subscription's signing secret)` : `${prefix}_TOKEN, or ${prefix}_USER and ${prefix}_PASSWORD`;
+  const how =
+    receiver === 'pagerduty'
+      ? `${prefix}_SECRET (the subscription's signing secret)`
+      : `${prefix}_TOKEN, or ${prefix}_USER and ${prefix}_PASSWORD`;
   return new HttpError(
     503,
     'webhook_not_configured',

@@ -15,7 +15,10 @@ export type ReceiverName = z.infer<typeof ReceiverName>;
 
 /** Environment values arrive as strings: "false" must mean false (z.coerce.boolean would say true). */
 const Flag = z.preprocess(
-  (value) => (typeof value === 'string' ? ({ true: true, '1': true, false: false, '0': false } as Record<string, boolean>)[value.toLowerCase()] ?? value : value),
+  (value) =>
+    typeof value === 'string'
+      ? (({ true: true, '1': true, false: false, '0': false } as Record<string, boolean>)[value.toLowerCase()] ?? value)
+      : value,
   z.boolean(),
 );
 
@@ -39,7 +42,11 @@ const credentialFields = {
 
 function basicPairComplete(value: { user?: string; password?: string }, ctx: z.RefinementCtx): void {
   if ((value.user === undefined) !== (value.password === undefined)) {
-    ctx.addIssue({ code: 'custom', path: [value.user === undefined ? 'user' : 'password'], message: 'set both user and password for basic authentication, or neither' });
+    ctx.addIssue({
+      code: 'custom',
+      path: [value.user === undefined ? 'user' : 'password'],
+      message: 'set both user and password for basic authentication, or neither',
+    });
   }
 }
 

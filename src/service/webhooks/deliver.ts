@@ -59,18 +59,30 @@ export async function deliverAll(andon: Andon, deliveries: readonly Delivery[], 
   const outcome = await Promise.race([work, deadline]).finally(() => clearTimeout(timer));
   if (outcome === 'timeout') {
     controller.abort();
-    throw unavailable(`Temporal did not confirm the delivery within ${options.timeoutMs} ms; retry (a repeated delivery is harmless)`, options);
+    throw unavailable(
+      `Temporal did not confirm the delivery within ${options.timeoutMs} ms; retry (a repeated delivery is harmless)`,
+      options,
+    );
   }
   const failed = outcome.filter((settled) => settled.status === 'rejected').length;
   if (failed > 0) {
-    throw unavailable(`${failed} of ${byId.size} incidents could not be delivered; retry the whole payload (the delivered ones fold in again, harmlessly)`, options);
+    throw unavailable(
+      `${failed} of ${byId.size} incidents could not be delivered; retry the whole payload (the delivered ones fold in again, harmlessly)`,
+      options,
+    );
   }
   return results;
 }
 
 async function deliverOne(andon: Andon, delivery: Delivery, signal: AbortSignal): Promise<Delivered> {
   const { id, route, notification } = delivery;
-  const answer = (delivered: boolean): Delivered => ({ id, fingerprint: notification.fingerprint, status: notification.status, delivered, route });
+  const answer = (delivered: boolean): Delivered => ({
+    id,
+    fingerprint: notification.fingerprint,
+    status: notification.status,
+    delivered,
+    route,
+  });
   if (notification.status === 'firing') {
     await andon.alert(notification, { ...delivery.session, id });
     return answer(true);

@@ -23,7 +23,11 @@ export interface RoutedAlert {
 }
 
 /** The first route that takes this alert, with its position. */
-export function matchRoute(routes: readonly WebhookRoute[], source: ReceiverName, labels: Record<string, string>): { route: WebhookRoute; index: number } | undefined {
+export function matchRoute(
+  routes: readonly WebhookRoute[],
+  source: ReceiverName,
+  labels: Record<string, string>,
+): { route: WebhookRoute; index: number } | undefined {
   for (const [index, route] of routes.entries()) if (matches(route.match, source, labels)) return { route, index };
   return undefined;
 }

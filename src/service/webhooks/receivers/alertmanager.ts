@@ -38,16 +38,15 @@ export const alertmanager: Receiver = {
   summary: 'Prometheus Alertmanager webhook (payload version 4)',
   normalise(body) {
     const payload = parsePayload(AlertmanagerPayload, body);
-    return payload.alerts.map(
-      (alert): IncomingAlert => ({
-        fingerprint: firstText(alert.fingerprint) ?? labelsFingerprint(alert.labels),
-        status: alert.status,
-        summary: firstText(alert.annotations.summary, alert.annotations.description, alert.annotations.message, alert.labels.alertname) ?? 'alert',
-        labels: alert.labels,
-        annotations: alert.annotations,
-        startsAt: alert.startsAt,
-        url: firstText(alert.generatorURL),
-      }),
-    );
+    return payload.alerts.map((alert): IncomingAlert => ({
+      fingerprint: firstText(alert.fingerprint) ?? labelsFingerprint(alert.labels),
+      status: alert.status,
+      summary:
+        firstText(alert.annotations.summary, alert.annotations.description, alert.annotations.message, alert.labels.alertname) ?? 'alert',
+      labels: alert.labels,
+      annotations: alert.annotations,
+      startsAt: alert.startsAt,
+      url: firstText(alert.generatorURL),
+    }));
   },
 };

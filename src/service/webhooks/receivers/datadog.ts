@@ -19,7 +19,12 @@ import { parsePayload, type IncomingAlert, type Receiver } from '../receiver';
  * that was never substituted (the template posted by hand) means the same.
  */
 const Variable = z.preprocess(
-  (value) => (typeof value === 'number' ? String(value) : typeof value === 'string' && (value.trim() === '' || /^\$[A-Z_]+$/.test(value.trim())) ? undefined : value),
+  (value) =>
+    typeof value === 'number'
+      ? String(value)
+      : typeof value === 'string' && (value.trim() === '' || /^\$[A-Z_]+$/.test(value.trim()))
+        ? undefined
+        : value,
   z.string().trim().optional(),
 );
 
@@ -42,7 +47,11 @@ export const DatadogPayload = z
   })
   .superRefine((payload, ctx) => {
     if (!payload.aggregate && !payload.alert_id) {
-      ctx.addIssue({ code: 'custom', path: ['aggregate'], message: 'expected the aggregation key ($AGGREG_KEY) or the alert id ($ALERT_ID)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['aggregate'],
+        message: 'expected the aggregation key ($AGGREG_KEY) or the alert id ($ALERT_ID)',
+      });
     }
   });
 

@@ -41,21 +41,24 @@ export const grafana: Receiver = {
   summary: 'Grafana alerting webhook contact point',
   normalise(body) {
     const payload = parsePayload(GrafanaPayload, body);
-    return payload.alerts.map(
-      (alert): IncomingAlert => ({
-        fingerprint: firstText(alert.fingerprint) ?? labelsFingerprint(alert.labels),
-        status: alert.status,
-        summary: firstText(alert.annotations.summary, alert.annotations.description, alert.labels.alertname, payload.title) ?? 'alert',
-        labels: alert.labels,
-        // Grafana's links are what an engineer (or the agent) opens next, so templates may use them.
-        annotations: {
-          ...alert.annotations,
-          ...definedOnly({ dashboardURL: alert.dashboardURL, panelURL: alert.panelURL, silenceURL: alert.silenceURL, valueString: alert.valueString }),
-        },
-        startsAt: alert.startsAt,
-        url: firstText(alert.panelURL, alert.dashboardURL, alert.generatorURL),
-      }),
-    );
+    return payload.alerts.map((alert): IncomingAlert => ({
+      fingerprint: firstText(alert.fingerprint) ?? labelsFingerprint(alert.labels),
+      status: alert.status,
+      summary: firstText(alert.annotations.summary, alert.annotations.description, alert.labels.alertname, payload.title) ?? 'alert',
+      labels: alert.labels,
+      // Grafana's links are what an engineer (or the agent) opens next, so templates may use them.
+      annotations: {
+        ...alert.annotations,
+        ...definedOnly({
+          dashboardURL: alert.dashboardURL,
+          panelURL: alert.panelURL,
+          silenceURL: alert.silenceURL,
+          valueString: alert.valueString,
+        }),
+      },
+      startsAt: alert.startsAt,
+      url: firstText(alert.panelURL, alert.dashboardURL, alert.generatorURL),
+    }));
   },
 };
 
