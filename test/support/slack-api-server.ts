@@ -168,8 +168,8 @@ export class SlackApiServer {
     return fault;
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Slack Web API JSON, read by path in assertions
   private apply(method: string, args: Record<string, any>): Record<string, unknown> {
-    // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack Web API JSON, read by path in assertions
     switch (method) {
       case 'auth.test':
         return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0TEST' };

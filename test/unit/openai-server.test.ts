@@ -493,8 +493,8 @@ describe('request validation', () => {
     expect(server.rejected).toHaveLength(1);
   });
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the response body, read by path in assertions
   async function post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
-    // eslint-disable-line @typescript-eslint/no-explicit-any -- the response body, read by path in assertions
     const response = await fetch(`${server.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...headers },
