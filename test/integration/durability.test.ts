@@ -4,7 +4,7 @@
  * view across continue-as-new.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -16,9 +16,11 @@ const ROOT = path.resolve(__dirname, '../..');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'andon-durability-'));
 
 function startWorkerProcess(address: string, taskQueue: string, script: string): Promise<ChildProcess> {
+  // `node --import tsx`, not the tsx CLI: the CLI runs the script in a child process of its own,
+  // which a SIGKILL of the CLI leaves running (and polling) after the suite has ended.
   const child = spawn(
     process.execPath,
-    [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'test/support/worker-process.ts'), address, taskQueue, script],
+    ['--import', 'tsx', path.join(ROOT, 'test/support/worker-process.ts'), address, taskQueue, script],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: process.env,
@@ -30,6 +32,20 @@ function startWorkerProcess(address: string, taskQueue: string, script: string):
     });
     child.once('exit', (code) => reject(new Error(`worker process exited early (${code})`)));
   });
+}
+
+/** Pids of live processes whose command line contains `text` (Linux /proc). */
+function processesMentioning(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
 }
 
 function devServer(dbFile: string, port: number, extraArgs: string[] = []): Promise<DevServer> {
@@ -47,6 +63,8 @@ it('a worker killed while the session waits: a new worker finishes it', async ()
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
+    // Killed means gone: no process of this worker survives it (the suite must not leak workers).
+    expect(processesMentioning(h.taskQueue)).toEqual([]);
 
     // Nothing is running now; the session is only history on the server.
     expect((await h.client.workflow.getHandle(session.id).describe()).status.name).toBe('RUNNING');
