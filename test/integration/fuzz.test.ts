@@ -7,7 +7,7 @@
  * service rejects changes nothing (a probe session parked awaiting approval keeps its timeline, and
  * no workflow appears for a rejected payload).
  *
- * ANDON_FUZZ_RUNS scales the runs of every property (default 12); ANDON_FUZZ_SEED replays a run
+ * ANDON_FUZZ_RUNS scales the runs of every property (default 20); ANDON_FUZZ_SEED replays a run
  * (the seed is printed at the start and, by fast-check, with any counterexample).
  */
 import { createHmac } from 'node:crypto';
@@ -23,7 +23,7 @@ import { SlackApiServer } from '../support/slack-api-server';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON Schema and OpenAPI walked by path; typing them would only restate them
 type Json = any;
 
-const RUNS = Math.max(1, Number(process.env.ANDON_FUZZ_RUNS ?? 12));
+const RUNS = Math.max(1, Number(process.env.ANDON_FUZZ_RUNS ?? 20));
 const SEED = process.env.ANDON_FUZZ_SEED !== undefined ? Number(process.env.ANDON_FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 const FC = { numRuns: RUNS, seed: SEED, endOnFailure: true } as const;
 /** Longest a single request may take: past this the service hangs, which is a finding too. */
@@ -61,7 +61,9 @@ let probe: string;
 let victim: string;
 const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: false });
 
-const counts = { cases: 0, byStatus: new Map<number, number>(), findings: [] as string[] };
+const counts = { cases: 0, byStatus: new Map<number, number>(), findings: [] as string[], unhandled: [] as string[] };
+/** A promise nobody awaited failing in the service is a crash waiting for a stricter runtime. */
+const onUnhandled = (reason: unknown) => counts.unhandled.push(reason instanceof Error ? (reason.stack ?? reason.message) : String(reason));
 
 interface Answer {
   status: number;
@@ -121,6 +123,8 @@ async function workflowCount(): Promise<number> {
 beforeAll(async () => {
   // The seed to replay a failing run with.
   console.log(`fuzz: seed ${SEED}, ${RUNS} runs per property (ANDON_FUZZ_SEED / ANDON_FUZZ_RUNS)`);
+  process.on('unhandledRejection', onUnhandled);
+  process.on('uncaughtException', onUnhandled);
   slack = await SlackApiServer.start({ token: SLACK_TOKEN });
   h = await startHarness({ agent: quickScript() });
   api = await startService(h.andon, {
@@ -148,6 +152,8 @@ afterAll(async () => {
   await api?.close();
   await h?.close();
   await slack?.close();
+  process.off('unhandledRejection', onUnhandled);
+  process.off('uncaughtException', onUnhandled);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -393,6 +399,31 @@ describe('every route the OpenAPI document lists', () => {
       );
     }
   }, 600_000);
+
+  it('answers a body over the size limit with 413 on every POST route, and changes nothing', async () => {
+    const before = await lastSeq(probe);
+    const huge = JSON.stringify({ prompt: 'x'.repeat(1024 * 1024 + 1), message: 'x', reason: 'x' });
+    for (const { method, path: template, op } of operations()) {
+      if (method !== 'POST') continue;
+      const answer = await send(method, fill(template, probe), {
+        headers: { ...tokenFor(op), 'content-type': 'application/json' },
+        body: huge,
+      });
+      expect({ route: `${method} ${template}`, status: answer.status }).toEqual({ route: `${method} ${template}`, status: 413 });
+    }
+    for (const vendor of VENDORS) {
+      const answer = await send('POST', `/v1/webhooks/${vendor.name}`, {
+        headers: { ...vendor.auth(huge), 'content-type': 'application/json' },
+        body: huge,
+      });
+      expect({ route: vendor.name, status: answer.status }).toEqual({ route: vendor.name, status: 413 });
+    }
+    for (const url of ['/v1/slack/interactions', '/v1/slack/commands', '/v1/slack/events']) {
+      const answer = await send('POST', url, { headers: { ...signed(huge), 'content-type': FORM }, body: huge });
+      expect({ route: url, status: answer.status }).toEqual({ route: url, status: 413 });
+    }
+    expect(await lastSeq(probe)).toEqual(before);
+  });
 
   it('refuses every route without a token, or with a token of too little scope, and changes nothing', async () => {
     const before = await lastSeq(probe);
@@ -688,6 +719,8 @@ describe('the process', () => {
   it('is still up and answering after all of the above', async () => {
     expect((await send('GET', '/healthz')).status).toBe(200);
     expect((await lastSeq(probe)).state).toBe('awaitingPlanApproval');
+    expect(counts.unhandled).toEqual([]);
+    expect(counts.findings).toEqual([]);
   });
 });
 
