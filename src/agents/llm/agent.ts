@@ -65,7 +65,9 @@ const ModelPlan = z.object({
               arguments: z
                 .string()
                 .nullable()
-                .describe('a JSON object of the argument values the call will have (leave out the ones you cannot know yet), or null'),
+                .describe(
+                  'a JSON object of exactly the arguments the call will have, or null for a call without arguments; a call with other arguments waits for a person',
+                ),
             }),
           )
           .describe('every tool call the step needs; calls not listed here wait for a person'),
