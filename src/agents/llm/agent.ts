@@ -34,7 +34,7 @@ import {
   type TurnRequest,
   type TurnResult,
 } from '../agent';
-import { NotAllowedError } from '../runbook/sandbox';
+import { NotAllowedError, idempotencyEnv } from '../runbook/sandbox';
 import type { Usage } from '../../session/schema';
 import { LlmBackendConfig, type LlmBackendConfigInput } from './config';
 import { toAgentError } from './provider-errors';
@@ -197,7 +197,11 @@ export class LlmAgent implements Agent {
     if (!check.ok) outcome = { ok: false, output: `invalid arguments: ${check.field}: ${check.message}` };
     else {
       try {
-        outcome = await tool!.run(check.arguments, { signal: options.signal, heartbeat: options.heartbeat });
+        outcome = await tool!.run(check.arguments, {
+          signal: options.signal,
+          heartbeat: options.heartbeat,
+          env: idempotencyEnv({ sessionId: request.sessionId, stepId: request.stepId, callId: call.id, attempt: options.attempt }),
+        });
       } catch (error) {
         if (options.signal.aborted) throw error;
         // Refusals and failures of the tool are the model's to read and work around, not the session's.
