@@ -150,7 +150,6 @@ const HEARTBEAT_EVERY_MS = 1_000;
 const MAX_KEPT_OUTPUT = 4 * 1024 * 1024;
 export const KILL_GRACE_MS = 2_000;
 
-/** Signals a whole process group; a group already gone is fine. */
 /**
  * What a command learns about the work it does, as environment variables, so a remediation can
  * tell a retry from a first run: ANDON_IDEMPOTENCY_KEY is the same on every try of the same work
@@ -168,11 +167,18 @@ export function idempotencyEnv(work: { sessionId: string; stepId: string; callId
   };
 }
 
+/** Signals a whole process group; a group already gone is fine. Where groups cannot be signalled (Windows), the child alone. */
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
-  } catch {
+  } catch (error) {
     // ESRCH: every process of the group has exited.
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone as well.
+    }
   }
 }
 
