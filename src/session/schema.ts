@@ -56,8 +56,9 @@ import { ApprovalPolicy } from './approval';
 // ---------------------------------------------------------------------------------------------
 
 /**
- * A tool call the approved plan allows: the tool, and the argument values the call must have
- * (those named must match exactly; the others are free). This is the plan as a contract.
+ * A tool call the approved plan allows: the tool, and exactly the arguments the call must have
+ * (a call with any other argument, or a grant naming none for a call that has some, is reviewed).
+ * This is the plan as a contract.
  */
 export const ToolGrant = z.object({
   tool: z.string().min(1).max(200),

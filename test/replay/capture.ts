@@ -87,10 +87,22 @@ async function main(): Promise<void> {
     try {
       for (const [name, run] of chosen(llmScenarios)) {
         llm.script(
-          planReply([{ title: 'Restart', tools: [{ tool: 'searchLog' }, { tool: 'restart', arguments: { service: 'checkout-api' } }] }], {
-            promptTokens: 100,
-            completionTokens: 20,
-          }),
+          planReply(
+            [
+              {
+                title: 'Restart',
+                tools: [
+                  // Grants are exact (patch exact-tool-grants): name every argument the call has.
+                  { tool: 'searchLog', arguments: { path: 'demo/logs/checkout-api.log', pattern: 'ERROR' } },
+                  { tool: 'restart', arguments: { service: 'checkout-api' } },
+                ],
+              },
+            ],
+            {
+              promptTokens: 100,
+              completionTokens: 20,
+            },
+          ),
           toolCallReply('searchLog', { path: 'demo/logs/checkout-api.log', pattern: 'ERROR' }),
           toolCallReply('runReadOnlyCommand', { argv: ['node', 'demo/bin/status.js', 'checkout-api'] }),
           { toolCalls: [{ name: 'restart', arguments: { service: 'payments' } }], usage: { promptTokens: 5_000, completionTokens: 100 } },

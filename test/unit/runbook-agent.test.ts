@@ -8,6 +8,7 @@ import {
   RunbookAgent,
   argvMatchesTemplate,
   commandAllowed,
+  compilePattern,
   confinePath,
   findingsOf,
   loadRunbooks,
@@ -149,13 +150,13 @@ describe('the sandbox', () => {
       (_, i) => `${String(i).padStart(4, '0')} ${i % 10 === 0 ? 'ERROR' : 'INFO'} ${'x'.repeat(40)}`,
     );
     writeFileSync(file, `${lines.join('\n')}\n`);
-    const all = await scanLog(file, { pattern: /ERROR/, maxBytes: 1 << 20, maxLines: 3 });
+    const all = await scanLog(file, { pattern: compilePattern('ERROR'), maxBytes: 1 << 20, maxLines: 3 });
     expect(all).toMatchObject({ scanned: 1000, count: 100, truncated: false });
     expect(all.excerpt.map((l) => l.slice(0, 4))).toEqual(['0970', '0980', '0990']);
-    const tail = await scanLog(file, { pattern: /ERROR/, maxBytes: 4096, maxLines: 3 });
+    const tail = await scanLog(file, { pattern: compilePattern('ERROR'), maxBytes: 4096, maxLines: 3 });
     expect(tail.truncated).toBe(true);
     expect(tail.scanned).toBeLessThan(4096 / 40);
-    const since = await scanLog(file, { pattern: /ERROR/, maxBytes: 1 << 20, maxLines: 50, sinceLines: 100 });
+    const since = await scanLog(file, { pattern: compilePattern('ERROR'), maxBytes: 1 << 20, maxLines: 50, sinceLines: 100 });
     expect(since).toMatchObject({ scanned: 100, count: 10 });
   });
 

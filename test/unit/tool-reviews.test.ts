@@ -56,19 +56,38 @@ function running(): Session {
 const call = (id: string, tool: string, args: Record<string, unknown>, risky = false) => ({ id, tool, arguments: args, risky });
 
 describe('grantedBy', () => {
-  it('allows a granted tool whose pinned arguments match, whatever the free ones are', () => {
-    expect(grantedBy(step.tools!, { tool: 'restart', arguments: { service: 'checkout-api', force: true } })).toBe(true);
-    expect(grantedBy(step.tools!, { tool: 'searchLog', arguments: { path: 'anything' } })).toBe(true);
+  it('allows a granted tool called with exactly the granted arguments', () => {
+    expect(grantedBy(step.tools!, { tool: 'restart', arguments: { service: 'checkout-api' } })).toBe(true);
+    expect(grantedBy(step.tools!, { tool: 'searchLog', arguments: {} })).toBe(true);
   });
-  it('refuses another tool, or a pinned argument with another value', () => {
+  it('refuses another tool, a pinned argument with another value, or any argument the grant does not name', () => {
     expect(grantedBy(step.tools!, { tool: 'restart', arguments: { service: 'payments' } })).toBe(false);
     expect(grantedBy(step.tools!, { tool: 'restart', arguments: {} })).toBe(false);
     expect(grantedBy(step.tools!, { tool: 'flushCache', arguments: {} })).toBe(false);
+    // Used to pass: an argument the grant leaves out was free.
+    expect(grantedBy(step.tools!, { tool: 'restart', arguments: { service: 'checkout-api', force: true } })).toBe(false);
+  });
+  it('treats a grant without arguments as no arguments, not as any arguments', () => {
+    // Used to pass: `{ tool: 'searchLog' }` allowed every search, so a log line could steer one unreviewed.
+    expect(grantedBy(step.tools!, { tool: 'searchLog', arguments: { path: '/etc/shadow', pattern: '.' } })).toBe(false);
+    const commands = [{ tool: 'runReadOnlyCommand' }];
+    expect(grantedBy(commands, { tool: 'runReadOnlyCommand', arguments: { argv: ['kubectl', 'get', 'secrets', '-o', 'yaml'] } })).toBe(
+      false,
+    );
   });
   it('compares pinned objects and arrays by value', () => {
     const grants = [{ tool: 'run', arguments: { argv: ['a', 'b'], env: { X: '1' } } }];
     expect(grantedBy(grants, { tool: 'run', arguments: { argv: ['a', 'b'], env: { X: '1' } } })).toBe(true);
     expect(grantedBy(grants, { tool: 'run', arguments: { argv: ['a'], env: { X: '1' } } })).toBe(false);
+  });
+  it('keeps the old rule for sessions that began before exact grants (the patch is absent)', () => {
+    const r = running();
+    const calls = [call('c1', 'searchLog', { path: 'demo/logs/a.log', pattern: 'x' }), call('c2', 'restart', { service: 'checkout-api' })];
+    turnTaken(r, step, { text: '', toolCalls: calls }, tick(), () => false);
+    expect(r.record.reviews).toEqual([]);
+    const now = running();
+    turnTaken(now, step, { text: '', toolCalls: calls }, tick());
+    expect(now.record.reviews.map((v) => [v.toolCallId, v.reason])).toEqual([['c1', 'outsidePlan']]);
   });
 });
 

@@ -3,7 +3,7 @@
  * through tools (with reviews of calls the plan does not allow). The main loop calls back in
  * after each unit, so pauses, cancels and continue-as-new fall between units.
  */
-import { condition } from '@temporalio/workflow';
+import { condition, patched } from '@temporalio/workflow';
 import type { PlanStep } from '../../src/session/schema';
 import { REFUSAL, ReviewInput } from '../../src/protocol/messages';
 import { activities, chatOptions, workOptions } from './activity-options';
@@ -14,6 +14,9 @@ import { applyStepResult, budgetReached } from './progress';
 import { advance, nextCall, nextReviewExpiry, overBudget } from './record';
 import { summaryPhase } from './summary';
 import { awaitReview, callDone, expireReviews, turnTaken, workDone, workOn } from './tool-work';
+
+/** Tool grants allow exactly the arguments they name; sessions started before keep the old rule (see grantedBy). */
+const EXACT_GRANTS = 'exact-tool-grants';
 
 export async function stepPhase(ctx: SessionContext): Promise<void> {
   const s = ctx.session;
@@ -70,7 +73,7 @@ async function workThroughTools(ctx: SessionContext, step: PlanStep): Promise<vo
   );
   if (!turn || r.state !== 'inProgress') return;
   const open = new Set(r.reviews.map((x) => x.id));
-  if (turnTaken(s, step, turn, now())) workDone(s, step, turn.text, now());
+  if (turnTaken(s, step, turn, now(), () => patched(EXACT_GRANTS))) workDone(s, step, turn.text, now());
   for (const review of r.reviews.filter((x) => !open.has(x.id))) announce(ctx, { kind: 'reviewRequested', review });
   advance(s, 'inProgress', now());
 }

@@ -22,7 +22,7 @@ export function workOn(s: Session, step: PlanStep): StepWork {
  * everything the model asked for, while calls still run in the order the model gave them.
  * Returns true when the model called no tool: the step is done.
  */
-export function turnTaken(s: Session, step: PlanStep, result: TurnResult, now: Date): boolean {
+export function turnTaken(s: Session, step: PlanStep, result: TurnResult, now: Date, exactGrants: () => boolean = () => true): boolean {
   const work = workOn(s, step);
   addUsage(s, result.usage);
   if (result.text.trim()) recordEvent(s, { type: 'agentMessaged', originator: 'agent', message: clip(result.text) }, now);
@@ -31,7 +31,9 @@ export function turnTaken(s: Session, step: PlanStep, result: TurnResult, now: D
   work.calls = result.toolCalls;
   const expireAfter = s.config.review?.expireAfter;
   for (const call of result.toolCalls) {
-    if (!call.risky && grantedBy(step.tools ?? [], call)) continue;
+    const grants = step.tools ?? [];
+    // Sessions that began before grants were exact keep the old rule (a grant pins only the arguments it names).
+    if (!call.risky && (grantedBy(grants, call) || (grantedByPinned(grants, call) && !exactGrants()))) continue;
     const review: Review = {
       id: `review-${lastSeq(s) + 1}`,
       stepId: step.id,
@@ -105,12 +107,26 @@ export function expireReviews(s: Session, now: Date): void {
   }
 }
 
-/** Whether the plan's grants for this step allow `call`: the tool is granted, and every argument the grant names has that value. */
+/**
+ * Whether the plan's grants for this step allow `call`: a grant of the same tool with exactly the
+ * call's arguments, no more and no fewer. A grant without arguments allows only a call without
+ * arguments, never any call of the tool: an approver approves the calls they read, so text the
+ * model reads later (a log line, an alert) cannot widen them. Any other call becomes a review.
+ */
 export function grantedBy(grants: readonly ToolGrant[], call: Pick<ToolCall, 'tool' | 'arguments'>): boolean {
+  return grants.some((grant) => grant.tool === call.tool && sameJson(definedOnly(call.arguments), definedOnly(grant.arguments ?? {})));
+}
+
+/** The rule before grants were exact: the tool is granted, and every argument the grant names has that value. */
+export function grantedByPinned(grants: readonly ToolGrant[], call: Pick<ToolCall, 'tool' | 'arguments'>): boolean {
   return grants.some(
     (grant) =>
       grant.tool === call.tool && Object.entries(grant.arguments ?? {}).every(([key, value]) => sameJson(call.arguments[key], value)),
   );
+}
+
+function definedOnly(args: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(args).filter(([, value]) => value !== undefined));
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -34,7 +34,7 @@ import {
   type TurnRequest,
   type TurnResult,
 } from '../agent';
-import { NotAllowedError } from '../runbook/sandbox';
+import { NotAllowedError, idempotencyEnv } from '../runbook/sandbox';
 import type { Usage } from '../../session/schema';
 import { LlmBackendConfig, type LlmBackendConfigInput } from './config';
 import { toAgentError } from './provider-errors';
@@ -65,7 +65,9 @@ const ModelPlan = z.object({
               arguments: z
                 .string()
                 .nullable()
-                .describe('a JSON object of the argument values the call will have (leave out the ones you cannot know yet), or null'),
+                .describe(
+                  'a JSON object of exactly the arguments the call will have, or null for a call without arguments; a call with other arguments waits for a person',
+                ),
             }),
           )
           .describe('every tool call the step needs; calls not listed here wait for a person'),
@@ -195,7 +197,11 @@ export class LlmAgent implements Agent {
     if (!check.ok) outcome = { ok: false, output: `invalid arguments: ${check.field}: ${check.message}` };
     else {
       try {
-        outcome = await tool!.run(check.arguments, { signal: options.signal, heartbeat: options.heartbeat });
+        outcome = await tool!.run(check.arguments, {
+          signal: options.signal,
+          heartbeat: options.heartbeat,
+          env: idempotencyEnv({ sessionId: request.sessionId, stepId: request.stepId, callId: call.id, attempt: options.attempt }),
+        });
       } catch (error) {
         if (options.signal.aborted) throw error;
         // Refusals and failures of the tool are the model's to read and work around, not the session's.

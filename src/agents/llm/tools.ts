@@ -7,13 +7,26 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { ArgumentsCheck } from '../agent';
-import { commandAllowed, confinePath, httpCheck, runCommand, scanLog, urlAllowed, NotAllowedError } from '../runbook/sandbox';
+import {
+  MAX_PATTERN_CHARS,
+  compilePattern,
+  confinePath,
+  httpCheck,
+  runCommand,
+  scanLog,
+  urlAllowed,
+  NotAllowedError,
+  type LinePattern,
+} from '../runbook/sandbox';
+import { checkCommand, describeEntry } from '../runbook/command-policy';
 import { SAFE_VALUE } from '../runbook/template';
 import type { CommandTool, LlmBackendConfig } from './config';
 
 export interface ToolContext {
   signal: AbortSignal;
   heartbeat(details?: unknown): void;
+  /** Added to a command's environment: the call's idempotency key and attempt (see idempotencyEnv). */
+  env?: Record<string, string>;
 }
 
 export interface AgentTool {
@@ -34,17 +47,21 @@ export function createTools(config: LlmBackendConfig): Map<string, AgentTool> {
       description: `Count and show the most recent lines of a log file matching a regular expression. Files under: ${d.allowedRoots.join(', ')}.`,
       input: z.object({
         path: z.string().min(1).describe('the log file, relative to the working directory'),
-        pattern: z.string().min(1).max(500).describe('a JavaScript regular expression'),
+        pattern: z
+          .string()
+          .min(1)
+          .max(MAX_PATTERN_CHARS)
+          .describe('an RE2 regular expression (linear time: no backreferences, no lookahead or lookbehind)'),
         maxLines: z.number().int().min(1).max(limits.maxExcerptLines).optional().describe('how many matching lines to show'),
       }),
       risky: false,
       run: async (args) => {
         const { path: file, pattern, maxLines } = args as { path: string; pattern: string; maxLines?: number };
-        let regex: RegExp;
+        let regex: LinePattern;
         try {
-          regex = new RegExp(pattern);
+          regex = compilePattern(pattern);
         } catch (error) {
-          return { ok: false, output: `invalid pattern: ${(error as Error).message}` };
+          return { ok: false, output: (error as Error).message };
         }
         const real = await confinePath(file, d.allowedRoots, d.workdir);
         const scan = await scanLog(real, { pattern: regex, maxBytes: limits.maxLogBytes, maxLines: maxLines ?? limits.maxExcerptLines });
@@ -66,13 +83,13 @@ export function createTools(config: LlmBackendConfig): Map<string, AgentTool> {
     },
     {
       name: 'runReadOnlyCommand',
-      description: `Run a read-only command (no shell). Allowed prefixes: ${d.readOnlyCommands.join(' | ') || '(none configured)'}.`,
+      description: `Run a read-only command (no shell). Every argument is checked; allowed: ${d.readOnlyCommands.map(describeEntry).join(' | ') || '(none configured)'}.`,
       input: z.object({ argv: z.array(z.string().min(1)).min(1).describe('the command and its arguments, one word each') }),
       risky: false,
       run: async (args, context) => {
         const { argv } = args as { argv: string[] };
-        if (!commandAllowed(argv, d.readOnlyCommands))
-          throw new NotAllowedError(`"${argv.join(' ')}" is not in diagnostics.readOnlyCommands`);
+        const allowed = checkCommand(argv, d.readOnlyCommands, { readOnly: true });
+        if (!allowed.ok) throw new NotAllowedError(`"${argv.join(' ')}" is not allowed by diagnostics.readOnlyCommands: ${allowed.reason}`);
         return command(argv, limits.defaultTimeout, context);
       },
     },
@@ -107,6 +124,7 @@ export function createTools(config: LlmBackendConfig): Map<string, AgentTool> {
       maxOutputBytes: limits.maxOutputBytes,
       signal: context.signal,
       heartbeat: context.heartbeat,
+      env: context.env,
     });
     const status = result.spawnError
       ? `could not start: ${result.spawnError}`

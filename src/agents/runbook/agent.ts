@@ -31,13 +31,16 @@ import {
   NotAllowedError,
   abortReason,
   commandAllowed,
+  compilePattern,
   confinePath,
   httpCheck,
+  idempotencyEnv,
   runCommand,
   scanLog,
   urlAllowed,
   type CommandResult,
 } from './sandbox';
+import { checkCommand } from './command-policy';
 import { TemplateError, argvMatchesTemplate, formatArgv, renderArgv, renderArg, renderText, type TemplateFacts } from './template';
 
 export interface Finding {
@@ -168,7 +171,8 @@ export class RunbookAgent implements Agent {
       throw new AgentError(`${where}: \`${formatArgv(argv)}\` is not on the command allow-list`, { retryable: false, code: 'NotAllowed' });
     }
     const timeoutMs = this.timeout(step.action.timeout);
-    const result = await this.run(argv, timeoutMs, options);
+    const env = idempotencyEnv({ sessionId: request.sessionId, stepId: request.step.id, attempt: options.attempt });
+    const result = await this.run(argv, timeoutMs, options, env);
     const command = formatArgv(argv);
     const failure = describeFailure(result, timeoutMs);
     if (failure) {
@@ -262,8 +266,9 @@ export class RunbookAgent implements Agent {
     return Math.min(requested ?? this.config.limits.defaultTimeout, this.config.limits.maxTimeout);
   }
 
-  private run(argv: string[], timeoutMs: number, options: CallOptions): Promise<CommandResult> {
+  private run(argv: string[], timeoutMs: number, options: CallOptions, env?: Record<string, string>): Promise<CommandResult> {
     return runCommand(argv, {
+      env,
       cwd: this.workdir,
       timeoutMs,
       maxOutputBytes: this.config.limits.maxOutputBytes,
@@ -331,7 +336,7 @@ export class RunbookAgent implements Agent {
       const real = await confinePath(file, this.config.allowedRoots, this.workdir);
       const maxLines = Math.min(log.maxLines, limits.maxExcerptLines);
       const scan = await scanLog(real, {
-        pattern: new RegExp(log.pattern),
+        pattern: compilePattern(log.pattern),
         maxBytes: limits.maxLogBytes,
         maxLines,
         sinceLines: log.sinceLines,
@@ -363,8 +368,8 @@ export class RunbookAgent implements Agent {
       };
     }
     const argv = renderArgv(diagnostic.command.argv, facts);
-    if (!commandAllowed(argv, this.config.readOnlyCommands))
-      throw new NotAllowedError(`\`${formatArgv(argv)}\` is not on the read-only command allow-list`);
+    const allowed = checkCommand(argv, this.config.readOnlyCommands, { readOnly: true });
+    if (!allowed.ok) throw new NotAllowedError(`\`${formatArgv(argv)}\` is not on the read-only command allow-list: ${allowed.reason}`);
     const timeoutMs = this.timeout(diagnostic.command.timeout);
     const result = await this.run(argv, timeoutMs, options);
     const failure = describeFailure(result, timeoutMs);

@@ -5,13 +5,14 @@
  */
 import { z } from 'zod';
 import { Duration } from '../../session/duration';
+import { CommandEntry } from './command-policy';
 
 /**
- * An allow-list entry: an argv prefix written as one string ("node demo/bin/status.js"). A command
- * is allowed when its argv starts with every word of an entry. Prefixes, not bare executables,
- * because allowing `node` alone would allow `node -e` and therefore anything.
+ * An allow-list entry (command-policy.ts): "node demo/bin/status.js" allows those words followed
+ * by plain words only (no flags); a rule `{ prefix, args, flags }` names the plain words and the
+ * flags allowed after the prefix. Every argument is checked, not just the prefix.
  */
-const CommandPrefix = z.string().trim().min(1);
+const CommandPrefix = CommandEntry;
 
 export const DEMO_COMMANDS = ['node demo/bin/rollback.js', 'node demo/bin/error-rate.js', 'node demo/bin/status.js'];
 export const DEMO_READ_ONLY_COMMANDS = ['node demo/bin/error-rate.js', 'node demo/bin/status.js'];
@@ -24,9 +25,9 @@ export const RunbookBackendConfig = z.object({
   workdir: z.string().min(1).default('.'),
   /** Log diagnostics may read only files under these folders (relative to workdir); symlinks out of them are refused. */
   allowedRoots: z.array(z.string().min(1)).default(['demo']),
-  /** Commands plan steps may run (argv prefixes; `node` means the Node.js running andon). */
+  /** Commands plan steps may run (allow-list entries; `node` means the Node.js running andon). */
   commands: z.array(CommandPrefix).default(DEMO_COMMANDS),
-  /** Commands investigations may run: read-only ones only. */
+  /** Commands investigations may run: read-only ones only (arguments naming secrets are refused). */
   readOnlyCommands: z.array(CommandPrefix).default(DEMO_READ_ONLY_COMMANDS),
   /** URLs HTTP checks may fetch: an exact URL, or a prefix when the entry ends with "/". */
   httpAllow: z.array(z.url()).default([]),

@@ -3,5 +3,16 @@ export { RunbookAgent, findingsOf, type Finding, type RunbookAgentOptions } from
 export { RunbookBackendConfig, DEMO_COMMANDS, DEMO_READ_ONLY_COMMANDS, type RunbookBackendConfigInput } from './config';
 export { Runbook, matchRunbook, parseRunbook, type RunbookInput } from './runbook';
 export { RUNBOOK_EXTENSIONS, loadRunbooks, parseRunbookFile, splitFrontMatter, type FrontMatter } from './files';
-export { NotAllowedError, commandAllowed, confinePath, runCommand, scanLog, urlAllowed } from './sandbox';
+export { CommandEntry, CommandRule, checkCommand, describeEntry } from './command-policy';
+export {
+  NotAllowedError,
+  PatternError,
+  compilePattern,
+  commandAllowed,
+  idempotencyEnv,
+  confinePath,
+  runCommand,
+  scanLog,
+  urlAllowed,
+} from './sandbox';
 export { argvMatchesTemplate, renderArg, renderArgv, renderText, TemplateError } from './template';

@@ -23,20 +23,18 @@
  */
 import { z } from 'zod';
 import { Duration } from '../../session/duration';
+import { compilePattern } from './sandbox';
 
 const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"');
 
-const Regex = z.string().refine(
-  (source) => {
-    try {
-      new RegExp(source);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected a valid regular expression' },
-);
+/** Compiled as RE2 (linear time), as scanLog runs it: a pattern RE2 refuses fails the runbook's load, not its session. */
+const Regex = z.string().superRefine((source, ctx) => {
+  try {
+    compilePattern(source);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
 
 /** argv[0] is never templated: the allow-list check must be possible before any alert arrives. */
 const Argv = z
