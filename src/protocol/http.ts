@@ -74,8 +74,8 @@ export const ListQuery = z.object({
   since: z
     .string()
     .transform((value, ctx) => {
-      if (DURATION_TEXT.test(value)) return new Date(Date.now() - parseDuration(value));
-      const date = new Date(value);
+      const date = DURATION_TEXT.test(value) ? new Date(Date.now() - parseDuration(value)) : new Date(value);
+      // A duration beyond the calendar ("9999999999d") gives an invalid date too, which no query can hold.
       if (Number.isNaN(date.getTime())) {
         ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time or a duration such as "2h"' });
         return z.NEVER;

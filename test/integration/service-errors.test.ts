@@ -36,6 +36,33 @@ async function awaitingSession(): Promise<SessionView> {
 }
 
 describe('400: malformed JSON or a schema violation, naming the field', () => {
+  it('a NUL or other control character in a list filter is a 400 naming the filter, at once', async () => {
+    for (const [query, field] of [
+      ['text=%00', 'text'],
+      ['text=a%00b', 'text'],
+      ['service=%00', 'service'],
+      ['service=db%0A7', 'service'],
+      ['text=%7F', 'text'],
+    ] as const) {
+      const started = Date.now();
+      expectError(await api.call('GET', `/v1/sessions?${query}`), 400, { code: 'invalid_argument', field });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    }
+    expectError(await api.call('GET', '/v1/sessions?since=99999999999d'), 400, { field: 'since' });
+  });
+
+  it('a context.service over the search attribute limit is a 400 naming it, not a 500', async () => {
+    const roomy = await startService(h.andon, {});
+    try {
+      const response = await roomy.call('POST', '/v1/sessions', { body: { prompt: 'x', context: { service: 's'.repeat(2_100) } } });
+      expectError(response, 400, { code: 'invalid_argument', field: 'context.service' });
+      const multibyte = await roomy.call('POST', '/v1/sessions', { body: { prompt: 'x', context: { service: 'é'.repeat(600) } } });
+      expectError(multibyte, 400, { field: 'context.service' });
+    } finally {
+      await roomy.close();
+    }
+  });
+
   it('refuses malformed JSON', async () => {
     const response = await api.call('POST', '/v1/sessions', { body: '{"prompt": "x",' });
     expectError(response, 400, { code: 'invalid_argument', field: '(body)' });
