@@ -315,10 +315,10 @@ describe('replay defence and caps (pure parts)', () => {
     expect(() => checkFresh({}, 300_000, now)).not.toThrow();
   });
 
-  it('reads the delivery id from the payload, else Idempotency-Key, else X-Webhook-Id', () => {
+  it('reads the delivery id from the payload, else Idempotency-Key (never a vendor id header)', () => {
     expect(deliveryId({ id: 'evt-1' }, { 'idempotency-key': 'k' })).toBe('evt-1');
     expect(deliveryId({}, { 'idempotency-key': ' k ', 'x-webhook-id': 'w' })).toBe('k');
-    expect(deliveryId({}, { 'x-webhook-id': 'w' })).toBe('w');
+    expect(deliveryId({}, { 'x-webhook-id': 'w' })).toBeUndefined();
     expect(deliveryId({}, {})).toBeUndefined();
     expect(thrown(() => deliveryId({}, { 'idempotency-key': '   ' })).details.field).toBe('idempotency-key');
     expect(markerId('pagerduty', 'a')).not.toBe(markerId('generic', 'a'));

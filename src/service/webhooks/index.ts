@@ -40,7 +40,7 @@ export const WebhookAnswer = z.object({
 });
 
 const DESCRIPTION = [
-  '200 with `duplicate: true` when a delivery with the same id (PagerDuty event id, Idempotency-Key or X-Webhook-Id header) was already acted on: nothing is done again.',
+  '200 with `duplicate: true` when a delivery with the same id (PagerDuty event id, or an Idempotency-Key header) was already acted on: nothing is done again.',
   '202 once every alert in the payload reached its session durably (the first firing notification of an incident starts it; later ones, resolves included, fold into it).',
   '503 with Retry-After: retry the whole payload; a repeated delivery is harmless.',
   '413: the body or its alert count is over a cap; 422: a label is over a cap, or a signed event is older than the replay window (docs/alerts.md).',

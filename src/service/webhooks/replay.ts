@@ -1,6 +1,6 @@
 /**
  * Replay defence for the receivers: a delivery that names itself (PagerDuty's event id, an
- * `Idempotency-Key` or `X-Webhook-Id` header) is acted on once, and a signed delivery whose event
+ * `Idempotency-Key` header) is acted on once, and a signed delivery whose event
  * is older than the configured window is refused. Together: a captured signed `incident.triggered`
  * can neither restart a closed incident's session later (stale) nor soon after (already seen).
  *
@@ -20,8 +20,12 @@ import type { ReceiverName } from './config';
 
 export const DELIVERY_MARKER_WORKFLOW = 'andonWebhookDelivery';
 export const DELIVERY_MARKER_TASK_QUEUE = 'andon-webhook-deliveries';
-/** Headers a sender may name its delivery with, first found wins. */
-export const DELIVERY_ID_HEADERS = ['idempotency-key', 'x-webhook-id'] as const;
+/**
+ * Headers a sender may name its delivery with. Only the explicit one: vendors' own id headers
+ * (X-Webhook-Id, ...) sometimes name the subscription, not the delivery, and taking such a
+ * constant as a delivery id would swallow every later alert as a duplicate.
+ */
+export const DELIVERY_ID_HEADERS = ['idempotency-key'] as const;
 const MAX_DELIVERY_ID_CHARS = 200;
 /** Clocks differ: an event up to this far in the future is still taken. */
 const CLOCK_SKEW_MS = 60_000;
