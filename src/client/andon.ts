@@ -169,7 +169,8 @@ export class Andon implements AndonApi {
     });
     if (!running) return id;
     // The old scheme mapped several fingerprints to one id: only this incident's own session counts.
-    const view = await new SessionClient(legacy, this.client, this.identity).info().catch(() => undefined);
+    // Unreadable (no worker answering): keep to the old session, as before the new scheme.
+    const view = await new SessionClient(legacy, this.client, this.identity).info({ timeoutMs: 2_000 }).catch(() => undefined);
     return view?.alert === undefined || view.alert.fingerprint === fingerprint ? legacy : id;
   }
 

@@ -13,7 +13,7 @@ import { alertSignal } from '../../protocol/messages';
 import { HttpError } from '../../protocol/http-errors';
 
 export interface Delivery {
-  /** The session id (`alertSessionId(source, fingerprint)`). */
+  /** The session id (`andon.alertSessionFor(source, fingerprint)`). */
   id: string;
   route: string;
   notification: AlertNotification;
