@@ -16,6 +16,7 @@ import { HttpError } from '../../src/protocol/http-errors';
 import { webhooksConfigSchema, webhooksPlugin, type WebhooksConfigInput } from '../../src/service/webhooks';
 import type { ReceiverName } from '../../src/service/webhooks/config';
 import { WEBHOOK_LIMITS } from '../../src/service/webhooks/limits';
+import { markerId } from '../../src/service/webhooks/replay';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/alerts');
@@ -591,8 +592,23 @@ describe('replay defence', () => {
   it('Idempotency-Key: a delivery acted on once; a retry after a failure is not a replay', async () => {
     const incident = incidentId('idem');
     const headers = { ...bearer(SECRETS.genericToken), 'idempotency-key': `key-${incident}` };
+    // A delivery that failed (503) left no marker: the sender's retry goes through.
+    const unreachable = new Andon({
+      client: new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) }),
+      taskQueue: h.taskQueue,
+    });
+    const down = await listen(unreachable, { ...CONFIG, deliveryTimeout: 500 });
+    try {
+      expect((await post('generic', fixture('generic', 'firing', incident), { headers, to: down.base })).status).toBe(503);
+    } finally {
+      await down.app.close();
+    }
     const first = await post('generic', fixture('generic', 'firing', incident), { headers });
     expect(first.status).toBe(202);
+    // The marker has closed (timed out) by now: its closed record still holds the id.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const marker = await h.client.workflow.getHandle(markerId('generic', `key-${incident}`)).describe();
+    expect(marker.status.name).not.toBe('RUNNING');
     const again = await post('generic', fixture('generic', 'firing', incident), { headers });
     expect(again).toMatchObject({ status: 200, body: { duplicate: true } });
     const view = await deliveries(alertSessionId('generic', incident), 1);
