@@ -9,7 +9,13 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, type ConnectionOptions } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type ConnectionOptions,
+} from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import {
   AlertNotification,
@@ -128,7 +134,7 @@ export class Andon implements AndonApi {
    */
   async alert(notification: AlertNotification, session: Omit<SessionConfigInput, 'id'> & { id?: string }): Promise<SessionClient> {
     const alert = validate(AlertNotification, notification);
-    const id = session.id ?? alertSessionId(alert.source, alert.fingerprint);
+    const id = session.id ?? (await this.alertSessionFor(alert.source, alert.fingerprint));
     const input = this.workflowInput({ ...session, id });
     await withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, `delivering alert ${alert.fingerprint}`, () =>
       this.client.workflow.signalWithStart<SessionWorkflow, [AlertNotification]>(SESSION_WORKFLOW_TYPE, {
@@ -143,6 +149,29 @@ export class Andon implements AndonApi {
       }),
     );
     return new SessionClient(input.config.id, this.client, this.identity);
+  }
+
+  /**
+   * The session an incident's notifications go to: `alertSessionId`, unless a session started
+   * under the old id scheme for this very incident is still running (it keeps its incident until
+   * it ends; the next incident of that fingerprint starts under the new id).
+   */
+  async alertSessionFor(source: string, fingerprint: string): Promise<string> {
+    const id = alertSessionId(source, fingerprint);
+    const legacy = legacyAlertSessionId(source, fingerprint);
+    const running = await withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, `looking up session ${legacy}`, async () => {
+      try {
+        return (await this.client.workflow.getHandle(legacy).describe()).status.name === 'RUNNING';
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return false;
+        throw error;
+      }
+    });
+    if (!running) return id;
+    // The old scheme mapped several fingerprints to one id: only this incident's own session counts.
+    // Unreadable (no worker answering): keep to the old session, as before the new scheme.
+    const view = await new SessionClient(legacy, this.client, this.identity).info({ timeoutMs: 2_000 }).catch(() => undefined);
+    return view?.alert === undefined || view.alert.fingerprint === fingerprint ? legacy : id;
   }
 
   /** Starts a session that needs no approval; follow it with `stream()` and `result()`. */
@@ -297,9 +326,22 @@ async function withTimeout<T>(client: Client, timeoutMs: number, what: string, f
 
 /**
  * The session id of an incident: stable for the same source and fingerprint, safe as a workflow
- * id whatever characters the monitoring system puts in its fingerprints.
+ * id whatever characters the monitoring system puts in its fingerprints, and distinct for
+ * distinct fingerprints (`db/7` and `db 7` differ): a readable slug of the fingerprint, then a
+ * hash of the exact source and fingerprint. Sessions started before this scheme have
+ * `legacyAlertSessionId`; `Andon.alertSessionFor` still finds those while they run.
  */
 export function alertSessionId(source: string, fingerprint: string): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify([source, fingerprint]))
+    .digest('hex')
+    .slice(0, 16);
+  const slug = (text: string, max: number) => text.replace(/[^A-Za-z0-9._:-]/g, '_').slice(0, max);
+  return `alert-${slug(source, 20)}-${slug(fingerprint, 80)}-${hash}`;
+}
+
+/** The id scheme before fingerprints were hashed in; it mapped `db/7` and `db 7` to one id. */
+export function legacyAlertSessionId(source: string, fingerprint: string): string {
   const safe = `${source}-${fingerprint}`.replace(/[^A-Za-z0-9._:-]/g, '_');
   const id = `alert-${safe}`;
   return id.length <= 128

@@ -74,9 +74,11 @@ export const ListQuery = z.object({
   since: z
     .string()
     .transform((value, ctx) => {
-      if (DURATION_TEXT.test(value)) return new Date(Date.now() - parseDuration(value));
-      const date = new Date(value);
-      if (Number.isNaN(date.getTime())) {
+      const date = DURATION_TEXT.test(value) ? new Date(Date.now() - parseDuration(value)) : new Date(value);
+      // A duration beyond the calendar ("9999999999d") gives an invalid date too; a year outside
+      // 1-9999 is one a visibility query cannot hold (Temporal refuses it).
+      const year = date.getUTCFullYear();
+      if (Number.isNaN(date.getTime()) || year < 1 || year > 9999) {
         ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time or a duration such as "2h"' });
         return z.NEVER;
       }

@@ -6,13 +6,17 @@
 import { z } from 'zod';
 import { Review, SessionState } from '../session/schema';
 
-/** A value that goes into a visibility query: no quotes or backslashes to break out of it. */
+/**
+ * A value that goes into a visibility query: no quotes or backslashes to break out of it, and no
+ * control characters (a NUL made Temporal's query parser stall until the deadline: 503, not 400).
+ */
 const QueryWord = z
   .string()
   .trim()
   .min(1)
   .max(200)
-  .regex(/^[^'"\\]*$/, 'must not contain quotes or backslashes');
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  .regex(/^[^'"\\\u0000-\u001f\u007f]*$/, 'must not contain quotes, backslashes or control characters');
 
 export const ListFilter = z.object({
   state: z.union([SessionState, z.array(SessionState).min(1)]).optional(),

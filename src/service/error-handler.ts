@@ -45,6 +45,10 @@ export function toHttpError(error: unknown, options: ErrorMappingOptions): HttpE
   const grpc = grpcCode(error);
   // UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED: Temporal is down, slow or shedding load.
   if (grpc === 14 || grpc === 4 || grpc === 8) return unavailable('Temporal did not answer; retry later');
+  // INVALID_ARGUMENT: Temporal refused what the caller sent (a value over one of its limits, ...).
+  // Inputs are validated before they get there, so this is a gap in that validation, logged; but
+  // it is the caller's input, not a fault of the service, and retrying will not help.
+  if (grpc === 3) return new HttpError(422, 'rejected_by_temporal', 'Temporal refused the request as invalid; see the service log');
   // FAILED_PRECONDITION on a read: no worker has picked the session up yet (its first workflow task never completed).
   if (grpc === 9 && /workflow task/i.test((error as Error).message)) {
     return unavailable('no andon worker has picked this session up yet (is a worker running?)');
@@ -111,7 +115,8 @@ export const errorsPlugin = fp(
     app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
       const mapped = toHttpError(error, options);
       if (mapped) {
-        if (mapped.statusCode >= 500) request.log.warn({ err: error }, `answered ${mapped.statusCode}: ${mapped.message}`);
+        if (mapped.statusCode >= 500 || mapped.code === 'rejected_by_temporal')
+          request.log.warn({ err: error }, `answered ${mapped.statusCode}: ${mapped.message}`);
         return send(reply, mapped);
       }
       request.log.error({ err: error }, 'unexpected error');

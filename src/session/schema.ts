@@ -198,14 +198,43 @@ export const AgentName = z
   .max(100)
   .regex(/^\S(.*\S)?$/, 'must not start or end with whitespace');
 
+/**
+ * `context.service` becomes the AndonService search attribute, and Temporal refuses a start whose
+ * search attribute value is over 2 KiB (limit.searchAttributesSizeOfValueLimit) with
+ * INVALID_ARGUMENT; half of that leaves room for the encoding.
+ */
+export const MAX_SERVICE_BYTES = 1_024;
+
+/** UTF-8 length without Buffer or TextEncoder (this module is also loaded in workflow code). */
+export function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0) ?? 0;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return bytes;
+}
+
 export const SessionConfig = z.object({
   /** Optional explicit id (an alert fingerprint, an incident id). Starting an id that exists returns that session. */
   id: SessionId.optional(),
   prompt: MessageText,
   title: z.string().trim().min(1).max(200).optional(),
   source: SessionSource.optional(),
-  /** Labels and facts the agent may use (alert labels, service name, ...). */
-  context: z.record(z.string(), z.string().max(4_000)).default({}),
+  /** Labels and facts the agent may use (alert labels, service name, ...). `service` is also a search attribute: at most 1,024 bytes. */
+  context: z
+    .record(z.string(), z.string().max(4_000))
+    .superRefine((context, ctx) => {
+      const service = context.service;
+      if (service !== undefined && utf8Bytes(service) > MAX_SERVICE_BYTES) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['service'],
+          message: `must be at most ${MAX_SERVICE_BYTES} bytes (it is indexed for listing)`,
+        });
+      }
+    })
+    .default({}),
   /** Which of the worker's agents works on the session (docs/agents.md). Unset: the worker's default agent. */
   agent: AgentName.optional(),
   requirePlanApproval: z.boolean().default(true),

@@ -2,7 +2,7 @@
  * Alerts reach sessions through signal-with-start: one session per incident, whatever the
  * monitoring system re-delivers, and a resolve that cancels what has not started executing.
  */
-import { alertSessionId } from '../../src/client/andon';
+import { alertSessionId, legacyAlertSessionId } from '../../src/client/andon';
 import type { AlertNotification } from '../../src/client';
 import { quickScript, startHarness, twoStepPlan, type Harness } from '../support/harness';
 import { first } from '../support/at';
@@ -71,10 +71,37 @@ it('a resolve while the plan executes is recorded and the session goes on to com
   expect(events.filter((e) => e.type === 'alertReceived').map((e) => (e as { status: string }).status)).toEqual(['firing', 'resolved']);
 });
 
-it('makes safe, stable session ids from any fingerprint', () => {
-  expect(alertSessionId('alertmanager', 'abc123')).toBe('alert-alertmanager-abc123');
-  expect(alertSessionId('pagerduty', 'Q1/2 #x')).toBe('alert-pagerduty-Q1_2__x');
+it('makes safe, stable session ids from any fingerprint, distinct for distinct fingerprints', () => {
+  expect(alertSessionId('alertmanager', 'abc123')).toMatch(/^alert-alertmanager-abc123-[0-9a-f]{16}$/);
+  expect(alertSessionId('pagerduty', 'Q1/2 #x')).toMatch(/^alert-pagerduty-Q1_2__x-[0-9a-f]{16}$/);
   const long = alertSessionId('generic', 'x'.repeat(300));
   expect(long.length).toBeLessThanOrEqual(128);
   expect(alertSessionId('generic', 'x'.repeat(300))).toBe(long);
+  expect(alertSessionId('generic', 'x'.repeat(301))).not.toBe(long);
+  // The old scheme mapped these to one id.
+  expect(legacyAlertSessionId('generic', 'db/7')).toBe(legacyAlertSessionId('generic', 'db 7'));
+  const ids = ['db/7', 'db 7', 'db_7', 'db:7', 'DB/7'].map((fp) => alertSessionId('generic', fp));
+  expect(new Set(ids).size).toBe(ids.length);
+  expect(alertSessionId('generic', 'a-b')).not.toBe(alertSessionId('generic-a', 'b'));
+  for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/);
+});
+
+it('an incident whose session was started under the old id scheme keeps reaching it while it runs', async () => {
+  const fingerprint = `db/7-${Date.now()}-${n++}`;
+  const legacy = legacyAlertSessionId('alertmanager', fingerprint);
+  const old = await h.andon.alert(alert('firing', fingerprint), { ...session, id: legacy });
+  await old.waitFor('awaitingPlanApproval', T);
+  expect(await h.andon.alertSessionFor('alertmanager', fingerprint)).toBe(legacy);
+  const again = await h.andon.alert(alert('firing', fingerprint), session);
+  expect(again.id).toBe(legacy);
+  // A different fingerprint the old scheme collided with gets its own session.
+  const other = fingerprint.replace('/', ' ');
+  expect(await h.andon.alertSessionFor('alertmanager', other)).toBe(alertSessionId('alertmanager', other));
+  // Once the old session has ended, the incident's next session starts under the new id.
+  await old.cancel('test');
+  const deadline = Date.now() + T.timeoutMs;
+  while ((await h.client.workflow.getHandle(legacy).describe()).status.name === 'RUNNING' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(await h.andon.alertSessionFor('alertmanager', fingerprint)).toBe(alertSessionId('alertmanager', fingerprint));
 });

@@ -6,6 +6,9 @@
 import { Client, Connection, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { Andon, type SessionView } from '../../src/client';
 import { freePort } from '../support/ports';
+import { SERVICE_ATTRIBUTE } from '../../src/session/search-attributes';
+import { toHttpError } from '../../src/service/error-handler';
+import { isRefused } from '../../src/service/webhooks/deliver';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 import { startService, type HttpResponse, type TestService } from '../support/service-harness';
 
@@ -36,6 +39,52 @@ async function awaitingSession(): Promise<SessionView> {
 }
 
 describe('400: malformed JSON or a schema violation, naming the field', () => {
+  it('a NUL or other control character in a list filter is a 400 naming the filter, at once', async () => {
+    for (const [query, field] of [
+      ['text=%00', 'text'],
+      ['text=a%00b', 'text'],
+      ['service=%00', 'service'],
+      ['service=db%0A7', 'service'],
+      ['text=%7F', 'text'],
+    ] as const) {
+      const started = Date.now();
+      expectError(await api.call('GET', `/v1/sessions?${query}`), 400, { code: 'invalid_argument', field });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    }
+    expectError(await api.call('GET', '/v1/sessions?since=99999999999d'), 400, { field: 'since' });
+    expectError(await api.call('GET', '/v1/sessions?since=9999999d'), 400, { field: 'since' });
+    expectError(await api.call('GET', '/v1/sessions?since=%2B012345-01-01T00:00:00Z'), 400, { field: 'since' });
+  });
+
+  it('root cause: Temporal refuses a search attribute value over 2 KiB (INVALID_ARGUMENT), which maps to 422, not 500', async () => {
+    const refused = await h.client.workflow
+      .start('andonSession', {
+        workflowId: `too-big-attribute-${Date.now()}`,
+        taskQueue: 'nobody-polls-this',
+        args: [],
+        typedSearchAttributes: [{ key: SERVICE_ATTRIBUTE, value: 's'.repeat(2_100) }],
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(refused).toBeDefined();
+    expect(isRefused(refused)).toBe(true);
+    expect(toHttpError(refused, { retryAfterSeconds: 1 })).toMatchObject({ statusCode: 422, code: 'rejected_by_temporal' });
+  });
+
+  it('a context.service over the search attribute limit is a 400 naming it, not a 500', async () => {
+    const roomy = await startService(h.andon, {});
+    try {
+      const response = await roomy.call('POST', '/v1/sessions', { body: { prompt: 'x', context: { service: 's'.repeat(2_100) } } });
+      expectError(response, 400, { code: 'invalid_argument', field: 'context.service' });
+      const multibyte = await roomy.call('POST', '/v1/sessions', { body: { prompt: 'x', context: { service: 'é'.repeat(600) } } });
+      expectError(multibyte, 400, { field: 'context.service' });
+    } finally {
+      await roomy.close();
+    }
+  });
+
   it('refuses malformed JSON', async () => {
     const response = await api.call('POST', '/v1/sessions', { body: '{"prompt": "x",' });
     expectError(response, 400, { code: 'invalid_argument', field: '(body)' });

@@ -13,6 +13,8 @@ import type { IncomingAlert } from '../../src/service/webhooks/receiver';
 import { RECEIVERS } from '../../src/service/webhooks/receivers';
 import { parseTags } from '../../src/service/webhooks/receivers/datadog';
 import { matchRoute, routeAlert } from '../../src/service/webhooks/routing';
+import { checkLimits, WEBHOOK_LIMITS } from '../../src/service/webhooks/limits';
+import { checkFresh, deliveryId, markerId } from '../../src/service/webhooks/replay';
 import { checkTemplate, renderTemplate } from '../../src/service/webhooks/template';
 import { at } from '../support/at';
 
@@ -297,5 +299,44 @@ describe('notifications', () => {
     expect(notification.summary).toHaveLength(2_000);
     expect(notification.labels?.big).toHaveLength(2_000);
     expect(notification.url).toBeUndefined();
+  });
+});
+
+describe('replay defence and caps (pure parts)', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+
+  it('refuses an event older than the window, or more than a minute ahead', () => {
+    expect(() => checkFresh({ occurredAt: '2026-01-01T11:56:00Z' }, 300_000, now)).not.toThrow();
+    expect(thrown(() => checkFresh({ occurredAt: '2026-01-01T11:54:59Z' }, 300_000, now))).toMatchObject({
+      statusCode: 422,
+      code: 'stale_delivery',
+    });
+    expect(thrown(() => checkFresh({ occurredAt: '2026-01-01T12:02:00Z' }, 300_000, now)).statusCode).toBe(422);
+    expect(() => checkFresh({}, 300_000, now)).not.toThrow();
+  });
+
+  it('reads the delivery id from the payload, else Idempotency-Key (never a vendor id header)', () => {
+    expect(deliveryId({ id: 'evt-1' }, { 'idempotency-key': 'k' })).toBe('evt-1');
+    expect(deliveryId({}, { 'idempotency-key': ' k ', 'x-webhook-id': 'w' })).toBe('k');
+    expect(deliveryId({}, { 'x-webhook-id': 'w' })).toBeUndefined();
+    expect(deliveryId({}, {})).toBeUndefined();
+    expect(thrown(() => deliveryId({}, { 'idempotency-key': '   ' })).details.field).toBe('idempotency-key');
+    expect(markerId('pagerduty', 'a')).not.toBe(markerId('generic', 'a'));
+    expect(markerId('pagerduty', 'a')).toMatch(/^webhook-delivery-pagerduty-[0-9a-f]{40}$/);
+  });
+
+  it('PagerDuty deliveries carry their event id and time', () => {
+    const body = fixture('pagerduty', 'triggered') as { event: { id: string; occurred_at: string } };
+    expect(receiver('pagerduty').delivery?.(body)).toEqual({ id: body.event.id, occurredAt: body.event.occurred_at });
+  });
+
+  it('caps alerts, labels and label sizes, naming the label', () => {
+    const many = Array.from({ length: WEBHOOK_LIMITS.alertsPerPayload + 1 }, () => alert());
+    expect(thrown(() => checkLimits(many))).toMatchObject({ statusCode: 413, code: 'too_many_alerts' });
+    expect(() => checkLimits(many.slice(1))).not.toThrow();
+    const service = thrown(() => checkLimits([alert(), alert({ labels: { service: '€'.repeat(400) } })]));
+    expect(service).toMatchObject({ statusCode: 422, details: { field: 'alerts.1.labels.service' } });
+    expect(() => checkLimits([alert({ labels: { service: 'x'.repeat(1_024) } })])).not.toThrow();
+    expect(thrown(() => checkLimits([alert({ labels: { '': 'v' } })])).statusCode).toBe(422);
   });
 });

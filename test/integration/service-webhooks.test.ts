@@ -3,18 +3,20 @@
  * with only the webhooks plugin, each vendor's documented payloads (test/fixtures/alerts), and
  * the question that matters: one session per incident, whatever the sender re-delivers.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection, Client, WorkflowNotFoundError } from '@temporalio/client';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { Andon } from '../../src/client';
-import { alertSessionId } from '../../src/client/andon';
+import { alertSessionId, legacyAlertSessionId } from '../../src/client/andon';
 import type { SessionView, TimelineEvent } from '../../src/session/schema';
 import { HttpError } from '../../src/protocol/http-errors';
 import { webhooksConfigSchema, webhooksPlugin, type WebhooksConfigInput } from '../../src/service/webhooks';
 import type { ReceiverName } from '../../src/service/webhooks/config';
+import { WEBHOOK_LIMITS } from '../../src/service/webhooks/limits';
+import { markerId } from '../../src/service/webhooks/replay';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/alerts');
@@ -136,6 +138,8 @@ const VENDORS: Vendor[] = [
 function fixture(vendor: ReceiverName, file: string, incident?: string): Payload {
   const payload = JSON.parse(readFileSync(path.join(FIXTURES, vendor, `${file}.json`), 'utf8')) as Payload;
   if (incident) VENDORS.find((v) => v.name === vendor)!.identify(payload, incident);
+  // A PagerDuty event is its own delivery: a fresh id and time, or it is a replay (stale or seen).
+  if (vendor === 'pagerduty') Object.assign(payload.event as Payload, { id: randomUUID(), occurred_at: new Date().toISOString() });
   return payload;
 }
 
@@ -504,5 +508,147 @@ describe('requests the receivers refuse', () => {
       // lazy connection holds no socket, and the SDK's own 30 s deadline ends the retries.
       void connection;
     }
+  });
+});
+
+describe('caps: 413 and 422, nothing delivered', () => {
+  it('a service label over the search attribute limit: 422 naming the label, not 503 forever', async () => {
+    const incident = incidentId('big-service');
+    const payload = fixture('generic', 'firing', incident);
+    payload.labels = { ...payload.labels, service: 's'.repeat(2_100) };
+    const answer = await post('generic', payload);
+    expect(answer.status).toBe(422);
+    expect(answer.body.error).toMatchObject({ code: 'label_too_large', field: 'alerts.0.labels.service' });
+    expect(await exists(alertSessionId('generic', incident))).toBe(false);
+    // Multi-byte: under 2,000 characters, over 1,024 bytes.
+    payload.labels.service = 'é'.repeat(600);
+    expect((await post('generic', payload)).status).toBe(422);
+  });
+
+  it('too many alerts: 413; too many or too long labels: 422 naming the label', async () => {
+    const many = Array.from({ length: WEBHOOK_LIMITS.alertsPerPayload + 1 }, (_, i) => ({
+      fingerprint: `${incidentId('many')}-${i}`,
+      status: 'firing',
+      summary: 'x',
+    }));
+    const tooMany = await post('generic', many);
+    expect(tooMany.status).toBe(413);
+    expect(tooMany.body.error?.code).toBe('too_many_alerts');
+
+    const base = fixture('generic', 'firing', incidentId('labels'));
+    const labels = Object.fromEntries(Array.from({ length: WEBHOOK_LIMITS.labelsPerAlert + 1 }, (_, i) => [`l${i}`, 'v']));
+    const wide = await post('generic', { ...base, labels });
+    expect(wide.status).toBe(422);
+    expect(wide.body.error?.field).toBe('alerts.0.labels');
+
+    const long = await post('generic', { ...base, labels: { note: 'v'.repeat(WEBHOOK_LIMITS.labelValueChars + 1) } });
+    expect(long.status).toBe(422);
+    expect(long.body.error?.field).toBe('alerts.0.labels.note');
+    const name = await post('generic', { ...base, labels: { ['k'.repeat(WEBHOOK_LIMITS.labelNameChars + 1)]: 'v' } });
+    expect(name.status).toBe(422);
+    expect(await exists(alertSessionId('generic', base.fingerprint as string))).toBe(false);
+  });
+
+  it("a body over the receivers' limit: 413", async () => {
+    const answer = await post('generic', undefined, { raw: JSON.stringify({ pad: 'x'.repeat(WEBHOOK_LIMITS.bodyBytes) }) });
+    expect(answer.status).toBe(413);
+  });
+});
+
+describe('replay defence', () => {
+  it('a stale signed PagerDuty triggered is refused with 422 and starts nothing', async () => {
+    const incident = incidentId('pd-stale');
+    const payload = fixture('pagerduty', 'triggered', incident);
+    payload.event.occurred_at = new Date(Date.now() - 6 * 60_000).toISOString();
+    const answer = await post('pagerduty', payload);
+    expect(answer.status).toBe(422);
+    expect(answer.body.error?.code).toBe('stale_delivery');
+    expect(await exists(alertSessionId('pagerduty', incident))).toBe(false);
+  });
+
+  it('a captured signed triggered does not restart the closed session, even after a service restart', async () => {
+    const incident = incidentId('pd-replay');
+    const body = JSON.stringify(fixture('pagerduty', 'triggered', incident));
+    const first = await post('pagerduty', undefined, { raw: body });
+    expect(first.status).toBe(202);
+    const id = alertSessionId('pagerduty', incident);
+    await h.andon.session(id).waitFor('awaitingPlanApproval', T);
+    await h.andon.session(id).cancel('closed by the on-call');
+    const { runId } = await h.client.workflow.getHandle(id).describe();
+
+    // Another service process (a restart, or a second replica) shares nothing with the first but Temporal.
+    const other = await listen(h.andon, CONFIG);
+    try {
+      const replay = await post('pagerduty', undefined, { raw: body, to: other.base });
+      expect(replay.status).toBe(200);
+      expect(replay.body).toMatchObject({ sessions: [], duplicate: true });
+    } finally {
+      await other.app.close();
+    }
+    expect(await runs(id)).toHaveLength(1);
+    expect((await h.client.workflow.getHandle(id).describe()).runId).toBe(runId);
+  });
+
+  it('Idempotency-Key: a delivery acted on once; a retry after a failure is not a replay', async () => {
+    const incident = incidentId('idem');
+    const headers = { ...bearer(SECRETS.genericToken), 'idempotency-key': `key-${incident}` };
+    // A delivery that failed (503) left no marker: the sender's retry goes through.
+    const unreachable = new Andon({
+      client: new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) }),
+      taskQueue: h.taskQueue,
+    });
+    const down = await listen(unreachable, { ...CONFIG, deliveryTimeout: 500 });
+    try {
+      expect((await post('generic', fixture('generic', 'firing', incident), { headers, to: down.base })).status).toBe(503);
+    } finally {
+      await down.app.close();
+    }
+    const first = await post('generic', fixture('generic', 'firing', incident), { headers });
+    expect(first.status).toBe(202);
+    // The marker has closed (timed out) by now: its closed record still holds the id.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const marker = await h.client.workflow.getHandle(markerId('generic', `key-${incident}`)).describe();
+    expect(marker.status.name).not.toBe('RUNNING');
+    const again = await post('generic', fixture('generic', 'firing', incident), { headers });
+    expect(again).toMatchObject({ status: 200, body: { duplicate: true } });
+    const view = await deliveries(alertSessionId('generic', incident), 1);
+    expect(view.alert?.deliveries).toBe(1);
+    const bad = await post('generic', fixture('generic', 'firing', incident), {
+      headers: { ...headers, 'idempotency-key': 'k'.repeat(300) },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error?.field).toBe('idempotency-key');
+    await h.andon.session(view.id).cancel('test done');
+  });
+});
+
+describe('session ids', () => {
+  it('fingerprints the old scheme collided (db/7, db 7) get one session each', async () => {
+    const stamp = incidentId('db');
+    const a = await post('generic', { ...fixture('generic', 'firing'), fingerprint: `${stamp}/7` });
+    const b = await post('generic', { ...fixture('generic', 'firing'), fingerprint: `${stamp} 7` });
+    expect(a.status).toBe(202);
+    expect(b.status).toBe(202);
+    expect(a.body.sessions?.[0]?.id).not.toBe(b.body.sessions?.[0]?.id);
+    for (const answer of [a, b]) await h.andon.session(answer.body.sessions![0]!.id).cancel('test done');
+  });
+
+  it('a running session started under the old id keeps receiving its incident', async () => {
+    const incident = `${incidentId('legacy')}/x`;
+    const legacy = legacyAlertSessionId('generic', incident);
+    const payload = fixture('generic', 'firing', incident);
+    await h.andon.alert(
+      { ...(payload as { summary: string }), source: 'generic', fingerprint: incident, status: 'firing' },
+      {
+        prompt: 'old',
+        id: legacy,
+      },
+    );
+    const answer = await post('generic', payload);
+    expect(answer.status).toBe(202);
+    expect(answer.body.sessions?.[0]?.id).toBe(legacy);
+    expect((await deliveries(legacy, 2)).alert?.deliveries).toBe(2);
+    const resolved = await post('generic', fixture('generic', 'resolved', incident));
+    expect(resolved.body.sessions?.[0]).toMatchObject({ id: legacy, delivered: true });
   });
 });

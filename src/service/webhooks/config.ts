@@ -124,6 +124,11 @@ export const WebhooksSettings = z.object({
    * their own; answering first lets them retry rather than guess.
    */
   deliveryTimeout: Duration.pipe(z.number().min(100)).default(8_000),
+  /**
+   * A signed delivery whose event is older than this is refused (422 stale_delivery) as a possible
+   * replay. PagerDuty's `occurred_at` is signed with the body, so it cannot be refreshed.
+   */
+  replayWindow: Duration.pipe(z.number().min(10_000)).default(300_000),
   /** Seconds a sender is told to wait (Retry-After) when a delivery did not go through. */
   retryAfterSeconds: z.coerce.number().int().min(1).max(3_600).default(5),
 });

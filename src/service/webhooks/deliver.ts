@@ -13,7 +13,7 @@ import { alertSignal } from '../../protocol/messages';
 import { HttpError } from '../../protocol/http-errors';
 
 export interface Delivery {
-  /** The session id (`alertSessionId(source, fingerprint)`). */
+  /** The session id (`andon.alertSessionFor(source, fingerprint)`). */
   id: string;
   route: string;
   notification: AlertNotification;
@@ -64,7 +64,14 @@ export async function deliverAll(andon: Andon, deliveries: readonly Delivery[], 
       options,
     );
   }
-  const failed = outcome.filter((settled) => settled.status === 'rejected').length;
+  const rejected = outcome.filter((settled): settled is PromiseRejectedResult => settled.status === 'rejected');
+  const failed = rejected.length;
+  // Temporal refusing the request itself (INVALID_ARGUMENT) is not fixed by retrying: a 422, not
+  // a 503 the sender would repeat forever.
+  const refused = rejected.find((settled) => isRefused(settled.reason));
+  if (refused) {
+    throw new HttpError(422, 'rejected_by_temporal', `Temporal refused the delivery: ${messageOf(refused.reason)}`);
+  }
   if (failed > 0) {
     throw unavailable(
       `${failed} of ${byId.size} incidents could not be delivered; retry the whole payload (the delivered ones fold in again, harmlessly)`,
@@ -94,6 +101,31 @@ async function deliverOne(andon: Andon, delivery: Delivery, signal: AbortSignal)
     if (error instanceof WorkflowNotFoundError) return answer(false);
     throw error;
   }
+}
+
+/** gRPC INVALID_ARGUMENT (code 3), as the SDK raises it or wraps it. */
+export function isRefused(error: unknown): boolean {
+  const code = (value: unknown) => (typeof value === 'object' && value !== null ? (value as { code?: unknown }).code : undefined);
+  return code(error) === 3 || code((error as { cause?: unknown } | null)?.cause) === 3;
+}
+
+function messageOf(error: unknown): string {
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  const text = cause instanceof Error ? cause.message : error instanceof Error ? error.message : String(error);
+  return text.slice(0, 500);
+}
+
+/** `work`, or a 503 with Retry-After once `timeoutMs` has passed (the work is left to finish or fail on its own). */
+export async function beforeDeadline<T>(work: Promise<T>, timeoutMs: number, options: DeliveryOptions): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(unavailable(`Temporal did not answer within ${options.timeoutMs} ms; retry (a repeated delivery is harmless)`, options)),
+      Math.max(1, timeoutMs),
+    );
+  });
+  work.catch(() => undefined); // a late failure after the deadline answered is not unhandled
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 function unavailable(message: string, options: DeliveryOptions): HttpError {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { badRequest } from '../../protocol/http-errors';
 import type { ReceiverName } from './config';
 import { firstIssue } from '../../protocol/issues';
+import type { DeliveryMeta } from './replay';
 
 /** An alert as read from a vendor's payload, before routing. */
 export interface IncomingAlert {
@@ -28,6 +29,8 @@ export interface Receiver {
   summary: string;
   /** Reads the vendor's payload (a grouped one gives several alerts); a 400 names the first bad field. */
   normalise(body: unknown): IncomingAlert[];
+  /** The delivery's own id and time, where the vendor's payload carries them (replay.ts). */
+  delivery?(body: unknown): DeliveryMeta;
   /** Checks the vendor's request signature, for receivers whose vendor signs requests. */
   verifySignature?(secret: string, rawBody: Buffer, headers: IncomingHttpHeaders): boolean;
 }

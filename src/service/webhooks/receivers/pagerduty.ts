@@ -75,6 +75,11 @@ export const pagerduty: Receiver = {
     };
     return [alert];
   },
+  delivery(body) {
+    // Read leniently: normalise() refuses a malformed envelope with the field named.
+    const parsed = PagerDutyEnvelope.safeParse(body);
+    return parsed.success ? { id: parsed.data.event.id, occurredAt: parsed.data.event.occurred_at } : {};
+  },
   verifySignature(secret, rawBody, headers) {
     const header = headers['x-pagerduty-signature'];
     if (typeof header !== 'string') return false;
