@@ -66,7 +66,10 @@ export class SlackNotifier implements Notifier {
       case 'stateChanged':
         return { slack: await post.session(await this.render(view)) };
       case 'agentReplied':
-        if (notification.reply) await post.inThread(agentReplyMessage(notification.reply.text), { broadcast: false });
+        if (notification.reply) {
+          const key = `reply:${notification.reply.messageId}`;
+          await post.inThread(agentReplyMessage(notification.reply.text), { broadcast: false, key });
+        }
         return {};
       case 'approvalReminder':
         await post.inThread(reminderMessage(view), { broadcast: false });
@@ -101,7 +104,7 @@ export class SlackNotifier implements Notifier {
     // Decided before this could be posted (Slack was slow or limited): a record, without buttons.
     const pending = view.pendingReviews.some((r) => r.id === review.id);
     const verdict = pending ? undefined : { closed: 'it was decided (or its session ended) before this message could be posted.' };
-    await post.inThread(reviewMessage(view, review, { sessionUrl, verdict }), { broadcast: pending });
+    await post.inThread(reviewMessage(view, review, { sessionUrl, verdict }), { broadcast: pending, key: `review:${review.id}` });
   }
 
   /** The session message for `view`, with who decided when that can be read. */
@@ -130,6 +133,9 @@ export class SlackNotifier implements Notifier {
  * a retried notification finds the message an earlier attempt posted by it.
  */
 export const SESSION_MESSAGE_EVENT = 'andon_session';
+
+/** The event type of a thread post that must appear once (`event_payload: {session_id, key}`). */
+export const THREAD_POST_EVENT = 'andon_thread_post';
 
 /** How far back a retry looks for the message an earlier attempt may have posted. */
 const LOOKBACK_SECONDS = 24 * 3_600;
@@ -176,10 +182,37 @@ class Poster {
     return { channel: posted.channel, ts: posted.ts };
   }
 
-  /** Posts in the session's thread; with no session message yet (it could not be posted), in the channel. */
-  async inThread(message: SlackMessage, { broadcast }: { broadcast: boolean }): Promise<void> {
+  /**
+   * Posts in the session's thread; with no session message yet (it could not be posted), in the
+   * channel. A post with a `key` (a review, an answer to a message) is posted once across
+   * retries: it carries the key in its metadata, and a retry that finds it in the thread is done.
+   */
+  async inThread(message: SlackMessage, { broadcast, key }: { broadcast: boolean; key?: string }): Promise<void> {
     const thread = this.ref ? { channel: this.ref.channel, thread_ts: this.ref.ts, reply_broadcast: broadcast } : { channel: this.channel };
-    await this.call('chat.postMessage', () => this.client.chat.postMessage({ ...thread, ...message }));
+    const metadata = key ? { event_type: THREAD_POST_EVENT, event_payload: { session_id: this.context.sessionId, key } } : undefined;
+    if (metadata && this.context.retry && this.ref && (await this.inThreadAlready(this.ref, key!))) return;
+    await this.call('chat.postMessage', () => this.client.chat.postMessage({ ...thread, ...(metadata ? { metadata } : {}), ...message }));
+  }
+
+  /** Whether the thread has a post with `key` (best effort: a failed lookup posts again). */
+  private async inThreadAlready(ref: SlackRef, key: string): Promise<boolean> {
+    try {
+      const replies = await this.client.conversations.replies({
+        channel: ref.channel,
+        ts: ref.ts,
+        limit: LOOKBACK_MESSAGES,
+        include_all_metadata: true,
+      });
+      return (replies.messages ?? []).some((m) => {
+        const payload = m.metadata?.event_payload as { session_id?: unknown; key?: unknown } | undefined;
+        return m.metadata?.event_type === THREAD_POST_EVENT && payload?.session_id === this.context.sessionId && payload.key === key;
+      });
+    } catch (error) {
+      this.context.warn(
+        `slack: could not look for an earlier thread post of ${this.context.sessionId} (${(error as Error).message}); posting it`,
+      );
+      return false;
+    }
   }
 
   /**

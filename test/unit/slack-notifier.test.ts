@@ -208,6 +208,18 @@ describe('SlackNotifier', () => {
       expect(JSON.stringify(asked.blocks)).toContain('\\"service\\": \\"payments\\"');
     });
 
+    it('is posted once when a retry follows a post whose answer was lost', async () => {
+      const { slack: ref } = await notifier.notify(notification({}), options());
+      slack.fail({ method: 'chat.postMessage', status: 500, afterApply: true, times: 1, when: (args) => args.thread_ts === ref!.ts });
+      const asking = notification({ kind: 'reviewRequested', view: waiting(), review, slack: ref });
+      expect(await rejectionOf(notifier.notify(asking, options()))).toBeInstanceOf(NotifyError);
+      await notifier.notify(asking, { ...options(), attempt: 2 });
+      expect(slack.thread(ref!.channel, ref!.ts)).toHaveLength(1);
+      // Another review is its own message.
+      await notifier.notify({ ...asking, review: { ...review, id: 'review-10' } }, { ...options(), attempt: 2 });
+      expect(slack.thread(ref!.channel, ref!.ts)).toHaveLength(2);
+    });
+
     it('posts in the channel when the session has no message', async () => {
       const before = slack.callsOf('chat.update').length;
       const result = await notifier.notify(
