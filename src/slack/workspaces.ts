@@ -80,8 +80,9 @@ export function isAllowed(teams: RequestTeams, allowed: AllowedTeams): boolean {
   const where = teams.team ?? (teams.enterpriseInstall ? teams.enterprise : undefined);
   if (where === undefined) return false;
   if (!allowed.has(where) && !orgWide) return false;
-  // A guest or Slack Connect user from elsewhere acts in an allowed workspace: their own must be allowed too.
-  if (teams.userTeam !== undefined && teams.userTeam !== where && !allowed.has(teams.userTeam) && !orgWide) return false;
+  // A guest or Slack Connect user from elsewhere acts in an allowed workspace: their own must be allowed too. The
+  // organisation does not vouch for them: a team id does not say which organisation it belongs to.
+  if (teams.userTeam !== undefined && teams.userTeam !== where && !allowed.has(teams.userTeam)) return false;
   return true;
 }
 

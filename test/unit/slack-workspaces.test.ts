@@ -31,6 +31,9 @@ describe('isAllowed', () => {
     expect(isAllowed({ enterprise: 'E0ORG', enterpriseInstall: true }, allowed)).toBe(true);
     expect(isAllowed({ team: 'T0ANYORGTEAM', enterprise: 'E0ORG', enterpriseInstall: true }, allowed)).toBe(true);
     expect(isAllowed({ enterprise: 'E0ELSE', enterpriseInstall: true }, allowed)).toBe(false);
+    // A Slack Connect user in an org-wide install: their workspace must be listed itself.
+    expect(isAllowed({ team: 'T0ORGTEAM', userTeam: 'T0PARTNER', enterprise: 'E0ORG', enterpriseInstall: true }, allowed)).toBe(false);
+    expect(isAllowed({ team: 'T0ORGTEAM', userTeam: 'T0SISTER', enterprise: 'E0ORG', enterpriseInstall: true }, allowed)).toBe(true);
     expect(isAllowed({ team: 'T0OURS', userTeam: 'T0PARTNER', enterprise: 'E0ELSE', enterpriseInstall: true }, allowed)).toBe(false);
   });
 });
