@@ -7,9 +7,17 @@
 import type { Andon } from '../client/andon';
 import { AgentReplyError, AndonError, InvalidStateError, TimeoutError, UnavailableError, ValidationError } from '../client/errors';
 import type { ReviewDecisionInput } from '../protocol/inputs';
-import { isTerminal, type Review, type SessionState, type SessionView } from '../session/schema';
+import { SessionState, isTerminal, type Review, type SessionView } from '../session/schema';
 import { escapeText, reviewList, reviewMessage, sessionList, sessionMessage, type ReviewVerdict, type SlackMessage } from './blocks';
 import { slackActor } from './ids';
+import type { SessionSummary } from '../protocol/list';
+import {
+  PENDING_REVIEWS_ATTRIBUTE,
+  SESSION_WORKFLOW_TYPE,
+  SLACK_THREAD_ATTRIBUTE,
+  STATE_ATTRIBUTE,
+  TITLE_ATTRIBUTE,
+} from '../session/search-attributes';
 
 /** What `list` shows without a state: sessions someone may still need to act on. */
 const OPEN_STATES: SessionState[] = ['queued', 'planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'paused'];
@@ -35,11 +43,82 @@ export interface SessionActionsOptions {
   warn: (message: string) => void;
 }
 
+/** Sessions whose channel is remembered (a session's message never moves). */
+const REMEMBERED_CHANNELS = 2_000;
+const CHANNEL_LOOKUP_MS = 5_000;
+/** How long a running session without a recorded message is given to record it. */
+const RECORD_WAIT_MS = 3_000;
+
+/**
+ * What someone is told when they act on, or ask about, a session from a channel that is not the
+ * session's own. The same words whether the session exists or not, in whatever state: it
+ * reveals nothing about it.
+ */
+export function notHere(sessionId: string): SlackMessage {
+  return {
+    text: `:no_entry: andon acts on \`${escapeText(sessionId)}\` only in the channel where it was announced: use its message or thread there. Nothing was done.`,
+  };
+}
+
+/** How many sessions `list` and `reviews` read, and how long they may take. */
+const LISTED = 20;
+const LIST_MS = 10_000;
+
+/** A Slack channel id (it goes into a visibility query: nothing else may). */
+function isChannelId(channel: string | undefined): channel is string {
+  return channel !== undefined && /^[A-Z0-9]{1,40}$/.test(channel);
+}
+
+/** Sessions whose message is in `channel` (AndonSlackThread is `<channel>:<ts>`). */
+function inChannel(channel: string): string {
+  return `WorkflowType = '${SESSION_WORKFLOW_TYPE}' AND ${SLACK_THREAD_ATTRIBUTE.name} STARTS_WITH '${channel}:'`;
+}
+
 export class SessionActions {
+  private readonly channels = new Map<string, string>();
+
   constructor(
     private readonly andon: Andon,
     private readonly options: SessionActionsOptions,
   ) {}
+
+  /**
+   * Whether `channel` is the session's own: the channel of its Slack message (the AndonSlackThread
+   * search attribute, `<channel>:<ts>`). A session never announced in Slack, or one that does not
+   * exist, has no channel, and nothing in Slack may act on it. Never throws.
+   */
+  async isSessionChannel(sessionId: string, channel: string | undefined): Promise<boolean> {
+    if (channel === undefined || channel === '') return false;
+    const own = await this.channelOf(sessionId);
+    return own !== undefined && own === channel;
+  }
+
+  private async channelOf(sessionId: string): Promise<string | undefined> {
+    const known = this.channels.get(sessionId);
+    if (known) return known;
+    let thread: string | undefined;
+    try {
+      const handle = this.andon.client.workflow.getHandle(sessionId);
+      // The message is in Slack (and clicked) a moment before the session records where it is: wait that moment.
+      const deadline = Date.now() + RECORD_WAIT_MS;
+      for (;;) {
+        const description = await this.andon.client.withAbortSignal(AbortSignal.timeout(CHANNEL_LOOKUP_MS), () => handle.describe());
+        thread = description.typedSearchAttributes.get(SLACK_THREAD_ATTRIBUTE);
+        if (thread || Date.now() >= deadline || description.status.name !== 'RUNNING') break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    } catch (error) {
+      // Not found, or Temporal did not answer: either way, not here.
+      if ((error as Error)?.name !== 'WorkflowNotFoundError')
+        this.options.warn(`slack: could not read the channel of a session: ${(error as Error).message}`);
+      return undefined;
+    }
+    const channel = thread?.split(':')[0];
+    if (!channel) return undefined;
+    if (this.channels.size >= REMEMBERED_CHANNELS) this.channels.delete(this.channels.keys().next().value!);
+    this.channels.set(sessionId, channel);
+    return channel;
+  }
 
   async approve(user: string, input: { sessionId: string; planId?: string; planHash?: string; comment?: string }): Promise<SlackMessage> {
     try {
@@ -101,11 +180,32 @@ export class SessionActions {
     }
   }
 
-  async list(states: SessionState[]): Promise<SlackMessage> {
+  /**
+   * Sessions announced in `channel` (and only those: a channel shows nothing of another's), in
+   * `states` or the open ones, newest first.
+   */
+  async list(states: SessionState[], channel: string | undefined): Promise<SlackMessage> {
+    const what = states.length > 0 ? states.join('/') : 'open';
+    if (!isChannelId(channel)) return sessionList([], `${what} (in this channel)`);
     try {
       const wanted = states.length > 0 ? states : OPEN_STATES;
-      const sessions = await this.andon.sessions.list({ state: wanted, limit: 20 });
-      return sessionList(sessions, states.length > 0 ? states.join('/') : 'open');
+      const query = `${inChannel(channel)} AND ${STATE_ATTRIBUTE.name} IN (${wanted.map((s) => `'${s}'`).join(', ')})`;
+      const sessions = await this.andon.client.withAbortSignal(AbortSignal.timeout(LIST_MS), async () => {
+        const found: SessionSummary[] = [];
+        for await (const execution of this.andon.client.workflow.list({ query, pageSize: LISTED })) {
+          const state = SessionState.safeParse(execution.typedSearchAttributes.get(STATE_ATTRIBUTE));
+          found.push({
+            id: execution.workflowId,
+            state: state.success ? state.data : 'unspecified',
+            title: execution.typedSearchAttributes.get(TITLE_ATTRIBUTE) ?? '',
+            createTime: execution.startTime.toISOString(),
+            status: execution.status.name,
+          });
+          if (found.length >= LISTED) break;
+        }
+        return found;
+      });
+      return sessionList(sessions, what);
     } catch (error) {
       return this.refused('list request', undefined, error);
     }
@@ -160,10 +260,32 @@ export class SessionActions {
     return { message, verdict };
   }
 
-  /** Tool calls awaiting review across sessions (`/andon reviews`). */
-  async reviews(): Promise<SlackMessage> {
+  /** Tool calls awaiting review in the sessions announced in `channel` (`/andon reviews`). */
+  async reviews(channel: string | undefined): Promise<SlackMessage> {
+    if (!isChannelId(channel)) return reviewList([]);
     try {
-      return reviewList(await this.andon.reviews.list({ limit: 50 }));
+      const query = `${inChannel(channel)} AND ExecutionStatus = 'Running' AND ${PENDING_REVIEWS_ATTRIBUTE.name} > 0`;
+      const ids = await this.andon.client.withAbortSignal(AbortSignal.timeout(LIST_MS), async () => {
+        const found: string[] = [];
+        for await (const execution of this.andon.client.workflow.list({ query, pageSize: LISTED })) {
+          found.push(execution.workflowId);
+          if (found.length >= LISTED) break;
+        }
+        return found;
+      });
+      // A session whose worker is gone must not hold up the list: it is left out.
+      const views = await Promise.all(
+        ids.map((id) =>
+          this.andon
+            .session(id)
+            .info({ timeoutMs: 5_000 })
+            .catch(() => undefined),
+        ),
+      );
+      const reviews = views
+        .flatMap((view) => (view ? view.pendingReviews.map((review) => ({ ...review, sessionId: view.id, sessionTitle: view.title })) : []))
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+      return reviewList(reviews);
     } catch (error) {
       return this.refused('review list request', undefined, error);
     }

@@ -4,7 +4,7 @@
  * the command's response URL, to the person who typed it.
  */
 import { SessionState } from '../session/schema';
-import type { SessionActions } from './actions';
+import { notHere, type SessionActions } from './actions';
 import type { Ack } from './ack';
 import { COMMAND_HELP, escapeText, unescapeText, type SlackMessage } from './blocks';
 import type { SlashCommand } from './payloads';
@@ -81,27 +81,30 @@ export class CommandHandler {
       body: body ? ephemeral(body) : undefined,
       after: async () => this.responder.tell(audience, await work()),
     });
+    // Everything about one session is answered only in that session's channel (actions.ts, notHere).
+    const here = (sessionId: string, work: () => Promise<SlackMessage>) => async () =>
+      (await this.actions.isSessionChannel(sessionId, command.channel_id)) ? work() : notHere(sessionId);
     switch (parsed.kind) {
       case 'help':
         return { body: ephemeral({ text: COMMAND_HELP }) };
       case 'usage':
         return { body: ephemeral({ text: parsed.message }) };
       case 'status':
-        return answer(() => this.actions.status(parsed.sessionId));
+        return answer(here(parsed.sessionId, () => this.actions.status(parsed.sessionId)));
       case 'list':
-        return answer(() => this.actions.list(parsed.states));
+        return answer(() => this.actions.list(parsed.states, command.channel_id));
       case 'reviews':
-        return answer(() => this.actions.reviews());
+        return answer(() => this.actions.reviews(command.channel_id));
       case 'approve':
-        return answer(() => this.actions.approve(user, parsed));
+        return answer(here(parsed.sessionId, () => this.actions.approve(user, parsed)));
       case 'reject':
-        return answer(() => this.actions.reject(user, parsed));
+        return answer(here(parsed.sessionId, () => this.actions.reject(user, parsed)));
       case 'ask':
         return answer(
-          async () => {
+          here(parsed.sessionId, async () => {
             const outcome = await this.actions.ask(user, parsed);
             return outcome.ok ? { text: `*${escapeText(parsed.sessionId)}* answers: ${escapeText(outcome.reply)}` } : outcome.message;
-          },
+          }),
           // The reply may take a minute: say it is coming.
           { text: `:hourglass: Asking \`${escapeText(parsed.sessionId)}\`…` },
         );

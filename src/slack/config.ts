@@ -21,6 +21,22 @@ const Secret = z.string().trim().min(1, 'must not be empty').max(1_024);
 /** An http(s) base URL, kept with exactly one trailing slash so paths can be appended. */
 const BaseUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).transform((url) => url.replace(/\/*$/, '/'));
 
+const TeamId = z
+  .string()
+  .trim()
+  .regex(/^[TE][A-Z0-9]{1,30}$/, 'expected a Slack team id (T…) or enterprise id (E…)');
+/** A list, or a comma-separated string (from the environment). */
+const TeamIds = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((id) => id.trim())
+          .filter((id) => id !== '')
+      : value,
+  z.array(TeamId).min(1, "name at least one team id, or leave it unset for the bot token's own workspace").max(100),
+);
+
 export const SlackSettings = z
   .strictObject({
     /** Default: on when a bot token is configured. */
@@ -38,6 +54,12 @@ export const SlackSettings = z
      * to the session's workflow there. `npm start` uses its dev server's UI when unset.
      */
     temporalUiUrl: BaseUrl.optional(),
+    /**
+     * The Slack workspaces (team ids, `T…`) and Enterprise Grid organisations (`E…`) whose people
+     * may act on sessions and read them. Unset: only the workspace of the bot token (auth.test).
+     * From the environment as a comma-separated list (ANDON_SLACK_TEAM_IDS).
+     */
+    teamIds: TeamIds.optional(),
   })
   .transform(({ enabled, ...rest }) => ({ ...rest, enabled: enabled ?? rest.botToken !== undefined }))
   .superRefine((settings, ctx) => {
@@ -62,6 +84,7 @@ export const SLACK_ENV: Readonly<Record<string, string>> = {
   ANDON_SLACK_API_URL: 'apiUrl',
   ANDON_SLACK_DEFAULT_CHANNEL: 'defaultChannel',
   ANDON_SLACK_TEMPORAL_UI_URL: 'temporalUiUrl',
+  ANDON_SLACK_TEAM_IDS: 'teamIds',
 };
 
 /** The schema with `env` layered over the given values (environment wins, as everywhere in andon). */

@@ -7,7 +7,7 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { ReviewDecisionInput } from '../protocol/inputs';
-import type { ReviewAttempt, SessionActions } from './actions';
+import { notHere, type ReviewAttempt, type SessionActions } from './actions';
 import type { Ack } from './ack';
 import {
   INPUT_MAX,
@@ -80,12 +80,14 @@ export class InteractionHandler {
 
     if (action.action_id === ACTION.approve) {
       return {
-        after: async () => this.responder.tell(audience, await this.actions.approve(audience.user, { sessionId, planId, planHash })),
+        after: this.here(sessionId, audience, async () =>
+          this.responder.tell(audience, await this.actions.approve(audience.user, { sessionId, planId, planHash })),
+        ),
       };
     }
     return {
-      // The trigger id expires 3 s after the click: the modal opens first thing.
-      after: async () => {
+      // The trigger id expires 3 s after the click: the modal opens first thing (the channel check is remembered, and quick).
+      after: this.here(sessionId, audience, async () => {
         const metadata: RejectMetadata = { sessionId, planId, channel: audience.channel, responseUrl: audience.responseUrl };
         try {
           if (!interaction.trigger_id) throw new Error('the click came without a trigger_id');
@@ -96,7 +98,7 @@ export class InteractionHandler {
             text: `:warning: Could not open the reject dialog (${escapeText((error as Error).message)}). Reject with ${hint} instead.`,
           });
         }
-      },
+      }),
     };
   }
 
@@ -122,13 +124,28 @@ export class InteractionHandler {
 
     switch (action.action_id) {
       case ACTION.reviewApprove:
-        return { after: () => this.decide(audience, message, metadata, { decision: 'approve' }) };
+        return { after: this.here(sessionId, audience, () => this.decide(audience, message, metadata, { decision: 'approve' })) };
       case ACTION.reviewDeny:
         // The trigger id expires 3 s after the click: the modal opens first thing.
-        return { after: () => this.openModal(audience, interaction.trigger_id, reviewDenyModal(metadata, tool ?? 'the tool'), 'deny') };
+        return {
+          after: this.here(sessionId, audience, () =>
+            this.openModal(audience, interaction.trigger_id, reviewDenyModal(metadata, tool ?? 'the tool'), 'deny'),
+          ),
+        };
       default:
-        return { after: () => this.openEdit(audience, message, interaction.trigger_id, metadata) };
+        return { after: this.here(sessionId, audience, () => this.openEdit(audience, message, interaction.trigger_id, metadata)) };
     }
+  }
+
+  /**
+   * `work`, when the request comes from the session's own channel; otherwise the person is told
+   * that nothing is done here, and nothing about the session.
+   */
+  private here(sessionId: string, audience: Audience, work: () => Promise<void>): () => Promise<void> {
+    return async () => {
+      if (await this.actions.isSessionChannel(sessionId, audience.channel)) await work();
+      else await this.responder.tell(audience, notHere(sessionId));
+    };
   }
 
   /** Edit: the modal shows the call's current arguments, so they are read first (quickly: the trigger expires). */
@@ -199,9 +216,11 @@ export class InteractionHandler {
     const replan = (values[REJECT_VIEW.replanBlock]?.[REJECT_VIEW.replanAction]?.selected_options ?? []).some((o) => o.value === 'replan');
     const { sessionId, planId, channel, responseUrl } = metadata.data;
     const user = submission.user.id;
+    const audience = { user, channel, responseUrl };
     return {
-      after: async () =>
-        this.responder.tell({ user, channel, responseUrl }, await this.actions.reject(user, { sessionId, planId, reason, replan })),
+      after: this.here(sessionId, audience, async () =>
+        this.responder.tell(audience, await this.actions.reject(user, { sessionId, planId, reason, replan })),
+      ),
     };
   }
 
@@ -211,7 +230,11 @@ export class InteractionHandler {
     const reason = submission.view.state.values[REVIEW_VIEW.reasonBlock]?.[REVIEW_VIEW.reasonBlock]?.value?.trim() ?? '';
     if (reason === '') return fieldError(REVIEW_VIEW.reasonBlock, 'Say why the call is denied: the agent reads it.');
     const { audience, message } = whereFrom(submission, metadata.data);
-    return { after: () => this.decide(audience, message, metadata.data, { decision: 'deny', reason }) };
+    return {
+      after: this.here(metadata.data.sessionId, audience, () =>
+        this.decide(audience, message, metadata.data, { decision: 'deny', reason }),
+      ),
+    };
   }
 
   /**
@@ -233,6 +256,9 @@ export class InteractionHandler {
       return fieldError(REVIEW_VIEW.argumentsBlock, 'Expected a JSON object of arguments, like {"service": "checkout-api"}.');
     }
     const { audience, message } = whereFrom(submission, metadata.data);
+    if (!(await this.actions.isSessionChannel(metadata.data.sessionId, audience.channel))) {
+      return { after: () => this.responder.tell(audience, notHere(metadata.data.sessionId)) };
+    }
     const attempt = this.actions.review(audience.user, {
       sessionId: metadata.data.sessionId,
       reviewId: metadata.data.reviewId,

@@ -23,6 +23,7 @@ import { SlashCommand, formFields } from './payloads';
 import { Responder } from './respond';
 import { SlackSignatureVerifier } from './signature';
 import { ThreadSessions } from './threads';
+import { Workspaces, commandTeams, eventTeams, interactionTeams, type RequestTeams } from './workspaces';
 
 export interface SlackPluginOptions {
   andon: Andon;
@@ -53,6 +54,17 @@ export const slackPlugin: FastifyPluginAsync<SlackPluginOptions> = async (app, {
   const events = new EventHandler(actions, new ThreadSessions(andon), responder, warn);
   const background = new Background(warn);
   const verifier = new SlackSignatureVerifier(config.signingSecret, { now });
+  const workspaces = new Workspaces(web, config.teamIds, warn);
+  /** Only requests from allowed workspaces (workspaces.ts) reach the handlers; others get `refusal`. */
+  const fromAllowed = async (teams: RequestTeams, handle: () => Ack | Promise<Ack>, refusal: Ack = {}): Promise<Ack> => {
+    if (await workspaces.allows(teams)) return handle();
+    // Ids only: they say which workspace to allow, and carry nothing of the request.
+    warn(
+      `slack: refused a request from a workspace that is not allowed (team ${teams.team ?? '-'}, user team ${teams.userTeam ?? '-'}, enterprise ${teams.enterprise ?? '-'})`,
+    );
+    return refusal;
+  };
+  const NOT_ALLOWED: Ack = { body: { response_type: 'ephemeral', text: ':no_entry: andon does not take requests from this workspace.' } };
 
   app.addHook('preValidation', async (request) => {
     const verdict = verifier.verify(request.headers, rawBody(request));
@@ -89,17 +101,24 @@ export const slackPlugin: FastifyPluginAsync<SlackPluginOptions> = async (app, {
     ROUTES.interactions,
     'slackInteractions',
     "The Slack app's interactivity request URL: Approve and Reject buttons, the reject dialog, tool-call reviews (Approve, Deny, Edit)",
-    (raw) => interactions.handle(parseJson(formFields(raw).payload)),
+    (raw) => {
+      const payload = parseJson(formFields(raw).payload);
+      return fromAllowed(interactionTeams(payload), () => interactions.handle(payload));
+    },
   );
   route(ROUTES.commands, 'slackCommands', "The Slack app's slash command: /andon status|list|approve|reject|ask|reviews", (raw) => {
-    const command = SlashCommand.safeParse(formFields(raw));
+    const fields = formFields(raw);
+    const command = SlashCommand.safeParse(fields);
     return command.success
-      ? commands.handle(command.data)
+      ? fromAllowed(commandTeams(fields), () => commands.handle(command.data), NOT_ALLOWED)
       : { body: { response_type: 'ephemeral', text: 'andon could not read this command.' } };
   });
-  route(ROUTES.events, 'slackEvents', "The Slack app's Events API request URL: replies in a session's thread", (raw) =>
-    events.handle(parseJson(raw.toString('utf8'))),
-  );
+  route(ROUTES.events, 'slackEvents', "The Slack app's Events API request URL: replies in a session's thread", (raw) => {
+    const body = parseJson(raw.toString('utf8'));
+    // The URL check comes before any workspace is known (when the request URL is set up): it changes nothing.
+    if (isUrlVerification(body)) return events.handle(body);
+    return fromAllowed(eventTeams(body), () => events.handle(body));
+  });
 };
 
 /**
@@ -115,4 +134,8 @@ function keepRawBodies(app: FastifyInstance): void {
 
 function rawBody(request: FastifyRequest): Buffer {
   return Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+}
+
+function isUrlVerification(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { type?: unknown }).type === 'url_verification';
 }

@@ -420,7 +420,8 @@ describe('/andon', () => {
 
     const missing = slack.responseUrl();
     await command('status no-such-session', missing);
-    expect(await ephemeralAt(missing)).toEqual([expect.stringContaining('session no-such-session not found')]);
+    // Not even whether it exists: the same answer as for a session of another channel.
+    expect(await ephemeralAt(missing)).toEqual([expect.stringContaining('only in the channel where it was announced')]);
   });
 });
 

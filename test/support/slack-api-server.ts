@@ -24,6 +24,8 @@ export interface PostedMessage {
   blocks: any[]; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack Web API JSON, read by path in assertions
   threadTs?: string;
   broadcast: boolean;
+  /** The message's metadata (`event_type`, `event_payload`), as posted. */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
   /** Content before each update, oldest first. */
   history: { text: string; blocks: any[] }[]; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack Web API JSON, read by path in assertions
 }
@@ -44,6 +46,11 @@ export interface Fault {
   retryAfter?: number;
   /** How many calls fail (default: every matching one). */
   times?: number;
+  /**
+   * Do what was asked, then answer with the failure anyway (`status`, or a dropped connection
+   * without one): Slack took the call but andon never learns it did.
+   */
+  afterApply?: boolean;
   /** Only calls for which this holds. */
   when?: (args: Record<string, any>) => boolean; // eslint-disable-line @typescript-eslint/no-explicit-any -- Slack Web API JSON, read by path in assertions
 }
@@ -56,6 +63,8 @@ export class SlackApiServer {
   /** Messages by `<channel>:<ts>`, as they are now. */
   readonly messages = new Map<string, PostedMessage>();
   private faults: Fault[] = [];
+  /** Channels posted to by `#name`: conversations.list answers with these. */
+  private readonly channelNames = new Map<string, string>();
   private sequence = 0;
 
   private constructor(
@@ -142,6 +151,13 @@ export class SlackApiServer {
     const record = (status: number, ok: boolean) => this.calls.push({ method, args, status, ok, at: Date.now() });
 
     const fault = this.takeFault(method, args);
+    if (fault?.afterApply) {
+      this.apply(method, args);
+      record(fault.status ?? 0, false);
+      if (fault.status) return send(response, fault.status, JSON.stringify({ ok: false, error: 'server_error' }));
+      response.socket?.destroy();
+      return;
+    }
     if (fault?.status) {
       record(fault.status, false);
       const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
@@ -177,7 +193,8 @@ export class SlackApiServer {
         if (!args.channel) return { ok: false, error: 'channel_not_found' };
         if (!args.text && !args.blocks) return { ok: false, error: 'no_text' };
         const channel = channelId(String(args.channel));
-        const ts = `${1_700_000_000 + ++this.sequence}.${String(this.sequence).padStart(6, '0')}`;
+        // Now, as Slack's are (conversations.history reads by time); the sequence keeps each unique.
+        const ts = `${Math.floor(Date.now() / 1_000)}.${String(++this.sequence).padStart(6, '0')}`;
         const threadTs = args.thread_ts ? String(args.thread_ts) : undefined;
         if (threadTs && !this.messages.has(`${channel}:${threadTs}`)) return { ok: false, error: 'thread_not_found' };
         this.messages.set(`${channel}:${ts}`, {
@@ -187,8 +204,10 @@ export class SlackApiServer {
           blocks: args.blocks ?? [],
           threadTs,
           broadcast: args.reply_broadcast === 'true' || args.reply_broadcast === true,
+          metadata: args.metadata,
           history: [],
         });
+        if (String(args.channel).startsWith('#')) this.channelNames.set(String(args.channel).slice(1), channel);
         return { ok: true, channel, ts, message: { text: args.text, ts } };
       }
       case 'chat.update': {
@@ -199,6 +218,43 @@ export class SlackApiServer {
         message.blocks = args.blocks ?? [];
         return { ok: true, channel: message.channel, ts: message.ts, text: message.text };
       }
+      case 'conversations.history': {
+        // Newest first, as Slack answers; metadata only when asked for.
+        const oldest = Number(args.oldest ?? 0);
+        const found = this.posts(String(args.channel))
+          .filter((m) => Number(m.ts) > oldest)
+          .reverse()
+          .slice(0, Number(args.limit ?? 100))
+          .map((m) => ({
+            type: 'message',
+            ts: m.ts,
+            text: m.text,
+            bot_id: 'BBOT',
+            ...(args.include_all_metadata === 'true' || args.include_all_metadata === true ? { metadata: m.metadata } : {}),
+          }));
+        return { ok: true, messages: found, has_more: false };
+      }
+      case 'conversations.replies': {
+        const parent = this.messages.get(`${args.channel}:${args.ts}`);
+        if (!parent) return { ok: false, error: 'thread_not_found' };
+        const withMetadata = args.include_all_metadata === 'true' || args.include_all_metadata === true;
+        const found = [parent, ...this.thread(String(args.channel), String(args.ts))]
+          .slice(0, Number(args.limit ?? 100))
+          .map((m) => ({
+            type: 'message',
+            ts: m.ts,
+            thread_ts: parent.ts,
+            text: m.text,
+            ...(withMetadata ? { metadata: m.metadata } : {}),
+          }));
+        return { ok: true, messages: found, has_more: false };
+      }
+      case 'conversations.list':
+        return {
+          ok: true,
+          channels: [...this.channelNames].map(([name, id]) => ({ id, name, is_channel: true })),
+          response_metadata: { next_cursor: '' },
+        };
       case 'chat.postEphemeral':
         if (!args.channel || !args.user) return { ok: false, error: 'invalid_arguments' };
         return { ok: true, message_ts: `${1_700_000_000 + ++this.sequence}.000000` };

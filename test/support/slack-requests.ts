@@ -70,20 +70,32 @@ export class SlackSender {
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 const FORM = 'application/x-www-form-urlencoded';
 
+/**
+ * Which workspace a request comes from: `team` (default T0TEST, the loopback bot token's) and the
+ * person's own `userTeam` (default the same; another for a Slack Connect user or a guest).
+ */
+export interface FromTeam {
+  team?: string;
+  userTeam?: string;
+}
+
 /** A click on a button andon rendered (its action id and value as found in the message). */
-export function click(input: {
-  actionId: string;
-  value: string;
-  user: string;
-  channel: string;
-  responseUrl: string;
-  messageTs?: string;
-}): SlackRequest {
+export function click(
+  input: {
+    actionId: string;
+    value: string;
+    user: string;
+    channel: string;
+    responseUrl: string;
+    messageTs?: string;
+  } & FromTeam,
+): SlackRequest {
+  const team = input.team ?? 'T0TEST';
   const payload = {
     type: 'block_actions',
-    user: { id: input.user, username: input.user.toLowerCase(), team_id: 'T0TEST' },
+    user: { id: input.user, username: input.user.toLowerCase(), team_id: input.userTeam ?? team },
     api_app_id: 'A0ANDON',
-    team: { id: 'T0TEST', domain: 'test' },
+    team: { id: team, domain: 'test' },
     container: { type: 'message', message_ts: input.messageTs ?? '1.1', channel_id: input.channel, is_ephemeral: false },
     trigger_id: `${Date.now()}.${randomUUID()}`,
     channel: { id: input.channel, name: 'ops' },
@@ -100,22 +112,24 @@ export function click(input: {
  * the reject modal's `reason` and `replan`, or any text inputs by block id (`values`, whose action
  * id is the block id, as andon names them).
  */
-export function submitView(input: {
-  user: string;
-  callbackId: string;
-  privateMetadata: string;
-  reason?: string | null;
-  replan?: boolean;
-  values?: Record<string, string | null>;
-}): SlackRequest {
+export function submitView(
+  input: {
+    user: string;
+    callbackId: string;
+    privateMetadata: string;
+    reason?: string | null;
+    replan?: boolean;
+    values?: Record<string, string | null>;
+  } & FromTeam,
+): SlackRequest {
   const typed = Object.fromEntries(
     Object.entries(input.values ?? {}).map(([block, value]) => [block, { [block]: { type: 'plain_text_input', value } }]),
   );
   const payload = {
     type: 'view_submission',
-    user: { id: input.user },
+    user: { id: input.user, team_id: input.userTeam ?? input.team ?? 'T0TEST' },
     api_app_id: 'A0ANDON',
-    team: { id: 'T0TEST' },
+    team: { id: input.team ?? 'T0TEST' },
     view: {
       id: 'V0MODAL',
       type: 'modal',
@@ -138,10 +152,10 @@ export function submitView(input: {
   return { path: '/v1/slack/interactions', body: form({ payload: JSON.stringify(payload) }), contentType: FORM };
 }
 
-export function slashCommand(input: { text: string; user: string; channel: string; responseUrl: string }): SlackRequest {
+export function slashCommand(input: { text: string; user: string; channel: string; responseUrl: string } & FromTeam): SlackRequest {
   const body = form({
     token: 'deprecated-verification-token',
-    team_id: 'T0TEST',
+    team_id: input.team ?? 'T0TEST',
     channel_id: input.channel,
     user_id: input.user,
     command: '/andon',
@@ -170,6 +184,9 @@ export function messageEvent(input: {
   botId?: string;
   subtype?: string;
   eventId?: string;
+  team?: string;
+  /** The author's own workspace (`user_team`), in a Slack Connect channel. */
+  userTeam?: string;
 }): SlackRequest {
   const ts = input.ts ?? `${Math.floor(Date.now() / 1_000)}.${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
   const event = {
@@ -182,10 +199,11 @@ export function messageEvent(input: {
     bot_id: input.botId,
     subtype: input.subtype,
     channel_type: 'channel',
+    ...(input.userTeam ? { user_team: input.userTeam } : {}),
   };
   const body = {
     token: 'x',
-    team_id: 'T0TEST',
+    team_id: input.team ?? 'T0TEST',
     api_app_id: 'A0ANDON',
     event,
     type: 'event_callback',

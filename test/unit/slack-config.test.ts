@@ -34,6 +34,15 @@ describe('service.slack', () => {
     expect(slackConfigSchema({ ...ENV, ANDON_SLACK_ENABLED: 'false' }).parse({}).enabled).toBe(false);
   });
 
+  it('takes the allowed workspaces as a list or a comma-separated variable, refusing what is no team id', () => {
+    expect(slackConfigSchema({}).parse({ teamIds: ['T0OURS', 'E0ORG'] }).teamIds).toEqual(['T0OURS', 'E0ORG']);
+    expect(slackConfigSchema({ ANDON_SLACK_TEAM_IDS: ' T0A, T0B ,' }).parse({ teamIds: ['T0FILE'] }).teamIds).toEqual(['T0A', 'T0B']);
+    expect(slackConfigSchema({}).parse({}).teamIds).toBeUndefined();
+    const bad = slackConfigSchema({}).safeParse({ teamIds: ['T0OK', "x' OR 1=1"] });
+    expect(bad.error?.issues[0]).toMatchObject({ path: ['teamIds', 1], message: expect.stringContaining('team id') });
+    expect(slackConfigSchema({}).safeParse({ teamIds: [] }).error?.issues[0]?.path).toEqual(['teamIds']);
+  });
+
   it('refuses to run half-configured, naming the variable', () => {
     const parsed = slackConfigSchema({ ANDON_SLACK_BOT_TOKEN: 'xoxb-123' }).safeParse({});
     expect(parsed.success).toBe(false);

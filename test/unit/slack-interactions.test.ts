@@ -29,6 +29,8 @@ function handler(stubs: Stubs, editAnswerMs = 50) {
     },
     reviewNow: stubs.reviewNow ?? (async () => ({ message: { text: 'decided' }, verdict: { decision: 'approve', by: 'slack:U1' } })),
     pendingReview: stubs.pendingReview ?? (async () => undefined),
+    // The clicks and submissions here come from the session's channel, C1.
+    isSessionChannel: async (_sessionId: string, channel: string | undefined) => channel === 'C1',
   } as unknown as SessionActions;
   const web = {
     chat: { update: async (args: Record<string, unknown>) => updated.push(args) },
@@ -143,7 +145,12 @@ describe('the edit modal', () => {
   it('confirms to the person when the message cannot be updated (no message known)', async () => {
     const { interactions, told, updated } = handler({});
     const ack = await interactions.handle(
-      editSubmission('{"service": "checkout-api"}', { sessionId: 's-1', reviewId: 'review-4', responseUrl: 'http://respond/1' }),
+      editSubmission('{"service": "checkout-api"}', {
+        sessionId: 's-1',
+        reviewId: 'review-4',
+        channel: 'C1',
+        responseUrl: 'http://respond/1',
+      }),
     );
     await ack.after!();
     expect(updated).toEqual([]);
@@ -152,6 +159,31 @@ describe('the edit modal', () => {
 });
 
 describe('the review buttons', () => {
+  it('decide nothing from another channel, and tell the person nothing of the session', async () => {
+    const { interactions, told, decided, opened } = handler({ pendingReview: async () => ({ id: 'review-4' }) as never });
+    for (const actionId of [ACTION.reviewApprove, ACTION.reviewDeny, ACTION.reviewEdit]) {
+      const ack = await interactions.handle({ ...reviewClick(actionId), channel: { id: 'C0OTHER' }, container: { channel_id: 'C0OTHER' } });
+      await ack.after!();
+    }
+    const deny = await interactions.handle({
+      type: 'view_submission',
+      user: { id: 'U0CAROL' },
+      view: {
+        callback_id: REVIEW_VIEW.denyCallbackId,
+        private_metadata: JSON.stringify({ ...metadata, channel: 'C0OTHER' }),
+        state: { values: { [REVIEW_VIEW.reasonBlock]: { [REVIEW_VIEW.reasonBlock]: { type: 'plain_text_input', value: 'no' } } } },
+      },
+    });
+    await deny.after!();
+    const edit = await interactions.handle(editSubmission('{"service": "x"}', { ...metadata, channel: 'C0OTHER' }));
+    await edit.after!();
+    expect(decided).toEqual([]);
+    expect(opened).toEqual([]);
+    expect(told).toHaveLength(5);
+    for (const { message } of told)
+      expect(message.text).toMatch(/^:no_entry: andon acts on `s-1` only in the channel where it was announced/);
+  });
+
   it('Approve decides at once as the clicker and answers Slack with an empty 200', async () => {
     const { interactions, decided, updated } = handler({});
     const ack = await interactions.handle(reviewClick(ACTION.reviewApprove));

@@ -52,6 +52,30 @@ function notification(overrides: Partial<Notification>): Notification {
 }
 
 describe('SlackNotifier', () => {
+  it('a retry after a post whose answer was lost updates that message instead of posting another', async () => {
+    const channel = '#retried';
+    slack.fail({ method: 'chat.postMessage', status: 503, afterApply: true, times: 1, when: (args) => args.channel === channel });
+    const first = notification({ targets: { slack: { channel } }, view: view({ id: 'n-retry' }) });
+    expect(await rejectionOf(notifier.notify(first, options()))).toBeInstanceOf(NotifyError);
+    expect(slack.posts('CRETRIED')).toHaveLength(1);
+    const posted = await notifier.notify(first, { ...options(), attempt: 2 });
+    expect(slack.posts('CRETRIED')).toHaveLength(1);
+    expect(posted.slack).toEqual({ channel: 'CRETRIED', ts: slack.posts('CRETRIED')[0]!.ts });
+    expect(slack.posts('CRETRIED')[0]!.history).toHaveLength(1);
+    // Another session's first post in the same channel is its own message, even on a retry.
+    await notifier.notify(notification({ targets: { slack: { channel } }, view: view({ id: 'n-other' }) }), { ...options(), attempt: 3 });
+    expect(slack.posts('CRETRIED')).toHaveLength(2);
+  });
+
+  it('a retry whose lookup fails posts anyway (a duplicate is better than no message) and says why', async () => {
+    const warnings: string[] = [];
+    const warned = new SlackNotifier({ botToken: TOKEN, apiUrl: slack.apiUrl, warn: (m) => warnings.push(m) });
+    slack.fail({ method: 'conversations.history', error: 'missing_scope', times: 1 });
+    const posted = await warned.notify(notification({ targets: { slack: { channel: 'C0NOSCOPE' } } }), { ...options(), attempt: 2 });
+    expect(posted.slack?.channel).toBe('C0NOSCOPE');
+    expect(warnings).toEqual([expect.stringContaining('missing_scope')]);
+  });
+
   it('posts the plan, then updates that message, and answers in its thread', async () => {
     const posted = await notifier.notify(notification({}), options());
     expect(posted.slack).toEqual({ channel: 'COPS', ts: expect.stringMatching(/^\d+\.\d+$/) });
@@ -182,6 +206,18 @@ describe('SlackNotifier', () => {
       });
       expect(JSON.stringify(asked.blocks)).toContain('andon_review_approve');
       expect(JSON.stringify(asked.blocks)).toContain('\\"service\\": \\"payments\\"');
+    });
+
+    it('is posted once when a retry follows a post whose answer was lost', async () => {
+      const { slack: ref } = await notifier.notify(notification({}), options());
+      slack.fail({ method: 'chat.postMessage', status: 500, afterApply: true, times: 1, when: (args) => args.thread_ts === ref!.ts });
+      const asking = notification({ kind: 'reviewRequested', view: waiting(), review, slack: ref });
+      expect(await rejectionOf(notifier.notify(asking, options()))).toBeInstanceOf(NotifyError);
+      await notifier.notify(asking, { ...options(), attempt: 2 });
+      expect(slack.thread(ref!.channel, ref!.ts)).toHaveLength(1);
+      // Another review is its own message.
+      await notifier.notify({ ...asking, review: { ...review, id: 'review-10' } }, { ...options(), attempt: 2 });
+      expect(slack.thread(ref!.channel, ref!.ts)).toHaveLength(2);
     });
 
     it('posts in the channel when the session has no message', async () => {
