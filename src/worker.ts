@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { PayloadCodec } from '@temporalio/common';
 import type { z } from 'zod';
 import { createActivities } from '../activities';
 import { AgentRegistry, type AgentSource } from './agents/registry';
@@ -37,6 +38,12 @@ export interface AndonWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   maxCachedWorkflows?: number;
   maxConcurrentActivityTaskExecutions?: number;
+  /**
+   * Encrypts every payload the worker writes and decrypts what it reads (docs/encryption.md): the
+   * same codec as the clients', e.g. `AesGcmCodec.from(keys)` from `andon`. It runs outside the
+   * workflow sandbox. Ignored when `options.dataConverter` is given.
+   */
+  codec?: PayloadCodec;
   /** Extra worker options, e.g. a shorter shutdown grace time in tests. */
   options?: Partial<WorkerOptions>;
 }
@@ -54,6 +61,7 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
     activities: createActivities(agents, options.notifiers, options.memory),
     maxCachedWorkflows: options.maxCachedWorkflows,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
+    ...(options.codec ? { dataConverter: { payloadCodecs: [options.codec] } } : {}),
     // Cancelling a session reaches the agent's running step only in a heartbeat's answer; the
     // default throttle (0.8 x the 30 s heartbeat timeout) would let a cancelled step run on for
     // ~24 s. Heartbeats write no history, so a short throttle is cheap.
