@@ -113,12 +113,11 @@ export class AesGcmCodec implements PayloadCodec {
     return new AesGcmCodec({ keys: parsed.data, activeKeyId });
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- the interface is async; a bad payload must reject, not throw
+  /** Async so that a bad payload rejects rather than throws. */
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => this.encrypt(payload));
   }
 
-  // eslint-disable-next-line @typescript-eslint/require-await -- as encode
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => this.decrypt(payload));
   }
