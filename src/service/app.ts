@@ -45,7 +45,7 @@ export async function buildService({ andon, config, logger, codec }: BuildServic
   await app.register(eventsPlugin, { andon, readyTimeoutMs: config.requestTimeout });
   await app.register(webhooksPlugin, { andon, config: withDefaultSlackChannel(config.webhooks, config.slack) });
   if (isSlackEnabled(config.slack)) await app.register(slackPlugin, { andon, config: config.slack });
-  if (codec) await app.register(codecRoutes, codec);
+  if (codec) await app.register(codecRoutes, { ...codec, tokens: config.tokens });
   await app.ready();
   return app;
 }

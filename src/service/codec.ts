@@ -6,14 +6,19 @@
  *   POST /codec/decode   {"payloads":[{"metadata":{"encoding":"<base64>"},"data":"<base64>"}]}   scope read
  *   POST /codec/encode   the same shape                                                        scope write
  *
- * Decoding needs the `read` scope: it shows what `GET /v1/sessions/:id` shows anyway. A browser
- * may call it only from a configured origin (CORS); other origins get no CORS headers, so the
- * browser withholds the answer. `X-Namespace`, when sent, must be the namespace andon serves.
+ * Decoding needs the `read` scope: it shows what `GET /v1/sessions/:id` shows anyway. The token
+ * comes as `Authorization: Bearer` (the CLI's `--codec-auth`) or, for a browser UI that has no
+ * andon token to send, as the HttpOnly `andon_codec` cookie that `GET /codec/login` sets (the UI
+ * then needs "include cross-origin credentials"). A browser may call only from a configured origin
+ * (CORS); other origins get no CORS headers, so the browser withholds the answer. `X-Namespace`,
+ * when sent, must be the namespace andon serves.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
-import { HttpError, badRequest, errorResponses, forbidden } from '../protocol/http-errors';
+import { HttpError, badRequest, errorResponses, forbidden, unauthorized } from '../protocol/http-errors';
+import { tokenMatcher } from './auth';
+import type { ApiToken, Scope } from './config';
 
 /** At most this many payloads per request (the body limit bounds their size). */
 export const MAX_CODEC_PAYLOADS = 1_000;
@@ -25,6 +30,10 @@ export interface CodecServerOptions {
   /** The namespace andon's sessions run in; a request naming another one (X-Namespace) is refused. */
   namespace?: string;
 }
+
+/** The cookie a browser UI authenticates with (HttpOnly, SameSite=Strict, Path=/codec, 8 hours). */
+export const CODEC_COOKIE = 'andon_codec';
+const COOKIE_MAX_AGE_S = 8 * 60 * 60;
 
 const Base64 = z
   .string()
@@ -42,8 +51,21 @@ type CodecBody = z.infer<typeof CodecBody>;
 
 const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Namespace';
 
-export async function codecRoutes(app: FastifyInstance, options: CodecServerOptions): Promise<void> {
+export async function codecRoutes(app: FastifyInstance, options: CodecServerOptions & { tokens: readonly ApiToken[] }): Promise<void> {
   const origins = new Set(options.corsOrigins);
+  const authenticate = tokenMatcher(options.tokens);
+  /** The bearer header or the cookie; the scope checked here, as auth.ts does for the API. */
+  const authorize = (request: FastifyRequest, scope: Scope): string => {
+    const header = request.headers.authorization;
+    const bearer = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+    const token = bearer ?? cookieOf(request, CODEC_COOKIE);
+    if (!token)
+      throw unauthorized('missing token: send "Authorization: Bearer <token>" or sign in at /codec/login', 'Bearer realm="andon"');
+    const principal = authenticate(token);
+    if (!principal) throw unauthorized('invalid token', 'Bearer realm="andon", error="invalid_token"');
+    if (!principal.scopes.includes(scope)) throw forbidden(`token "${principal.name}" lacks the "${scope}" scope`);
+    return token;
+  };
 
   // CORS on every answer of these routes, errors included, so the UI can show why it was refused.
   app.addHook('onSend', async (request, reply) => {
@@ -63,7 +85,8 @@ export async function codecRoutes(app: FastifyInstance, options: CodecServerOpti
     app.post(
       url,
       {
-        config: { scope: action === 'decode' ? 'read' : 'write' },
+        // Authenticated below (bearer or cookie): the API's hook knows only the bearer header.
+        config: { scope: 'none' },
         schema: {
           tags: ['codec'],
           summary:
@@ -73,6 +96,7 @@ export async function codecRoutes(app: FastifyInstance, options: CodecServerOpti
         },
       },
       async (request) => {
+        authorize(request, action === 'decode' ? 'read' : 'write');
         checkNamespace(request, options.namespace);
         const payloads = (request.body as CodecBody).payloads.map(fromJson);
         let result: Payload[];
@@ -85,7 +109,50 @@ export async function codecRoutes(app: FastifyInstance, options: CodecServerOpti
       },
     );
   }
+
+  // Signing a browser in: a page that posts the token (never in a URL), answered with the cookie.
+  app.get('/codec/login', { config: { scope: 'none' }, schema: { hide: true } as object }, async (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'")
+      .send(LOGIN_PAGE),
+  );
+  app.post('/codec/login', { config: { scope: 'none' }, schema: { hide: true } as object }, async (request, reply) => {
+    const token = authorize(request, 'read');
+    const secure = request.protocol === 'https' ? '; Secure' : '';
+    return reply
+      .header('set-cookie', `${CODEC_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/codec; Max-Age=${COOKIE_MAX_AGE_S}${secure}`)
+      .code(204)
+      .send();
+  });
+  app.post('/codec/logout', { config: { scope: 'none' }, schema: { hide: true } as object }, async (_request, reply) =>
+    reply.header('set-cookie', `${CODEC_COOKIE}=; HttpOnly; SameSite=Strict; Path=/codec; Max-Age=0`).code(204).send(),
+  );
 }
+
+function cookieOf(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers.cookie;
+  if (typeof header !== 'string') return undefined;
+  for (const part of header.split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=') || undefined;
+  }
+  return undefined;
+}
+
+const LOGIN_PAGE = `<!doctype html><meta charset="utf-8"><title>andon codec server</title>
+<style>body{font:15px system-ui;margin:3em auto;max-width:34em}input{width:100%;font:inherit}</style>
+<h1>andon codec server</h1>
+<p>Sign this browser in with an andon API token that has the <code>read</code> scope, so the Temporal UI can show decrypted payloads. The token is kept in an HttpOnly cookie for this server only, for 8 hours.</p>
+<form id="f"><input id="t" type="password" autocomplete="off" placeholder="API token"><p><button>Sign in</button></p></form>
+<p id="r"></p>
+<script>
+document.getElementById('f').onsubmit = async (e) => {
+  e.preventDefault();
+  const res = await fetch('login', { method: 'POST', headers: { authorization: 'Bearer ' + document.getElementById('t').value } });
+  document.getElementById('r').textContent = res.status === 204 ? 'Signed in. In the Temporal UI, enable "include cross-origin credentials" for the codec server.' : 'Refused (' + res.status + ').';
+};
+</script>`;
 
 async function preflight(request: FastifyRequest, reply: FastifyReply, origins: ReadonlySet<string>): Promise<void> {
   const origin = request.headers.origin;

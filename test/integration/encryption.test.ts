@@ -206,6 +206,33 @@ describe('encryption on', () => {
     expect(tampered.status).toBe(422);
   });
 
+  it('signs a browser in with a cookie the UI sends with its requests (HttpOnly, SameSite=Strict, /codec only)', async () => {
+    const page = await fetch(`${service.url}/codec/login`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('type="password"');
+    expect((await service.call('POST', '/codec/login', { as: null })).status).toBe(401);
+    const login = await service.call('POST', '/codec/login', { as: 'reader' });
+    expect(login.status).toBe(204);
+    const cookie = login.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^andon_codec=[^;]+; HttpOnly; SameSite=Strict; Path=\/codec; Max-Age=28800/);
+    const history = await plain.workflow.getHandle(sessionId).fetchHistory();
+    const decoded = await service.call('POST', '/codec/decode', {
+      as: null,
+      body: { payloads: payloadsOf(history) },
+      headers: { cookie: cookie.split(';')[0]!, origin: UI_ORIGIN },
+    });
+    expect(decoded.status).toBe(200);
+    expect(JSON.stringify(decoded.body.payloads.map((p: { data: string }) => Buffer.from(p.data, 'base64').toString('utf8')))).toContain(
+      SECRET.prompt,
+    );
+    const forged = await service.call('POST', '/codec/decode', {
+      as: null,
+      body: { payloads: [] },
+      headers: { cookie: 'andon_codec=forged-0123456789abcdef' },
+    });
+    expect(forged.status).toBe(401);
+  });
+
   it('answers the CORS preflight for the UI origin only', async () => {
     const preflight = (origin: string) =>
       fetch(`${service.url}/codec/decode`, {
