@@ -167,7 +167,8 @@ async function preflight(request: FastifyRequest, reply: FastifyReply, origins: 
 
 function checkNamespace(request: FastifyRequest, namespace: string | undefined): void {
   const asked = request.headers['x-namespace'];
-  if (namespace === undefined || asked === undefined) return;
+  // The `temporal` CLI sends an empty X-Namespace unless --namespace is given: that means "not said".
+  if (namespace === undefined || asked === undefined || asked === '') return;
   if (asked !== namespace) throw badRequest(`X-Namespace: this codec server serves namespace "${namespace}"`, 'X-Namespace');
 }
 
