@@ -15,6 +15,7 @@ import { SqliteMemoryStore } from './memory/sqlite';
 import type { MemoryStore } from './memory/store';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+const FAILURE_CONVERTER_PATH = require.resolve('./protocol/failure-converter');
 
 export interface AndonWorkerOptions {
   connection: NativeConnection;
@@ -61,7 +62,8 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
     activities: createActivities(agents, options.notifiers, options.memory),
     maxCachedWorkflows: options.maxCachedWorkflows,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
-    ...(options.codec ? { dataConverter: { payloadCodecs: [options.codec] } } : {}),
+    // Failure messages go into encrypted attributes too (src/protocol/failure-converter.ts; bundled into the workflow).
+    ...(options.codec ? { dataConverter: { payloadCodecs: [options.codec], failureConverterPath: FAILURE_CONVERTER_PATH } } : {}),
     // Cancelling a session reaches the agent's running step only in a heartbeat's answer; the
     // default throttle (0.8 x the 30 s heartbeat timeout) would let a cancelled step run on for
     // ~24 s. Heartbeats write no history, so a short throttle is cheap.

@@ -166,12 +166,17 @@ export class AesGcmCodec implements PayloadCodec {
 }
 
 /**
- * The data converter of a client or worker that encrypts: the codec on every payload. (Failure
- * messages are not payloads: a failure converter with `encodeCommonAttributes` would need a module
- * path in the workflow bundle; docs/encryption.md says what stays plaintext.)
+ * Where the failure converter of encrypting clients and workers is (`DataConverter.failureConverterPath`):
+ * failure messages and stack traces go into encrypted attributes too.
+ */
+export const ENCRYPTING_FAILURE_CONVERTER_PATH = require.resolve('../protocol/failure-converter');
+
+/**
+ * The data converter of a client or worker that encrypts: the codec on every payload, and failure
+ * messages and stack traces moved into (encrypted) encoded attributes.
  */
 export function encryptingDataConverter(codec: PayloadCodec): DataConverter {
-  return { payloadCodecs: [codec] };
+  return { payloadCodecs: [codec], failureConverterPath: ENCRYPTING_FAILURE_CONVERTER_PATH };
 }
 
 /** A new random key in the form ANDON_ENCRYPTION_KEYS takes: `<id>:<base64>`. */

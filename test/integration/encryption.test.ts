@@ -22,6 +22,7 @@ const SECRET = {
   label: `LABEL-${randomUUID()}`,
   ask: `ASKED-${randomUUID()}`,
   tool: `TOOLOUT-${randomUUID()}`,
+  error: `ERRTEXT-${randomUUID()}`,
 };
 
 let address: string;
@@ -47,7 +48,15 @@ beforeAll(async () => {
         plans: [
           {
             title: 'Fix {title}',
-            steps: [{ title: `Look at ${SECRET.label}`, description: 'look around', result: { description: `looked: ${SECRET.tool}` } }],
+            steps: [
+              {
+                title: `Look at ${SECRET.label}`,
+                description: 'look around',
+                result: { description: `looked: ${SECRET.tool}` },
+                // Fails once (retried): the failure's message, e.g. a command's stderr, is in history as the last failure.
+                failures: [{ attempt: 1, kind: 'transient', message: `stderr: ${SECRET.error}` }],
+              },
+            ],
           },
         ],
       }),
