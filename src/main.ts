@@ -9,7 +9,7 @@
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { AgentRegistry } from './agents';
 import { Andon } from './client/andon';
-import { agentsOf, findProjectRoot, connectOptions, loadConfig, resolveTemporalTarget } from './config';
+import { agentsOf, encryptionCodec, findProjectRoot, connectOptions, loadConfig, resolveTemporalTarget } from './config';
 import { createMemoryStore } from './memory';
 import { serve, type RunningService } from './service/serve';
 import { findTemporalCli } from './temporal/cli-binary';
@@ -30,11 +30,18 @@ async function main(): Promise<void> {
   const configured = agentsOf(config);
   const agents = await AgentRegistry.create(configured.agents, { defaultAgent: configured.defaultAgent, root });
   checkRouteAgents(config, agents);
+  // Keys configured: every payload the worker, the service's client and the CLI write is encrypted.
+  const codec = encryptionCodec(config);
 
   let server: DevServer | undefined;
   if (target.embedded) {
     const binary = await findTemporalCli({ log: (line) => console.error(line) });
-    server = await startDevServer({ binary, ...config.devServer, dbFile: config.devServer.dbFile! });
+    // With encryption on, the dev server's UI decodes through the service's codec server (for users with a `read` token).
+    const uiCodec =
+      codec && config.service.enabled
+        ? ['--ui-codec-endpoint', `http://${codecHost(config.service.host)}:${config.service.port}/codec`]
+        : [];
+    server = await startDevServer({ binary, ...config.devServer, dbFile: config.devServer.dbFile!, extraArgs: uiCodec });
     console.log(`Temporal dev server: ${server.address} (data: ${config.devServer.dbFile})`);
   }
 
@@ -59,9 +66,16 @@ async function main(): Promise<void> {
       notifiers: slack && andon ? { slack: slackNotifier(slack, andon, target.namespace, server) } : undefined,
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivityTaskExecutions,
+      codec,
     });
     if (config.service.enabled) {
-      service = await serve({ andon: andon!, config: config.service, dataDir: config.dataDir, logger: { level: logLevel.toLowerCase() } });
+      service = await serve({
+        andon: andon!,
+        config: config.service,
+        dataDir: config.dataDir,
+        logger: { level: logLevel.toLowerCase() },
+        codec: codec && { codec, corsOrigins: codecOrigins(config), namespace: target.namespace },
+      });
     }
     printWelcome(server, target.connectionOptions.address ?? '', target.namespace, config.taskQueue, agents, service);
     if (slack) console.log(slackBanner(slack, service));
@@ -173,3 +187,15 @@ main().catch((error: Error) => {
   console.error(`andon failed to start: ${error.message}`);
   process.exit(1);
 });
+
+/** Where the browser reaches the service: a wildcard listen address means this machine. */
+function codecHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}
+
+/** The configured UI origins; with none, the embedded dev server's UI (both spellings of this machine). */
+function codecOrigins(config: ReturnType<typeof loadConfig>): string[] {
+  if (config.encryption.corsOrigins.length > 0) return config.encryption.corsOrigins;
+  const port = config.devServer.uiPort;
+  return [`http://localhost:${port}`, `http://127.0.0.1:${port}`];
+}

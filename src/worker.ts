@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { PayloadCodec } from '@temporalio/common';
 import type { z } from 'zod';
 import { createActivities } from '../activities';
 import { AgentRegistry, type AgentSource } from './agents/registry';
@@ -14,6 +15,7 @@ import { SqliteMemoryStore } from './memory/sqlite';
 import type { MemoryStore } from './memory/store';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+const FAILURE_CONVERTER_PATH = require.resolve('./protocol/failure-converter');
 
 export interface AndonWorkerOptions {
   connection: NativeConnection;
@@ -37,6 +39,12 @@ export interface AndonWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   maxCachedWorkflows?: number;
   maxConcurrentActivityTaskExecutions?: number;
+  /**
+   * Encrypts every payload the worker writes and decrypts what it reads (docs/encryption.md): the
+   * same codec as the clients', e.g. `AesGcmCodec.from(keys)` from `andon`. It runs outside the
+   * workflow sandbox. Ignored when `options.dataConverter` is given.
+   */
+  codec?: PayloadCodec;
   /** Extra worker options, e.g. a shorter shutdown grace time in tests. */
   options?: Partial<WorkerOptions>;
 }
@@ -54,6 +62,8 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
     activities: createActivities(agents, options.notifiers, options.memory),
     maxCachedWorkflows: options.maxCachedWorkflows,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
+    // Failure messages go into encrypted attributes too (src/protocol/failure-converter.ts; bundled into the workflow).
+    ...(options.codec ? { dataConverter: { payloadCodecs: [options.codec], failureConverterPath: FAILURE_CONVERTER_PATH } } : {}),
     // Cancelling a session reaches the agent's running step only in a heartbeat's answer; the
     // default throttle (0.8 x the 30 s heartbeat timeout) would let a cancelled step run on for
     // ~24 s. Heartbeats write no history, so a short throttle is cheap.

@@ -7,7 +7,8 @@ import { Client, Connection } from '@temporalio/client';
 import { Andon } from '../client/andon';
 import { UnavailableError } from '../client/errors';
 import type { AndonApi } from '../client/api';
-import { loadConfig, resolveTemporalTarget, sessionDefaults } from '../config';
+import { encryptingDataConverter } from '../client/codec';
+import { encryptionCodec, loadConfig, resolveTemporalTarget, sessionDefaults } from '../config';
 
 export interface ConnectOptions {
   identity: string;
@@ -40,9 +41,15 @@ export function connect(options: ConnectOptions, env: NodeJS.ProcessEnv = proces
     const hint = target.embedded ? ' (is `npm start` running? or pass --address / set TEMPORAL_ADDRESS)' : '';
     throw new UnavailableError(`cannot reach Temporal at ${address}: ${(error as Error).message}${hint}`, { cause: error });
   });
+  // Encryption is on whenever keys are configured (docs/encryption.md): the CLI reads and writes as the worker does.
+  const codec = encryptionCodec(config);
   const api: AndonApi = new Andon({
     // The embedded dev server's namespace comes from config; --namespace wins over both.
-    client: new Client({ connection, namespace: options.namespace ?? target.namespace }),
+    client: new Client({
+      connection,
+      namespace: options.namespace ?? target.namespace,
+      ...(codec ? { dataConverter: encryptingDataConverter(codec) } : {}),
+    }),
     taskQueue: config.taskQueue,
     identity: options.identity,
     // The configured policies apply to sessions the CLI starts, as to those `npm start`'s service starts.

@@ -16,7 +16,7 @@ import {
   WorkflowNotFoundError,
   type ConnectionOptions,
 } from '@temporalio/client';
-import type { SearchAttributePair } from '@temporalio/common';
+import type { PayloadCodec, SearchAttributePair } from '@temporalio/common';
 import {
   AlertNotification,
   Budget,
@@ -38,10 +38,11 @@ import { alertSignal } from '../protocol/messages';
 import type { SessionWorkflow, SessionWorkflowInput } from '../protocol/inputs';
 import { ListFilter, type PendingReview, type SessionSummary } from '../protocol/list';
 import type { AndonApi } from './api';
-import { TimeoutError } from './errors';
+import { TimeoutError, ValidationError } from './errors';
 import { translateError } from './temporal-errors';
 import { DEFAULT_TIMEOUTS, validate } from './calls';
 import { SessionClient } from './session-client';
+import { encryptingDataConverter } from './codec';
 
 export { ListFilter, type SessionSummary };
 
@@ -79,6 +80,11 @@ export interface AndonConnectOptions {
   /** Recorded as `by` on what this client does. Default `sdk:<user name>`. */
   identity?: string;
   defaults?: SessionDefaults;
+  /**
+   * Encrypts every payload (docs/encryption.md), e.g. `AesGcmCodec.from(process.env.ANDON_ENCRYPTION_KEYS)`.
+   * With a codec, titles and prompts stay out of search attributes too (see `Andon.encrypted`).
+   */
+  codec?: PayloadCodec;
 }
 
 /** Where `npm start` runs its embedded Temporal dev server unless configured otherwise. */
@@ -88,12 +94,20 @@ export class Andon implements AndonApi {
   readonly client: Client;
   readonly taskQueue: string;
   readonly identity: string;
+  /**
+   * True when the client encodes payloads with a codec (encryption on). Then nothing a caller
+   * wrote goes where a codec cannot reach: the title lives in the (encrypted) memo instead of the
+   * AndonTitle search attribute, and `list({ text })` is refused. AndonState and AndonService
+   * (an operator's service name, needed to filter) stay in visibility.
+   */
+  readonly encrypted: boolean;
   private readonly defaults: NonNullable<AndonOptions['defaults']> & { followUpWindowMs: number; requirePlanApproval: boolean };
 
   constructor(options: AndonOptions) {
     this.client = options.client;
     this.taskQueue = options.taskQueue;
     this.identity = options.identity ?? `sdk:${safeUser()}`;
+    this.encrypted = this.client.options.loadedDataConverter.payloadCodecs.length > 0;
     this.defaults = {
       followUpWindowMs: options.defaults?.followUpWindowMs ?? 60 * 60 * 1000,
       requirePlanApproval: options.defaults?.requirePlanApproval ?? true,
@@ -110,7 +124,11 @@ export class Andon implements AndonApi {
         ? options.connection
         : await Connection.connect(options.connection ?? { address: DEV_SERVER_ADDRESS });
     return new Andon({
-      client: new Client({ connection, namespace: options.namespace ?? 'default' }),
+      client: new Client({
+        connection,
+        namespace: options.namespace ?? 'default',
+        ...(options.codec ? { dataConverter: encryptingDataConverter(options.codec) } : {}),
+      }),
       taskQueue: options.taskQueue ?? 'andon',
       identity: options.identity,
       defaults: options.defaults,
@@ -143,9 +161,7 @@ export class Andon implements AndonApi {
         args: [input],
         signal: alertSignal,
         signalArgs: [alert],
-        typedSearchAttributes: startAttributes(input),
-        staticSummary: input.config.title,
-        staticDetails: `**Prompt:** ${input.config.prompt}`,
+        ...this.startMetadata(input),
       }),
     );
     return new SessionClient(input.config.id, this.client, this.identity);
@@ -240,7 +256,7 @@ export class Andon implements AndonApi {
 
   private async create(raw: SessionConfigInput): Promise<SessionClient> {
     const input = this.workflowInput(raw);
-    const { id, title, prompt } = input.config;
+    const { id } = input.config;
     try {
       await withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, `creating session ${id}`, () =>
         this.client.workflow.start<SessionWorkflow>(SESSION_WORKFLOW_TYPE, {
@@ -250,9 +266,7 @@ export class Andon implements AndonApi {
           // The same id twice is the same session: a running one is returned, never a second started.
           workflowIdConflictPolicy: 'USE_EXISTING',
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: startAttributes(input),
-          staticSummary: title,
-          staticDetails: `**Prompt:** ${prompt}`,
+          ...this.startMetadata(input),
         }),
       );
     } catch (error) {
@@ -262,8 +276,26 @@ export class Andon implements AndonApi {
     return new SessionClient(id, this.client, this.identity);
   }
 
+  /**
+   * Search attributes, memo and UI summary of a new session. Payloads (memo, summary, details) go
+   * through the codec; search attributes never do, so with encryption on the title is in the memo
+   * only.
+   */
+  private startMetadata(input: SessionWorkflowInput) {
+    const { title, prompt } = input.config;
+    return {
+      typedSearchAttributes: startAttributes(input, !this.encrypted),
+      staticSummary: title,
+      staticDetails: `**Prompt:** ${prompt}`,
+      ...(this.encrypted ? { memo: { title } } : {}),
+    };
+  }
+
   private async list(raw: ListFilter): Promise<SessionSummary[]> {
     const filter = validate(ListFilter, raw);
+    if (filter.text && this.encrypted) {
+      throw new ValidationError('filtering by title is not available with encryption on (titles are not in visibility)', 'text');
+    }
     const clauses = [`WorkflowType = '${SESSION_WORKFLOW_TYPE}'`];
     if (filter.state) {
       const states = Array.isArray(filter.state) ? filter.state : [filter.state];
@@ -285,7 +317,7 @@ export class Andon implements AndonApi {
       sessions.push({
         id: execution.workflowId,
         state: state.success ? state.data : 'unspecified',
-        title: execution.typedSearchAttributes.get(TITLE_ATTRIBUTE) ?? '',
+        title: execution.typedSearchAttributes.get(TITLE_ATTRIBUTE) ?? memoTitle(execution.memo),
         service: execution.typedSearchAttributes.get(SERVICE_ATTRIBUTE),
         createTime: execution.startTime.toISOString(),
         closeTime: execution.closeTime?.toISOString(),
@@ -298,14 +330,18 @@ export class Andon implements AndonApi {
 }
 
 /** The search attributes a session starts with; the workflow keeps AndonState current from then on. */
-function startAttributes(input: SessionWorkflowInput): SearchAttributePair[] {
+function startAttributes(input: SessionWorkflowInput, withTitle: boolean): SearchAttributePair[] {
   const { title, context } = input.config;
-  const pairs: SearchAttributePair[] = [
-    { key: STATE_ATTRIBUTE, value: 'queued' },
-    { key: TITLE_ATTRIBUTE, value: title },
-  ];
+  const pairs: SearchAttributePair[] = [{ key: STATE_ATTRIBUTE, value: 'queued' }];
+  if (withTitle) pairs.push({ key: TITLE_ATTRIBUTE, value: title });
   if (context.service) pairs.push({ key: SERVICE_ATTRIBUTE, value: context.service });
   return pairs;
+}
+
+/** The title an encrypted session keeps in its memo (decoded by the client's codec). */
+function memoTitle(memo: Record<string, unknown> | undefined): string {
+  const title = memo?.title;
+  return typeof title === 'string' ? title : '';
 }
 
 /** Bounds a call with a deadline and turns Temporal's errors into andon's. */

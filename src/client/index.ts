@@ -5,3 +5,12 @@ export * from './errors';
 export { translateError } from './temporal-errors';
 export * from '../session/schema';
 export type { AskResult } from '../protocol/inputs';
+export {
+  AesGcmCodec,
+  EncryptionKeyError,
+  EncryptionKeys,
+  encryptingDataConverter,
+  generateEncryptionKey,
+  type AesGcmCodecOptions,
+  type EncryptionKey,
+} from './codec';

@@ -9,7 +9,7 @@
  * The client SDK does not load any of this: `npm start` and the CLI do, and pass what the SDK
  * needs to `Andon.connect()` (connectOptions below).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
@@ -17,6 +17,7 @@ import type { AndonConnectOptions, SessionDefaults } from '../client/andon';
 import { configuredAgents, type AgentConfig } from '../agents/agent-config';
 import { AndonConfigSchema, ENV_OVERRIDES, type AndonConfig, type AndonConfigInput } from './schema';
 import { firstIssue } from '../protocol/issues';
+import { AesGcmCodec, EncryptionKeyError, EncryptionKeys } from '../client/codec';
 
 /** Config paths that hold durations: plain digits in the environment mean milliseconds. */
 const DURATION_PATHS = new Set(['sessions.followUpWindow', 'service.requestTimeout', 'service.askTimeout']);
@@ -54,9 +55,45 @@ export function loadConfig(options: { base?: AndonConfigInput; env?: NodeJS.Proc
   config.devServer.dbFile = path.resolve(root, config.devServer.dbFile ?? path.join(config.dataDir, 'temporal.db'));
   if (config.memory.kind === 'sqlite')
     config.memory.file = path.resolve(root, config.memory.file ?? path.join(config.dataDir, 'memory.db'));
+  if (config.encryption.keys === undefined && config.encryption.keyFile !== undefined) {
+    config.encryption.keyFile = path.resolve(root, config.encryption.keyFile);
+    config.encryption.keys = keysFromFile(config.encryption.keyFile);
+  }
+  if (config.encryption.keys !== undefined) encryptionCodec(config); // an active id that names no key fails here, at start
   if (config.backend) resolveAgentPaths(config.backend, root, config.dataDir);
   for (const agent of Object.values(config.agents)) resolveAgentPaths(agent, root, config.dataDir);
   return config;
+}
+
+function keysFromFile(file: string): AndonConfig['encryption']['keys'] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: encryption.keyFile: cannot read ${file}: ${(error as Error).message}`);
+  }
+  const parsed = EncryptionKeys.safeParse(text.trim());
+  if (!parsed.success) {
+    const issue = firstIssue(parsed.error);
+    // The message names the entry, never the key material.
+    throw new ConfigError(`invalid configuration: encryption.keyFile: ${[file, ...issue.path].join('.')}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The payload codec this configuration asks for (docs/encryption.md), or none when no key is
+ * configured. Encryption is on whenever keys are: for the worker, the clients and the service.
+ */
+export function encryptionCodec(config: AndonConfig): AesGcmCodec | undefined {
+  const { keys, activeKeyId } = config.encryption;
+  if (keys === undefined || keys.length === 0) return undefined;
+  try {
+    return new AesGcmCodec({ keys, activeKeyId });
+  } catch (error) {
+    if (error instanceof EncryptionKeyError) throw new ConfigError(`invalid configuration: ${error.message}`);
+    throw error;
+  }
 }
 
 /** Relative paths in an agent's settings resolve against the project root (modules: when they start with `.`). */
@@ -191,5 +228,6 @@ export function connectOptions(config: AndonConfig, env: NodeJS.ProcessEnv = pro
     namespace: target.namespace,
     taskQueue: config.taskQueue,
     defaults: sessionDefaults(config),
+    codec: encryptionCodec(config),
   };
 }

@@ -9,6 +9,7 @@ import { ApprovalPolicy } from '../session/approval';
 import { ServiceConfig } from '../service/config';
 import { AgentConfig, AgentName, BuiltinAgentConfig, configuredAgents } from '../agents/agent-config';
 import { MemoryConfig } from '../memory/config';
+import { EncryptionKeys, KeyId } from '../client/codec';
 
 const Port = z.coerce.number().int().min(1).max(65_535);
 
@@ -82,6 +83,37 @@ export const AndonConfigSchema = z
      * postgres, so ANDON_MEMORY_FILE or ANDON_MEMORY_URL alone works.
      */
     memory: MemoryConfig.prefault({ kind: 'sqlite' }),
+    /**
+     * Payload encryption (docs/encryption.md). With keys configured, the worker, the SDK clients of
+     * `npm start` and the CLI, and the service encrypt every payload with AES-256-GCM. Keep keys out
+     * of this file: set ANDON_ENCRYPTION_KEYS, or point `keyFile` (ANDON_ENCRYPTION_KEY_FILE) at a file.
+     */
+    encryption: z
+      .object({
+        /** `id:base64key,id:base64key` or `[{ id, key }]`: every key that may decrypt. */
+        keys: EncryptionKeys.optional(),
+        /** A file holding `id:base64key,...` (mode 0600); read at start, used when `keys` is not set. */
+        keyFile: z.string().min(1).optional(),
+        /** The key that encrypts; default: the first of `keys`. */
+        activeKeyId: KeyId.optional(),
+        /**
+         * Origins allowed to call the codec server (`/codec/decode`, `/codec/encode`) from a browser:
+         * the Temporal UI's, e.g. `http://localhost:8233`.
+         */
+        corsOrigins: z
+          .preprocess(
+            (v) =>
+              typeof v === 'string'
+                ? v
+                    .split(',')
+                    .map((o) => o.trim())
+                    .filter((o) => o !== '')
+                : v,
+            z.array(z.url().max(256)).max(16),
+          )
+          .default([]),
+      })
+      .prefault({}),
   })
   .superRefine((config, ctx) => {
     const agents = configuredAgents(config);
@@ -129,4 +161,12 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   ANDON_MEMORY_FILE: 'memory.file',
   /** The memory store's PostgreSQL connection string (`postgres://user:password@host/db`); implies `postgres`. */
   ANDON_MEMORY_URL: 'memory.url',
+  /** `id:base64key,id:base64key`: the payload encryption keys (docs/encryption.md); setting them turns encryption on. */
+  ANDON_ENCRYPTION_KEYS: 'encryption.keys',
+  /** A file holding the keys in the same form. */
+  ANDON_ENCRYPTION_KEY_FILE: 'encryption.keyFile',
+  /** The id of the key that encrypts (default: the first key). */
+  ANDON_ENCRYPTION_KEY_ID: 'encryption.activeKeyId',
+  /** Comma-separated origins (the Temporal UI's) allowed to call the codec server. */
+  ANDON_CODEC_CORS_ORIGINS: 'encryption.corsOrigins',
 };

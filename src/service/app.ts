@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Andon } from '../client/andon';
 import { authPlugin } from './auth';
+import { codecRoutes, type CodecServerOptions } from './codec';
 import type { ServiceConfig } from './config';
 import { errorsPlugin } from './error-handler';
 import { eventsPlugin } from './events';
@@ -23,9 +24,11 @@ export interface BuildServiceOptions {
   config: ServiceConfig;
   /** A pino-style logger, fastify logger options, or false for none. Default: warnings and errors to stdout. */
   logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
+  /** With encryption on: the codec server the Temporal UI and CLI call (codec.ts, docs/encryption.md). */
+  codec?: CodecServerOptions;
 }
 
-export async function buildService({ andon, config, logger }: BuildServiceOptions): Promise<FastifyInstance> {
+export async function buildService({ andon, config, logger, codec }: BuildServiceOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger: logger ?? { level: 'warn' } }),
     bodyLimit: config.bodyLimit,
@@ -42,6 +45,7 @@ export async function buildService({ andon, config, logger }: BuildServiceOption
   await app.register(eventsPlugin, { andon, readyTimeoutMs: config.requestTimeout });
   await app.register(webhooksPlugin, { andon, config: withDefaultSlackChannel(config.webhooks, config.slack) });
   if (isSlackEnabled(config.slack)) await app.register(slackPlugin, { andon, config: config.slack });
+  if (codec) await app.register(codecRoutes, { ...codec, tokens: config.tokens });
   await app.ready();
   return app;
 }

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
 import type { Andon } from '../client/andon';
-import { buildService } from './app';
+import { buildService, type BuildServiceOptions } from './app';
 import type { ServiceConfig } from './config';
 import { devToken } from './dev-token';
 
@@ -24,15 +24,17 @@ export async function serve(options: {
   config: ServiceConfig;
   dataDir: string;
   logger?: FastifyServerOptions['logger'];
+  codec?: BuildServiceOptions['codec'];
 }): Promise<RunningService> {
   const { andon, dataDir } = options;
   const dev = options.config.tokens.length === 0 ? devToken(dataDir) : undefined;
   const config = dev ? { ...options.config, tokens: [dev.token] } : options.config;
-  const app = await buildService({ andon, config, logger: options.logger });
+  const app = await buildService({ andon, config, logger: options.logger, codec: options.codec });
   const listening = await app.listen({ host: config.host, port: config.port });
   const url = listening.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
 
   const banner = [`andon API: ${url}/v1 (OpenAPI: ${url}/openapi.json)`];
+  if (options.codec) banner.push(`codec server (payloads are encrypted): ${url}/codec (docs/encryption.md)`);
   if (dev) {
     const file = displayPath(dev.file);
     banner.push(`API token (every scope, ${dev.created ? 'created' : 'kept'} in ${file}): export ANDON_TOKEN=$(cat ${file})`);

@@ -2,7 +2,8 @@
  * Custom search attributes andon writes, so sessions can be listed and filtered through Temporal
  * visibility (and in the Temporal UI). They are registered on the dev server at start-up; on
  * another cluster create them once with `temporal operator search-attribute create` (see docs/operations.md).
- * Search attributes are never encrypted: only the state and the title go here, never prompts.
+ * Search attributes are never encrypted: only the state and the title go here, never prompts;
+ * with encryption on (docs/encryption.md) the client leaves the title out too.
  */
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 

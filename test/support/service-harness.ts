@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Andon } from '../../src/client';
-import { buildService } from '../../src/service/app';
+import { buildService, type BuildServiceOptions } from '../../src/service/app';
 import { ServiceConfig, type ServiceConfigInput } from '../../src/service/config';
 
 export const TOKENS = {
@@ -48,9 +48,13 @@ export interface TestService {
   close(): Promise<void>;
 }
 
-export async function startService(andon: Andon, overrides: ServiceConfigInput = {}): Promise<TestService> {
+export async function startService(
+  andon: Andon,
+  overrides: ServiceConfigInput = {},
+  extra: Pick<BuildServiceOptions, 'codec'> = {},
+): Promise<TestService> {
   const config = ServiceConfig.parse({ tokens: TEST_TOKENS, ...overrides });
-  const app = await buildService({ andon, config, logger: false });
+  const app = await buildService({ andon, config, logger: false, ...extra });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
