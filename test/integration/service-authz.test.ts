@@ -5,8 +5,9 @@
  * recall. Each refusal is 403 naming the field and the scope, and changes nothing.
  */
 import type { SessionView, TimelineEvent } from '../../src/client';
+import { killAll, runCli, type Run } from '../support/cli-process';
 import { quickScript, startHarness, type Harness } from '../support/harness';
-import { startService, type TestService } from '../support/service-harness';
+import { TOKENS, startService, type TestService } from '../support/service-harness';
 
 let h: Harness;
 let api: TestService;
@@ -28,6 +29,7 @@ beforeAll(async () => {
   api = await startService(h.andon);
 });
 afterAll(async () => {
+  killAll();
   await api?.close();
   await h?.close();
 });
@@ -151,5 +153,46 @@ describe('memories', () => {
     const approver = await api.call('POST', path, { body: { content: 'team knowledge', scope: 'service' } });
     expect(approver.status).not.toBe(403);
     await h.andon.session(id).cancel('test done');
+  });
+});
+
+describe('andon step', () => {
+  /** The CLI straight to Temporal, or through the service with a token. */
+  function cli(args: string[], token?: string): Promise<Run> {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.ANDON_SERVICE_URL;
+    delete env.ANDON_TOKEN;
+    const transport = token ? ['--service', api.url, '--token', token] : ['--address', h.address, '--task-queue', h.taskQueue];
+    if (token) env.TEMPORAL_ADDRESS = '127.0.0.1:1';
+    return runCli([...args, ...transport, '--json'], env).done;
+  }
+
+  it('decides a failed step; over the service a write-only token is refused; a bad decision is a usage error', async () => {
+    const { id } = await create({ prompt: 'fix it from the cli' });
+    await waitFor(id, 'awaitingPlanApproval');
+    await h.andon.session(id).approve({ by: 'test:lead' });
+    await waitFor(id, 'awaitingUserFeedback');
+
+    const usage = await cli(['step', id, 'ignore']);
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stdout)).toMatchObject({
+      error: { type: 'UsageError', field: 'decision', message: expect.stringMatching(/retry, skip or abort/) },
+    });
+    const writer = await cli(['step', id, 'skip'], TOKENS.writer);
+    expect(writer.code).not.toBe(0);
+    expect(JSON.parse(writer.stdout)).toMatchObject({ error: { type: 'AuthError', message: expect.stringContaining('"approve" scope') } });
+    expect((await h.andon.session(id).info()).state).toBe('awaitingUserFeedback');
+
+    const skipped = await cli(['step', id, 'skip', '--step', 'plan-1-step-2', '--reason', 'by hand'], TOKENS.alice);
+    expect(skipped.code).toBe(0);
+    await waitFor(id, 'completed');
+    const events = await timeline(id);
+    expect(events.find((e) => e.type === 'progressUpdated' && e.title === 'Skipped: Fix')).toMatchObject({
+      description: expect.stringContaining('skipped by api:alice'),
+    });
+    // Straight to Temporal: nothing is left to decide.
+    const late = await cli(['step', id, 'retry']);
+    expect(late.code).not.toBe(0);
+    expect(JSON.parse(late.stdout)).toMatchObject({ error: { type: 'InvalidStateError' } });
   });
 });
