@@ -31,7 +31,7 @@ import {
 import { UnknownAgentError, type AgentRegistry } from '../src/agents/registry';
 import type { MemoryScope, MemoryStore } from '../src/memory/store';
 
-type Recalled = { id: string; scope: MemoryScope; content: string };
+type Recalled = { id: string; scope: MemoryScope; content: string; by?: string };
 
 export interface RememberRequest {
   sessionId: string;
@@ -76,7 +76,7 @@ export function createActivities(
               service: request.context.service,
               text: `${request.title} ${request.prompt}`,
             })
-          ).map(({ id, scope, content }) => ({ id, scope, content }))
+          ).map(({ id, scope, content, by }) => ({ id, scope, content, by }))
         : [];
       const result = await call(PlanResult, (options) => agent.plan({ ...request, agent: name, memories: recalled }, options));
       return recalled.length > 0 ? { ...result, recalled } : result;

@@ -12,7 +12,7 @@ import type { PendingReview, SessionSummary } from '../protocol/list';
 import type { TimeoutOption } from './calls';
 import type { SessionOutcome } from './outcome';
 import type { Budget, Review, SessionConfig, SessionState, SessionView, TimelineEvent, TimelinePage } from '../session/schema';
-import type { AskResult, MemoryScope, ReviewDecisionInput } from '../protocol/inputs';
+import type { AskResult, MemoryScope, ReviewDecisionInput, StepDecision } from '../protocol/inputs';
 
 export type NewSession = Omit<SessionConfig, 'requestedBy' | 'approval' | 'budget' | 'review'>;
 
@@ -43,6 +43,11 @@ export interface SessionApi {
   pause(options?: { reason?: string } & TimeoutOption): Promise<SessionView>;
   /** A session paused because it spent its budget resumes only with a higher `budget`. */
   resume(options?: { budget?: Budget } & TimeoutOption): Promise<SessionView>;
+  /**
+   * Decides a failed step (retry, skip or abort) under the session's approval policy: needs the
+   * `approve` scope over HTTP. InvalidStateError when no failed step awaits a decision.
+   */
+  decideStep(decision: StepDecision, options?: { stepId?: string; reason?: string } & TimeoutOption): Promise<SessionView>;
   /** Tool calls of this session awaiting review, oldest first. */
   reviews(options?: TimeoutOption): Promise<Review[]>;
   /** Decides a tool call awaiting review. InvalidStateError when none awaits review under `reviewId`. */

@@ -19,12 +19,14 @@ import {
 import {
   ApproveInput,
   CancelInput,
+  DecideStepInput,
   MessageInput,
   PauseInput,
   RejectInput,
   approveUpdate,
   askUpdate,
   cancelUpdate,
+  decideStepUpdate,
   pauseUpdate,
   rejectUpdate,
   resumeUpdate,
@@ -36,6 +38,7 @@ import {
   writeMemoryUpdate,
   WriteMemoryInput,
   type AskResult,
+  type StepDecision,
 } from '../protocol/messages';
 import type { ReviewDecisionInput, SessionWorkflow } from '../protocol/inputs';
 import type { SessionApi } from './api';
@@ -124,6 +127,19 @@ export class SessionClient implements SessionApi {
   async resume(options: { by?: string; budget?: Budget } & TimeoutOption = {}): Promise<SessionView> {
     const input = { by: options.by ?? this.identity, budget: options.budget };
     return this.update('resume', options, resumeUpdate, input);
+  }
+
+  /**
+   * Decides a failed step: `retry` it, `skip` it, or `abort` the session. The session's approval
+   * policy decides who may (NotAllowedError otherwise); InvalidStateError when no failed step
+   * awaits a decision, or `stepId` names another step.
+   */
+  async decideStep(
+    decision: StepDecision,
+    options: { stepId?: string; reason?: string; by?: string } & TimeoutOption = {},
+  ): Promise<SessionView> {
+    const input = validate(DecideStepInput, { decision, stepId: options.stepId, reason: options.reason, by: options.by ?? this.identity });
+    return this.update('decideStep', options, decideStepUpdate, input);
   }
 
   /** Tool calls of this session waiting for a person's review, oldest first. */

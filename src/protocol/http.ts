@@ -13,7 +13,17 @@
 import { z } from 'zod';
 import { ListFilter, PendingReview, SessionSummary } from './list';
 import { AgentName, Review, ReviewDecision, SessionConfig, SessionId, SessionState, parseDuration } from '../session/schema';
-import { ApproveInput, CancelInput, MessageInput, PauseInput, RejectInput, ResumeInput, ReviewInput, WriteMemoryInput } from './inputs';
+import {
+  ApproveInput,
+  CancelInput,
+  DecideStepInput,
+  MessageInput,
+  PauseInput,
+  RejectInput,
+  ResumeInput,
+  ReviewInput,
+  WriteMemoryInput,
+} from './inputs';
 
 const DURATION_TEXT = /^\d+(ms|s|m|h|d)$/;
 
@@ -118,6 +128,7 @@ export const AskBody = MessageInput.omit({ by: true })
 export const PauseBody = optionalBody(PauseInput.omit({ by: true }).strict());
 export const ResumeBody = optionalBody(ResumeInput.omit({ by: true }).strict());
 export const CancelBody = CancelInput.omit({ by: true }).strict();
+export const DecideStepBody = DecideStepInput.omit({ by: true }).strict();
 export const WriteMemoryBody = WriteMemoryInput.omit({ by: true }).strict();
 
 export const ReviewParams = SessionParams.extend({ reviewId: ReviewInput.shape.reviewId });

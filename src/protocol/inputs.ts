@@ -57,6 +57,23 @@ export const ResumeInput = z.object({
 });
 export type ResumeInput = z.input<typeof ResumeInput>;
 
+/** What to do about a failed step: run it again, go on without it, or end the session. */
+export const StepDecision = z.enum(['retry', 'skip', 'abort']);
+export type StepDecision = z.infer<typeof StepDecision>;
+
+/**
+ * The decision on a failed step. It goes through the session's approval policy like an
+ * approval: carrying an approved plan past a failed step is a decision about the plan.
+ */
+export const DecideStepInput = z.object({
+  decision: StepDecision,
+  /** The failed step being decided; when given and not the failed one, the decision is refused. */
+  stepId: z.string().min(1).max(200).optional(),
+  reason: z.string().max(4_000).optional(),
+  by: Actor.optional(),
+});
+export type DecideStepInput = z.input<typeof DecideStepInput>;
+
 export const CancelInput = z.object({ by: Actor.optional(), reason: Reason });
 export type CancelInput = z.input<typeof CancelInput>;
 

@@ -13,6 +13,7 @@ import type {
   ApproveInput,
   AskResult,
   CancelInput,
+  DecideStepInput,
   MessageInput,
   PauseInput,
   RejectInput,
@@ -35,6 +36,7 @@ export const pauseUpdate = defineUpdate<SessionView, [PauseInput]>('pause');
 export const resumeUpdate = defineUpdate<SessionView, [ResumeInput]>('resume');
 export const cancelUpdate = defineUpdate<SessionView, [CancelInput]>('cancel');
 export const reviewUpdate = defineUpdate<SessionView, [ReviewInput]>('review');
+export const decideStepUpdate = defineUpdate<SessionView, [DecideStepInput]>('decideStep');
 export const writeMemoryUpdate = defineUpdate<{ memoryId: string }, [WriteMemoryInput]>('writeMemory');
 
 // Signals: fire-and-forget, same names and inputs.
@@ -45,6 +47,7 @@ export const pauseSignal = defineSignal<[PauseInput]>('pause');
 export const resumeSignal = defineSignal<[ResumeInput]>('resume');
 export const cancelSignal = defineSignal<[CancelInput]>('cancel');
 export const reviewSignal = defineSignal<[ReviewInput]>('review');
+export const decideStepSignal = defineSignal<[DecideStepInput]>('decideStep');
 /** An alert notification (see AlertNotification); sent with signal-with-start by alert receivers. */
 export const alertSignal = defineSignal<[AlertNotification]>('alert');
 

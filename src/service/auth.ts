@@ -39,6 +39,24 @@ export function actorOf(request: FastifyRequest): string {
   return `api:${request.principal.name}`;
 }
 
+/**
+ * A field that needs more than the route's scope: e.g. waiving plan approval on create needs
+ * `approve`, though creating needs only `write`. 403 naming the field and the scope; checked
+ * before anything is started or sent.
+ */
+export function requireScopeFor(request: FastifyRequest, scope: Scope, field: string, what: string): void {
+  const principal = request.principal;
+  if (!principal) throw new Error(`${request.method} ${request.url}: no authenticated caller (route scope "none"?)`);
+  if (principal.scopes.includes(scope)) return;
+  throw new HttpError(
+    403,
+    'forbidden',
+    `token "${principal.name}" lacks the "${scope}" scope, which ${what} needs (field ${field})`,
+    { field },
+    { 'www-authenticate': `${REALM}, error="insufficient_scope", scope="${scope}"` },
+  );
+}
+
 export const authPlugin = fp(
   async (app: FastifyInstance, options: { tokens: readonly ApiToken[] }) => {
     const authenticate = tokenMatcher(options.tokens);

@@ -348,7 +348,8 @@ export const TimelineEvent = z.discriminatedUnion('type', [
   z.object({
     ...eventBase,
     type: z.literal('approvalRefused'),
-    decision: z.enum(['approve', 'reject']),
+    /** approve/reject: the plan; retry/skip/abort: a failed step (decideStep); budget: a budget change on resume. */
+    decision: z.enum(['approve', 'reject', 'retry', 'skip', 'abort', 'budget']),
     planId: z.string().optional(),
     by: z.string(),
     code: z.enum(['InvalidState', 'StalePlan', 'NotAllowed', 'DuplicateApproval']),
@@ -371,7 +372,9 @@ export const TimelineEvent = z.discriminatedUnion('type', [
   z.object({
     ...eventBase,
     type: z.literal('memoryRecalled'),
-    memories: z.array(z.object({ id: z.string(), scope: z.enum(['session', 'agent', 'service']), content: z.string() })),
+    memories: z.array(
+      z.object({ id: z.string(), scope: z.enum(['session', 'agent', 'service']), content: z.string(), by: z.string().optional() }),
+    ),
   }),
   /** A tool call ran (or was denied): arguments, status and the head of its output (the rest stays with the agent). */
   z.object({

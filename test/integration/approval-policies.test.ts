@@ -265,6 +265,29 @@ describe('every channel', () => {
   });
 });
 
+describe('budget changes', () => {
+  it('a new budget on resume needs someone the policy allows; a refusal is recorded and the session stays paused', async () => {
+    const { session, view } = await awaiting({ approvers: ['alice', 'api:requester'], allowRequester: false }, 'api:requester');
+    await session.pause({ by: 'api:requester' });
+    for (const by of ['mallory', 'api:requester']) {
+      const refused = await rejectionOf(session.resume({ by, budget: { tokens: 1_000_000 } }));
+      expect(NotAllowedError.isInstance(refused)).toBe(true);
+    }
+    const after = await session.info();
+    expect(after.state).toBe('paused');
+    expect(after.budget).toBeUndefined();
+    const refusals = ofType(await newEvents(session, view.lastSeq), 'approvalRefused');
+    expect(refusals).toEqual([
+      expect.objectContaining({ decision: 'budget', by: 'mallory', code: 'NotAllowed' }),
+      expect.objectContaining({ decision: 'budget', by: 'api:requester', code: 'NotAllowed', reason: expect.stringMatching(/requested/) }),
+    ]);
+    // Resuming without a budget change stays anyone's to do; an approver may change it.
+    const resumed = await session.resume({ by: 'alice', budget: { tokens: 1_000_000 } });
+    expect(resumed).toMatchObject({ state: 'awaitingPlanApproval', budget: { tokens: 1_000_000 } });
+    await session.cancel('test done');
+  });
+});
+
 describe('deadlines', () => {
   it('reminds the approvers, escalates, and then a lead may approve', async () => {
     const { session, view } = await awaiting({
@@ -328,6 +351,21 @@ describe('deadlines', () => {
     const events = await newEvents(session, view.lastSeq);
     expect(types(events).slice(0, 2)).toEqual(['approvalRecorded', 'planApproved']);
     expect(events[1]).toMatchObject({ planId: 'plan-1', by: 'policy:deadline', originator: 'system' });
+  });
+
+  it('pause then resume does not postpone the deadline: it counts from when the plan first awaited approval', async () => {
+    const { session, view } = await awaiting({ deadline: { after: '3s', action: 'cancel' } });
+    const deadline = view.approval!.deadline!;
+    await session.pause({ by: 'api:requester' });
+    // Paused past the deadline: nothing decides while paused, and the resume finds the deadline gone.
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(deadline) - Date.now() + 500));
+    const resumed = await session.resume({ by: 'api:requester' });
+    expect(resumed.approval?.deadline).toBe(deadline);
+    const error = await rejectionOf(session.result({ timeoutMs: 5_000 }));
+    expect(SessionCancelledError.isInstance(error)).toBe(true);
+    const events = await newEvents(session, view.lastSeq);
+    expect(types(events)).toEqual(['sessionPaused', 'sessionResumed', 'sessionCancelled']);
+    expect(events[2]).toMatchObject({ by: 'policy:deadline' });
   });
 
   it('a decision before the deadline stops the deadline: nothing is reminded or decided after it', async () => {

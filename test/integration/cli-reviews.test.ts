@@ -193,7 +193,8 @@ describe('andon review and reviews', () => {
 describe('andon resume with a budget', () => {
   it.each([
     ['straight to Temporal', {}],
-    ['through the service', { token: TOKENS.writer }],
+    // A new budget is an approver's decision: the token needs `approve` as well as `write`.
+    ['through the service', { token: TOKENS.alice }],
   ] as const)('%s: a session that spent its budget resumes only with a higher one', async (_how, options) => {
     h.script(
       planReply([{ title: 'Look', tools: [{ tool: 'searchLog' }] }]),

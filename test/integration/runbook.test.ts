@@ -1,7 +1,7 @@
 /**
  * The runbook agent end to end on the demo scenario, through the real dev server: alert labels,
  * findings, plan, approval, execution with command output as artifacts, completion; and a
- * failing verify step that the session turns into a question (retry, skip or abort).
+ * failing verify step that the session turns into a decision (retry, skip or abort, by `decideStep`).
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,7 +81,7 @@ describe('the runbook agent on the demo scenario', () => {
     expect(question.message).toMatch(/retry, skip or abort/);
 
     rmSync(join(work, 'demo', 'state', 'checkout-api.still-failing'));
-    await session.send('retry', { by: 'test:oncall' });
+    await session.decideStep('retry', { by: 'test:oncall' });
     const outcome = await session.result({ timeoutMs: 30_000 });
     expect(outcome.state).toBe('completed');
     const after = await session.timeline();

@@ -207,12 +207,21 @@ describe('budgets over HTTP', () => {
     expect(empty.body.error.field).toBe('budget');
     expect((await api.call('POST', path, { as: 'reader', body: { budget: { tokens: 10_000 } } })).status).toBe(403);
 
-    const resumed = await api.call<SessionView>('POST', path, { as: 'writer', body: { budget: { tokens: 10_000, costUsd: 5 } } });
+    // A new budget is an approver's decision: a write-only token may resume, not raise the budget.
+    const writer = await api.call('POST', path, { as: 'writer', body: { budget: { tokens: 10_000, costUsd: 5 } } });
+    expect(writer.status).toBe(403);
+    expect(writer.body.error).toMatchObject({ code: 'forbidden', field: 'budget', message: expect.stringContaining('"approve" scope') });
+    expect((await api.call<SessionView>('GET', `/v1/sessions/${session.id}`)).body).toMatchObject({
+      state: 'paused',
+      budget: { tokens: 300 },
+    });
+
+    const resumed = await api.call<SessionView>('POST', path, { body: { budget: { tokens: 10_000, costUsd: 5 } } });
     expect(resumed.status).toBe(200);
     expect(resumed.body.budget).toEqual({ tokens: 10_000, costUsd: 5 });
     const done = await api.call<SessionView>('GET', `/v1/sessions/${session.id}/wait?state=completed,failed&timeout=30s`);
     expect(done.body).toMatchObject({ state: 'completed', summary: 'Looked; nothing to fix.', budget: { tokens: 10_000, costUsd: 5 } });
-    expect((await events(session.id)).find((e) => e.type === 'sessionResumed')).toMatchObject({ by: 'api:writer' });
+    expect((await events(session.id)).find((e) => e.type === 'sessionResumed')).toMatchObject({ by: 'api:alice' });
   });
 
   it('refuses budget and review policies from API callers on creation', async () => {

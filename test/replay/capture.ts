@@ -64,6 +64,24 @@ const llmScenarios: Record<string, (session: SessionClient) => Promise<void>> = 
   },
 };
 
+/**
+ * Sessions whose second step fails (StepFailed) under an approval policy with a deadline: the
+ * decisions-by-policy rules (decideStep, refusals recorded, the deadline kept across a pause).
+ */
+const failingStepScenarios: Record<string, (session: SessionClient) => Promise<void>> = {
+  async stepDecidedByPolicy(session) {
+    await session.waitFor('awaitingPlanApproval');
+    await session.pause({ by: 'test:lead', reason: 'lunch' });
+    await session.resume({ by: 'test:lead' });
+    await session.approve({ by: 'test:lead' });
+    await session.waitFor('awaitingUserFeedback');
+    await session.send('skip', { by: 'test:anyone' });
+    await session.decideStep('skip', { by: 'test:intruder' }).catch(() => undefined);
+    await session.decideStep('skip', { by: 'test:lead', stepId: 'plan-1-step-2', reason: 'checked by hand' });
+    await session.result();
+  },
+};
+
 /** Only the scenarios named on the command line (all when none is): add new shapes without touching old histories. */
 const wanted = new Set(process.argv.slice(2));
 const chosen = <T>(all: Record<string, T>) => Object.entries(all).filter(([name]) => wanted.size === 0 || wanted.has(name));
@@ -82,6 +100,37 @@ async function main(): Promise<void> {
       const history = await h.client.workflow.getHandle(session.id).fetchHistory();
       writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(history));
       console.log(`captured ${name}: ${history.events?.length} events`);
+    }
+    const failing = await startHarness({
+      agent: quickScript({
+        plans: [
+          {
+            title: 'Fix {title}',
+            steps: [
+              { title: 'Look', description: 'look around', result: { description: 'looked' } },
+              {
+                title: 'Fix',
+                description: 'fix it',
+                result: { description: 'fixed' },
+                failures: [{ attempt: 1, kind: 'stepFailed', message: 'exit status 1' }],
+              },
+            ],
+          },
+        ],
+      }),
+      followUpWindowMs: 0,
+    });
+    try {
+      for (const [name, run] of chosen(failingStepScenarios)) {
+        const approval = { approvers: ['test:lead'], deadline: { after: '1h', action: 'cancel' as const } };
+        const session = await failing.andon.session({ id: `replay-${name}`, prompt: `scenario ${name}`, approval });
+        await run(session);
+        const history = await failing.client.workflow.getHandle(session.id).fetchHistory();
+        writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(history));
+        console.log(`captured ${name}: ${history.events?.length} events`);
+      }
+    } finally {
+      await failing.close();
     }
     const llm = await startLlmHarness({ followUpWindowMs: 0 });
     try {

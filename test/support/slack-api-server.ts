@@ -238,15 +238,13 @@ export class SlackApiServer {
         const parent = this.messages.get(`${args.channel}:${args.ts}`);
         if (!parent) return { ok: false, error: 'thread_not_found' };
         const withMetadata = args.include_all_metadata === 'true' || args.include_all_metadata === true;
-        const found = [parent, ...this.thread(String(args.channel), String(args.ts))]
-          .slice(0, Number(args.limit ?? 100))
-          .map((m) => ({
-            type: 'message',
-            ts: m.ts,
-            thread_ts: parent.ts,
-            text: m.text,
-            ...(withMetadata ? { metadata: m.metadata } : {}),
-          }));
+        const found = [parent, ...this.thread(String(args.channel), String(args.ts))].slice(0, Number(args.limit ?? 100)).map((m) => ({
+          type: 'message',
+          ts: m.ts,
+          thread_ts: parent.ts,
+          text: m.text,
+          ...(withMetadata ? { metadata: m.metadata } : {}),
+        }));
         return { ok: true, messages: found, has_more: false };
       }
       case 'conversations.list':

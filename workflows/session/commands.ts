@@ -13,12 +13,14 @@ import { personOf, whyNotAllowed } from '../../src/session/approval';
 import {
   ApproveInput,
   CancelInput,
+  DecideStepInput,
   MessageInput,
   PauseInput,
   REFUSAL,
   RejectInput,
   ResumeInput,
   ReviewInput,
+  type StepDecision,
 } from '../../src/protocol/messages';
 import {
   approvePlan,
@@ -111,8 +113,11 @@ export function decideMessage(
   r.acceptedMessages += 1;
   // While the agent waits for an answer, the next message is that answer: planning resumes with it.
   if (r.state === 'awaitingUserFeedback' && !r.work) {
-    if (r.stepFailure) answerStepFailure(s, input.message, by, now);
-    else {
+    // Sessions started before decideStep existed still read a failed step's decision from chat;
+    // now a message is just chat, and only `decideStep` (under the approval policy) decides.
+    if (r.stepFailure) {
+      if (!s.rules.decisionsByPolicy) answerStepFailure(s, input.message, by, now);
+    } else {
       r.feedback.push(input.message);
       r.round += 1;
       setState(s, 'planning', now);
@@ -121,16 +126,51 @@ export function decideMessage(
   return { messageId, duplicate: false };
 }
 
-/** The answer to a failed step: retry it, skip it, or abort the session. Anything else is just chat. */
+/** The old answer to a failed step, read from a chat message (sessions started before decideStep). */
 function answerStepFailure(s: Session, text: string, by: string, now: Date): void {
+  const choice = /^\W*(retry|skip|abort)\b/i.exec(text)?.[1]?.toLowerCase();
+  if (choice) applyStepDecision(s, choice as StepDecision, by, now);
+}
+
+/**
+ * Decides a failed step (`decideStep`): retry it, skip it, or abort the session. Like an
+ * approval, it needs someone the approval policy allows; a refusal is recorded (approvalRefused).
+ */
+export function decideStep(s: Session, raw: unknown, now: Date, apply = true): Refusal | undefined {
+  const parsed = parseInput(s, DecideStepInput, raw);
+  if ('refusal' in parsed || !apply) return 'refusal' in parsed ? parsed.refusal : undefined;
+  const input = parsed.value;
+  const by = input.by ?? 'unknown';
+  const r = s.record;
+  const failure = r.stepFailure;
+  const refusal: Refusal | undefined =
+    !failure || r.state !== 'awaitingUserFeedback' || r.work
+      ? {
+          type: REFUSAL.invalidState,
+          message: `cannot decide a step of session ${s.config.id}: no failed step awaits a decision (state: ${r.state})`,
+          details: { state: r.state },
+        }
+      : input.stepId !== undefined && input.stepId !== failure.stepId
+        ? {
+            type: REFUSAL.invalidState,
+            message: `step ${input.stepId} is not the failed step: step ${failure.stepId} ("${failure.title}") awaits a decision`,
+            details: { state: r.state, field: 'stepId' },
+          }
+        : refuseByPolicy(s, input.decision, by);
+  if (refusal) return recordRefusal(s, input.decision, by, refusal, now);
+  applyStepDecision(s, input.decision, by, now, input.reason);
+  return undefined;
+}
+
+function applyStepDecision(s: Session, choice: StepDecision, by: string, now: Date, reason?: string): void {
   const r = s.record;
   const failure = r.stepFailure!;
-  const choice = /^\W*(retry|skip|abort)\b/i.exec(text)?.[1]?.toLowerCase();
-  if (!choice) return;
   r.stepFailure = undefined;
-  if (choice === 'abort') return end(s, 'cancelled', `aborted by ${by} after step "${failure.title}" failed: ${failure.reason}`, by, now);
+  const why = reason ? ` (${reason})` : '';
+  if (choice === 'abort')
+    return end(s, 'cancelled', `aborted by ${by} after step "${failure.title}" failed: ${failure.reason}${why}`, by, now);
   if (choice === 'skip') {
-    const description = `skipped by ${by} after it failed: ${failure.reason}`;
+    const description = `skipped by ${by} after it failed: ${failure.reason}${why}`;
     recordEvent(
       s,
       {
@@ -145,6 +185,20 @@ function answerStepFailure(s: Session, text: string, by: string, now: Date): voi
     );
     r.stepOutcomes.push({ stepId: failure.stepId, title: `Skipped: ${failure.title}`, description });
     r.currentStep = (r.currentStep ?? 0) + 1;
+  } else if (s.rules.decisionsByPolicy) {
+    // Who decided a retry is on the timeline too (older sessions recorded nothing).
+    recordEvent(
+      s,
+      {
+        type: 'progressUpdated',
+        originator: 'user',
+        title: `Retrying: ${failure.title}`,
+        description: `retried by ${by} after it failed: ${failure.reason}${why}`,
+        stepId: failure.stepId,
+        artifacts: [],
+      },
+      now,
+    );
   }
   setState(s, 'inProgress', now);
 }
@@ -180,7 +234,13 @@ export function decideResume(s: Session, raw: unknown, now: Date, apply = true):
   }
   const refusal = refuseUnless(s, 'resume') ?? refuseSpent(s, parsed.value.budget);
   if (refusal || !apply) return refusal;
-  if (parsed.value.budget) r.budget = parsed.value.budget;
+  const budget = parsed.value.budget;
+  // A new budget lets the session spend more: a decision for the approvers, like the plan.
+  if (budget && s.rules.decisionsByPolicy && JSON.stringify(budget) !== JSON.stringify(r.budget)) {
+    const notAllowed = refuseByPolicy(s, 'budget', by);
+    if (notAllowed) return recordRefusal(s, 'budget', by, notAllowed, now);
+  }
+  if (budget) r.budget = budget;
   recordEvent(s, { type: 'sessionResumed', originator: 'user', by }, now);
   const to = r.resumeTo ?? 'inProgress';
   r.resumeTo = undefined;
@@ -312,26 +372,31 @@ function refuseDecision(
   now: Date,
 ): Refusal | undefined {
   const refusal = refuseUnless(s, decision) ?? refuseStale(s, planId, hash) ?? refuseByPolicy(s, decision, by);
-  if (refusal) {
-    recordEvent(
-      s,
-      {
-        type: 'approvalRefused',
-        originator: 'user',
-        decision,
-        planId: planId ?? s.record.plan?.id,
-        by,
-        code: refusal.type as 'InvalidState',
-        reason: refusal.message,
-      },
-      now,
-    );
-    refusal.recorded = true;
-  }
+  return refusal ? recordRefusal(s, decision, by, refusal, now, planId) : undefined;
+}
+
+type Decision = 'approve' | 'reject' | StepDecision | 'budget';
+
+/** Records who tried to decide and why they could not (`approvalRefused`): the audit trail has every attempt. */
+function recordRefusal(s: Session, decision: Decision, by: string, refusal: Refusal, now: Date, planId?: string): Refusal {
+  recordEvent(
+    s,
+    {
+      type: 'approvalRefused',
+      originator: 'user',
+      decision,
+      planId: planId ?? s.record.plan?.id,
+      by,
+      code: refusal.type as 'InvalidState',
+      reason: refusal.message,
+    },
+    now,
+  );
+  refusal.recorded = true;
   return refusal;
 }
 
-function refuseByPolicy(s: Session, decision: 'approve' | 'reject', by: string): Refusal | undefined {
+function refuseByPolicy(s: Session, decision: Decision, by: string): Refusal | undefined {
   const r = s.record;
   const why = whyNotAllowed(s.policy, by, s.config.requestedBy, r.escalated);
   if (why) return { type: REFUSAL.notAllowed, message: why, details: { state: r.state } };

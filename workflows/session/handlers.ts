@@ -17,6 +17,8 @@ import {
   askUpdate,
   cancelSignal,
   cancelUpdate,
+  decideStepSignal,
+  decideStepUpdate,
   pauseSignal,
   pauseUpdate,
   rejectSignal,
@@ -32,7 +34,7 @@ import {
 } from '../../src/protocol/messages';
 import { approve } from './approval';
 import { ask, checkAsk, send } from './chat';
-import { decideAlert, decideApprove, decideCancel, decidePause, decideReject, decideResume, decideReview } from './commands';
+import { decideAlert, decideApprove, decideCancel, decidePause, decideReject, decideResume, decideReview, decideStep } from './commands';
 import { failureReason, now, stopWork, type SessionContext } from './context';
 import { byOf, throwIfRefused } from './refusals';
 import { checkWriteMemory, writeMemory } from './memory';
@@ -65,7 +67,8 @@ const COMMANDS: CommandPair[] = [
     decide: (ctx, raw, apply) => decidePause(ctx.session, raw, now(), apply),
   }),
   pair(resumeUpdate, resumeSignal, {
-    description: 'Resume a paused session. Input: {by?}. Returns the session view.',
+    description:
+      'Resume a paused session. Input: {by?, budget?}; a new budget needs someone the approval policy allows. Returns the session view.',
     decide: (ctx, raw, apply) => decideResume(ctx.session, raw, now(), apply),
   }),
   pair(cancelUpdate, cancelSignal, {
@@ -78,6 +81,11 @@ const COMMANDS: CommandPair[] = [
       'Decide a tool call awaiting review. Input: {reviewId, decision: approve|deny|edit, reason?, arguments?, by?}. Returns the session view.',
     decide: (ctx, raw, apply) => decideReview(ctx.session, raw, now(), apply),
     prepare: checkedReview,
+  }),
+  pair(decideStepUpdate, decideStepSignal, {
+    description:
+      'Decide a failed step under the approval policy: retry it, skip it, or abort the session. Input: {decision: retry|skip|abort, stepId?, reason?, by?}. Returns the session view.',
+    decide: (ctx, raw, apply) => decideStep(ctx.session, raw, now(), apply),
   }),
 ];
 

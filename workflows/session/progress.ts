@@ -103,7 +103,11 @@ export function stepFailed(s: Session, reason: string, now: Date): void {
     {
       type: 'agentMessaged',
       originator: 'agent',
-      message: `Step ${step.index + 1} "${step.title}" failed: ${reason}\nReply retry, skip or abort.`,
+      message:
+        `Step ${step.index + 1} "${step.title}" failed: ${reason}\n` +
+        (s.rules.decisionsByPolicy
+          ? `An approver decides: retry, skip or abort (decideStep; andon step ${s.config.id} retry|skip|abort).`
+          : 'Reply retry, skip or abort.'),
     },
     now,
   );

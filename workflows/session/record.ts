@@ -123,6 +123,8 @@ export const SessionRecord = z.object({
   escalated: z.boolean().default(false),
   /** When the current plan started awaiting approval, and how many reminders went out since. */
   awaitingSince: z.string().optional(),
+  /** The plan `awaitingSince` belongs to: only that plan, back from a pause, keeps it. */
+  awaitingPlanId: z.string().optional(),
   reminders: z.number().default(0),
   /** A failed step awaiting retry, skip or abort. */
   stepFailure: z.object({ stepId: z.string(), title: z.string(), reason: z.string() }).optional(),
@@ -152,10 +154,30 @@ export interface Session {
   readonly policyError?: string;
   readonly record: SessionRecord;
   readonly observer: SessionObserver;
+  readonly rules: SessionRules;
 }
 
+/**
+ * Rules that changed while sessions were running: a session started before keeps the old ones
+ * (the workflow reads them from `patched()`), so its history replays as it was recorded.
+ */
+export interface SessionRules {
+  /**
+   * Failed steps are decided by `decideStep` under the approval policy (not by a chat message),
+   * a budget change on resume needs an approver, and pause/resume keeps the approval deadline.
+   */
+  decisionsByPolicy: boolean;
+}
+
+export const CURRENT_RULES: SessionRules = { decisionsByPolicy: true };
+
 /** A new session's record, or the carried one after continue-as-new (which must parse). */
-export function openSession(input: SessionWorkflowInput, now: Date, observer: SessionObserver = {}): Session {
+export function openSession(
+  input: SessionWorkflowInput,
+  now: Date,
+  observer: SessionObserver = {},
+  rules: SessionRules = CURRENT_RULES,
+): Session {
   // Parsed here too: a starter that is not andon's SDK (a raw `temporal workflow start`) may send a partial policy.
   const parsed = ApprovalPolicy.safeParse(input.config.approval ?? {});
   const policyError = parsed.success
@@ -191,6 +213,7 @@ export function openSession(input: SessionWorkflowInput, now: Date, observer: Se
     ...(policyError ? { policyError } : {}),
     record,
     observer,
+    rules,
   };
 }
 
@@ -212,14 +235,18 @@ export function lastSeq(s: Session): number {
 export function setState(s: Session, to: SessionState, now: Date): void {
   const r = s.record;
   if (to === r.state) return;
+  const from = r.state;
   if (!canTransition(r.state, to)) {
     // A bug, not bad input: fail the workflow task so it shows up loudly and can be fixed by a deploy.
     throw new Error(`illegal session transition ${r.state} → ${to}`);
   }
   r.state = to;
   r.updateTime = now.toISOString();
-  if (to === 'awaitingPlanApproval') {
+  // Back from a pause, the same plan awaits approval since it first did: pausing must not postpone its deadline.
+  const samePlan = from === 'paused' && s.rules.decisionsByPolicy && r.awaitingSince !== undefined && r.awaitingPlanId === r.plan?.id;
+  if (to === 'awaitingPlanApproval' && !samePlan) {
     r.awaitingSince = r.updateTime;
+    r.awaitingPlanId = r.plan?.id;
     r.reminders = 0;
   }
   s.observer.stateChanged?.(s);

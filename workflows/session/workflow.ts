@@ -11,7 +11,7 @@
  * memory.ts are the phases, over the SessionContext of context.ts. The record they change, and its
  * rules as plain functions: record.ts, commands.ts, progress.ts, tool-work.ts.
  */
-import { CancellationScope, allHandlersFinished, condition, continueAsNew, isCancellation } from '@temporalio/workflow';
+import { CancellationScope, allHandlersFinished, condition, continueAsNew, isCancellation, patched } from '@temporalio/workflow';
 import { isTerminal, type SessionView } from '../../src/session/schema';
 import type { SessionWorkflowInput } from '../../src/protocol/messages';
 import { awaitDecision } from './approval';
@@ -83,9 +83,17 @@ function beside(loop: Promise<void>): Promise<void> {
   });
 }
 
+/**
+ * Patch: failed steps decided by `decideStep` under the approval policy (no longer by a chat
+ * message), budget changes on resume by approvers only, and the approval deadline kept across a
+ * pause. Runs started before keep the old rules until they continue as new.
+ */
+const DECISIONS_BY_POLICY = 'decisions-by-policy';
+
 /** The run's context; its observer mirrors the record outside it (search attributes, details, notifications). */
 function createContext(input: SessionWorkflowInput): SessionContext {
-  const session = openSession(input, now(), { stateChanged: () => showState(context), reviewsChanged: () => showReviews(context) });
+  const observer = { stateChanged: () => showState(context), reviewsChanged: () => showReviews(context) };
+  const session = openSession(input, now(), observer, { decisionsByPolicy: patched(DECISIONS_BY_POLICY) });
   const reviews = session.record.reviews.length;
   const context: SessionContext = {
     input,

@@ -33,6 +33,7 @@ import {
   type ToolRunResult,
   type TurnRequest,
   type TurnResult,
+  formatRecalledMemories,
 } from '../agent';
 import { NotAllowedError, idempotencyEnv } from '../runbook/sandbox';
 import type { Usage } from '../../session/schema';
@@ -321,8 +322,7 @@ const ROLE =
 
 function planPrompt(request: PlanRequest): string {
   const parts = [sessionFacts(request)];
-  if (request.memories?.length)
-    parts.push(`What was remembered from earlier sessions:\n${request.memories.map((m) => `- [${m.scope}] ${m.content}`).join('\n')}`);
+  if (request.memories?.length) parts.push(formatRecalledMemories(request.memories));
   if (request.feedback.length)
     parts.push(`The user's feedback on earlier plans and questions, oldest first:\n${request.feedback.map((f) => `- ${f}`).join('\n')}`);
   if (request.previousPlan) parts.push(`Your previous plan:\n${request.previousPlan.steps.map((s) => `- ${s.title}`).join('\n')}`);

@@ -22,6 +22,7 @@ import {
   type StepResult,
   type SummarizeRequest,
   type SummaryResult,
+  formatRecalledMemories,
 } from '../agent';
 import type { Plan } from '../../session/schema';
 import { RunbookBackendConfig, type RunbookBackendConfigInput } from './config';
@@ -488,8 +489,7 @@ function firstParagraph(markdown: string): string {
   return paragraph.join(' ');
 }
 
-/** What earlier sessions remembered, shown beside the findings so the approver sees it too. */
+/** What earlier sessions remembered, shown beside the findings (quoted, attributed) so the approver sees it too. */
 function formatMemories(memories: NonNullable<PlanRequest['memories']>): string {
-  if (memories.length === 0) return '';
-  return ['Remembered from earlier sessions:', ...memories.map((m) => `- [${m.scope}] ${m.content}`)].join('\n');
+  return formatRecalledMemories(memories);
 }

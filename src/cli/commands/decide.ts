@@ -1,9 +1,11 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { StepDecision } from '../../protocol/inputs';
 import type { SessionView } from '../../session/schema';
 import type { Cli } from '../context';
 
 type ApproveOptions = { plan?: string; comment?: string };
 type RejectOptions = { reason: string; replan?: boolean; plan?: string };
+type StepOptions = { step?: string; reason?: string };
 
 export function register(program: Command, cli: Cli): void {
   program
@@ -32,6 +34,25 @@ export function register(program: Command, cli: Cli): void {
         const session = cli.session(id as string);
         const view = await session.reject(options.reason, { planId: options.plan, replan: options.replan });
         cli.print(view, () => `rejected the plan of session ${view.id}; ${afterRejection(view)}`);
+      }),
+    );
+
+  program
+    .command('step')
+    .description("decide a failed step under the session's approval policy: retry it, skip it, or abort the session")
+    .argument('<id>', 'session id')
+    .argument('<decision>', 'retry, skip or abort', (value: string) => {
+      const parsed = StepDecision.safeParse(value);
+      if (!parsed.success) throw new InvalidArgumentError(`expected retry, skip or abort, not "${value}"`);
+      return parsed.data;
+    })
+    .option('--step <stepId>', 'refuse if this is not the failed step')
+    .option('--reason <text>', 'a note recorded with the decision')
+    .action(
+      cli.action<StepOptions>(async ([id, decision], options) => {
+        const session = cli.session(id as string);
+        const view = await session.decideStep(decision as StepDecision, { stepId: options.step, reason: options.reason });
+        cli.print(view, () => `${decision as string}: session ${view.id} is now ${view.state}`);
       }),
     );
 }

@@ -46,7 +46,7 @@ export class AndonHttp implements AndonApi {
     return this.create(configOrId);
   }
 
-  /** Creates a session that needs no approval. */
+  /** Creates a session that needs no approval: the token needs the `approve` scope (else AuthError, 403). */
   run(config: NewSession): Promise<HttpSessionClient> {
     return this.create({ ...config, requirePlanApproval: false });
   }

@@ -14,6 +14,7 @@ import {
   AskBody,
   AskReply,
   CancelBody,
+  DecideStepBody,
   MemoryWritten,
   MessageAccepted,
   PauseBody,
@@ -25,7 +26,7 @@ import {
   TimelineQuery,
   WriteMemoryBody,
 } from '../../protocol/http';
-import { ReviewInput, type AskResult, type MemoryScope } from '../../protocol/inputs';
+import { ReviewInput, type AskResult, type MemoryScope, type StepDecision } from '../../protocol/inputs';
 import type { ReviewDecisionInput, SessionApi } from '../api';
 import { sessionEvents } from './stream';
 import type { HttpTransport, RequestOptions } from './transport';
@@ -99,6 +100,11 @@ export class HttpSessionClient implements SessionApi {
 
   async resume(options: { budget?: Budget } & TimeoutOption = {}): Promise<SessionView> {
     return this.post(SessionView, '/resume', 'resume', options, validate(ResumeBody, { budget: options.budget }));
+  }
+
+  async decideStep(decision: StepDecision, options: { stepId?: string; reason?: string } & TimeoutOption = {}): Promise<SessionView> {
+    const body = validate(DecideStepBody, { decision, stepId: options.stepId, reason: options.reason });
+    return this.post(SessionView, '/step-decision', 'decideStep', options, body);
   }
 
   async reviews(options: TimeoutOption = {}): Promise<Review[]> {

@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Andon } from '../../client/andon';
 import { InvalidStateError, TimeoutError } from '../../client/errors';
 import { translateError } from '../../client/temporal-errors';
-import { actorOf } from '../auth';
+import { actorOf, requireScopeFor } from '../auth';
 import { withDeadline } from '../deadline';
 import { errorResponses } from '../../protocol/http-errors';
 import type { ReviewDecisionInput } from '../../protocol/inputs';
@@ -18,6 +18,7 @@ import {
   AskReply,
   CancelBody,
   CreateSessionBody,
+  DecideStepBody,
   ListQuery,
   MemoryWritten,
   MessageAccepted,
@@ -70,13 +71,16 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
         operationId: 'createSession',
         summary: 'Create a session',
         description:
-          '201 with the new session. When `id` names a session that already exists (running or ended), nothing is started and the answer is 200 with that session: creating with an `id` is safe to retry. (Two concurrent first creates of one id may both answer 201; there is still only one session.)',
+          "201 with the new session. `requirePlanApproval: false` (no approval of the plan) needs the `approve` scope: 403 with `field` `requirePlanApproval` otherwise, and nothing is started; leave it out for the service's configured default. When `id` names a session that already exists (running or ended), nothing is started and the answer is 200 with that session: creating with an `id` is safe to retry. (Two concurrent first creates of one id may both answer 201; there is still only one session.)",
         tags,
         body: CreateSessionBody,
         response: { 200: SessionView, 201: SessionView, ...errorResponses },
       },
     },
     async (request, reply) => {
+      // Waiving approval is an approver's decision (or the service's configuration: leave the field out).
+      if (request.body.requirePlanApproval === false)
+        requireScopeFor(request, 'approve', 'requirePlanApproval', 'starting a session without plan approval');
       const deadline = Date.now() + timeoutMs;
       const left = () => Math.max(1, deadline - Date.now());
       const { id } = request.body;
@@ -270,7 +274,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
         operationId: 'writeMemory',
         summary: 'Remember something for this session, its agent or its service',
         description:
-          "201 with the new entry's id. `scope` (default `session`): `session` is recalled by this session only, `agent` by every session of its agent, `service` by every session about its `context.service`. Sessions recall relevant memories when they plan; the write appears on the timeline as `memoryWritten`.",
+          "201 with the new entry's id. `scope` (default `session`): `session` is recalled by this session only, `agent` by every session of its agent, `service` by every session about its `context.service`. Sessions recall relevant memories when they plan (shown to the agent and to approvers as quoted, attributed text, never as plan steps); the write appears on the timeline as `memoryWritten`. `agent` and `service` memories reach other sessions, so they need the `approve` scope (403 with `field` `scope` otherwise).",
         tags,
         params: SessionParams,
         body: WriteMemoryBody,
@@ -279,6 +283,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     },
     async (request, reply) => {
       const { content, scope } = request.body;
+      // Other sessions recall agent and service memories into their plans: only approvers may write them.
+      if (scope !== 'session') requireScopeFor(request, 'approve', 'scope', `a memory of scope "${scope}"`);
       const written = await bounded('writing the memory', timeoutMs, () =>
         andon.session(request.params.id).writeMemory(content, { scope, by: actorOf(request), timeoutMs }),
       );
@@ -311,17 +317,43 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
         operationId: 'resumeSession',
         summary: 'Resume a paused session',
         description:
-          'A session the budget paused (`sessionPaused` by `policy:budget`) resumes only with a higher `budget`; without one the answer is 400 with `field` `budget`.',
+          "A session the budget paused (`sessionPaused` by `policy:budget`) resumes only with a higher `budget`; without one the answer is 400 with `field` `budget`. Giving a `budget` needs the `approve` scope (403 with `field` `budget` otherwise), and the session's approval policy must allow the caller (403 `not_allowed` otherwise, recorded as `approvalRefused`).",
         tags,
         params: SessionParams,
         body: ResumeBody,
         response: { 200: SessionView, ...errorResponses },
       },
     },
-    async (request) =>
-      bounded('resuming', timeoutMs, () =>
+    async (request) => {
+      if (request.body.budget !== undefined) requireScopeFor(request, 'approve', 'budget', 'changing the budget');
+      return bounded('resuming', timeoutMs, () =>
         andon.session(request.params.id).resume({ budget: request.body.budget, by: actorOf(request), timeoutMs }),
-      ),
+      );
+    },
+  );
+
+  app.post(
+    '/sessions/:id/step-decision',
+    {
+      // Carrying an approved plan past a failed step is a decision about the plan.
+      config: { scope: 'approve' },
+      schema: {
+        operationId: 'decideStep',
+        summary: 'Decide a failed step: retry it, skip it, or abort the session',
+        description:
+          "The session's approval policy decides who may (403 `not_allowed` otherwise, recorded as `approvalRefused`). 409 `invalid_state` when no failed step awaits a decision, or `stepId` is not the failed step.",
+        tags,
+        params: SessionParams,
+        body: DecideStepBody,
+        response: { 200: SessionView, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { decision, ...options } = request.body;
+      return bounded('deciding the step', timeoutMs, () =>
+        andon.session(request.params.id).decideStep(decision, { ...options, by: actorOf(request), timeoutMs }),
+      );
+    },
   );
 
   app.get(
