@@ -209,7 +209,7 @@ export class Andon implements AndonApi {
   };
 
   private async listReviews(limit: number): Promise<PendingReview[]> {
-    const query = `WorkflowType = '${SESSION_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND ${PENDING_REVIEWS_ATTRIBUTE.name} > 0`;
+    const query = `${this.ownSessions()} AND ExecutionStatus = 'Running' AND ${PENDING_REVIEWS_ATTRIBUTE.name} > 0`;
     return withTimeout(this.client, DEFAULT_TIMEOUTS.commandMs, 'listing reviews', async () => {
       const ids: string[] = [];
       for await (const execution of this.client.workflow.list({ query, pageSize: 100 })) {
@@ -291,12 +291,21 @@ export class Andon implements AndonApi {
     };
   }
 
+  /**
+   * Sessions of this deployment: andon's workflow type on this client's task queue. Other
+   * deployments may share the namespace (with other keys, other agents); their sessions are not
+   * this client's to list, and their encrypted memos would not decode here.
+   */
+  private ownSessions(): string {
+    return `WorkflowType = '${SESSION_WORKFLOW_TYPE}' AND TaskQueue = '${this.taskQueue}'`;
+  }
+
   private async list(raw: ListFilter): Promise<SessionSummary[]> {
     const filter = validate(ListFilter, raw);
     if (filter.text && this.encrypted) {
       throw new ValidationError('filtering by title is not available with encryption on (titles are not in visibility)', 'text');
     }
-    const clauses = [`WorkflowType = '${SESSION_WORKFLOW_TYPE}'`];
+    const clauses = [this.ownSessions()];
     if (filter.state) {
       const states = Array.isArray(filter.state) ? filter.state : [filter.state];
       clauses.push(`${STATE_ATTRIBUTE.name} IN (${states.map((s) => `'${s}'`).join(', ')})`);
