@@ -61,7 +61,7 @@ export const LIMITS = {
   /** Messages waiting for the agent's reply: more are refused until it has answered some. */
   queueMessages: 500,
   queueChars: 512 * 1024,
-  /** Remembered replies (for `ask` retries), by total length. */
+  /** Remembered replies (for `ask` retries), by total length (checked as each event is recorded). */
   answersChars: 128 * 1024,
   /** Re-planning feedback the agent sees: the newest this many. */
   feedback: 20,
@@ -281,7 +281,8 @@ export function capText(text: string, max: number): string {
 export function refuseFullQueue(s: Session, chars: number): Refusal | undefined {
   const queue = s.record.queue;
   if (!s.bounded) return undefined;
-  if (queue.length < LIMITS.queueMessages && queue.reduce((total, m) => total + m.text.length, chars) <= LIMITS.queueChars) return undefined;
+  if (queue.length < LIMITS.queueMessages && queue.reduce((total, m) => total + m.text.length, chars) <= LIMITS.queueChars)
+    return undefined;
   return {
     type: REFUSAL.invalidState,
     message:
