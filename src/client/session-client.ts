@@ -223,7 +223,7 @@ export class SessionClient implements SessionApi {
   private async page(after: number, limit: number): Promise<TimelinePage> {
     const page = await this.handle.query(timelineQuery, { after, limit });
     const firstSeq = page.firstSeq ?? 1;
-    if (after + 1 >= firstSeq) return page;
+    if (after + 1 >= firstSeq) return { ...page, firstSeq: 1 };
     const older = await this.archive.between(after, firstSeq, limit);
     return { ...page, events: [...older, ...page.events].slice(0, limit), firstSeq: 1 };
   }
