@@ -77,8 +77,9 @@ it('40 messages of 32,000 characters leave the session running; every event read
   const session = await h.andon.session({ prompt: 'long messages' });
   await session.waitFor('awaitingPlanApproval', { timeoutMs: 30_000 });
   const long = (i: number) => `${i} `.padEnd(32_000, 'x');
-  for (let batch = 0; batch < 4; batch++) {
-    await Promise.all(Array.from({ length: 10 }, (_, i) => session.send(long(batch * 10 + i))));
+  // Five at a time: the queue waiting for replies holds at most 256 K characters.
+  for (let batch = 0; batch < 8; batch++) {
+    await Promise.all(Array.from({ length: 5 }, (_, i) => session.send(long(batch * 5 + i))));
     await until(async () => (await session.info()).pendingMessages === 0, 60_000);
   }
   const view = await session.info();

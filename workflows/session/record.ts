@@ -60,9 +60,9 @@ export const LIMITS = {
   eventTextChars: 32_000,
   /** Messages waiting for the agent's reply: more are refused until it has answered some. */
   queueMessages: 500,
-  queueChars: 512 * 1024,
+  queueChars: 256 * 1024,
   /** Remembered replies (for `ask` retries), by total length (checked as each event is recorded). */
-  answersChars: 128 * 1024,
+  answersChars: 64 * 1024,
   /** Re-planning feedback the agent sees: the newest this many. */
   feedback: 20,
   /** The conversation the agent sees as context, by total length. */
