@@ -937,5 +937,6 @@ describe('bounded state', () => {
     expect(r.record.feedback).toHaveLength(LIMITS.feedback);
     expect(r.record.feedback.at(-1)).toBe('feedback 29');
     expect(r.record.outbox).toHaveLength(LIMITS.outbox);
+    expect(r.record.outbox.at(-1)).toMatchObject({ reply: { messageId: 'm59' } });
   });
 });

@@ -67,7 +67,7 @@ export const LIMITS = {
   feedback: 20,
   /** The conversation the agent sees as context, by total length. */
   transcriptChars: 64 * 1024,
-  /** Notifications waiting to be sent (a Slack outage must not grow the record): the oldest are dropped. */
+  /** Notifications waiting to be sent (a Slack outage must not grow the record): the oldest chat replies are dropped. */
   outbox: 50,
 } as const;
 
@@ -296,7 +296,12 @@ export function refuseFullQueue(s: Session, chars: number): Refusal | undefined 
 function keepBounds(s: Session): void {
   const r = s.record;
   if (r.feedback.length > LIMITS.feedback) r.feedback.splice(0, r.feedback.length - LIMITS.feedback);
-  if (r.outbox.length > LIMITS.outbox) r.outbox.splice(0, r.outbox.length - LIMITS.outbox);
+  // Only chat replies are dropped (they are on the timeline): state, approval and review notices are each bounded already.
+  while (r.outbox.length > LIMITS.outbox) {
+    const reply = r.outbox.findIndex((o) => o.kind === 'agentReplied');
+    if (reply < 0) break;
+    r.outbox.splice(reply, 1);
+  }
   let chars = 0;
   for (let i = r.answers.length - 1; i >= 0; i--) {
     chars += r.answers[i]!.reply.length;
