@@ -54,9 +54,14 @@ async function wholeTimeline(session: SessionClient): Promise<TimelineEvent[]> {
   }
 }
 
+/** How many runs the session has had; each within the history the server suggests (1,000 events here), give or take a batch. */
 async function runsOf(id: string): Promise<number> {
   let runs = 0;
-  for await (const _ of h.client.workflow.list({ query: `WorkflowId = '${id}'` })) runs++;
+  for await (const run of h.client.workflow.list({ query: `WorkflowId = '${id}'` })) {
+    runs++;
+    const events = run.historyLength || (await h.client.workflow.getHandle(id, run.runId).describe()).historyLength;
+    expect(events).toBeLessThan(2_000);
+  }
   return runs;
 }
 

@@ -64,6 +64,17 @@ export function canContinueAsNew(ctx: SessionContext): boolean {
 }
 
 /**
+ * Chat starts no new reply while continue-as-new is due: under a steady stream of messages the
+ * chat loop would otherwise never be idle, and the run would grow to Temporal's history limit.
+ * Not while a handler runs (an `ask` waits for its reply) nor once the session closes (the queue
+ * drains). The held messages are carried and answered by the next run.
+ */
+export function holdChatForContinueAsNew(ctx: SessionContext): boolean {
+  const s = ctx.session;
+  return s.bounded && !ctx.closing && (workflowInfo().continueAsNewSuggested || outgrown(s)) && allHandlersFinished();
+}
+
+/**
  * Runs one activity so that `cancel` can interrupt it. Returns undefined if the session ended
  * meanwhile, or if the activity failed (the failure is applied to the session).
  */
