@@ -23,7 +23,8 @@ const ALERT_REPEATS = 1_000;
 const BATCH = 50;
 const BACKLOG = 200;
 
-jest.setTimeout(Math.max(240_000, MESSAGES * 60));
+// About 100–200 ms per message on a loaded 2-core machine (one reply activity each, one session).
+jest.setTimeout(Math.max(240_000, MESSAGES * 250));
 
 let server: DevServer;
 let h: Harness;
