@@ -47,6 +47,7 @@ import { InvalidStateError, TimeoutError } from './errors';
 import { translateError } from './temporal-errors';
 import { outcomeOf, type SessionOutcome } from './outcome';
 import { linked, watchSession } from './watch';
+import { TimelineArchive } from './archive';
 
 /** The events that end a session: a stream stops after the first of them. */
 const ENDING_EVENTS = new Set<TimelineEvent['type']>(['sessionCompleted', 'sessionFailed', 'sessionCancelled']);
@@ -56,6 +57,7 @@ export { DEFAULT_TIMEOUTS, validate, type TimeoutOption } from './calls';
 
 export class SessionClient implements SessionApi {
   private readonly handle: WorkflowHandle<SessionWorkflow>;
+  private readonly archive: TimelineArchive;
 
   constructor(
     readonly id: string,
@@ -63,6 +65,7 @@ export class SessionClient implements SessionApi {
     private readonly identity: string,
   ) {
     this.handle = client.workflow.getHandle<SessionWorkflow>(id);
+    this.archive = new TimelineArchive(client, id);
   }
 
   /** The session's current view (state, plan, outputs, ...). */
@@ -74,7 +77,7 @@ export class SessionClient implements SessionApi {
   async timeline(options: { after?: number; limit?: number } & TimeoutOption = {}): Promise<TimelinePage> {
     const input = { after: options.after ?? 0, limit: options.limit ?? 200 };
     validate(z.object({ after: z.number().int().nonnegative(), limit: z.number().int().min(1).max(1000) }), input);
-    return this.call(options.timeoutMs ?? DEFAULT_TIMEOUTS.commandMs, 'timeline', () => this.handle.query(timelineQuery, input));
+    return this.call(options.timeoutMs ?? DEFAULT_TIMEOUTS.commandMs, 'timeline', () => this.page(input.after, input.limit));
   }
 
   /** Approves the plan awaiting approval; refused with InvalidStateError if none is, StalePlanError if `planId` is not current. */
@@ -178,9 +181,7 @@ export class SessionClient implements SessionApi {
     try {
       for await (const change of this.changes(controller.signal)) {
         for (;;) {
-          const page = await linked(controller.signal, (signal) =>
-            this.client.withAbortSignal(signal, () => this.handle.query(timelineQuery, { after, limit: 1000 })),
-          );
+          const page = await linked(controller.signal, (signal) => this.client.withAbortSignal(signal, () => this.page(after, 1000)));
           for (const event of page.events) {
             yield event;
             after = event.seq;
@@ -230,6 +231,18 @@ export class SessionClient implements SessionApi {
   }
 
   // -----------------------------------------------------------------------------------------------
+
+  /**
+   * A whole page of the timeline: the session's run answers from its oldest event on
+   * (`firstSeq`); older events are read from the archive in earlier runs' start events.
+   */
+  private async page(after: number, limit: number): Promise<TimelinePage> {
+    const page = await this.handle.query(timelineQuery, { after, limit });
+    const firstSeq = page.firstSeq ?? 1;
+    if (after + 1 >= firstSeq) return { ...page, firstSeq: 1 };
+    const older = await this.archive.between(after, firstSeq, limit);
+    return { ...page, events: [...older, ...page.events].slice(0, limit), firstSeq: 1 };
+  }
 
   private changes(signal: AbortSignal) {
     return watchSession(this.client, this.id, signal);

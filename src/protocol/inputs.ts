@@ -119,10 +119,14 @@ export interface AskResult {
   reply: string;
 }
 
-/** Workflow input: the parsed session config, plus the carried state after continue-as-new. */
+/**
+ * Workflow input: the parsed session config, plus the carried state after continue-as-new, and the
+ * timeline events that left the carried window then (kept here, in the run's start event, for readers).
+ */
 export interface SessionWorkflowInput {
   config: ParsedSessionConfig & { id: string; title: string; followUpWindowMs: number };
   carried?: unknown;
+  archived?: unknown;
 }
 
 /**

@@ -476,5 +476,11 @@ export const TimelinePage = z.object({
   events: z.array(TimelineEvent),
   lastSeq: z.number().int().nonnegative(),
   state: SessionState,
+  /**
+   * The oldest seq the session's current run holds. The timeline query answers from there on;
+   * older events are archived in earlier runs' start events, where the clients read them (so a
+   * page from the SDK or the HTTP API is always whole, and says 1 here).
+   */
+  firstSeq: z.number().int().positive().optional(),
 });
 export type TimelinePage = z.infer<typeof TimelinePage>;

@@ -6,13 +6,18 @@ import type { Plan, SessionState } from '../../src/session/schema';
 import { TRANSITIONS } from '../../src/session/transitions';
 import { REFUSAL, type SessionWorkflowInput } from '../../src/protocol/messages';
 import { decideApprove, decideCancel, decideMessage, decidePause, decideReject, decideResume } from '../../workflows/session/commands';
-import { answer, complete, deadlinePassed } from '../../workflows/session/progress';
+import { answer, complete, deadlinePassed, queueOutgoing } from '../../workflows/session/progress';
 import {
+  LIMITS,
   advance,
   answerTo,
+  byteSize,
+  carryOver,
+  CURRENT_RULES,
   end,
   lastSeq,
   openSession,
+  outgrown,
   recordEvent,
   setState,
   timelinePage,
@@ -823,5 +828,116 @@ describe('approval policies', () => {
     expectRefusal(decideApprove(copy, { by: 'alice' }, tick()), REFUSAL.duplicateApproval, {});
     expect(decideApprove(copy, { by: 'bob' }, tick())).toBeUndefined();
     expect(copy.record.timeline.at(-1)).toMatchObject({ type: 'approvalRecorded', approvals: 2, required: 3 });
+  });
+});
+
+describe('bounded state', () => {
+  /** A session awaiting approval with `n` answered messages of `chars` characters. */
+  function chatty(n: number, chars = 100): Session {
+    const r = awaitingApproval();
+    for (let i = 1; i <= n; i++) {
+      decideMessage(r, 'send', { message: `m${i} `.padEnd(chars, '.'), messageId: `id-${i}` }, tick());
+      answer(r, `id-${i}`, `reply ${i}`, tick());
+    }
+    return r;
+  }
+
+  /** The next run, through JSON as Temporal carries its input. */
+  function nextRun(r: Session): Session {
+    const input = JSON.parse(JSON.stringify({ config, ...carryOver(r) })) as SessionWorkflowInput;
+    return openSession(input, tick());
+  }
+
+  it('carries only the newest events within the window and hands the rest to the next run as archived', () => {
+    const r = chatty(2_000);
+    const all = r.record.timeline;
+    const { carried, archived } = carryOver(r);
+    const window = (carried as typeof r.record).timeline;
+    const bytes = (events: typeof all) => events.reduce((n, e) => n + byteSize(e), 0);
+    expect(bytes(window)).toBeLessThanOrEqual(LIMITS.windowBytes);
+    expect(bytes(window)).toBeGreaterThan(LIMITS.windowBytes - 1_000);
+    expect(window.at(-1)).toEqual(all.at(-1));
+    expect([...(archived as typeof all), ...window]).toEqual(all);
+
+    const next = nextRun(r);
+    expect(next.record.timeline).toEqual(window);
+    expect(lastSeq(next)).toBe(lastSeq(r));
+    // The run answers from its archived events on; earlier runs hold older ones (none here).
+    const page = timelinePage(next, { after: 0, limit: 1_000 });
+    expect(page.firstSeq).toBe(1);
+    expect(page.events.map((e) => e.seq)).toEqual(all.slice(0, 1_000).map((e) => e.seq));
+    expect(timelinePage(next, { after: window[0]!.seq - 3, limit: 5 }).events.map((e) => e.seq)).toEqual(
+      [-2, -1, 0, 1, 2].map((d) => window[0]!.seq + d),
+    );
+
+    // The run after that carries the window on; the archive it got is not carried further.
+    recordEvent(next, { type: 'sessionResumed', originator: 'user', by: 'x' }, tick());
+    const third = nextRun(next);
+    expect(third.archived.length).toBeGreaterThan(0);
+    expect(third.archived[0]!.seq).toBe(window[0]!.seq);
+    expect(timelinePage(third, { after: 0, limit: 1 }).firstSeq).toBe(window[0]!.seq);
+    expect(third.record.timeline.at(-1)).toMatchObject({ type: 'sessionResumed', seq: lastSeq(r) + 1 });
+  });
+
+  it('asks to continue-as-new once the run outgrows its byte budget', () => {
+    const r = chatty(10);
+    expect(outgrown(r)).toBe(false);
+    while (!outgrown(r)) recordEvent(r, { type: 'sessionResumed', originator: 'user', by: 'x'.repeat(190) }, tick());
+    expect(byteSize(r.record.timeline)).toBeGreaterThan(LIMITS.continueAsNewBytes);
+    expect(byteSize(r.record.timeline)).toBeLessThan(LIMITS.continueAsNewBytes * 1.02);
+    expect(outgrown(nextRun(r))).toBe(false);
+  });
+
+  it('replaying a run from before the bounds carries the whole timeline and cuts nothing', () => {
+    const r = openSession({ config }, tick(), {}, CURRENT_RULES, false);
+    recordEvent(r, { type: 'agentMessaged', originator: 'agent', message: 'z'.repeat(50_000) }, tick());
+    expect(r.record.timeline[0]).toMatchObject({ message: 'z'.repeat(50_000) });
+    expect(carryOver(r)).toEqual({ carried: r.record });
+    expect(outgrown(r)).toBe(false);
+  });
+
+  it('cuts event text and the transcript, saying how much was cut', () => {
+    const r = awaitingApproval();
+    recordEvent(r, { type: 'agentMessaged', originator: 'agent', message: 'y'.repeat(LIMITS.eventTextChars + 10) }, tick());
+    const event = r.record.timeline.at(-1)!;
+    expect(event).toMatchObject({ message: `${'y'.repeat(LIMITS.eventTextChars)}… [10 more characters not kept]` });
+    const long = chatty(40, 30_000);
+    const turns = transcript(long);
+    expect(turns.reduce((n, t) => n + t.text.length, 0)).toBeLessThanOrEqual(LIMITS.transcriptChars + 100);
+    expect(turns.at(-1)).toEqual({ role: 'agent', text: 'reply 40' });
+  });
+
+  it('refuses a message when the queue waiting for replies is full, naming the field', () => {
+    const r = awaitingApproval();
+    for (let i = 0; i < LIMITS.queueMessages; i++)
+      expect(decideMessage(r, 'send', { message: `m${i}`, messageId: `q${i}` }, tick())).toMatchObject({ duplicate: false });
+    const refusal = expectRefusal(decideMessage(r, 'ask', { message: 'one more' }, tick()), REFUSAL.invalidState, {
+      field: 'message',
+    });
+    expect(refusal.message).toMatch(/500 messages waiting for the agent's reply/);
+    // By length too.
+    const big = awaitingApproval();
+    let accepted = 0;
+    while (!('type' in decideMessage(big, 'send', { message: 'x'.repeat(32_000) }, tick()))) accepted++;
+    expect(accepted).toBe(Math.floor(LIMITS.queueChars / 32_000));
+  });
+
+  it('keeps remembered answers, feedback and the outbox within bounds', () => {
+    const r = chatty(10);
+    for (let i = 1; i <= 20; i++) {
+      decideMessage(r, 'send', { message: `big ${i}`, messageId: `big-${i}` }, tick());
+      answer(r, `big-${i}`, 'a'.repeat(20_000), tick());
+    }
+    // Checked as each event is recorded: the newest reply may be over until the next one.
+    recordEvent(r, { type: 'sessionResumed', originator: 'user', by: 'x' }, tick());
+    expect(r.record.answers.reduce((n, a) => n + a.reply.length, 0)).toBeLessThanOrEqual(LIMITS.answersChars);
+    expect(answerTo(r, 'big-20')).toBeDefined();
+    for (let i = 0; i < 30; i++) r.record.feedback.push(`feedback ${i}`);
+    for (let i = 0; i < 60; i++) queueOutgoing(r, { kind: 'agentReplied', reply: { messageId: `m${i}`, text: 'hi' } });
+    recordEvent(r, { type: 'sessionResumed', originator: 'user', by: 'x' }, tick());
+    expect(r.record.feedback).toHaveLength(LIMITS.feedback);
+    expect(r.record.feedback.at(-1)).toBe('feedback 29');
+    expect(r.record.outbox).toHaveLength(LIMITS.outbox);
+    expect(r.record.outbox.at(-1)).toMatchObject({ reply: { messageId: 'm59' } });
   });
 });

@@ -7,7 +7,7 @@ import { isTerminal } from '../../src/session/schema';
 import { REFUSAL, type AskResult } from '../../src/protocol/messages';
 import { activities, chatOptions, quick, quickOptions } from './activity-options';
 import { decideMessage } from './commands';
-import { canContinueAsNew, facts, failureReason, now, type SessionContext } from './context';
+import { canContinueAsNew, facts, failureReason, holdChatForContinueAsNew, now, type SessionContext } from './context';
 import { byOf, refusalFailure } from './refusals';
 import { announce } from './notify';
 import { answer, dropMessage, dropQueue, noteRejected } from './progress';
@@ -64,7 +64,7 @@ export async function chatLoop(ctx: SessionContext): Promise<void> {
   const s = ctx.session;
   const r = s.record;
   for (;;) {
-    await condition(() => r.queue.length > 0 || ctx.closing);
+    await condition(() => (r.queue.length > 0 && !holdChatForContinueAsNew(ctx)) || ctx.closing);
     const message = r.queue[0];
     if (!message) return;
     // A session that failed or was cancelled does not call the agent again; its open asks are told so.

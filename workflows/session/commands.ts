@@ -31,6 +31,7 @@ import {
   parseInput,
   pauseNow,
   recordEvent,
+  refuseFullQueue,
   refuseUnless,
   setState,
   type Refusal,
@@ -103,7 +104,7 @@ export function decideMessage(
   if (input.messageId && (r.answers.some((a) => a.id === input.messageId) || r.queue.some((m) => m.id === input.messageId))) {
     return { messageId: input.messageId, duplicate: true };
   }
-  const refusal = refuseUnless(s, operation);
+  const refusal = refuseUnless(s, operation) ?? refuseFullQueue(s, input.message.length);
   if (refusal) return refusal;
   const messageId = input.messageId ?? `msg-${lastSeq(s) + 1}`;
   if (!apply) return { messageId, duplicate: false };

@@ -14,7 +14,7 @@ import {
 import { AGENT_REJECTED, STEP_FAILED } from '../../src/protocol/failures';
 import { isTerminal, type NotifyTargets } from '../../src/session/schema';
 import type { SessionWorkflowInput } from '../../src/protocol/messages';
-import { end, type Session } from './record';
+import { end, outgrown, type Session } from './record';
 import { stepFailed } from './progress';
 
 export interface SessionContext {
@@ -55,8 +55,23 @@ export function stopWork(ctx: SessionContext): void {
   ctx.replying?.cancel();
 }
 
+/**
+ * Continue-as-new when the server suggests it (history events or bytes), or when the run's
+ * timeline outgrew its byte budget (so the next run's input stays far below the 2 MB payload limit).
+ */
 export function canContinueAsNew(ctx: SessionContext): boolean {
-  return workflowInfo().continueAsNewSuggested && !ctx.chatBusy && !ctx.notifying && allHandlersFinished();
+  return (workflowInfo().continueAsNewSuggested || outgrown(ctx.session)) && !ctx.chatBusy && !ctx.notifying && allHandlersFinished();
+}
+
+/**
+ * Chat starts no new reply while continue-as-new is due: under a steady stream of messages the
+ * chat loop would otherwise never be idle, and the run would grow to Temporal's history limit.
+ * Not while a handler runs (an `ask` waits for its reply) nor once the session closes (the queue
+ * drains). The held messages are carried and answered by the next run.
+ */
+export function holdChatForContinueAsNew(ctx: SessionContext): boolean {
+  const s = ctx.session;
+  return s.bounded && !ctx.closing && (workflowInfo().continueAsNewSuggested || outgrown(s)) && allHandlersFinished();
 }
 
 /**

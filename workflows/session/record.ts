@@ -46,6 +46,31 @@ export interface Refusal {
 /** How many exchanges the agent sees as conversational context. */
 const TRANSCRIPT_LENGTH = 20;
 
+/**
+ * What a session may carry, so no run's state, continue-as-new input or history approaches
+ * Temporal's limits (2 MB per payload, 50 MB per history) however long the session lives.
+ * docs/sessions.md ("Bounded state") explains each bound.
+ */
+export const LIMITS = {
+  /** The newest timeline events within this many bytes are carried across continue-as-new; older ones are archived. */
+  windowBytes: 128 * 1024,
+  /** A run whose timeline grew past this many bytes continues-as-new (before the server suggests it by count). */
+  continueAsNewBytes: 512 * 1024,
+  /** A timeline event's text field (a reply, a summary, a reason) longer than this is cut, with a note of how much. */
+  eventTextChars: 32_000,
+  /** Messages waiting for the agent's reply: more are refused until it has answered some. */
+  queueMessages: 500,
+  queueChars: 256 * 1024,
+  /** Remembered replies (for `ask` retries), by total length (checked as each event is recorded). */
+  answersChars: 64 * 1024,
+  /** Re-planning feedback the agent sees: the newest this many. */
+  feedback: 20,
+  /** The conversation the agent sees as context, by total length. */
+  transcriptChars: 64 * 1024,
+  /** Notifications waiting to be sent (a Slack outage must not grow the record): the oldest chat replies are dropped. */
+  outbox: 50,
+} as const;
+
 /** A decision on a reviewed tool call, kept until the call has run. */
 export const Decision = z.object({
   decision: ReviewDecision,
@@ -155,6 +180,19 @@ export interface Session {
   readonly record: SessionRecord;
   readonly observer: SessionObserver;
   readonly rules: SessionRules;
+  /**
+   * Events archived when this run began: the ones that left the carried window at the last
+   * continue-as-new. They live in this run's start event (its input) and nowhere else; earlier
+   * runs' start events hold older ones. Read by the timeline query, never carried further.
+   */
+  readonly archived: TimelineEvent[];
+  /**
+   * Whether this run keeps its state within LIMITS. False only when replaying a run that began
+   * before the bounds existed (the `bounded-state` patch), so its history replays unchanged.
+   */
+  readonly bounded: boolean;
+  /** Bytes of the timeline this run holds (UTF-8 JSON), kept up to date by recordEvent. */
+  readonly size: { timeline: number };
 }
 
 /**
@@ -177,6 +215,7 @@ export function openSession(
   now: Date,
   observer: SessionObserver = {},
   rules: SessionRules = CURRENT_RULES,
+  bounded = true,
 ): Session {
   // Parsed here too: a starter that is not andon's SDK (a raw `temporal workflow start`) may send a partial policy.
   const parsed = ApprovalPolicy.safeParse(input.config.approval ?? {});
@@ -214,22 +253,117 @@ export function openSession(
     record,
     observer,
     rules,
+    // Written by this code's own continue-as-new: taken as it is, like the carried plan.
+    archived: Array.isArray(input.archived) ? (input.archived as TimelineEvent[]) : [],
+    bounded,
+    size: { timeline: record.timeline.reduce((total, event) => total + byteSize(event), 0) },
   };
+}
+
+/**
+ * The input of the next run: the record with only the newest timeline events within
+ * LIMITS.windowBytes (at least the newest one), and the events that left the window, which the
+ * next run's start event keeps for readers (the run chain is the archive; see docs/sessions.md).
+ */
+export function carryOver(s: Session): Pick<SessionWorkflowInput, 'carried' | 'archived'> {
+  const timeline = s.record.timeline;
+  if (!s.bounded) return { carried: s.record };
+  let bytes = 0;
+  let cut = timeline.length;
+  while (cut > 0) {
+    const next = bytes + byteSize(timeline[cut - 1]);
+    if (next > LIMITS.windowBytes && cut < timeline.length) break;
+    bytes = next;
+    cut -= 1;
+  }
+  return { carried: { ...s.record, timeline: timeline.slice(cut) }, archived: timeline.slice(0, cut) };
+}
+
+/** The run has grown enough that it should continue-as-new, whatever the server suggests. */
+export function outgrown(s: Session): boolean {
+  return s.bounded && s.size.timeline > LIMITS.continueAsNewBytes;
+}
+
+/** UTF-8 bytes of a value as JSON (a close upper bound: a surrogate pair counts 6, not 4). */
+export function byteSize(value: unknown): number {
+  const json = JSON.stringify(value) ?? '';
+  let bytes = json.length;
+  for (let i = 0; i < json.length; i++) {
+    const code = json.charCodeAt(i);
+    if (code >= 0x80) bytes += code >= 0x800 ? 2 : 1;
+  }
+  return bytes;
+}
+
+/** A text cut to `max` characters, saying how much was cut. */
+export function capText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}… [${text.length - max} more characters not kept]`;
+}
+
+/** Refuses a message of `chars` characters when the queue waiting for the agent's reply is full. */
+export function refuseFullQueue(s: Session, chars: number): Refusal | undefined {
+  const queue = s.record.queue;
+  if (!s.bounded) return undefined;
+  if (queue.length < LIMITS.queueMessages && queue.reduce((total, m) => total + m.text.length, chars) <= LIMITS.queueChars)
+    return undefined;
+  return {
+    type: REFUSAL.invalidState,
+    message:
+      `session ${s.config.id} has ${queue.length} messages waiting for the agent's reply ` +
+      `(at most ${LIMITS.queueMessages}, ${LIMITS.queueChars} characters): send again once it has answered some`,
+    details: { state: s.record.state, field: 'message' },
+  };
+}
+
+/** Trims what the record remembers beyond the timeline (replies, feedback, outbox) to LIMITS. */
+function keepBounds(s: Session): void {
+  const r = s.record;
+  if (r.feedback.length > LIMITS.feedback) r.feedback.splice(0, r.feedback.length - LIMITS.feedback);
+  // Only chat replies are dropped (they are on the timeline): state, approval and review notices are each bounded already.
+  while (r.outbox.length > LIMITS.outbox) {
+    const reply = r.outbox.findIndex((o) => o.kind === 'agentReplied');
+    if (reply < 0) break;
+    r.outbox.splice(reply, 1);
+  }
+  let chars = 0;
+  for (let i = r.answers.length - 1; i >= 0; i--) {
+    chars += r.answers[i]!.reply.length;
+    if (chars > LIMITS.answersChars && i < r.answers.length - 1) {
+      r.answers.splice(0, i + 1);
+      break;
+    }
+  }
+}
+
+/** The event with every top-level text field cut to LIMITS.eventTextChars. */
+function capEvent<E extends object>(event: E): E {
+  let capped: E | undefined;
+  for (const [key, value] of Object.entries(event)) {
+    if (typeof value === 'string' && value.length > LIMITS.eventTextChars) {
+      capped ??= { ...event };
+      (capped as Record<string, unknown>)[key] = capText(value, LIMITS.eventTextChars);
+    }
+  }
+  return capped ?? event;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Recording and transitions
 
 export function recordEvent(s: Session, event: NewEvent, now: Date): TimelineEvent {
-  const full = { ...event, seq: lastSeq(s) + 1, time: now.toISOString() } as TimelineEvent;
+  const full = { ...(s.bounded ? capEvent(event) : event), seq: lastSeq(s) + 1, time: now.toISOString() } as TimelineEvent;
   s.record.timeline.push(full);
   s.record.updateTime = full.time;
+  if (s.bounded) {
+    s.size.timeline += byteSize(full);
+    keepBounds(s);
+  }
   return full;
 }
 
 export function lastSeq(s: Session): number {
-  const timeline = s.record.timeline;
-  return timeline.at(-1)?.seq ?? 0;
+  return s.record.timeline.at(-1)?.seq ?? s.archived.at(-1)?.seq ?? 0;
 }
 
 export function setState(s: Session, to: SessionState, now: Date): void {
@@ -378,10 +512,20 @@ export function isQueued(s: Session, messageId: string): boolean {
 export function transcript(s: Session): { role: 'user' | 'agent'; text: string }[] {
   const timeline = s.record.timeline;
   const turns: { role: 'user' | 'agent'; text: string }[] = [];
-  for (let i = timeline.length - 1; i >= 0 && turns.length < TRANSCRIPT_LENGTH; i--) {
+  // Bounded by length too, so no agent call's input grows with the size of the messages.
+  let room: number = s.bounded ? LIMITS.transcriptChars : Infinity;
+  for (let i = timeline.length - 1; i >= 0 && turns.length < TRANSCRIPT_LENGTH && room > 0; i--) {
     const event = timeline[i];
-    if (event?.type === 'userMessaged') turns.push({ role: 'user', text: event.message });
-    else if (event?.type === 'agentMessaged') turns.push({ role: 'agent', text: event.message });
+    const turn =
+      event?.type === 'userMessaged'
+        ? { role: 'user' as const, text: event.message }
+        : event?.type === 'agentMessaged'
+          ? { role: 'agent' as const, text: event.message }
+          : undefined;
+    if (!turn) continue;
+    if (turn.text.length > room) turn.text = capText(turn.text, room);
+    room -= turn.text.length;
+    turns.push(turn);
   }
   return turns.reverse();
 }
@@ -431,8 +575,13 @@ export function timelinePage(s: Session, raw: unknown): TimelinePage {
   // A query cannot be refused politely; bad paging input falls back to the defaults.
   const parsed = TimelineQueryInput.safeParse(raw ?? {});
   const { after, limit } = parsed.success ? parsed.data : { after: 0, limit: 200 };
-  const timeline = s.record.timeline;
-  const start = timeline.findIndex((e) => e.seq > after);
-  const events = start < 0 ? [] : timeline.slice(start, start + limit);
-  return { events, lastSeq: lastSeq(s), state: s.record.state };
+  // This run holds the events archived when it began, then its window; older ones are in earlier runs.
+  const events: TimelineEvent[] = [];
+  for (const part of [s.archived, s.record.timeline]) {
+    const start = part.findIndex((e) => e.seq > after);
+    if (start >= 0) events.push(...part.slice(start, start + limit - events.length));
+    if (events.length >= limit) break;
+  }
+  const firstSeq = s.archived[0]?.seq ?? s.record.timeline[0]?.seq ?? 1;
+  return { events, lastSeq: lastSeq(s), state: s.record.state, firstSeq };
 }

@@ -21,7 +21,7 @@ import { registerHandlers } from './handlers';
 import { notifyLoop, showDetails, showReviews, showState } from './notify';
 import { planPhase } from './plan';
 import { applyCreated, applyStart } from './progress';
-import { end, nextReviewExpiry, openSession, view } from './record';
+import { carryOver, end, nextReviewExpiry, openSession, view } from './record';
 import { awaitReviews, stepPhase } from './steps';
 
 export async function andonSession(input: SessionWorkflowInput): Promise<SessionView> {
@@ -70,10 +70,19 @@ async function runToEnd(ctx: SessionContext): Promise<void> {
   if (r.state === 'completed' && ctx.input.config.followUpWindowMs > 0) await followUp(ctx, () => continueAsNewIfSuggested(ctx));
 }
 
-/** Continue-as-new carries the session record whole; the config is the same. */
+/**
+ * Patch: sessions keep their state within LIMITS (record.ts). Runs that began before replay as
+ * they ran: they carry the whole timeline and continue-as-new only when the server suggests it.
+ */
+const BOUNDED_STATE = 'bounded-state';
+
+/**
+ * Continue-as-new carries the session record with the newest timeline events; the ones that left
+ * that window go to the next run's input as `archived` (its start event keeps them for readers).
+ */
 async function continueAsNewIfSuggested(ctx: SessionContext): Promise<void> {
   if (!canContinueAsNew(ctx)) return;
-  await continueAsNew<typeof andonSession>({ config: ctx.input.config, carried: ctx.session.record });
+  await continueAsNew<typeof andonSession>({ config: ctx.input.config, ...carryOver(ctx.session) });
 }
 
 /** A loop that runs beside the process: it ends quietly when the workflow is cancelled. */
@@ -93,7 +102,7 @@ const DECISIONS_BY_POLICY = 'decisions-by-policy';
 /** The run's context; its observer mirrors the record outside it (search attributes, details, notifications). */
 function createContext(input: SessionWorkflowInput): SessionContext {
   const observer = { stateChanged: () => showState(context), reviewsChanged: () => showReviews(context) };
-  const session = openSession(input, now(), observer, { decisionsByPolicy: patched(DECISIONS_BY_POLICY) });
+  const session = openSession(input, now(), observer, { decisionsByPolicy: patched(DECISIONS_BY_POLICY) }, patched(BOUNDED_STATE));
   const reviews = session.record.reviews.length;
   const context: SessionContext = {
     input,

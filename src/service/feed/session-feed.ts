@@ -5,10 +5,10 @@
  * served from memory.
  *
  * Memory: the log holds each event once, already encoded as its SSE frame (subscribers get
- * references to the same Buffer). It is bounded by the session's timeline, which the workflow
- * itself holds and carries through continue-as-new in one payload, so Temporal's payload size
- * limit (2 MB by default) bounds it too. The log lives only while the feed has subscribers,
- * plus the linger.
+ * references to the same Buffer). It grows with the session's whole timeline: the workflow
+ * carries only its newest events and archives the rest in the run chain (docs/sessions.md,
+ * "Bounded state"), but this log keeps everything it read, at most 32,000 characters of text
+ * per event. The log lives only while the feed has subscribers, plus the linger.
  */
 import type { EventType, TimelineEvent } from '../../session/schema';
 import { eventFrame } from './sse';
