@@ -3,54 +3,15 @@
  * worker killed outright and a server restarted on the same database, and carries its whole
  * view across continue-as-new.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
-import { freePort, TEST_SQLITE_PRAGMAS } from '../support/ports';
+import { freePort } from '../support/ports';
+import { devServer, processesMentioning, startWorkerProcess } from '../support/processes';
 import { quickScript, startHarness } from '../support/harness';
 
-const ROOT = path.resolve(__dirname, '../..');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'andon-durability-'));
-
-function startWorkerProcess(address: string, taskQueue: string, script: string): Promise<ChildProcess> {
-  // `node --import tsx`, not the tsx CLI: the CLI runs the script in a child process of its own,
-  // which a SIGKILL of the CLI leaves running (and polling) after the suite has ended.
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'test/support/worker-process.ts'), address, taskQueue, script],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: process.env,
-    },
-  );
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker process exited early (${code})`)));
-  });
-}
-
-/** Pids of live processes whose command line contains `text` (Linux /proc). */
-function processesMentioning(text: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
-      } catch {
-        return false; // gone meanwhile
-      }
-    })
-    .map(Number);
-}
-
-function devServer(dbFile: string, port: number, extraArgs: string[] = []): Promise<DevServer> {
-  return startDevServer({ binary: process.env.TEMPORAL_CLI_PATH!, dbFile, port, ui: false, sqlitePragmas: TEST_SQLITE_PRAGMAS, extraArgs });
-}
 
 it('a worker killed while the session waits: a new worker finishes it', async () => {
   const scriptFile = path.join(dir, 'quick.json');

@@ -4,60 +4,28 @@
  * Every session still completes, each step reports once, and nothing a user sent is lost: every
  * approval, every message and every question is on the timeline and answered.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
-import { freePort, TEST_SQLITE_PRAGMAS } from '../support/ports';
+import type { DevServer } from '../../src/temporal/dev-server';
+import { freePort } from '../support/ports';
+import { devServer, processesMentioning, startWorkerProcess } from '../support/processes';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 
-const ROOT = path.resolve(__dirname, '../..');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'andon-faults-'));
 
 const FLEET = 8;
 const STEPS = 3;
 const STEP_MS = 1500;
 
-function startWorkerProcess(address: string, taskQueue: string, script: string): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'test/support/worker-process.ts'), address, taskQueue, script],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
-  );
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`worker process exited early (${code})`)));
-  });
-}
-
 async function kill9(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
   await exited;
-}
-
-/** Pids of live processes whose command line contains `text` (Linux /proc). */
-function processesMentioning(text: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
-      } catch {
-        return false; // gone meanwhile
-      }
-    })
-    .map(Number);
-}
-
-function devServer(dbFile: string, port: number): Promise<DevServer> {
-  return startDevServer({ binary: process.env.TEMPORAL_CLI_PATH!, dbFile, port, ui: false, sqlitePragmas: TEST_SQLITE_PRAGMAS });
 }
 
 it('kill -9 of workers mid-step and of the dev server: every session completes, nothing sent is lost', async () => {
