@@ -181,7 +181,7 @@ export class SessionClient implements SessionApi {
     try {
       for await (const change of this.changes(controller.signal)) {
         for (;;) {
-          const page = await linked(controller.signal, (signal) => this.client.withAbortSignal(signal, () => this.page(after, 1000)));
+          const page = await this.streamPage(after, controller.signal);
           for (const event of page.events) {
             yield event;
             after = event.seq;
@@ -236,6 +236,22 @@ export class SessionClient implements SessionApi {
    * A whole page of the timeline: the session's run answers from its oldest event on
    * (`firstSeq`); older events are read from the archive in earlier runs' start events.
    */
+  /**
+   * A page for a stream. A stream has no deadline of its own, so a query the worker could not
+   * answer in time (a busy or restarting worker: DEADLINE_EXCEEDED, UNAVAILABLE) is asked again
+   * with backoff instead of ending the stream; after five tries the error reaches the reader.
+   */
+  private async streamPage(after: number, signal: AbortSignal): Promise<TimelinePage> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await linked(signal, (linkedSignal) => this.client.withAbortSignal(linkedSignal, () => this.page(after, 1000)));
+      } catch (error) {
+        if (signal.aborted || attempt >= STREAM_QUERY_ATTEMPTS || !isTransientQueryFailure(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** (attempt - 1), 4_000)));
+      }
+    }
+  }
+
   private async page(after: number, limit: number): Promise<TimelinePage> {
     const page = await this.handle.query(timelineQuery, { after, limit });
     const firstSeq = page.firstSeq ?? 1;
@@ -333,4 +349,14 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(resolve, ms);
     signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
+}
+
+const STREAM_QUERY_ATTEMPTS = 5;
+/** gRPC status codes of a query no worker answered in time, or a server briefly away. */
+const TRANSIENT_GRPC_CODES = new Set([4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]);
+
+function isTransientQueryFailure(error: unknown): boolean {
+  if (!(error instanceof ServiceError)) return false;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' && TRANSIENT_GRPC_CODES.has(code);
 }
