@@ -9,6 +9,20 @@
 import { z } from 'zod';
 import { Artifact, Output, Plan, PlanStep, SessionState, ToolArguments, ToolCall, ToolGrant, Usage } from '../session/schema';
 
+/**
+ * A code session's working tree on this worker, prepared by the activity before the call: the
+ * agent reads and changes files under `path` (never `.git`). What it changed is recorded by the
+ * activity after the call, so another worker can rebuild the tree if this one dies.
+ */
+export const WorkspaceFacts = z.object({
+  path: z.string(),
+  /** `github:owner/repo@branch` or `git:<location>@branch`, credentials removed. */
+  source: z.string(),
+  branch: z.string(),
+  baseCommit: z.string(),
+});
+export type WorkspaceFacts = z.infer<typeof WorkspaceFacts>;
+
 const SessionFacts = {
   sessionId: z.string(),
   prompt: z.string(),
@@ -19,6 +33,8 @@ const SessionFacts = {
    * worker's default agent); the agent receives the name it is registered under.
    */
   agent: z.string().optional(),
+  /** Code sessions: the working tree (set by the activity, never sent by the workflow). */
+  workspace: WorkspaceFacts.optional(),
 };
 
 export const StepOutcome = z.object({
@@ -163,7 +179,13 @@ export type TurnResult = z.infer<typeof TurnResult>;
 /** What an agent may return: defaults are filled in when the activity validates it. */
 export type TurnResultInput = z.input<typeof TurnResult>;
 
-export const ToolRequest = z.object({ sessionId: z.string(), stepId: z.string(), call: ToolCall, agent: SessionFacts.agent });
+export const ToolRequest = z.object({
+  sessionId: z.string(),
+  stepId: z.string(),
+  call: ToolCall,
+  agent: SessionFacts.agent,
+  workspace: SessionFacts.workspace,
+});
 export type ToolRequest = z.infer<typeof ToolRequest>;
 
 export const ToolRunResult = z.object({ status: z.enum(['ok', 'error']), output: z.string() });

@@ -44,6 +44,13 @@ function eventDetail(event: TimelineEvent): string {
       return joined([event.message, event.reason]);
     case 'alertReceived':
       return joined([`${event.status} from ${event.source}`, event.summary]);
+    case 'workspacePrepared':
+      return `${event.source} (${event.branch} at ${event.baseCommit.slice(0, 12)})`;
+    case 'changesPublished':
+      return joined([
+        `${event.branch} at ${event.commit.slice(0, 12)}: ${plural(event.files, 'file')} +${event.additions} -${event.deletions}`,
+        event.pullRequest && `${event.pullRequest.title} ${event.pullRequest.url}`,
+      ]);
     case 'approvalRecorded':
       return joined([`${event.planId} by ${event.by} (${event.approvals} of ${event.required})`, event.comment]);
     case 'approvalRefused':

@@ -177,10 +177,128 @@ export type ReviewPolicyInput = z.input<typeof ReviewPolicy>;
 // Creating a session
 // ---------------------------------------------------------------------------------------------
 
-export const SessionSource = z.object({
-  repo: z.string().min(1),
-  branch: z.string().min(1).optional(),
+// ---------------------------------------------------------------------------------------------
+// Code sessions: a repository source, its working tree, publishing (docs/code-sessions.md)
+// ---------------------------------------------------------------------------------------------
+
+/** A GitHub repository as Jules names it: `owner/repo`. */
+export const GitHubRepoName = z
+  .string()
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/, 'expected "owner/repo" (a GitHub repository)')
+  .refine((name) => !name.endsWith('.git') && !/\/\.{1,2}$/.test(name), 'expected "owner/repo" without ".git"');
+
+/**
+ * A branch name git accepts (`git check-ref-format --branch`), checked without running git so the
+ * same rule holds in the SDK, the service and workflow code. Never starts with "-" (no option
+ * injection into git's argv).
+ */
+export const BranchName = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine(
+    (name) =>
+      // eslint-disable-next-line no-control-regex -- control characters are exactly what git refuses
+      !/[\x00-\x20\x7f~^:?*[\\]/.test(name) &&
+      !name.startsWith('-') &&
+      !name.startsWith('/') &&
+      !name.endsWith('/') &&
+      !name.endsWith('.') &&
+      !name.endsWith('.lock') &&
+      !name.includes('..') &&
+      !name.includes('//') &&
+      !name.includes('@{') &&
+      !name.split('/').some((part) => part.startsWith('.')) &&
+      name !== '@',
+    'expected a valid git branch name (no spaces, "..", "~^:?*[\\", leading "-" or ".", trailing "/" or ".lock")',
+  );
+
+/** A clone URL or a local path: no control characters, never read as a git option. */
+const GitLocation = z
+  .string()
+  .min(1)
+  .max(2_000)
+  // eslint-disable-next-line no-control-regex -- a location with control characters is refused, not cleaned
+  .refine((location) => !/[\x00-\x1f\x7f]/.test(location), 'must not contain control characters')
+  .refine((location) => !location.startsWith('-'), 'must not start with "-"')
+  // Credentials belong to the worker's configuration: a password in the URL would land in history.
+  .refine(
+    (location) => !/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(location),
+    'must not carry credentials (configure them on the worker)',
+  );
+
+/**
+ * Where a code session works. `{ github: 'owner/repo', branch? }` is Jules' shape (`baseBranch`, as
+ * @google/jules-sdk names it, is accepted too); `{ git: url-or-path, branch? }` is any other host or
+ * a local repository. Unset branch: the repository's default branch. The worker clones it with its
+ * own credentials, which never travel with the session.
+ */
+export const SessionSource = z.union([
+  z
+    .object({ github: GitHubRepoName, branch: BranchName.optional(), baseBranch: BranchName.optional() })
+    .strict()
+    .transform(({ github, branch, baseBranch }) => ({ github, ...((branch ?? baseBranch) ? { branch: branch ?? baseBranch } : {}) })),
+  z.object({ git: GitLocation, branch: BranchName.optional() }).strict(),
+]);
+export type SessionSourceInput = z.input<typeof SessionSource>;
+export type SessionSource = { github: string; branch?: string } | { git: string; branch?: string };
+
+/** A source as one line, for messages, logs and Slack: `github:owner/repo@main`, `git:/srv/repo.git`. */
+export function describeSource(source: SessionSource): string {
+  const where = 'github' in source ? `github:${source.github}` : `git:${redactUrl(source.git)}`;
+  return source.branch ? `${where}@${source.branch}` : where;
+}
+
+/** A URL with any user:password part removed (a clone URL may carry one; it must never be shown). */
+export function redactUrl(location: string): string {
+  return location.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
+}
+
+/**
+ * What a code session does with its change once the steps are done: nothing, push a branch
+ * (`andon/<session-id>`), or push a branch and open a pull request (GitHub sources). With
+ * `approveChanges`, the final diff first awaits approval under the session's approval policy.
+ */
+export const PublishMode = z.enum(['none', 'branch', 'pullRequest']);
+export type PublishMode = z.infer<typeof PublishMode>;
+export const PublishPolicy = z.object({
+  mode: PublishMode.optional(),
+  approveChanges: z.boolean().default(false),
+  /** Open the pull request as a draft. */
+  draft: z.boolean().default(false),
 });
+export type PublishPolicyInput = z.input<typeof PublishPolicy>;
+export type PublishPolicy = z.output<typeof PublishPolicy>;
+
+/** Unset mode: a pull request for GitHub sources (Jules' AUTO_CREATE_PR), a branch for other git sources. */
+export function publishMode(source: SessionSource | undefined, policy: PublishPolicy | undefined): PublishMode {
+  if (!source) return 'none';
+  return policy?.mode ?? ('github' in source ? 'pullRequest' : 'branch');
+}
+
+/** One changed file of a change set: Jules' parsed shape. */
+export const ChangedFile = z.object({
+  path: z.string(),
+  changeType: z.enum(['created', 'modified', 'deleted']),
+  additions: z.number().int().nonnegative(),
+  deletions: z.number().int().nonnegative(),
+});
+export type ChangedFile = z.infer<typeof ChangedFile>;
+
+/** A code session's working tree as readers see it: where it started, what changed, where it went. */
+export const WorkspaceView = z.object({
+  source: z.string(),
+  /** The branch the session started from (the repository's default when the source named none). */
+  branch: z.string(),
+  baseCommit: z.string(),
+  /** The change so far, file by file (empty before the first change). */
+  changes: z.array(ChangedFile).default([]),
+  /** The branch the change was pushed to, its head commit, and the pull request, once published. */
+  published: z
+    .object({ branch: z.string(), commit: z.string(), pullRequest: z.object({ url: z.string(), title: z.string() }).optional() })
+    .optional(),
+});
+export type WorkspaceView = z.infer<typeof WorkspaceView>;
 
 /** Where a session's notifications go (src/notify/): set when the session starts. */
 export const NotifyTargets = z.object({
@@ -220,7 +338,10 @@ export const SessionConfig = z.object({
   id: SessionId.optional(),
   prompt: MessageText,
   title: z.string().trim().min(1).max(200).optional(),
+  /** The repository a code session works on (docs/code-sessions.md). */
   source: SessionSource.optional(),
+  /** What happens to a code session's change when the steps are done. */
+  publish: PublishPolicy.optional(),
   /** Labels and facts the agent may use (alert labels, service name, ...). `service` is also a search attribute: at most 1,024 bytes. */
   context: z
     .record(z.string(), z.string().max(4_000))
@@ -404,6 +525,19 @@ export const TimelineEvent = z.discriminatedUnion('type', [
   }),
   /** The session spent its budget: it paused for a person to raise the budget or cancel. */
   z.object({ ...eventBase, type: z.literal('budgetReached'), usage: Usage, budget: Budget }),
+  /** A code session's working tree is ready: the repository, the branch and the commit it starts from. */
+  z.object({ ...eventBase, type: z.literal('workspacePrepared'), source: z.string(), branch: z.string(), baseCommit: z.string() }),
+  /** A code session's change was pushed (and a pull request opened or found), exactly once. */
+  z.object({
+    ...eventBase,
+    type: z.literal('changesPublished'),
+    branch: z.string(),
+    commit: z.string(),
+    files: z.number().int().nonnegative(),
+    additions: z.number().int().nonnegative(),
+    deletions: z.number().int().nonnegative(),
+    pullRequest: PullRequest.optional(),
+  }),
   /** An alert notification reached the session (the first, a re-delivery, a repeat, or the resolve). */
   z.object({
     ...eventBase,
@@ -452,6 +586,8 @@ export const SessionView = z.object({
   pendingMessages: z.number().int().nonnegative(),
   /** The alert behind the session, when an alert started it. */
   alert: AlertState.optional(),
+  /** A code session's repository, base commit, change so far and where it was published. */
+  workspace: WorkspaceView.optional(),
   /** A step that failed and awaits the person's choice: retry, skip or abort. */
   stepFailure: z.object({ stepId: z.string(), title: z.string(), reason: z.string() }).optional(),
   /** Tool calls waiting for a person's review, oldest first. */
