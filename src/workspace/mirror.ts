@@ -44,8 +44,7 @@ export class Mirror {
           cwd: path.dirname(aside),
           signal,
         });
-        await this.git.run(['config', 'gc.auto', '0'], { gitDir: aside, signal });
-        await this.git.run(['config', 'gc.pruneExpire', 'never'], { gitDir: aside, signal });
+        await fs.appendFile(path.join(aside, 'config'), '[gc]\n\tauto = 0\n\tpruneExpire = never\n');
         await fs.rm(this.dir, { recursive: true, force: true });
         await fs.rename(aside, this.dir);
       } catch (error) {

@@ -72,19 +72,30 @@ export class Tree {
       });
   }
 
-  /** The tree at `base` plus `patch`, nothing else (untracked and ignored files removed). */
-  async restore(base: string, patch: string | undefined, signal?: AbortSignal): Promise<void> {
+  /**
+   * The tree at `base` plus `patch`, nothing else (untracked and ignored files removed; `fresh`: a
+   * new clone has none). Answers the git tree id of that state.
+   */
+  async restore(base: string, patch: string | undefined, o: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<string> {
+    const { signal } = o;
     try {
       await this.run(['checkout', '--quiet', '--force', '--detach', base, '--'], { signal });
-      await this.run(['clean', '-ffdxq'], { signal });
+      if (!o.fresh) await this.run(['clean', '-ffdxq'], { signal });
     } catch (error) {
       throw localError(error, 'resetting the working tree');
     }
-    if (!patch) return;
+    if (patch) {
+      try {
+        await this.run(['apply', '--index', '--binary', '--whitespace=nowarn', '-'], { input: patch, signal });
+      } catch (error) {
+        throw localError(error, `the recorded change does not apply to base commit ${base}`, false);
+      }
+    }
+    // Nothing untracked is left, so the index is the whole state: no need to stage (stat) every file.
     try {
-      await this.run(['apply', '--index', '--binary', '--whitespace=nowarn', '-'], { input: patch, signal });
+      return (await this.run(['write-tree'], { signal })).stdout.trim();
     } catch (error) {
-      throw localError(error, `the recorded change does not apply to base commit ${base}`, false);
+      throw localError(error, 'recording the working tree');
     }
   }
 

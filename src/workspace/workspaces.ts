@@ -94,14 +94,14 @@ export class Workspaces {
           }
         }
         if (head === undefined) await tree.create(mirror.dir, o.signal);
+        let state: string;
         try {
-          await tree.restore(baseCommit, patch, o.signal);
+          state = await tree.restore(baseCommit, patch, { signal: o.signal, fresh: head === undefined });
         } catch (error) {
           if (head === undefined || (WorkspaceError.isInstance(error) && !error.retryable)) throw error;
           await tree.create(mirror.dir, o.signal); // a damaged tree: start over once
-          await tree.restore(baseCommit, patch, o.signal);
+          state = await tree.restore(baseCommit, patch, { signal: o.signal, fresh: true });
         }
-        const state = await tree.snapshot(o.signal);
         return { path: tree.dir, tree: state, ...(source.branch ? { branch: source.branch } : {}) };
       },
       o.signal,
