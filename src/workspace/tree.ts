@@ -24,6 +24,9 @@ const DIFF = [
   '--dst-prefix=b/',
 ];
 
+/** All a session tree's repository needs; anything else found in its `.git/config` is dropped. */
+const TREE_CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = false\n';
+
 /**
  * One session's working tree, `<dataDir>/trees/<sessionId>`: a `git clone --shared` of the mirror
  * (its own index, refs and config; objects borrowed from the mirror), checked out detached at the
@@ -49,6 +52,7 @@ export class Tree {
     try {
       const stat = await fs.lstat(this.gitDir);
       if (!stat.isDirectory()) return undefined;
+      await this.secure();
       const { stdout } = await this.run(['rev-parse', '--verify', '--end-of-options', 'HEAD^{commit}'], { signal });
       return stdout.trim();
     } catch (error) {
@@ -56,6 +60,17 @@ export class Tree {
         throw localError(error, 'reading the tree');
       return undefined;
     }
+  }
+
+  /**
+   * Puts back the repository configuration this library wrote. Commands the agent runs in the tree
+   * (a repository's own tests) can write `.git/config`, and a filter, textconv or fsmonitor set there
+   * would run in the worker's next `git add`, outside any sandbox; so the tree's config is never
+   * trusted, only rewritten. (`commondir` would point git at another repository's config.)
+   */
+  private async secure(): Promise<void> {
+    await fs.writeFile(path.join(this.gitDir, 'config'), TREE_CONFIG);
+    await fs.rm(path.join(this.gitDir, 'commondir'), { force: true });
   }
 
   /** A new tree borrowing the mirror's objects (removing whatever was at the path). */
@@ -70,6 +85,7 @@ export class Tree {
       .catch((error: unknown) => {
         throw localError(error, 'creating the working tree');
       });
+    await this.secure();
   }
 
   /**

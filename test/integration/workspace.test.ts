@@ -268,6 +268,30 @@ describe('open and capture', () => {
     expect(fs.existsSync(rebuilt.path)).toBe(false);
   });
 
+  it("never runs what a step wrote into the tree's git configuration (filters, fsmonitor)", async () => {
+    const ws = workspaces();
+    const source = { git: repo.url };
+    const { baseCommit } = await ws.prepare(source);
+    const opened = await ws.open('tamper-1', source, baseCommit, undefined);
+    const marker = path.join(dir, 'filter-ran');
+    // What a repository's test script could do inside the tree: a clean filter runs on `git add`.
+    fs.appendFileSync(
+      path.join(opened.path, '.git/config'),
+      `[filter "evil"]\n\tclean = touch ${marker}; cat\n[core]\n\tfsmonitor = touch ${marker}\n`,
+    );
+    writeFiles(opened.path, { '.gitattributes': '* filter=evil\n', 'README.md': '# changed\n' });
+    const change = await ws.capture('tamper-1', baseCommit, opened.tree);
+    expect(change.files.map((f) => f.path)).toEqual(['.gitattributes', 'README.md']);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it('cancels on an aborted signal with a retryable GitFailed', async () => {
+    const ws = workspaces();
+    const error = await failure(ws.prepare({ git: repo.url }, { signal: AbortSignal.abort() }));
+    expect(error.code).toBe('GitFailed');
+    expect(error.retryable).toBe(true);
+  });
+
   it('fails the capture with ChangeTooLarge when the cumulative patch exceeds maxChangeBytes', async () => {
     const ws = workspaces({ limits: { maxChangeBytes: 1_000 } });
     const source = { git: repo.url };
