@@ -78,10 +78,12 @@ export class Mirror {
     return { branch, commit: ref[1]! };
   }
 
-  /** Fetches one branch into the mirror (under the lock) and answers its commit there. */
-  async fetch(branch: string, o: { signal?: AbortSignal; isDefault?: boolean } = {}): Promise<string> {
+  /** Fetches one branch into the mirror (under the lock) and answers its commit there (`want`, if present already). */
+  async fetch(branch: string, o: { signal?: AbortSignal; isDefault?: boolean; want?: string } = {}): Promise<string> {
     await this.ensure(o.signal);
     return this.locked(async () => {
+      // Another session fetched it while this one waited for the lock.
+      if (o.want && (await this.has(o.want, o.signal))) return o.want;
       const ref = `refs/heads/${branch}`;
       await this.remote(['fetch', ...FETCH_FLAGS, '--', this.location.url, `+${ref}:${ref}`], o.signal);
       if (o.isDefault) await this.git.run(['symbolic-ref', 'HEAD', ref], { gitDir: this.dir, signal: o.signal }).catch(() => undefined);

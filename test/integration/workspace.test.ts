@@ -106,6 +106,12 @@ describe('prepare', () => {
     });
   });
 
+  it('refuses a source that is not a valid SessionSource, naming the field', async () => {
+    const error = await failure(workspaces().prepare({ git: repo.url, branch: '-evil' }));
+    expect(error.code).toBe('SourceNotAllowed');
+    expect(error.message).toContain('source.branch');
+  });
+
   it('refuses ext:: and other remote helpers, even when the allow-list would match them', async () => {
     const marker = path.join(dir, 'ext-ran');
     const source = { git: `ext::sh -c touch% ${marker}` };
