@@ -2,7 +2,9 @@
  * The workspace library against real git: bare remotes on local paths, real mirrors, trees,
  * patches, commits and pushes (no mocks). No Temporal here: this is the layer the activities use.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -148,6 +150,30 @@ describe('prepare', () => {
       const text = `${error.message}\n${error.stack ?? ''}`;
       expect(text).not.toContain(token);
       expect(text).not.toContain(Buffer.from(`x-access-token:${token}`).toString('base64'));
+    }
+  });
+
+  it('sends the GitHub token to the clone host only as a header, and keeps it out of the error', async () => {
+    const token = 'ghp_HeaderToken0987654321';
+    const tls = selfSignedCertificate();
+    const seen: Array<string | undefined> = [];
+    const server = https.createServer({ key: tls.key, cert: tls.cert }, (request, response) => {
+      seen.push(request.headers.authorization);
+      response.writeHead(404).end('no such repository');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as net.AddressInfo;
+      const env = { ...process.env, GITHUB_TOKEN: token, GIT_SSL_CAINFO: tls.certFile };
+      const ws = workspaces({ github: { cloneUrl: `https://127.0.0.1:${port}/{owner}/{repo}.git` } }, env);
+      const error = await failure(ws.prepare({ github: 'acme/tool' }));
+      expect(error.code).toBe('SourceUnavailable');
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain('github:acme/tool');
+      expect(error.message).not.toContain(token);
+      expect(seen[0]).toBe(`Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`);
+    } finally {
+      server.close();
     }
   });
 
@@ -394,6 +420,34 @@ describe('resolveInTree', () => {
     expect((caught as Error).message).toContain(why);
   });
 });
+
+/** A throwaway certificate for 127.0.0.1 (git trusts it through GIT_SSL_CAINFO). */
+function selfSignedCertificate(): { key: string; cert: string; certFile: string } {
+  const keyFile = path.join(dir, 'tls.key');
+  const certFile = path.join(dir, 'tls.crt');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
+  return { key: fs.readFileSync(keyFile, 'utf8'), cert: fs.readFileSync(certFile, 'utf8'), certFile };
+}
 
 async function closedPort(): Promise<number> {
   const server = net.createServer();
