@@ -15,7 +15,7 @@ const USAGE = `usage: npm run bench -- <command> [flags]
          --sessions 10000  --concurrency 50  --max-cached-workflows <n>  --worker-heap-mb <n>
          --script <file>  --stall-seconds 120  --samples <file.json>  --sqlite-pragma <p>...
   workspace  a code session's working tree for a generated repository vs a plain git clone
-         --files 10000  --iterations 5`;
+         --files 10000  --iterations 5  --dir <parent directory, default: the OS temp dir>`;
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'ops') runMain(() => opsMain(rest));

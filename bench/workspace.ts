@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- workspace [--files 10000] [--iterations 5]`
+ * `npm run bench -- workspace [--files 10000] [--iterations 5] [--dir <parent directory>]`
  *
  * The time to prepare a code session's working tree for a generated repository (a bare "remote"
  * on a local path, reached over the file:// transport as a remote would be), next to a plain
@@ -12,7 +12,8 @@
  *   reopen          open for the same session again, tree unchanged (every step of a session)
  *   git clone       `git clone file://...` into a new directory
  *
- * Needs no Temporal: the workspace library is plain git.
+ * Needs no Temporal: the workspace library is plain git. Mostly file writes: on a machine whose disk
+ * is busy with other work, `--dir /dev/shm` (tmpfs) shows git's own cost.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,19 +30,25 @@ const run = promisify(execFile);
 export async function workspaceMain(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { files: { type: 'string', default: '10000' }, iterations: { type: 'string', default: '5' } },
+    options: {
+      files: { type: 'string', default: '10000' },
+      iterations: { type: 'string', default: '5' },
+      dir: { type: 'string', default: os.tmpdir() },
+    },
   });
   const files = Number(values.files);
   const iterations = Number(values.iterations);
   if (!Number.isInteger(files) || files < 1) throw new Error('--files: expected a positive integer');
   if (!Number.isInteger(iterations) || iterations < 1) throw new Error('--iterations: expected a positive integer');
 
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'andon-bench-workspace-'));
+  const dir = fs.mkdtempSync(path.join(path.resolve(values.dir), 'andon-bench-workspace-'));
   onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
   const remote = path.join(dir, 'remote.git');
   const { bytes } = await generateRepository(remote, files);
   const { stdout: gitVersion } = await run('git', ['--version']);
-  console.log(`workspace: a generated repository of ${files} files (${(bytes / 1024 / 1024).toFixed(1)} MiB), ${iterations} iterations`);
+  console.log(
+    `workspace: a generated repository of ${files} files (${(bytes / 1024 / 1024).toFixed(1)} MiB), ${iterations} iterations, in ${dir}`,
+  );
   console.log(`machine: ${machine()}, ${gitVersion.trim()}`);
 
   const source = { git: `file://${remote}` };
