@@ -113,14 +113,20 @@ export class Mirror {
    */
   async ensureCommit(commit: string, branch: string | undefined, signal?: AbortSignal): Promise<void> {
     if (await this.has(commit, signal)) return;
-    const resolved = await this.resolve(branch, signal);
-    await this.fetch(resolved.branch, { signal, isDefault: !branch });
+    try {
+      const resolved = await this.resolve(branch, signal);
+      await this.fetch(resolved.branch, { signal, isDefault: !branch, want: commit });
+    } catch (error) {
+      // The branch is gone since the session started: the commit may still be on another.
+      if (!WorkspaceError.isInstance(error) || error.code !== 'BranchNotFound') throw error;
+    }
     if (await this.has(commit, signal)) return;
     await this.locked(async () => {
       try {
         await this.remote(['fetch', ...FETCH_FLAGS, '--', this.location.url, commit], signal);
       } catch (error) {
-        if (!WorkspaceError.isInstance(error) || error.retryable) throw error;
+        // Servers may refuse a commit id that is no branch tip ("not our ref"): every branch next.
+        if (!WorkspaceError.isInstance(error) || error.code !== 'SourceUnavailable') throw error;
       }
       if (await this.has(commit, signal)) return;
       await this.remote(['fetch', ...FETCH_FLAGS, '--', this.location.url, '+refs/heads/*:refs/heads/*'], signal);

@@ -90,8 +90,8 @@ export class Workspaces {
             const current = await tree.diff(baseCommit, state, Math.max(this.config.limits.maxChangeBytes, want.length) * 2, o.signal);
             if (current === want) return { path: tree.dir, tree: state, ...(source.branch ? { branch: source.branch } : {}) };
           } catch (error) {
-            if (WorkspaceError.isInstance(error) && error.code === 'GitFailed' && !error.retryable) throw error;
-            // Anything else: rebuild below.
+            if (o.signal?.aborted) throw error;
+            // Whatever a dead step left (too large, not UTF-8, a damaged index): rebuilt below.
           }
         }
         if (head === undefined) await tree.create(mirror.dir, o.signal);

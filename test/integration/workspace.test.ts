@@ -300,6 +300,22 @@ describe('open and capture', () => {
     expect(fs.existsSync(rebuilt.path)).toBe(false);
   });
 
+  it('rebuilds on another worker after the branch moved on or was deleted, while the base commit is still in the repository', async () => {
+    const remote = makeRemote(path.join(dir, 'remotes'), 'moving', { 'a.txt': 'a\n' }, { topic: { 't.txt': 't\n' } });
+    const source = { git: remote.url, branch: 'topic' };
+    const { baseCommit } = await workspaces().prepare(source);
+    // main moves on past topic's base, then topic is deleted: its commit stays reachable from main.
+    git(remote.url, 'update-ref', 'refs/heads/main', baseCommit);
+    git(remote.url, 'update-ref', '-d', 'refs/heads/topic');
+    const opened = await workspaces().open('moving-1', source, baseCommit, undefined);
+    expect(read(opened.path, 't.txt')).toBe('t\n');
+    // A base commit nowhere in the repository any more: a clear, final answer.
+    const error = await failure(workspaces().open('moving-2', { git: remote.url }, 'f'.repeat(40), undefined));
+    expect(error.code).toBe('SourceUnavailable');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('f'.repeat(40));
+  });
+
   it("never runs what a step wrote into the tree's git configuration (filters, fsmonitor)", async () => {
     const ws = workspaces();
     const source = { git: repo.url };
