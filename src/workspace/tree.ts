@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ChangedFile } from '../session/schema';
@@ -127,7 +128,7 @@ export class Tree {
   }
 
   /** The binary-safe unified diff from one tree-ish to another; over `maxBytes`: ChangeTooLarge. */
-  async diff(from: string, to: string, maxBytes: number, signal?: AbortSignal): Promise<string> {
+  async diff(from: string, to: string, maxBytes: number, signal?: AbortSignal, retried = false): Promise<string> {
     let result;
     try {
       result = await this.run(['diff', ...DIFF, from, to, '--'], { signal, maxOutputBytes: maxBytes + 1 });
@@ -136,10 +137,48 @@ export class Tree {
       throw localError(error, 'computing the change');
     }
     if (result.raw.length > maxBytes) throw tooLarge(String(result.raw.length), maxBytes);
-    if (!Buffer.from(result.stdout, 'utf8').equals(result.raw)) {
-      throw new WorkspaceError('GitFailed', 'the change touches a text file that is not UTF-8, which a recorded patch cannot carry yet');
+    if (isUtf8(result.raw)) return result.stdout;
+    // A text file in another encoding (Latin-1 sources): a recorded patch is a string, so such files
+    // travel as binary patches, byte-exact. Marked in .git/info/attributes (above any .gitattributes).
+    if (retried) throw new WorkspaceError('GitFailed', 'the change could not be written as a UTF-8 patch');
+    await this.markBinary(await this.notUtf8(from, to, signal));
+    return this.diff(from, to, maxBytes, signal, true);
+  }
+
+  /** Changed paths whose content before or after is not valid UTF-8. */
+  private async notUtf8(from: string, to: string, signal?: AbortSignal): Promise<string[]> {
+    try {
+      const { stdout } = await this.run(['diff', '--name-only', '-z', '--no-renames', '--no-relative', from, to, '--'], { signal });
+      const paths = stdout.split('\0').filter((file) => file && !file.includes('\n'));
+      const input = paths.flatMap((file) => [`${from}:${file}`, `${to}:${file}`]).join('\n') + '\n';
+      const { raw } = await this.run(['cat-file', '--batch'], { input, signal });
+      const found = new Set<string>();
+      let offset = 0;
+      for (let i = 0; i < paths.length * 2 && offset < raw.length; i++) {
+        const eol = raw.indexOf(10, offset);
+        const header = /^[0-9a-f]+ \w+ (\d+)$/.exec(raw.subarray(offset, eol).toString('utf8'));
+        offset = eol + 1;
+        if (!header) continue; // "<name> missing": created or deleted
+        const size = Number(header[1]);
+        if (!isUtf8(raw.subarray(offset, offset + size))) found.add(paths[Math.floor(i / 2)]!);
+        offset += size + 1;
+      }
+      return [...found];
+    } catch (error) {
+      throw localError(error, 'reading the changed files');
     }
-    return result.stdout;
+  }
+
+  private async markBinary(paths: string[]): Promise<void> {
+    const file = path.join(this.gitDir, 'info', 'attributes');
+    const existing = await fs.readFile(file, 'utf8').catch(() => '');
+    const lines = new Set(existing.split('\n').filter(Boolean));
+    for (const changed of paths) {
+      const pattern = `/${changed.replace(/[*?[\\]/g, '\\$&')}`;
+      lines.add(`"${pattern.replace(/[\\"]/g, '\\$&')}" binary`);
+    }
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, [...lines].join('\n') + '\n');
   }
 
   /** File by file: created / modified / deleted with line counts (0 for binary files). */

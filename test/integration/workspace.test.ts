@@ -316,6 +316,24 @@ describe('open and capture', () => {
     expect(error.message).toContain('f'.repeat(40));
   });
 
+  it('carries a text file that is not UTF-8 byte-exact, as a binary patch', async () => {
+    const source = { git: repo.url };
+    const ws = workspaces();
+    const { baseCommit } = await ws.prepare(source);
+    const opened = await ws.open('latin1-1', source, baseCommit, undefined);
+    const latin1 = Buffer.from('caf\xe9 cr\xe8me\n', 'latin1');
+    writeFiles(opened.path, { 'docs/menu [fr].txt': latin1, 'src/main.ts': 'export const answer = 42;\n' });
+    const change = await ws.capture('latin1-1', baseCommit, opened.tree);
+    expect(change.patch).toContain('GIT binary patch');
+    expect(change.patch).toContain('+export const answer = 42;');
+    expect(change.files.map((f) => f.path)).toEqual(['docs/menu [fr].txt', 'src/main.ts']);
+    const rebuilt = await workspaces().open('latin1-1', source, baseCommit, change.patch);
+    expect(rebuilt.tree).toBe(change.tree);
+    expect(fs.readFileSync(path.join(rebuilt.path, 'docs/menu [fr].txt'))).toEqual(latin1);
+    // Reopened where it was made: the same patch again, so the tree is reused.
+    expect(await ws.open('latin1-1', source, baseCommit, change.patch)).toEqual({ path: opened.path, tree: change.tree });
+  });
+
   it("never runs what a step wrote into the tree's git configuration (filters, fsmonitor)", async () => {
     const ws = workspaces();
     const source = { git: repo.url };
