@@ -351,6 +351,22 @@ describe('open and capture', () => {
     expect(fs.existsSync(marker)).toBe(false);
   });
 
+  it('bounds every git command by limits.gitTimeoutMs: a retryable failure, not a hang', async () => {
+    const error = await failure(workspaces({ limits: { gitTimeoutMs: 1 } }).prepare({ git: repo.url }));
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('timed out after 1 ms');
+  });
+
+  it('takes over a mirror lock left by a process that died', async () => {
+    const dataDir = path.join(dir, 'stale-lock');
+    const ws = new Workspaces({ dataDir, allowedGitSources: [remotes], limits: { gitTimeoutMs: 60_000 } });
+    await ws.prepare({ git: repo.url });
+    const [mirror] = fs.readdirSync(path.join(dataDir, 'mirrors'));
+    // A pid that cannot be running (above Linux's pid_max), on this host.
+    fs.writeFileSync(path.join(dataDir, 'mirrors', `${mirror}.lock`), `${2 ** 22 + 1} ${os.hostname()}`);
+    await expect(ws.prepare({ git: repo.url, branch: 'feature' })).resolves.toMatchObject({ baseCommit: repo.commits.feature });
+  });
+
   it('cancels on an aborted signal with a retryable GitFailed', async () => {
     const ws = workspaces();
     const error = await failure(ws.prepare({ git: repo.url }, { signal: AbortSignal.abort() }));
