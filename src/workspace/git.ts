@@ -13,6 +13,9 @@ const SAFETY: string[] = [
   'protocol.file.allow=always',
   'protocol.https.allow=always',
   'protocol.ssh.allow=always',
+  // A per-protocol setting outranks protocol.allow: these two run commands, whatever ~/.gitconfig says.
+  'protocol.ext.allow=never',
+  'protocol.fd.allow=never',
   'core.hooksPath=/dev/null',
   'core.fsmonitor=false',
   'core.autocrlf=false',
