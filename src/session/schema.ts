@@ -222,10 +222,13 @@ const GitLocation = z
   .refine((location) => !/[\x00-\x1f\x7f]/.test(location), 'must not contain control characters')
   .refine((location) => !location.startsWith('-'), 'must not start with "-"')
   // Credentials belong to the worker's configuration: a password in the URL would land in history.
+  // An http(s) URL's user part is a token as often as a name: refused whole.
   .refine(
-    (location) => !/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(location),
+    (location) => !/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(location) && !/^https?:\/\/[^/@]*@/i.test(location),
     'must not carry credentials (configure them on the worker)',
-  );
+  )
+  // `ext::<command>`, `fd::`: git remote helpers that run commands or read descriptors.
+  .refine((location) => !/^[A-Za-z][A-Za-z0-9+.-]*::/.test(location), 'must not name a git remote helper ("<transport>::")');
 
 /**
  * Where a code session works. `{ github: 'owner/repo', branch? }` is Jules' shape (`baseBranch`, as
@@ -233,13 +236,24 @@ const GitLocation = z
  * a local repository. Unset branch: the repository's default branch. The worker clones it with its
  * own credentials, which never travel with the session.
  */
-export const SessionSource = z.union([
-  z
-    .object({ github: GitHubRepoName, branch: BranchName.optional(), baseBranch: BranchName.optional() })
-    .strict()
-    .transform(({ github, branch, baseBranch }) => ({ github, ...((branch ?? baseBranch) ? { branch: branch ?? baseBranch } : {}) })),
-  z.object({ git: GitLocation, branch: BranchName.optional() }).strict(),
-]);
+export const SessionSource = z.union(
+  [
+    z
+      .object({ github: GitHubRepoName, branch: BranchName.optional(), baseBranch: BranchName.optional() })
+      .strict()
+      .transform(({ github, branch, baseBranch }) => ({ github, ...((branch ?? baseBranch) ? { branch: branch ?? baseBranch } : {}) })),
+    z.object({ git: GitLocation, branch: BranchName.optional() }).strict(),
+  ],
+  // A union names no field when it fails: say what was wrong with the shape the caller chose.
+  { error: (issue) => sourceProblem(issue as { input?: unknown; errors?: { path: PropertyKey[]; message: string }[][] }) },
+);
+function sourceProblem(issue: { input?: unknown; errors?: { path: PropertyKey[]; message: string }[][] }): string {
+  const input = issue.input;
+  const chosen = typeof input === 'object' && input !== null ? ('github' in input ? 0 : 'git' in input ? 1 : -1) : -1;
+  const first = chosen >= 0 ? issue.errors?.[chosen]?.[0] : undefined;
+  if (!first) return 'expected { github: "owner/repo", branch? } or { git: "<clone URL or path>", branch? }';
+  return first.path.length > 0 ? `${first.path.join('.')}: ${first.message}` : first.message;
+}
 export type SessionSourceInput = z.input<typeof SessionSource>;
 export type SessionSource = { github: string; branch?: string } | { git: string; branch?: string };
 
