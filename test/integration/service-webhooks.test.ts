@@ -38,6 +38,14 @@ const CONFIG: WebhooksConfigInput = {
   generic: { token: SECRETS.genericToken },
   routes: [
     {
+      // The ledger service lives in acme/ledger: its alerts start code sessions on that repository.
+      name: 'ledger-code',
+      match: { labels: { service: 'ledger' } },
+      prompt: 'Ledger alert "{summary}": find the cause in the code and fix it.',
+      source: { github: 'acme/ledger', branch: 'main' },
+      publish: { mode: 'pullRequest', approveChanges: true },
+    },
+    {
       name: 'low-severity',
       match: { labels: { severity: ['low', 'info'] } },
       prompt: 'Low-severity alert "{summary}" on {labels.service}: look, fix, report.',
@@ -437,6 +445,23 @@ describe('routing', () => {
     const outcome = await session.result(T);
     expect(outcome.summary).toBe('done: Low-severity alert "search p95 slightly up" on search: look, fix, report.');
     expect((await session.info()).requirePlanApproval).toBe(false);
+  });
+
+  it("a route naming a repository starts a code session on it, with the route's publish policy", async () => {
+    const incident = incidentId('route-code');
+    const payload = { ...fixture('generic', 'firing', incident), labels: { service: 'ledger', severity: 'critical' }, summary: 'ledger drift' };
+    const answer = await post('generic', payload);
+    expect(answer.body.sessions?.[0]?.route).toBe('ledger-code');
+    const id = alertSessionId('generic', incident);
+    const history = await h.client.workflow.getHandle(id).fetchHistory();
+    const data = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+    const { config } = JSON.parse(Buffer.from(data ?? new Uint8Array()).toString('utf8')) as { config: Record<string, unknown> };
+    expect(config).toMatchObject({
+      prompt: 'Ledger alert "ledger drift": find the cause in the code and fix it.',
+      source: { github: 'acme/ledger', branch: 'main' },
+      publish: { mode: 'pullRequest', approveChanges: true, draft: false },
+    });
+    await h.andon.session(id).cancel('test done');
   });
 
   it('an alert no route matches gets the default prompt', async () => {
