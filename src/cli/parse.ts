@@ -4,14 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import {
-  BranchName,
-  PublishMode,
-  SESSION_STATES,
-  SessionSource,
-  SessionState,
-  parseDuration,
-} from '../session/schema';
+import { BranchName, PublishMode, SESSION_STATES, SessionSource, SessionState, parseDuration } from '../session/schema';
 import { firstIssue } from '../protocol/issues';
 import { UsageError } from './errors';
 
@@ -136,7 +129,10 @@ export function sessionSource(text: string, cwd = process.cwd()): SessionSource 
   } else {
     const absolute = path.resolve(cwd, value);
     if (!existsSync(absolute))
-      throw new UsageError(`invalid --source "${text}": no such directory here (${absolute}); for a path on the worker write git:<path>. ${SOURCE_HINT}`, 'source');
+      throw new UsageError(
+        `invalid --source "${text}": no such directory here (${absolute}); for a path on the worker write git:<path>. ${SOURCE_HINT}`,
+        'source',
+      );
     raw = { git: absolute };
   }
   const parsed = SessionSource.safeParse(raw);

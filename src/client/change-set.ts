@@ -144,7 +144,10 @@ export class ChangeSet {
       if (file.changeType === 'created') {
         const content = applied(applyPatch('', patch), file.path);
         if (current !== undefined && current !== content)
-          throw new ChangeSetError(`cannot save ${file.path}: the change creates it, but ${dir} already has it with other content`, file.path);
+          throw new ChangeSetError(
+            `cannot save ${file.path}: the change creates it, but ${dir} already has it with other content`,
+            file.path,
+          );
         plan.push({ file: file.path, target, content, mode: patch.newMode });
         continue;
       }
@@ -154,13 +157,19 @@ export class ChangeSet {
         // Already saved: a deleted file that is gone, a renamed file at its new path with its new content.
         if (file.changeType === 'deleted') continue;
         if (file.previousPath && current !== undefined) continue;
-        throw new ChangeSetError(`cannot save ${file.path}: ${sourcePath} is not in ${dir} (is it a checkout of the base commit?)`, file.path);
+        throw new ChangeSetError(
+          `cannot save ${file.path}: ${sourcePath} is not in ${dir} (is it a checkout of the base commit?)`,
+          file.path,
+        );
       }
       const result = applyPatch(source, patch);
       if (result === false) {
         // The change is there already (a second save): nothing to do for this file.
         if (!file.previousPath && file.changeType === 'modified' && patchedAlready(source, patch)) continue;
-        throw new ChangeSetError(`cannot save ${file.path}: the change does not apply to ${sourcePath} in ${dir} (not at the base commit?)`, file.path);
+        throw new ChangeSetError(
+          `cannot save ${file.path}: the change does not apply to ${sourcePath} in ${dir} (not at the base commit?)`,
+          file.path,
+        );
       }
       if (file.changeType === 'deleted') {
         plan.push({ file: file.path, target });
@@ -261,7 +270,8 @@ async function inside(root: string, file: string): Promise<string> {
     at = path.join(at, part);
     const stat = await lstat(at).catch(() => undefined);
     if (!stat) break;
-    if (stat.isSymbolicLink()) throw new ChangeSetError(`refusing ${JSON.stringify(file)}: ${path.relative(root, at)} is a symbolic link`, file);
+    if (stat.isSymbolicLink())
+      throw new ChangeSetError(`refusing ${JSON.stringify(file)}: ${path.relative(root, at)} is a symbolic link`, file);
   }
   return target;
 }

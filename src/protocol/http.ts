@@ -12,7 +12,17 @@
  */
 import { z } from 'zod';
 import { ListFilter, PendingReview, SessionSummary } from './list';
-import { AgentName, PublishPolicy, Review, ReviewDecision, SessionConfig, SessionId, SessionSource, SessionState, parseDuration } from '../session/schema';
+import {
+  AgentName,
+  PublishPolicy,
+  Review,
+  ReviewDecision,
+  SessionConfig,
+  SessionId,
+  SessionSource,
+  SessionState,
+  parseDuration,
+} from '../session/schema';
 import {
   ApproveInput,
   CancelInput,

@@ -12,7 +12,8 @@ export function firstIssue(error: z.ZodError): z.core.$ZodIssue {
 }
 
 /** A key the alternative requires is missing (zod 4 says "received undefined"). */
-const isMissingKey = (issue: z.core.$ZodIssue) => issue.code === 'invalid_type' && issue.path.length === 1 && /received undefined$/.test(issue.message);
+const isMissingKey = (issue: z.core.$ZodIssue) =>
+  issue.code === 'invalid_type' && issue.path.length === 1 && /received undefined$/.test(issue.message);
 
 /**
  * For a union issue: the first issue of the one alternative the value fits in shape (no unknown
@@ -33,6 +34,7 @@ export function explainUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   // Values of the wrong kind altogether (every alternative refuses it at its root, the same way).
   const roots = issue.errors.map((branch) => branch.find((i) => i.path.length === 0)?.message);
   if (roots[0] !== undefined && roots.every((message) => message === roots[0])) return { ...issue, message: roots[0] };
-  if (roots.every((message) => message !== undefined)) return { ...issue, message: `fits none of the accepted forms (${[...new Set(roots)].join('; ')})` };
+  if (roots.every((message) => message !== undefined))
+    return { ...issue, message: `fits none of the accepted forms (${[...new Set(roots)].join('; ')})` };
   return issue;
 }

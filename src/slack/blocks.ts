@@ -50,6 +50,8 @@ const TEXT_MAX = 39_000;
 const STEP_DESCRIPTION_MAX = 300;
 const SHOWN_STEPS = 25;
 const SHOWN_LABELS = 8;
+/** Changed files named on the session message; the rest are counted. */
+const SHOWN_FILES = 5;
 /** A tool call's arguments as shown in a review message (JSON, escaped). */
 const ARGUMENTS_MAX = 2_500;
 /** Slack's limit on a plain-text input's value: larger arguments cannot be edited in Slack. */
@@ -94,6 +96,8 @@ export function sessionMessage(view: SessionView, context: RenderContext = {}): 
   const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: clip(view.title, HEADER_MAX), emoji: true } }];
   const alert = alertContext(view);
   if (alert) blocks.push(alert);
+  const workspace = workspaceContext(view);
+  if (workspace) blocks.push(workspace);
   blocks.push(section(statusLine(view, context.facts)));
   // Reviews can stay open while the session is paused (or runs a call decided before them).
   if (view.pendingReviews.length > 0 && view.state !== 'awaitingUserFeedback' && !TERMINAL.has(view.state)) {
@@ -117,7 +121,9 @@ function reviewCount(count: number): string {
 export function statusLine(view: SessionView, facts?: SessionFacts): string {
   const plan = view.plan;
   const approvedBy = facts && facts.approvals.length > 0 ? ` Approved by ${facts.approvals.map((a) => who(a.by)).join(', ')}.` : '';
-  switch (view.state) {
+  // A string, so a state this build does not know yet (a newer worker's) still reads as something.
+  const state: string = view.state;
+  switch (state) {
     case 'unspecified':
     case 'creating':
     case 'queued':
@@ -156,7 +162,19 @@ export function statusLine(view: SessionView, facts?: SessionFacts): string {
       const by = facts?.cancelledBy ? ` by ${who(facts.cancelledBy)}` : '';
       return `:no_entry_sign: *Cancelled*${by}: ${escapeText(clip(view.reason ?? 'no reason recorded', 2_000))}`;
     }
+    case 'awaitingChangeApproval': {
+      const changes = view.workspace?.changes ?? [];
+      return `:hourglass_flowing_sand: *The change awaits approval* before it is pushed${changes.length > 0 ? `: ${changeStat(changes)}` : ''}`;
+    }
+    default:
+      return `:grey_question: *${escapeText(humanState(state))}*`;
   }
+}
+
+/** `awaitingChangeApproval` → "awaiting change approval": a state without its own words. */
+function humanState(state: string): string {
+  const words = state.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** Awaiting approval: how many approvals so far and whose, until when, and whether it was escalated. */
@@ -181,7 +199,7 @@ function slackDate(iso: string): string {
 
 function plainStatus(view: SessionView): string {
   if (view.state === 'awaitingUserFeedback' && view.pendingReviews.length > 0) return reviewCount(view.pendingReviews.length);
-  const labels: Record<SessionView['state'], string> = {
+  const labels: Record<string, string> = {
     unspecified: 'queued',
     creating: 'queued',
     queued: 'queued',
@@ -193,8 +211,50 @@ function plainStatus(view: SessionView): string {
     completed: 'done',
     failed: 'failed',
     cancelled: 'cancelled',
+    awaitingChangeApproval: 'the change awaits approval',
   };
-  return labels[view.state];
+  return labels[view.state] ?? humanState(view.state).toLowerCase();
+}
+
+/**
+ * A code session's repository and change: the source, the branch and short base commit it started
+ * from; once it changed files, how many and the lines added and removed; once published, the
+ * branch it was pushed to and the pull request. Nothing of the worker's credentials is in the view.
+ */
+function workspaceContext(view: SessionView): ContextBlock | undefined {
+  const workspace = view.workspace;
+  if (!workspace) return undefined;
+  const lines = [
+    `:file_folder: \`${escapeText(clip(workspace.source, 300))}\` · ${escapeText(clip(workspace.branch, 200))} at \`${escapeText(workspace.baseCommit.slice(0, 7))}\``,
+  ];
+  if (workspace.changes.length > 0) {
+    const files = workspace.changes
+      .slice(0, SHOWN_FILES)
+      .map((file) => `\`${escapeText(clip(file.path, 120))}\` +${file.additions} −${file.deletions}`);
+    if (workspace.changes.length > SHOWN_FILES) files.push(`…and ${workspace.changes.length - SHOWN_FILES} more`);
+    lines.push(`:pencil2: ${changeStat(workspace.changes)}: ${files.join(', ')}`);
+  }
+  const published = workspace.published;
+  if (published) {
+    // Once done, the status line links the pull request already.
+    const linked = view.state === 'completed' && pullRequests(view).some((p) => p.url === published.pullRequest?.url);
+    const pr = published.pullRequest && !linked ? ` · :link: ${link(published.pullRequest.url, published.pullRequest.title)}` : '';
+    lines.push(`:arrow_up: pushed \`${escapeText(published.branch)}\` at \`${escapeText(published.commit.slice(0, 7))}\`${pr}`);
+  }
+  return { type: 'context', elements: [{ type: 'mrkdwn', text: clip(lines.join('\n'), SECTION_MAX) }] };
+}
+
+/** A Slack link, or the escaped text and URL when the URL could break out of `<url|text>`. */
+function link(url: string, title: string): string {
+  const text = escapeText(clip(title, 200));
+  return /^https?:\/\/[^\s<>|]+$/.test(url) ? `<${url}|${text}>` : `${text} (${escapeText(clip(url, 500))})`;
+}
+
+/** "3 files changed, +10 −2" */
+function changeStat(changes: readonly { additions: number; deletions: number }[]): string {
+  const additions = changes.reduce((sum, file) => sum + file.additions, 0);
+  const deletions = changes.reduce((sum, file) => sum + file.deletions, 0);
+  return `${changes.length} file${changes.length === 1 ? '' : 's'} changed, +${additions} −${deletions}`;
 }
 
 function alertContext(view: SessionView): ContextBlock | undefined {

@@ -49,7 +49,9 @@ beforeAll(async () => {
           quickScript({
             name: 'code',
             plans: [{ title: 'Fix {title}', steps }],
-            outputs: [{ type: 'changeSet', gitPatch: { unidiffPatch: FIX + TEST, baseCommitId: 'abc123', suggestedCommitMessage: 'Fix rate' } }],
+            outputs: [
+              { type: 'changeSet', gitPatch: { unidiffPatch: FIX + TEST, baseCommitId: 'abc123', suggestedCommitMessage: 'Fix rate' } },
+            ],
           }),
         ),
       ),
@@ -106,7 +108,18 @@ describe('andon start --source', () => {
     const local = `cli-local-${randomUUID().slice(0, 8)}`;
     const scp = `cli-scp-${randomUUID().slice(0, 8)}`;
     const [a, b, c] = await Promise.all([
-      cli(['start', '--prompt', 'fix it', '--id', github, '--source', 'github:acme/api@release/1.2', '--publish', 'branch', '--approve-changes']),
+      cli([
+        'start',
+        '--prompt',
+        'fix it',
+        '--id',
+        github,
+        '--source',
+        'github:acme/api@release/1.2',
+        '--publish',
+        'branch',
+        '--approve-changes',
+      ]),
       cli(['start', '--prompt', 'fix it', '--id', local, '--source', '.', '--branch', 'main', '--publish', 'none']),
       cli(['start', '--prompt', 'fix it', '--id', scp, '--source', 'git:git@git.example.com:acme/api.git', '--draft']),
     ]);
@@ -115,6 +128,10 @@ describe('andon start --source', () => {
       source: { github: 'acme/api', branch: 'release/1.2' },
       publish: { mode: 'branch', approveChanges: true },
     });
+    // The Temporal UI shows the repository and what becomes of the change.
+    const details = await (await h.client.workflow.getHandle(github).describe()).staticDetails();
+    expect(details).toContain('**Source:** github:acme/api@release/1.2');
+    expect(details).toContain('**Publish:** branch');
     expect(await startedConfig(local)).toMatchObject({ source: { git: process.cwd(), branch: 'main' }, publish: { mode: 'none' } });
     // The "@" of git@host is the location's, not a branch.
     expect(await startedConfig(scp)).toMatchObject({ source: { git: 'git@git.example.com:acme/api.git' }, publish: { draft: true } });

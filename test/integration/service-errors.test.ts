@@ -134,7 +134,12 @@ describe('400: malformed JSON or a schema violation, naming the field', () => {
   it('a good source and publish policy reach the workflow input as given', async () => {
     const id = `good-source-${Math.random().toString(36).slice(2, 8)}`;
     const response = await api.call<SessionView>('POST', '/v1/sessions', {
-      body: { id, prompt: 'fix it', source: { github: 'acme/api', baseBranch: 'release/1.2' }, publish: { mode: 'branch', approveChanges: true } },
+      body: {
+        id,
+        prompt: 'fix it',
+        source: { github: 'acme/api', baseBranch: 'release/1.2' },
+        publish: { mode: 'branch', approveChanges: true },
+      },
     });
     expect(response.status).toBe(201);
     const history = await h.client.workflow.getHandle(id).fetchHistory();

@@ -112,7 +112,12 @@ describe('routing', () => {
           source: { github: 'acme/ledger', baseBranch: 'release/2' },
           publish: { mode: 'branch', approveChanges: true },
         },
-        { name: 'infra', match: { labels: { service: 'db' } }, prompt: 'Fix {summary}', source: { git: 'ssh://git@git.example.com/infra.git' } },
+        {
+          name: 'infra',
+          match: { labels: { service: 'db' } },
+          prompt: 'Fix {summary}',
+          source: { git: 'ssh://git@git.example.com/infra.git' },
+        },
       ],
     });
     expect(routeAlert(alert({ labels: { service: 'ledger' } }), 'generic', coded).session).toMatchObject({
@@ -128,8 +133,7 @@ describe('routing', () => {
   });
 
   it('a route with a bad source or publish policy fails when the configuration loads, naming it', () => {
-    const bad = (route: Record<string, unknown>) =>
-      webhooksConfigSchema({}).safeParse({ routes: [{ prompt: 'Fix {summary}', ...route }] });
+    const bad = (route: Record<string, unknown>) => webhooksConfigSchema({}).safeParse({ routes: [{ prompt: 'Fix {summary}', ...route }] });
     const problem = (route: Record<string, unknown>) => {
       const parsed = bad(route);
       if (parsed.success) throw new Error('expected the configuration to be refused');
@@ -137,8 +141,12 @@ describe('routing', () => {
       return `${issue.path.join('.')}: ${issue.message}`;
     };
     expect(problem({ source: { github: 'acme' } })).toMatch(/^routes\.0\.source\.github: expected "owner\/repo"/);
-    expect(problem({ source: { github: 'acme/ledger', branch: '--force' } })).toMatch(/^routes\.0\.source\.branch: expected a valid git branch/);
-    expect(problem({ source: { git: 'https://bot:pw@git.example.com/x.git' } })).toMatch(/^routes\.0\.source\.git: must not carry credentials/);
+    expect(problem({ source: { github: 'acme/ledger', branch: '--force' } })).toMatch(
+      /^routes\.0\.source\.branch: expected a valid git branch/,
+    );
+    expect(problem({ source: { git: 'https://bot:pw@git.example.com/x.git' } })).toMatch(
+      /^routes\.0\.source\.git: must not carry credentials/,
+    );
     expect(problem({ source: { github: 'acme/ledger' }, publish: { mode: 'merge' } })).toMatch(/^routes\.0\.publish\.mode/);
   });
 

@@ -449,7 +449,11 @@ describe('routing', () => {
 
   it("a route naming a repository starts a code session on it, with the route's publish policy", async () => {
     const incident = incidentId('route-code');
-    const payload = { ...fixture('generic', 'firing', incident), labels: { service: 'ledger', severity: 'critical' }, summary: 'ledger drift' };
+    const payload = {
+      ...fixture('generic', 'firing', incident),
+      labels: { service: 'ledger', severity: 'critical' },
+      summary: 'ledger drift',
+    };
     const answer = await post('generic', payload);
     expect(answer.body.sessions?.[0]?.route).toBe('ledger-code');
     const id = alertSessionId('generic', incident);

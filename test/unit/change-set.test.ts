@@ -57,8 +57,14 @@ beforeAll(() => {
   git(repo, 'commit', '--quiet', '-m', 'base');
   base = git(repo, 'rev-parse', 'HEAD').trim();
   // The change: a fix, a new test, a deletion, a rename with an edit, a mode change, no newline at end.
-  writeFileSync(path.join(repo, 'src/rate.ts'), 'export function rate(errors: number, total: number) {\n  return total === 0 ? 0 : errors / total;\n}\n');
-  writeFileSync(path.join(repo, 'src/rate.test.ts'), "import { rate } from './rate';\ntest('no traffic', () => expect(rate(0, 0)).toBe(0));");
+  writeFileSync(
+    path.join(repo, 'src/rate.ts'),
+    'export function rate(errors: number, total: number) {\n  return total === 0 ? 0 : errors / total;\n}\n',
+  );
+  writeFileSync(
+    path.join(repo, 'src/rate.test.ts'),
+    "import { rate } from './rate';\ntest('no traffic', () => expect(rate(0, 0)).toBe(0));",
+  );
   rmSync(path.join(repo, 'old.txt'));
   git(repo, 'mv', 'moved-from.ts', 'moved-to.ts');
   writeFileSync(path.join(repo, 'moved-to.ts'), Array.from({ length: 20 }, (_, i) => `line ${i === 3 ? 'three' : i}`).join('\n') + '\n');
@@ -70,7 +76,11 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('parsed()', () => {
   it('lists every changed file with the counts git gives, and a summary', () => {
-    const parsed = changeSet({ type: 'changeSet', source: 'git:/srv/demo', gitPatch: { unidiffPatch: patch, baseCommitId: base } }).parsed();
+    const parsed = changeSet({
+      type: 'changeSet',
+      source: 'git:/srv/demo',
+      gitPatch: { unidiffPatch: patch, baseCommitId: base },
+    }).parsed();
     const numstat = git(repo, 'diff', '--cached', '-M', '--numstat', base)
       .trim()
       .split('\n')

@@ -34,7 +34,9 @@ export function register(program: Command, cli: Cli): void {
             : [];
         const result = {
           sessionId: view.id,
-          ...(view.workspace ? { source: view.workspace.source, branch: view.workspace.branch, baseCommit: view.workspace.baseCommit } : {}),
+          ...(view.workspace
+            ? { source: view.workspace.source, branch: view.workspace.branch, baseCommit: view.workspace.baseCommit }
+            : {}),
           complete: final !== undefined,
           files,
           ...(options.stat ? {} : { patch }),
@@ -51,6 +53,8 @@ export function register(program: Command, cli: Cli): void {
 /** The `changeSet` artifacts of the timeline, oldest first: each step's own patch. */
 function stepPatches(events: TimelineEvent[]): string[] {
   return events.flatMap((event) =>
-    'artifacts' in event ? event.artifacts.flatMap((artifact) => (artifact.type === 'changeSet' ? [artifact.gitPatch.unidiffPatch] : [])) : [],
+    'artifacts' in event
+      ? event.artifacts.flatMap((artifact) => (artifact.type === 'changeSet' ? [artifact.gitPatch.unidiffPatch] : []))
+      : [],
   );
 }

@@ -68,7 +68,10 @@ export function register(program: Command, cli: Cli): void {
 }
 
 /** `source` and `publish` from --source, --branch, --publish, --approve-changes and --draft; the code options need a source. */
-function codeOptions(options: StartOptions): { source?: SessionSource; publish?: { mode?: PublishMode; approveChanges?: boolean; draft?: boolean } } {
+function codeOptions(options: StartOptions): {
+  source?: SessionSource;
+  publish?: { mode?: PublishMode; approveChanges?: boolean; draft?: boolean };
+} {
   const needsSource = (
     [
       ['branch', options.branch !== undefined],
