@@ -164,10 +164,6 @@ export function statusLine(view: SessionView, facts?: SessionFacts): string {
       const by = facts?.cancelledBy ? ` by ${who(facts.cancelledBy)}` : '';
       return `:no_entry_sign: *Cancelled*${by}: ${escapeText(clip(view.reason ?? 'no reason recorded', 2_000))}`;
     }
-    case 'awaitingChangeApproval': {
-      const changes = view.workspace?.changes ?? [];
-      return `:hourglass_flowing_sand: *The change awaits approval* before it is pushed${changes.length > 0 ? `: ${changeStat(changes)}` : ''}`;
-    }
     default:
       return `:grey_question: *${escapeText(humanState(state))}*`;
   }
@@ -214,7 +210,6 @@ function plainStatus(view: SessionView): string {
     completed: 'done',
     failed: 'failed',
     cancelled: 'cancelled',
-    awaitingChangeApproval: 'the change awaits approval',
   };
   return labels[view.state] ?? humanState(view.state).toLowerCase();
 }

@@ -264,9 +264,11 @@ describe('a code session on the session message', () => {
 
   it('a change awaiting approval, and any state this build does not know, still read as something', () => {
     const changes = [{ path: 'src/rate.ts', changeType: 'modified' as const, additions: 2, deletions: 1 }];
-    const awaiting = view({ state: 'awaitingChangeApproval' as SessionView['state'], workspace: { ...workspace, changes } });
-    expect(statusLine(awaiting)).toBe(':hourglass_flowing_sand: *The change awaits approval* before it is pushed: 1 file changed, +2 −1');
-    expect(sessionMessage(awaiting).text).toBe('checkout-api error rate above 5%: the change awaits approval');
+    const awaiting = view({ state: 'awaitingChangeApproval', workspace: { ...workspace, changes } });
+    expect(statusLine(awaiting)).toBe(':mag: *The change set awaits approval* before it is published.');
+    expect(sessionMessage(awaiting).text).toBe('checkout-api error rate above 5%: the change set awaits approval');
+    // The diff it waits on is on the message too.
+    expect(allText(blocksOf(awaiting))).toContain(':pencil2: 1 file changed, +2 −1');
     const future = view({ state: 'awaitingSomethingNew' as SessionView['state'] });
     expect(statusLine(future)).toBe(':grey_question: *Awaiting something new*');
     expect(sessionMessage(future).text).toBe('checkout-api error rate above 5%: awaiting something new');
