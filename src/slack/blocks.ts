@@ -328,9 +328,53 @@ function actionsBlock(view: SessionView, sessionUrl: string | undefined): Action
       { type: 'button', action_id: ACTION.reject, text: { type: 'plain_text', text: 'Reject…', emoji: true }, style: 'danger', value },
     );
   }
+  const change = changeButtons(view);
+  elements.push(...change);
   if (sessionUrl)
     elements.push({ type: 'button', action_id: ACTION.open, text: { type: 'plain_text', text: 'Open in Temporal UI' }, url: sessionUrl });
-  return elements.length > 0 ? { type: 'actions', block_id: `andon_actions:${view.plan?.id ?? 'none'}`, elements } : undefined;
+  // A new block id when the decision changes (plan, then change set), so Slack redraws the buttons.
+  const hash = change.length > 0 ? view.workspace?.changeSetHash : undefined;
+  const blockId = hash ? `andon_actions:change:${hash.slice(0, 40)}` : `andon_actions:${view.plan?.id ?? 'none'}`;
+  return elements.length > 0 ? { type: 'actions', block_id: blockId, elements } : undefined;
+}
+
+/**
+ * A code session's change set awaiting approval: Approve (publishes it: pushes the branch, opens
+ * the pull request) and Reject… (completes without publishing). The value names the diff shown
+ * (its hash), so an approval of a change that moved on is refused as stale.
+ */
+function changeButtons(view: SessionView): Button[] {
+  const state: string = view.state;
+  const workspace = view.workspace;
+  if (state !== 'awaitingChangeApproval' || !workspace || !view.plan) return [];
+  const value = JSON.stringify({
+    sessionId: view.id,
+    planId: view.plan.id,
+    ...(workspace.changeSetHash ? { changeSetHash: workspace.changeSetHash } : {}),
+  } satisfies ButtonValue);
+  const stat = workspace.changes.length > 0 ? ` (${changeStat(workspace.changes)})` : '';
+  return [
+    {
+      type: 'button',
+      action_id: ACTION.approve,
+      text: { type: 'plain_text', text: 'Approve the change', emoji: true },
+      style: 'primary',
+      value,
+      confirm: {
+        title: { type: 'plain_text', text: 'Publish this change?' },
+        text: {
+          type: 'mrkdwn',
+          text: clip(
+            `The change${escapeText(stat)} is pushed from \`${escapeText(workspace.source)}\`, as configured for this session.`,
+            300,
+          ),
+        },
+        confirm: { type: 'plain_text', text: 'Approve' },
+        deny: { type: 'plain_text', text: 'Not yet' },
+      },
+    },
+    { type: 'button', action_id: ACTION.reject, text: { type: 'plain_text', text: 'Reject…', emoji: true }, style: 'danger', value },
+  ];
 }
 
 function footer(view: SessionView, sessionUrl: string | undefined): ContextBlock {
@@ -501,6 +545,7 @@ function codeBlock(value: unknown, max: number): string {
 // Answers to people (ephemeral) and the modals
 
 export function rejectModal(metadata: RejectMetadata): ModalView {
+  if (metadata.changeSetHash) return rejectChangeModal(metadata);
   return {
     type: 'modal',
     callback_id: REJECT_VIEW.callbackId,
@@ -528,6 +573,29 @@ export function rejectModal(metadata: RejectMetadata): ModalView {
             { text: { type: 'plain_text', text: 'Ask the agent for a new plan (instead of ending the session)' }, value: 'replan' },
           ],
         },
+      },
+    ],
+  };
+}
+
+/** Rejecting a change set awaiting approval: nothing is pushed, the session completes; no re-plan to offer. */
+function rejectChangeModal(metadata: RejectMetadata): ModalView {
+  return {
+    type: 'modal',
+    callback_id: REJECT_VIEW.callbackId,
+    private_metadata: JSON.stringify(metadata),
+    title: { type: 'plain_text', text: 'Reject the change' },
+    submit: { type: 'plain_text', text: 'Reject' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      section(
+        `Rejecting the change set of session \`${escapeText(metadata.sessionId)}\`: nothing is pushed, and the session completes with the change in its outputs.`,
+      ),
+      {
+        type: 'input',
+        block_id: REJECT_VIEW.reasonBlock,
+        label: { type: 'plain_text', text: 'Why?' },
+        element: { type: 'plain_text_input', action_id: REJECT_VIEW.reasonAction, multiline: true, min_length: 1, max_length: 4_000 },
       },
     ],
   };

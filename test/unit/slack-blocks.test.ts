@@ -258,6 +258,27 @@ describe('a code session on the session message', () => {
     expect(allText(done).match(/pull\/7\|/g)).toHaveLength(1);
   });
 
+  it('a change set awaiting approval gets Approve and Reject carrying the diff seen; its reject modal offers no re-plan', () => {
+    const changes = [{ path: 'src/rate.ts', changeType: 'modified' as const, additions: 2, deletions: 1 }];
+    const awaiting = view({ state: 'awaitingChangeApproval', workspace: { ...workspace, changes, changeSetHash: 'c0ffee1234' } });
+    const blocks = blocksOf(awaiting);
+    const [approve, reject] = buttons(blocks);
+    expect(approve).toMatchObject({ action_id: ACTION.approve, text: { text: 'Approve the change' }, style: 'primary' });
+    expect(approve?.confirm.text.text).toContain('1 file changed, +2 −1');
+    expect(reject).toMatchObject({ action_id: ACTION.reject, style: 'danger' });
+    const value = ButtonValue.parse(JSON.parse(approve?.value as string));
+    expect(value).toEqual({ sessionId: 'alert-am-abc', planId: 'plan-1', changeSetHash: 'c0ffee1234' });
+    expect(JSON.parse(reject?.value as string)).toEqual(value);
+    expect(blocks.find((b) => b.type === 'actions')?.block_id).toBe('andon_actions:change:c0ffee1234');
+
+    const modal = rejectModal({ ...value, channel: 'C1' });
+    expect(modal.title.text).toBe('Reject the change');
+    expect(JSON.stringify(modal.blocks)).not.toContain(REJECT_VIEW.replanBlock);
+    expect(JSON.parse(modal.private_metadata ?? '{}')).toMatchObject({ changeSetHash: 'c0ffee1234' });
+    // The plan's buttons are gone: it was approved long ago.
+    expect(allText(blocks)).not.toContain('Approve this plan?');
+  });
+
   it('a session without a source shows no workspace line', () => {
     expect(allText(blocksOf(view()))).not.toContain(':file_folder:');
   });
