@@ -143,7 +143,7 @@ export function formatView(view: SessionView): string {
         .map(([k, v]) => `${k}=${v}`)
         .join(', ') || undefined,
     ],
-    ...workspaceRows(view.workspace),
+    ...workspaceRows(view),
     ['reason', view.reason],
     ['summary', view.summary],
     ['outputs', view.outputs.map(outputLine).join('\n') || undefined],
@@ -172,13 +172,21 @@ export function formatView(view: SessionView): string {
 }
 
 /** A code session's repository, base, change and where it went: `source`, `base`, `changes`, `pushed`, `pull req`. */
-function workspaceRows(workspace: WorkspaceView | undefined): [string, string | undefined][] {
+function workspaceRows(view: SessionView): [string, string | undefined][] {
+  const workspace: WorkspaceView | undefined = view.workspace;
   if (!workspace) return [];
   const { changes, published } = workspace;
+  const state: string = view.state;
+  // The change awaiting approval, and how to approve exactly it.
+  const awaiting =
+    state === 'awaitingChangeApproval'
+      ? `awaits approval: andon approve ${view.id}${workspace.changeSetHash ? ` --change-set ${workspace.changeSetHash}` : ''} (andon diff ${view.id})`
+      : undefined;
   return [
     ['source', workspace.source],
     ['base', `${workspace.branch} at ${workspace.baseCommit.slice(0, 12)}`],
     ['changes', changes.length ? [changeStat(changes), ...changes.map(changeLine)].join('\n') : 'none yet'],
+    ['diff', awaiting],
     ['pushed', published && `${published.branch} at ${published.commit.slice(0, 12)}`],
     ['pull req', published?.pullRequest && `${published.pullRequest.url} ${published.pullRequest.title}`],
   ];

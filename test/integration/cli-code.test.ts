@@ -208,5 +208,12 @@ describe('show renders a code session', () => {
     expect(text).toContain('changes  1 file changed, +1 -1\n         M src/rate.ts  +1 -1');
     expect(text).toContain('pushed   andon/s-1 at fedcba987654');
     expect(text).toContain('pull req https://github.com/acme/api/pull/7 Fix rate');
+    expect(text).not.toContain('awaits approval');
+    const awaiting = formatView({
+      ...view,
+      state: 'awaitingChangeApproval',
+      workspace: { ...view.workspace!, published: undefined, changeSetHash: 'c0ffee' },
+    });
+    expect(awaiting).toContain('diff     awaits approval: andon approve s-1 --change-set c0ffee (andon diff s-1)');
   });
 });
