@@ -4,7 +4,7 @@
  * Retry-After, WWW-Authenticate), and never a stack trace.
  */
 import { Client, Connection, makeGrpcRetryInterceptor } from '@temporalio/client';
-import { Andon, type SessionView } from '../../src/client';
+import { Andon, InvalidStateError, type SessionView } from '../../src/client';
 import { freePort } from '../support/ports';
 import { SERVICE_ATTRIBUTE } from '../../src/session/search-attributes';
 import { toHttpError } from '../../src/service/error-handler';
@@ -150,7 +150,13 @@ describe('400: malformed JSON or a schema violation, naming the field', () => {
       source: { github: 'acme/api', branch: 'release/1.2' },
       publish: { mode: 'branch', approveChanges: true, draft: false },
     });
-    await h.andon.session(id).cancel('test done');
+    // A worker that runs code sessions may have failed it already (not a source it may use).
+    await h.andon
+      .session(id)
+      .cancel('test done')
+      .catch((error: unknown) => {
+        if (!InvalidStateError.isInstance(error)) throw error;
+      });
   });
 
   it('refuses a body that is not JSON', async () => {
