@@ -5,7 +5,17 @@
 import type { SessionSummary } from '../client/andon';
 import type { PendingReview } from '../client/api';
 import type { SessionOutcome } from '../client/session-client';
-import { isTerminal, type Budget, type Output, type Review, type SessionView, type TimelineEvent, type Usage } from '../session/schema';
+import {
+  isTerminal,
+  type Budget,
+  type ChangedFile,
+  type Output,
+  type Review,
+  type SessionView,
+  type TimelineEvent,
+  type Usage,
+  type WorkspaceView,
+} from '../session/schema';
 
 /** `#4  12:01:02  agent  progressUpdated  Roll back deploy — rolled back to v1.41.2` */
 export function formatEvent(event: TimelineEvent): string {
@@ -133,6 +143,7 @@ export function formatView(view: SessionView): string {
         .map(([k, v]) => `${k}=${v}`)
         .join(', ') || undefined,
     ],
+    ...workspaceRows(view),
     ['reason', view.reason],
     ['summary', view.summary],
     ['outputs', view.outputs.map(outputLine).join('\n') || undefined],
@@ -158,6 +169,40 @@ export function formatView(view: SessionView): string {
     for (const review of view.pendingReviews) lines.push(`  ${reviewLine(review)}`);
   }
   return lines.join('\n');
+}
+
+/** A code session's repository, base, change and where it went: `source`, `base`, `changes`, `pushed`, `pull req`. */
+function workspaceRows(view: SessionView): [string, string | undefined][] {
+  const workspace: WorkspaceView | undefined = view.workspace;
+  if (!workspace) return [];
+  const { changes, published } = workspace;
+  const state: string = view.state;
+  // The change awaiting approval, and how to approve exactly it.
+  const awaiting =
+    state === 'awaitingChangeApproval'
+      ? `awaits approval: andon approve ${view.id}${workspace.changeSetHash ? ` --change-set ${workspace.changeSetHash}` : ''} (andon diff ${view.id})`
+      : undefined;
+  return [
+    ['source', workspace.source],
+    ['base', `${workspace.branch} at ${workspace.baseCommit.slice(0, 12)}`],
+    ['changes', changes.length ? [changeStat(changes), ...changes.map(changeLine)].join('\n') : 'none yet'],
+    ['diff', awaiting],
+    ['pushed', published && `${published.branch} at ${published.commit.slice(0, 12)}`],
+    ['pull req', published?.pullRequest && `${published.pullRequest.url} ${published.pullRequest.title}`],
+  ];
+}
+
+/** `3 files changed, +10 -2` */
+export function changeStat(files: ChangedFile[]): string {
+  const additions = files.reduce((sum, file) => sum + file.additions, 0);
+  const deletions = files.reduce((sum, file) => sum + file.deletions, 0);
+  return `${plural(files.length, 'file')} changed, +${additions} -${deletions}`;
+}
+
+/** `M src/rate.ts  +1 -1` (A created, M modified, D deleted) */
+export function changeLine(file: ChangedFile): string {
+  const letter = { created: 'A', modified: 'M', deleted: 'D' }[file.changeType];
+  return `${letter} ${file.path}  +${file.additions} -${file.deletions}`;
 }
 
 export function formatList(sessions: SessionSummary[]): string {

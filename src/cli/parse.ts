@@ -2,7 +2,10 @@
  * Parsers for option and argument values. Each throws UsageError naming the field, so bad input
  * is refused before anything connects, with the same exit code as the SDK's ValidationError.
  */
-import { SESSION_STATES, SessionState, parseDuration } from '../session/schema';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { BranchName, PublishMode, SESSION_STATES, SessionSource, SessionState, parseDuration } from '../session/schema';
+import { firstIssue } from '../protocol/issues';
 import { UsageError } from './errors';
 
 const DURATION_HINT = 'expected a duration such as 30s, 10m, 2h or 1d';
@@ -103,4 +106,68 @@ export function states(values: string[], field: string, label = field): SessionS
 
 function kebab(field: string): string {
   return field.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
+const SOURCE_HINT = 'expected github:owner/repo[@branch], git:<clone URL or path>[@branch], or a local repository path';
+
+/**
+ * `--source`: `github:owner/repo[@branch]`, `git:<clone URL or path>[@branch]`, or a local path
+ * (made absolute, and it must exist here; `git:/path` names a path on the worker instead). A
+ * branch follows the last "@" unless that "@" belongs to the location (`git@host:repo.git`,
+ * `ssh://git@host/repo.git`); `--branch` says it without ambiguity.
+ */
+export function sessionSource(text: string, cwd = process.cwd()): SessionSource {
+  const value = text.trim();
+  if (value === '') throw new UsageError(`invalid --source: must not be empty; ${SOURCE_HINT}`, 'source');
+  let raw: { github: string; branch?: string } | { git: string; branch?: string };
+  if (value.startsWith('github:')) {
+    const { location, branch } = splitBranch(value.slice('github:'.length));
+    raw = { github: location, ...(branch ? { branch } : {}) };
+  } else if (value.startsWith('git:')) {
+    const { location, branch } = splitBranch(value.slice('git:'.length));
+    raw = { git: location, ...(branch ? { branch } : {}) };
+  } else {
+    const absolute = path.resolve(cwd, value);
+    if (!existsSync(absolute))
+      throw new UsageError(
+        `invalid --source "${text}": no such directory here (${absolute}); for a path on the worker write git:<path>. ${SOURCE_HINT}`,
+        'source',
+      );
+    raw = { git: absolute };
+  }
+  const parsed = SessionSource.safeParse(raw);
+  if (!parsed.success) {
+    const issue = firstIssue(parsed.error);
+    const where = issue.path.length ? ` (${issue.path.join('.')})` : '';
+    // A URL's user:password part is never repeated back (it would land in logs and terminals).
+    const shown = text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1***@');
+    throw new UsageError(`invalid --source "${shown}"${where}: ${issue.message}`, 'source');
+  }
+  return parsed.data;
+}
+
+function splitBranch(text: string): { location: string; branch?: string } {
+  const at = text.lastIndexOf('@');
+  if (at <= 0) return { location: text };
+  const location = text.slice(0, at);
+  const branch = text.slice(at + 1);
+  // The "@" of user@host: an scp-like location (the rest has ":") or a URL's user part.
+  if (branch === '' || branch.includes(':') || /^[a-z][a-z0-9+.-]*:\/\/[^/]*$/i.test(location)) return { location: text };
+  return { location, branch };
+}
+
+/** `--publish none|branch|pullRequest` (pull-request and pr are accepted for pullRequest). */
+export function publishMode(text: string): PublishMode {
+  const value = text.trim();
+  const mode = { 'pull-request': 'pullRequest', pr: 'pullRequest' }[value] ?? value;
+  const parsed = PublishMode.safeParse(mode);
+  if (!parsed.success) throw new UsageError(`invalid --publish "${text}": expected one of ${PublishMode.options.join(', ')}`, 'publish');
+  return parsed.data;
+}
+
+/** `--branch`: a git branch name. */
+export function branchName(text: string): string {
+  const parsed = BranchName.safeParse(text.trim());
+  if (!parsed.success) throw new UsageError(`invalid --branch "${text}": ${firstIssue(parsed.error).message}`, 'branch');
+  return parsed.data;
 }

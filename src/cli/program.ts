@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import * as chat from './commands/chat';
 import * as control from './commands/control';
 import * as decide from './commands/decide';
+import * as diff from './commands/diff';
 import * as list from './commands/list';
 import * as memory from './commands/memory';
 import * as review from './commands/review';
@@ -14,7 +15,7 @@ import type { Cli } from './context';
 import { nonEmpty } from './parse';
 import { andonVersion } from '../client/version';
 
-const COMMANDS = [start, list, show, decide, review, chat, tail, control, wait, memory];
+const COMMANDS = [start, list, show, diff, decide, review, chat, tail, control, wait, memory];
 
 export function buildProgram(cli: Cli): Command {
   const program = new Command('andon')

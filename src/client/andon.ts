@@ -23,6 +23,8 @@ import {
   ReviewPolicy,
   SessionConfig,
   SessionState,
+  describeSource,
+  publishMode,
   type ReviewPolicyInput,
   type SessionConfig as SessionConfigInput,
 } from '../session/schema';
@@ -282,11 +284,13 @@ export class Andon implements AndonApi {
    * only.
    */
   private startMetadata(input: SessionWorkflowInput) {
-    const { title, prompt } = input.config;
+    const { title, prompt, source, publish } = input.config;
+    // A code session's repository and what becomes of its change (no credentials: the schema refuses them in URLs).
+    const code = source ? `\n\n**Source:** ${describeSource(source)}\n\n**Publish:** ${publishMode(source, publish)}` : '';
     return {
       typedSearchAttributes: startAttributes(input, !this.encrypted),
       staticSummary: title,
-      staticDetails: `**Prompt:** ${prompt}`,
+      staticDetails: `**Prompt:** ${prompt}${code}`,
       ...(this.encrypted ? { memo: { title } } : {}),
     };
   }

@@ -34,7 +34,8 @@ export interface SessionApi {
   readonly id: string;
   info(options?: TimeoutOption): Promise<SessionView>;
   timeline(options?: { after?: number; limit?: number } & TimeoutOption): Promise<TimelinePage>;
-  approve(options?: { planId?: string; comment?: string } & TimeoutOption): Promise<SessionView>;
+  /** The plan awaiting approval, or a code session's change set (`changeSetHash`: the diff the approver saw, view.workspace.changeSetHash). */
+  approve(options?: { planId?: string; changeSetHash?: string; comment?: string } & TimeoutOption): Promise<SessionView>;
   reject(reason: string, options?: { planId?: string; replan?: boolean } & TimeoutOption): Promise<SessionView>;
   ask(message: string, options?: { messageId?: string } & TimeoutOption): Promise<AskResult>;
   send(message: string, options?: { messageId?: string } & TimeoutOption): Promise<{ messageId: string }>;

@@ -82,10 +82,14 @@ export class SessionClient implements SessionApi {
 
   /** Approves the plan awaiting approval; refused with InvalidStateError if none is, StalePlanError if `planId` is not current. */
   /** `planHash` (view.plan.hash) binds the approval to the plan's content: a changed plan is refused as stale. */
-  async approve(options: { planId?: string; planHash?: string; comment?: string; by?: string } & TimeoutOption = {}): Promise<SessionView> {
+  /** In `awaitingChangeApproval` it approves the code session's change set; `changeSetHash` (view.workspace.changeSetHash) binds it to the diff seen. */
+  async approve(
+    options: { planId?: string; planHash?: string; changeSetHash?: string; comment?: string; by?: string } & TimeoutOption = {},
+  ): Promise<SessionView> {
     const input = validate(ApproveInput, {
       planId: options.planId,
       planHash: options.planHash,
+      changeSetHash: options.changeSetHash,
       comment: options.comment,
       by: options.by ?? this.identity,
     });

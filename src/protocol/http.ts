@@ -12,7 +12,17 @@
  */
 import { z } from 'zod';
 import { ListFilter, PendingReview, SessionSummary } from './list';
-import { AgentName, Review, ReviewDecision, SessionConfig, SessionId, SessionState, parseDuration } from '../session/schema';
+import {
+  AgentName,
+  PublishPolicy,
+  Review,
+  ReviewDecision,
+  SessionConfig,
+  SessionId,
+  SessionSource,
+  SessionState,
+  parseDuration,
+} from '../session/schema';
 import {
   ApproveInput,
   CancelInput,
@@ -71,6 +81,12 @@ export const CreateSessionBody = SessionConfig.omit({
     /** Unset: the service's configured default (sessions.requirePlanApproval). */
     requirePlanApproval: z.boolean().optional(),
     followUpWindow: DurationInput.optional(),
+    source: SessionSource.optional().describe(
+      'the repository a code session works on: { github: "owner/repo", branch? } or { git: "<clone URL or path>", branch? } (docs/code-sessions.md); no credentials in URLs',
+    ),
+    publish: PublishPolicy.optional().describe(
+      'what a code session does with its change: mode none | branch | pullRequest (unset: pullRequest for github, branch for git), approveChanges, draft',
+    ),
     agent: AgentName.optional().describe(
       "which of the worker's agents works on the session (docs/agents.md); unset: the worker's default agent",
     ),

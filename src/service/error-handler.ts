@@ -17,6 +17,8 @@ import {
   ValidationError,
 } from '../client/errors';
 import { HttpError, badRequest, notFound } from '../protocol/http-errors';
+import { explainUnion } from '../protocol/issues';
+import type { z } from 'zod';
 
 export interface ErrorMappingOptions {
   retryAfterSeconds: number;
@@ -57,12 +59,33 @@ export function toHttpError(error: unknown, options: ErrorMappingOptions): HttpE
   return fromFramework(error);
 }
 
+interface FrameworkIssue {
+  instancePath?: string;
+  message?: string;
+  keyword?: string;
+  params?: { keys?: unknown; errors?: unknown };
+}
+
+/** A zod union's issue (fastify-type-provider-zod keeps its alternatives in `params.errors`): the alternative meant. */
+function explained(issue: FrameworkIssue): FrameworkIssue {
+  if (issue.keyword !== 'invalid_union' || !Array.isArray(issue.params?.errors)) return issue;
+  const path = (issue.instancePath ?? '').split('/').filter((part) => part !== '');
+  const union = { ...issue.params, code: 'invalid_union', path, message: issue.message ?? 'Invalid input' } as unknown as z.core.$ZodIssue;
+  const better = explainUnion(union);
+  return {
+    keyword: better.code,
+    instancePath: `/${better.path.map(String).join('/')}`,
+    message: better.message,
+    params: 'keys' in better ? { keys: better.keys } : {},
+  };
+}
+
 /** Fastify's own errors: validation, body parsing, limits. Their messages are safe to show. */
 function fromFramework(error: unknown): HttpError | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const e = error as { code?: unknown; statusCode?: unknown; message?: unknown; validation?: unknown; validationContext?: unknown };
   if (Array.isArray(e.validation) && e.validation.length > 0) {
-    const first = e.validation[0] as { instancePath?: string; message?: string; keyword?: string; params?: { keys?: unknown } };
+    const first = explained(e.validation[0] as FrameworkIssue);
     const path = (first.instancePath ?? '').split('/').filter((part) => part !== '');
     // An unknown key is named by the key itself, like any other bad field.
     if (first.keyword === 'unrecognized_keys' && Array.isArray(first.params?.keys) && first.params.keys.length > 0) {

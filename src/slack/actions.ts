@@ -120,14 +120,25 @@ export class SessionActions {
     return channel;
   }
 
-  async approve(user: string, input: { sessionId: string; planId?: string; planHash?: string; comment?: string }): Promise<SlackMessage> {
+  async approve(
+    user: string,
+    input: { sessionId: string; planId?: string; planHash?: string; changeSetHash?: string; comment?: string },
+  ): Promise<SlackMessage> {
     try {
-      const view = await this.andon
-        .session(input.sessionId)
-        .approve({ planId: input.planId, planHash: input.planHash, comment: input.comment, by: slackActor(user) });
-      const plan = input.planId ?? view.plan?.id;
+      const view = await this.andon.session(input.sessionId).approve({
+        planId: input.planId,
+        planHash: input.planHash,
+        changeSetHash: input.changeSetHash,
+        comment: input.comment,
+        by: slackActor(user),
+      });
+      const plan = input.changeSetHash
+        ? 'the change set'
+        : input.planId
+          ? `\`${escapeText(input.planId)}\``
+          : view.plan && `\`${escapeText(view.plan.id)}\``;
       return {
-        text: `:white_check_mark: Your approval of ${plan ? `\`${escapeText(plan)}\` of ` : ''}*${escapeText(view.title)}* is recorded (the session is now ${view.state}).`,
+        text: `:white_check_mark: Your approval of ${plan ? `${plan} of ` : ''}*${escapeText(view.title)}* is recorded (the session is now ${view.state}).`,
       };
     } catch (error) {
       return this.refused('approval', input.sessionId, error);

@@ -50,6 +50,8 @@ const TEXT_MAX = 39_000;
 const STEP_DESCRIPTION_MAX = 300;
 const SHOWN_STEPS = 25;
 const SHOWN_LABELS = 8;
+/** Changed files named on the session message; the rest are counted. */
+const SHOWN_FILES = 5;
 /** A tool call's arguments as shown in a review message (JSON, escaped). */
 const ARGUMENTS_MAX = 2_500;
 /** Slack's limit on a plain-text input's value: larger arguments cannot be edited in Slack. */
@@ -94,6 +96,8 @@ export function sessionMessage(view: SessionView, context: RenderContext = {}): 
   const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: clip(view.title, HEADER_MAX), emoji: true } }];
   const alert = alertContext(view);
   if (alert) blocks.push(alert);
+  const workspace = workspaceContext(view);
+  if (workspace) blocks.push(workspace);
   blocks.push(section(statusLine(view, context.facts)));
   // Reviews can stay open while the session is paused (or runs a call decided before them).
   if (view.pendingReviews.length > 0 && view.state !== 'awaitingUserFeedback' && !TERMINAL.has(view.state)) {
@@ -117,7 +121,9 @@ function reviewCount(count: number): string {
 export function statusLine(view: SessionView, facts?: SessionFacts): string {
   const plan = view.plan;
   const approvedBy = facts && facts.approvals.length > 0 ? ` Approved by ${facts.approvals.map((a) => who(a.by)).join(', ')}.` : '';
-  switch (view.state) {
+  // A string, so a state this build does not know yet (a newer worker's) still reads as something.
+  const state: string = view.state;
+  switch (state) {
     case 'unspecified':
     case 'creating':
     case 'queued':
@@ -141,6 +147,8 @@ export function statusLine(view: SessionView, facts?: SessionFacts): string {
       const running = step ? `step ${index + 1}/${plan.steps.length}: ${escapeText(step.title)}` : 'wrapping up';
       return `:gear: *Running* ${running}.${approvedBy}${view.pauseRequested ? ' Pausing after this step.' : ''}`;
     }
+    case 'awaitingChangeApproval':
+      return ':mag: *The change set awaits approval* before it is published.';
     case 'paused':
       return `:double_vertical_bar: *Paused*${facts?.pausedBy ? ` by ${who(facts.pausedBy)}` : ''}.${approvedBy}`;
     case 'completed': {
@@ -156,7 +164,15 @@ export function statusLine(view: SessionView, facts?: SessionFacts): string {
       const by = facts?.cancelledBy ? ` by ${who(facts.cancelledBy)}` : '';
       return `:no_entry_sign: *Cancelled*${by}: ${escapeText(clip(view.reason ?? 'no reason recorded', 2_000))}`;
     }
+    default:
+      return `:grey_question: *${escapeText(humanState(state))}*`;
   }
+}
+
+/** `awaitingChangeApproval` → "awaiting change approval": a state without its own words. */
+function humanState(state: string): string {
+  const words = state.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** Awaiting approval: how many approvals so far and whose, until when, and whether it was escalated. */
@@ -181,7 +197,7 @@ function slackDate(iso: string): string {
 
 function plainStatus(view: SessionView): string {
   if (view.state === 'awaitingUserFeedback' && view.pendingReviews.length > 0) return reviewCount(view.pendingReviews.length);
-  const labels: Record<SessionView['state'], string> = {
+  const labels: Record<string, string> = {
     unspecified: 'queued',
     creating: 'queued',
     queued: 'queued',
@@ -189,12 +205,54 @@ function plainStatus(view: SessionView): string {
     awaitingPlanApproval: 'the plan awaits approval',
     awaitingUserFeedback: 'the agent has a question',
     inProgress: 'running',
+    awaitingChangeApproval: 'the change set awaits approval',
     paused: 'paused',
     completed: 'done',
     failed: 'failed',
     cancelled: 'cancelled',
   };
-  return labels[view.state];
+  return labels[view.state] ?? humanState(view.state).toLowerCase();
+}
+
+/**
+ * A code session's repository and change: the source, the branch and short base commit it started
+ * from; once it changed files, how many and the lines added and removed; once published, the
+ * branch it was pushed to and the pull request. Nothing of the worker's credentials is in the view.
+ */
+function workspaceContext(view: SessionView): ContextBlock | undefined {
+  const workspace = view.workspace;
+  if (!workspace) return undefined;
+  const lines = [
+    `:file_folder: \`${escapeText(clip(workspace.source, 300))}\` · ${escapeText(clip(workspace.branch, 200))} at \`${escapeText(workspace.baseCommit.slice(0, 7))}\``,
+  ];
+  if (workspace.changes.length > 0) {
+    const files = workspace.changes
+      .slice(0, SHOWN_FILES)
+      .map((file) => `\`${escapeText(clip(file.path, 120))}\` +${file.additions} −${file.deletions}`);
+    if (workspace.changes.length > SHOWN_FILES) files.push(`…and ${workspace.changes.length - SHOWN_FILES} more`);
+    lines.push(`:pencil2: ${changeStat(workspace.changes)}: ${files.join(', ')}`);
+  }
+  const published = workspace.published;
+  if (published) {
+    // Once done, the status line links the pull request already.
+    const linked = view.state === 'completed' && pullRequests(view).some((p) => p.url === published.pullRequest?.url);
+    const pr = published.pullRequest && !linked ? ` · :link: ${link(published.pullRequest.url, published.pullRequest.title)}` : '';
+    lines.push(`:arrow_up: pushed \`${escapeText(published.branch)}\` at \`${escapeText(published.commit.slice(0, 7))}\`${pr}`);
+  }
+  return { type: 'context', elements: [{ type: 'mrkdwn', text: clip(lines.join('\n'), SECTION_MAX) }] };
+}
+
+/** A Slack link, or the escaped text and URL when the URL could break out of `<url|text>`. */
+function link(url: string, title: string): string {
+  const text = escapeText(clip(title, 200));
+  return /^https?:\/\/[^\s<>|]+$/.test(url) ? `<${url}|${text}>` : `${text} (${escapeText(clip(url, 500))})`;
+}
+
+/** "3 files changed, +10 −2" */
+function changeStat(changes: readonly { additions: number; deletions: number }[]): string {
+  const additions = changes.reduce((sum, file) => sum + file.additions, 0);
+  const deletions = changes.reduce((sum, file) => sum + file.deletions, 0);
+  return `${changes.length} file${changes.length === 1 ? '' : 's'} changed, +${additions} −${deletions}`;
 }
 
 function alertContext(view: SessionView): ContextBlock | undefined {
@@ -270,9 +328,53 @@ function actionsBlock(view: SessionView, sessionUrl: string | undefined): Action
       { type: 'button', action_id: ACTION.reject, text: { type: 'plain_text', text: 'Reject…', emoji: true }, style: 'danger', value },
     );
   }
+  const change = changeButtons(view);
+  elements.push(...change);
   if (sessionUrl)
     elements.push({ type: 'button', action_id: ACTION.open, text: { type: 'plain_text', text: 'Open in Temporal UI' }, url: sessionUrl });
-  return elements.length > 0 ? { type: 'actions', block_id: `andon_actions:${view.plan?.id ?? 'none'}`, elements } : undefined;
+  // A new block id when the decision changes (plan, then change set), so Slack redraws the buttons.
+  const hash = change.length > 0 ? view.workspace?.changeSetHash : undefined;
+  const blockId = hash ? `andon_actions:change:${hash.slice(0, 40)}` : `andon_actions:${view.plan?.id ?? 'none'}`;
+  return elements.length > 0 ? { type: 'actions', block_id: blockId, elements } : undefined;
+}
+
+/**
+ * A code session's change set awaiting approval: Approve (publishes it: pushes the branch, opens
+ * the pull request) and Reject… (completes without publishing). The value names the diff shown
+ * (its hash), so an approval of a change that moved on is refused as stale.
+ */
+function changeButtons(view: SessionView): Button[] {
+  const state: string = view.state;
+  const workspace = view.workspace;
+  if (state !== 'awaitingChangeApproval' || !workspace || !view.plan) return [];
+  const value = JSON.stringify({
+    sessionId: view.id,
+    planId: view.plan.id,
+    ...(workspace.changeSetHash ? { changeSetHash: workspace.changeSetHash } : {}),
+  } satisfies ButtonValue);
+  const stat = workspace.changes.length > 0 ? ` (${changeStat(workspace.changes)})` : '';
+  return [
+    {
+      type: 'button',
+      action_id: ACTION.approve,
+      text: { type: 'plain_text', text: 'Approve the change', emoji: true },
+      style: 'primary',
+      value,
+      confirm: {
+        title: { type: 'plain_text', text: 'Publish this change?' },
+        text: {
+          type: 'mrkdwn',
+          text: clip(
+            `The change${escapeText(stat)} is pushed from \`${escapeText(workspace.source)}\`, as configured for this session.`,
+            300,
+          ),
+        },
+        confirm: { type: 'plain_text', text: 'Approve' },
+        deny: { type: 'plain_text', text: 'Not yet' },
+      },
+    },
+    { type: 'button', action_id: ACTION.reject, text: { type: 'plain_text', text: 'Reject…', emoji: true }, style: 'danger', value },
+  ];
 }
 
 function footer(view: SessionView, sessionUrl: string | undefined): ContextBlock {
@@ -443,6 +545,7 @@ function codeBlock(value: unknown, max: number): string {
 // Answers to people (ephemeral) and the modals
 
 export function rejectModal(metadata: RejectMetadata): ModalView {
+  if (metadata.changeSetHash) return rejectChangeModal(metadata);
   return {
     type: 'modal',
     callback_id: REJECT_VIEW.callbackId,
@@ -470,6 +573,29 @@ export function rejectModal(metadata: RejectMetadata): ModalView {
             { text: { type: 'plain_text', text: 'Ask the agent for a new plan (instead of ending the session)' }, value: 'replan' },
           ],
         },
+      },
+    ],
+  };
+}
+
+/** Rejecting a change set awaiting approval: nothing is pushed, the session completes; no re-plan to offer. */
+function rejectChangeModal(metadata: RejectMetadata): ModalView {
+  return {
+    type: 'modal',
+    callback_id: REJECT_VIEW.callbackId,
+    private_metadata: JSON.stringify(metadata),
+    title: { type: 'plain_text', text: 'Reject the change' },
+    submit: { type: 'plain_text', text: 'Reject' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      section(
+        `Rejecting the change set of session \`${escapeText(metadata.sessionId)}\`: nothing is pushed, and the session completes with the change in its outputs.`,
+      ),
+      {
+        type: 'input',
+        block_id: REJECT_VIEW.reasonBlock,
+        label: { type: 'plain_text', text: 'Why?' },
+        element: { type: 'plain_text_input', action_id: REJECT_VIEW.reasonAction, multiline: true, min_length: 1, max_length: 4_000 },
       },
     ],
   };

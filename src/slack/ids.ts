@@ -34,11 +34,15 @@ export const REVIEW_VIEW = {
   argumentsBlock: 'arguments',
 } as const;
 
-/** An Approve or Reject button's value: the decision binds to the plan the person saw (its id and content hash). */
+/**
+ * An Approve or Reject button's value: the decision binds to the plan the person saw (its id and
+ * content hash), or, for a code session's change set awaiting approval, to the diff they saw.
+ */
 export const ButtonValue = z.object({
   sessionId: z.string().min(1).max(128),
   planId: z.string().min(1).max(200),
   planHash: z.string().min(1).max(200).optional(),
+  changeSetHash: z.string().min(1).max(200).optional(),
 });
 export type ButtonValue = z.infer<typeof ButtonValue>;
 

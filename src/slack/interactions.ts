@@ -76,19 +76,25 @@ export class InteractionHandler {
         after: () => this.responder.tell(audience, { text: ':warning: This button carries no session andon knows; nothing was done.' }),
       };
     }
-    const { sessionId, planId, planHash } = value.data;
+    const { sessionId, planId, planHash, changeSetHash } = value.data;
 
     if (action.action_id === ACTION.approve) {
       return {
         after: this.here(sessionId, audience, async () =>
-          this.responder.tell(audience, await this.actions.approve(audience.user, { sessionId, planId, planHash })),
+          this.responder.tell(audience, await this.actions.approve(audience.user, { sessionId, planId, planHash, changeSetHash })),
         ),
       };
     }
     return {
       // The trigger id expires 3 s after the click: the modal opens first thing (the channel check is remembered, and quick).
       after: this.here(sessionId, audience, async () => {
-        const metadata: RejectMetadata = { sessionId, planId, channel: audience.channel, responseUrl: audience.responseUrl };
+        const metadata: RejectMetadata = {
+          sessionId,
+          planId,
+          ...(changeSetHash ? { changeSetHash } : {}),
+          channel: audience.channel,
+          responseUrl: audience.responseUrl,
+        };
         try {
           if (!interaction.trigger_id) throw new Error('the click came without a trigger_id');
           await this.web.views.open({ trigger_id: interaction.trigger_id, view: rejectModal(metadata) });
@@ -212,7 +218,11 @@ export class InteractionHandler {
     const values = submission.view.state.values;
     const reason = values[REJECT_VIEW.reasonBlock]?.[REJECT_VIEW.reasonAction]?.value?.trim() ?? '';
     // Answering with errors keeps the modal open, pointing at the field.
-    if (reason === '') return fieldError(REJECT_VIEW.reasonBlock, 'Say why the plan is rejected.');
+    if (reason === '')
+      return fieldError(
+        REJECT_VIEW.reasonBlock,
+        metadata.data.changeSetHash ? 'Say why the change is rejected.' : 'Say why the plan is rejected.',
+      );
     const replan = (values[REJECT_VIEW.replanBlock]?.[REJECT_VIEW.replanAction]?.selected_options ?? []).some((o) => o.value === 'replan');
     const { sessionId, planId, channel, responseUrl } = metadata.data;
     const user = submission.user.id;

@@ -207,6 +207,8 @@ function fromSchema(schema: Json, depth = 0): fc.Arbitrary<unknown> {
       return fc.double({ min: schema.minimum ?? -1e6, max: schema.maximum ?? 1e6, noNaN: true });
     case 'string':
       return fc.oneof(
+        // A patterned string (a GitHub owner/repo, ...) is sometimes valid, so the fields behind it are reached too.
+        ...(typeof schema.pattern === 'string' ? [fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length <= 200)] : []),
         fc.string({ minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 64, 64) }),
         fc.string({ unit: 'grapheme', minLength: schema.minLength ?? 0, maxLength: Math.min(schema.maxLength ?? 32, 32) }),
         fc.constantFrom('5m', '1h', '2s', 'tick', 'sess-fuzz', 'approve'),

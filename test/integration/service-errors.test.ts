@@ -4,7 +4,7 @@
  * Retry-After, WWW-Authenticate), and never a stack trace.
  */
 import { Client, Connection, makeGrpcRetryInterceptor } from '@temporalio/client';
-import { Andon, type SessionView } from '../../src/client';
+import { Andon, InvalidStateError, type SessionView } from '../../src/client';
 import { freePort } from '../support/ports';
 import { SERVICE_ATTRIBUTE } from '../../src/session/search-attributes';
 import { toHttpError } from '../../src/service/error-handler';
@@ -105,6 +105,58 @@ describe('400: malformed JSON or a schema violation, naming the field', () => {
     expectError(await api.call('GET', '/v1/sessions?state=sleeping'), 400, { field: 'state.0' });
     expectError(await api.call('GET', '/v1/sessions?since=yesterday'), 400, { field: 'since' });
     expectError(await api.call('GET', '/v1/sessions/has%20spaces'), 400, { field: 'id' });
+  });
+
+  it('a bad code-session source or publish policy is a 400 naming the field and what is wrong; no session starts', async () => {
+    const cases: Array<[source: unknown, field: string, message: RegExp]> = [
+      [{ github: 'acme' }, 'source.github', /owner\/repo/],
+      [{ github: 'acme/api', branch: 'feature x' }, 'source.branch', /valid git branch name/],
+      [{ github: 'acme/api', branch: '-upload-pack=evil' }, 'source.branch', /valid git branch name/],
+      [{ git: 'https://bot:s3cret@git.example.com/acme/api.git' }, 'source.git', /must not carry credentials/],
+      [{ git: '--upload-pack=touch /tmp/pwned' }, 'source.git', /must not start with "-"/],
+      [{ repo: 'acme/api' }, 'source', /"github" or "git"/],
+    ];
+    for (const [source, field, message] of cases) {
+      const id = `bad-source-${field.replace(/\W/g, '-')}-${Math.random().toString(36).slice(2, 8)}`;
+      const response = await api.call('POST', '/v1/sessions', { body: { id, prompt: 'fix it', source } });
+      expectError(response, 400, { code: 'invalid_argument', field, message: expect.stringMatching(message) });
+      // The credentials are never echoed back.
+      expect(JSON.stringify(response.body)).not.toContain('s3cret');
+      await expect(h.client.workflow.getHandle(id).describe()).rejects.toThrow(/not found/i);
+    }
+    expectError(
+      await api.call('POST', '/v1/sessions', { body: { prompt: 'x', source: { github: 'acme/api' }, publish: { mode: 'merge' } } }),
+      400,
+      { field: 'publish.mode' },
+    );
+  });
+
+  it('a good source and publish policy reach the workflow input as given', async () => {
+    const id = `good-source-${Math.random().toString(36).slice(2, 8)}`;
+    const response = await api.call<SessionView>('POST', '/v1/sessions', {
+      body: {
+        id,
+        prompt: 'fix it',
+        source: { github: 'acme/api', baseBranch: 'release/1.2' },
+        publish: { mode: 'branch', approveChanges: true },
+      },
+    });
+    expect(response.status).toBe(201);
+    const history = await h.client.workflow.getHandle(id).fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    const payload = started?.input?.payloads?.[0]?.data;
+    const input = JSON.parse(Buffer.from(payload ?? new Uint8Array()).toString('utf8')) as { config: Record<string, unknown> };
+    expect(input.config).toMatchObject({
+      source: { github: 'acme/api', branch: 'release/1.2' },
+      publish: { mode: 'branch', approveChanges: true, draft: false },
+    });
+    // A worker that runs code sessions may have failed it already (not a source it may use).
+    await h.andon
+      .session(id)
+      .cancel('test done')
+      .catch((error: unknown) => {
+        if (!InvalidStateError.isInstance(error)) throw error;
+      });
   });
 
   it('refuses a body that is not JSON', async () => {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HttpError } from '../../src/protocol/http-errors';
+import { firstIssue } from '../../src/protocol/issues';
 import { checkAuthorization, safeEqual } from '../../src/service/webhooks/auth';
 import { WEBHOOK_ENV, webhooksConfigSchema, type ReceiverName, type WebhooksConfigInput } from '../../src/service/webhooks/config';
 import { toNotification } from '../../src/service/webhooks/notification';
@@ -99,6 +100,54 @@ describe('routing', () => {
       route: 'default',
       session: { prompt: 'Look at checkout-api 5xx above 5%', requirePlanApproval: false },
     });
+  });
+
+  it("a route can name the repository an alert's service lives in, and what its change becomes", () => {
+    const coded = config({
+      routes: [
+        {
+          name: 'ledger',
+          match: { labels: { service: 'ledger' } },
+          prompt: 'Fix {summary}',
+          source: { github: 'acme/ledger', baseBranch: 'release/2' },
+          publish: { mode: 'branch', approveChanges: true },
+        },
+        {
+          name: 'infra',
+          match: { labels: { service: 'db' } },
+          prompt: 'Fix {summary}',
+          source: { git: 'ssh://git@git.example.com/infra.git' },
+        },
+      ],
+    });
+    expect(routeAlert(alert({ labels: { service: 'ledger' } }), 'generic', coded).session).toMatchObject({
+      source: { github: 'acme/ledger', branch: 'release/2' },
+      publish: { mode: 'branch', approveChanges: true, draft: false },
+    });
+    expect(routeAlert(alert({ labels: { service: 'db' } }), 'generic', coded).session).toMatchObject({
+      source: { git: 'ssh://git@git.example.com/infra.git' },
+      publish: undefined,
+    });
+    // Routes without a source start sessions without one.
+    expect(routeAlert(alert(), 'generic', coded).session.source).toBeUndefined();
+  });
+
+  it('a route with a bad source or publish policy fails when the configuration loads, naming it', () => {
+    const bad = (route: Record<string, unknown>) => webhooksConfigSchema({}).safeParse({ routes: [{ prompt: 'Fix {summary}', ...route }] });
+    const problem = (route: Record<string, unknown>) => {
+      const parsed = bad(route);
+      if (parsed.success) throw new Error('expected the configuration to be refused');
+      const issue = firstIssue(parsed.error);
+      return `${issue.path.join('.')}: ${issue.message}`;
+    };
+    expect(problem({ source: { github: 'acme' } })).toMatch(/^routes\.0\.source\.github: expected "owner\/repo"/);
+    expect(problem({ source: { github: 'acme/ledger', branch: '--force' } })).toMatch(
+      /^routes\.0\.source\.branch: expected a valid git branch/,
+    );
+    expect(problem({ source: { git: 'https://bot:pw@git.example.com/x.git' } })).toMatch(
+      /^routes\.0\.source\.git: must not carry credentials/,
+    );
+    expect(problem({ source: { github: 'acme/ledger' }, publish: { mode: 'merge' } })).toMatch(/^routes\.0\.publish\.mode/);
   });
 
   it('a template that renders empty still gives the agent a task, and long values are cut', () => {

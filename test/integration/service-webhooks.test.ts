@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Connection, Client, WorkflowNotFoundError } from '@temporalio/client';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { Andon } from '../../src/client';
+import { Andon, InvalidStateError } from '../../src/client';
 import { alertSessionId, legacyAlertSessionId } from '../../src/client/andon';
 import type { SessionView, TimelineEvent } from '../../src/session/schema';
 import { HttpError } from '../../src/protocol/http-errors';
@@ -37,6 +37,14 @@ const CONFIG: WebhooksConfigInput = {
   datadog: SECRETS.datadog,
   generic: { token: SECRETS.genericToken },
   routes: [
+    {
+      // The ledger service lives in acme/ledger: its alerts start code sessions on that repository.
+      name: 'ledger-code',
+      match: { labels: { service: 'ledger' } },
+      prompt: 'Ledger alert "{summary}": find the cause in the code and fix it.',
+      source: { github: 'acme/ledger', branch: 'main' },
+      publish: { mode: 'pullRequest', approveChanges: true },
+    },
     {
       name: 'low-severity',
       match: { labels: { severity: ['low', 'info'] } },
@@ -437,6 +445,33 @@ describe('routing', () => {
     const outcome = await session.result(T);
     expect(outcome.summary).toBe('done: Low-severity alert "search p95 slightly up" on search: look, fix, report.');
     expect((await session.info()).requirePlanApproval).toBe(false);
+  });
+
+  it("a route naming a repository starts a code session on it, with the route's publish policy", async () => {
+    const incident = incidentId('route-code');
+    const payload = {
+      ...fixture('generic', 'firing', incident),
+      labels: { service: 'ledger', severity: 'critical' },
+      summary: 'ledger drift',
+    };
+    const answer = await post('generic', payload);
+    expect(answer.body.sessions?.[0]?.route).toBe('ledger-code');
+    const id = alertSessionId('generic', incident);
+    const history = await h.client.workflow.getHandle(id).fetchHistory();
+    const data = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+    const { config } = JSON.parse(Buffer.from(data ?? new Uint8Array()).toString('utf8')) as { config: Record<string, unknown> };
+    expect(config).toMatchObject({
+      prompt: 'Ledger alert "ledger drift": find the cause in the code and fix it.',
+      source: { github: 'acme/ledger', branch: 'main' },
+      publish: { mode: 'pullRequest', approveChanges: true, draft: false },
+    });
+    // A worker that runs code sessions may have failed it already (not a source it may use).
+    await h.andon
+      .session(id)
+      .cancel('test done')
+      .catch((error: unknown) => {
+        if (!InvalidStateError.isInstance(error)) throw error;
+      });
   });
 
   it('an alert no route matches gets the default prompt', async () => {

@@ -207,6 +207,95 @@ describe('the session message', () => {
   });
 });
 
+describe('a code session on the session message', () => {
+  const workspace = {
+    source: 'github:acme/checkout@main',
+    branch: 'main',
+    baseCommit: '0123456789abcdef0123456789abcdef01234567',
+    changes: [] as { path: string; changeType: 'created' | 'modified' | 'deleted'; additions: number; deletions: number }[],
+  };
+  const contextTexts = (blocks: Block[]) => blocks.filter((b) => b.type === 'context').map((b) => b.elements[0].text as string);
+
+  it('shows the source, the branch and the short base commit', () => {
+    const blocks = blocksOf(view({ workspace }));
+    expect(contextTexts(blocks)).toContain(':file_folder: `github:acme/checkout@main` · main at `0123456`');
+    expect(allText(blocks)).not.toContain('0123456789abcdef');
+  });
+
+  it('once files changed, the diff stats: files, lines added and removed, the first files by name', () => {
+    const changes = [
+      { path: 'src/rate.ts', changeType: 'modified' as const, additions: 1, deletions: 1 },
+      { path: 'src/rate.test.ts', changeType: 'created' as const, additions: 12, deletions: 0 },
+      ...Array.from({ length: 5 }, (_, i) => ({ path: `gen/${i}.ts`, changeType: 'deleted' as const, additions: 0, deletions: 3 })),
+    ];
+    const text = contextTexts(blocksOf(view({ state: 'inProgress', currentStep: 1, workspace: { ...workspace, changes } }))).join('\n');
+    expect(text).toContain(':pencil2: 7 files changed, +13 −16: `src/rate.ts` +1 −1, `src/rate.test.ts` +12 −0, `gen/0.ts` +0 −3');
+    expect(text).toContain('…and 2 more');
+  });
+
+  it('once published, the branch and the pull request link; done, the status line links it', () => {
+    const published = {
+      branch: 'andon/alert-am-abc',
+      commit: 'fedcba9876543210fedcba9876543210fedcba98',
+      pullRequest: { url: 'https://github.com/acme/checkout/pull/7', title: 'Fix <rate> & guard' },
+    };
+    const running = contextTexts(blocksOf(view({ state: 'inProgress', currentStep: 1, workspace: { ...workspace, published } }))).join(
+      '\n',
+    );
+    expect(running).toContain(
+      ':arrow_up: pushed `andon/alert-am-abc` at `fedcba9` · :link: <https://github.com/acme/checkout/pull/7|Fix &lt;rate&gt; &amp; guard>',
+    );
+    const done = blocksOf(
+      view({
+        state: 'completed',
+        summary: 'fixed',
+        outputs: [{ type: 'pullRequest', pullRequest: { ...published.pullRequest, description: '' } }],
+        workspace: { ...workspace, published },
+      }),
+    );
+    expect(contextTexts(done).join('\n')).toContain(':arrow_up: pushed `andon/alert-am-abc` at `fedcba9`');
+    // One link, in the status line.
+    expect(allText(done).match(/pull\/7\|/g)).toHaveLength(1);
+  });
+
+  it('a change set awaiting approval gets Approve and Reject carrying the diff seen; its reject modal offers no re-plan', () => {
+    const changes = [{ path: 'src/rate.ts', changeType: 'modified' as const, additions: 2, deletions: 1 }];
+    const awaiting = view({ state: 'awaitingChangeApproval', workspace: { ...workspace, changes, changeSetHash: 'c0ffee1234' } });
+    const blocks = blocksOf(awaiting);
+    const [approve, reject] = buttons(blocks);
+    expect(approve).toMatchObject({ action_id: ACTION.approve, text: { text: 'Approve the change' }, style: 'primary' });
+    expect(approve?.confirm.text.text).toContain('1 file changed, +2 −1');
+    expect(reject).toMatchObject({ action_id: ACTION.reject, style: 'danger' });
+    const value = ButtonValue.parse(JSON.parse(approve?.value as string));
+    expect(value).toEqual({ sessionId: 'alert-am-abc', planId: 'plan-1', changeSetHash: 'c0ffee1234' });
+    expect(JSON.parse(reject?.value as string)).toEqual(value);
+    expect(blocks.find((b) => b.type === 'actions')?.block_id).toBe('andon_actions:change:c0ffee1234');
+
+    const modal = rejectModal({ ...value, channel: 'C1' });
+    expect(modal.title.text).toBe('Reject the change');
+    expect(JSON.stringify(modal.blocks)).not.toContain(REJECT_VIEW.replanBlock);
+    expect(JSON.parse(modal.private_metadata ?? '{}')).toMatchObject({ changeSetHash: 'c0ffee1234' });
+    // The plan's buttons are gone: it was approved long ago.
+    expect(allText(blocks)).not.toContain('Approve this plan?');
+  });
+
+  it('a session without a source shows no workspace line', () => {
+    expect(allText(blocksOf(view()))).not.toContain(':file_folder:');
+  });
+
+  it('a change awaiting approval, and any state this build does not know, still read as something', () => {
+    const changes = [{ path: 'src/rate.ts', changeType: 'modified' as const, additions: 2, deletions: 1 }];
+    const awaiting = view({ state: 'awaitingChangeApproval', workspace: { ...workspace, changes } });
+    expect(statusLine(awaiting)).toBe(':mag: *The change set awaits approval* before it is published.');
+    expect(sessionMessage(awaiting).text).toBe('checkout-api error rate above 5%: the change set awaits approval');
+    // The diff it waits on is on the message too.
+    expect(allText(blocksOf(awaiting))).toContain(':pencil2: 1 file changed, +2 −1');
+    const future = view({ state: 'awaitingSomethingNew' as SessionView['state'] });
+    expect(statusLine(future)).toBe(':grey_question: *Awaiting something new*');
+    expect(sessionMessage(future).text).toBe('checkout-api error rate above 5%: awaiting something new');
+  });
+});
+
 describe('facts from the timeline', () => {
   it("names the current plan's approvers, the latest rejection, pause, cancel and the agent's own question", () => {
     const base = { time: '2026-01-01T00:00:00.000Z', originator: 'user' as const };

@@ -3,22 +3,24 @@ import { StepDecision } from '../../protocol/inputs';
 import type { SessionView } from '../../session/schema';
 import type { Cli } from '../context';
 
-type ApproveOptions = { plan?: string; comment?: string };
+type ApproveOptions = { plan?: string; changeSet?: string; comment?: string };
 type RejectOptions = { reason: string; replan?: boolean; plan?: string };
 type StepOptions = { step?: string; reason?: string };
 
 export function register(program: Command, cli: Cli): void {
   program
     .command('approve')
-    .description('approve the plan awaiting approval')
+    .description("approve the plan awaiting approval (or a code session's change set awaiting approval)")
     .argument('<id>', 'session id')
     .option('--plan <planId>', 'refuse if this is no longer the plan awaiting approval')
+    .option('--change-set <hash>', 'refuse if this is no longer the change set awaiting approval (see `andon show`)')
     .option('--comment <text>', 'a note recorded with the approval')
     .action(
       cli.action<ApproveOptions>(async ([id], options) => {
         const session = cli.session(id as string);
-        const view = await session.approve({ planId: options.plan, comment: options.comment });
-        cli.print(view, () => `approved ${view.plan?.id ?? 'the plan'} of session ${view.id}; now ${view.state}`);
+        const view = await session.approve({ planId: options.plan, changeSetHash: options.changeSet, comment: options.comment });
+        const what = options.changeSet ? `change set ${options.changeSet}` : (view.plan?.id ?? 'the plan');
+        cli.print(view, () => `approved ${what} of session ${view.id}; now ${view.state}`);
       }),
     );
 

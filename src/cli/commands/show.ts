@@ -20,7 +20,7 @@ export function register(program: Command, cli: Cli): void {
     );
 }
 
-async function wholeTimeline(session: SessionApi): Promise<TimelineEvent[]> {
+export async function wholeTimeline(session: SessionApi): Promise<TimelineEvent[]> {
   const events: TimelineEvent[] = [];
   for (;;) {
     const page = await session.timeline({ after: events.at(-1)?.seq ?? 0, limit: PAGE });

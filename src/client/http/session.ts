@@ -60,13 +60,13 @@ export class HttpSessionClient implements SessionApi {
     return this.get(TimelinePage, '/timeline', 'timeline', options, query);
   }
 
-  async approve(options: { planId?: string; comment?: string } & TimeoutOption = {}): Promise<SessionView> {
+  async approve(options: { planId?: string; changeSetHash?: string; comment?: string } & TimeoutOption = {}): Promise<SessionView> {
     return this.post(
       SessionView,
       '/approve',
       'approve',
       options,
-      validate(ApproveBody, { planId: options.planId, comment: options.comment }),
+      validate(ApproveBody, { planId: options.planId, changeSetHash: options.changeSetHash, comment: options.comment }),
     );
   }
 

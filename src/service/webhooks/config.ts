@@ -6,7 +6,7 @@
  */
 import { ApprovalPolicy } from '../../session/approval';
 import { z } from 'zod';
-import { AgentName, Duration } from '../../session/schema';
+import { AgentName, Duration, PublishPolicy, SessionSource } from '../../session/schema';
 import { checkTemplate } from './template';
 
 export const RECEIVER_NAMES = ['alertmanager', 'grafana', 'pagerduty', 'datadog', 'generic'] as const;
@@ -89,6 +89,13 @@ const RouteAction = {
   context: z.record(z.string(), Template).default({}),
   /** Which of the worker's agents works on this route's sessions (docs/agents.md). Default: the worker's default agent. */
   agent: AgentName.optional(),
+  /**
+   * The repository the alerted service lives in: its sessions are code sessions that work on it
+   * (docs/code-sessions.md). `{ github: 'owner/repo', branch? }` or `{ git: url-or-path, branch? }`.
+   */
+  source: SessionSource.optional(),
+  /** What this route's code sessions do with their change (default: pullRequest for github, branch for git). */
+  publish: PublishPolicy.optional(),
 };
 
 export const WebhookRoute = z.object({

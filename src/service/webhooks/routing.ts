@@ -1,7 +1,8 @@
 /**
  * Which session an alert gets: the first configured route whose conditions all hold, else the
- * default route. A route sets the prompt, title, agent, approval and follow-up window, and adds
- * context; the alert's labels are always the session's context, so the agent sees them.
+ * default route. A route sets the prompt, title, agent, approval and follow-up window, the
+ * repository (source) and publish policy of a code session, and adds context; the alert's labels
+ * are always the session's context, so the agent sees them.
  */
 import { MAX_MESSAGE_CHARS, type SessionConfig } from '../../session/schema';
 import { DEFAULT_ALERT_PROMPT, type DefaultRoute, type ReceiverName, type WebhookRoute } from './config';
@@ -61,6 +62,8 @@ export function routeAlert(alert: IncomingAlert, source: ReceiverName, config: R
       title: title ? clip(title, MAX_TITLE_CHARS) : undefined,
       context,
       agent: route.agent,
+      source: route.source,
+      publish: route.publish,
       requirePlanApproval: route.requirePlanApproval,
       followUpWindow: route.followUpWindow,
       requestedBy: `webhook:${source}`,
