@@ -21,14 +21,16 @@ export const WorkspaceConfig = z.object({
     .object({
       gitTimeoutMs: z.number().int().positive().default(600_000),
       /** A cumulative patch larger than this fails the step (ChangeTooLarge). */
-      maxChangeBytes: z.number().int().positive().default(256 * 1024),
+      maxChangeBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(256 * 1024),
       /** A checkout larger than this is refused (SourceUnavailable). Unset: no bound. */
       maxTreeBytes: z.number().int().positive().optional(),
     })
     .prefault({}),
-  author: z
-    .object({ name: z.string().min(1).default('andon'), email: z.string().min(1).default('andon@localhost') })
-    .prefault({}),
+  author: z.object({ name: z.string().min(1).default('andon'), email: z.string().min(1).default('andon@localhost') }).prefault({}),
 });
 export type WorkspaceConfigInput = z.input<typeof WorkspaceConfig>;
 export type WorkspaceConfig = z.output<typeof WorkspaceConfig>;

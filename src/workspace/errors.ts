@@ -5,13 +5,7 @@
 const WORKSPACE_ERROR = Symbol.for('andon.WorkspaceError');
 
 export type WorkspaceErrorCode =
-  | 'SourceNotAllowed'
-  | 'SourceUnavailable'
-  | 'BranchNotFound'
-  | 'ChangeTooLarge'
-  | 'PathOutsideTree'
-  | 'PushRejected'
-  | 'GitFailed';
+  'SourceNotAllowed' | 'SourceUnavailable' | 'BranchNotFound' | 'ChangeTooLarge' | 'PathOutsideTree' | 'PushRejected' | 'GitFailed';
 
 export class WorkspaceError extends Error {
   readonly [WORKSPACE_ERROR] = true;

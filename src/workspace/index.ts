@@ -6,3 +6,5 @@
 export { WorkspaceConfig, type WorkspaceConfigInput } from './config';
 export { WorkspaceError, type WorkspaceErrorCode } from './errors';
 export { resolveInTree } from './paths';
+export { githubRepo } from './sources';
+export { Workspaces, sessionBranch } from './workspaces';
