@@ -250,7 +250,10 @@ it('waits for approval of the change set; a stale hash is refused; the approved 
   const hash = waiting.workspace?.changeSetHash;
   expect(hash).toMatch(/^[0-9a-f]{16}$/);
   expect(waiting.outputs.map((o) => o.type)).toEqual(['changeSet']);
-  await expect(approveChanges(session, '0000000000000000')).rejects.toThrow(/the change set changed/);
+  await expect(approveChanges(session, '0000000000000000')).rejects.toMatchObject({
+    cause: { type: 'StalePlan', message: expect.stringMatching(/the change set changed since it was shown/) },
+  });
+  expect((await session.info()).state).toBe('awaitingChangeApproval');
   await approveChanges(session, hash);
   const outcome = await session.result(T);
   expect(outcome.state).toBe('completed');
