@@ -153,16 +153,17 @@ export class GitHubPullRequests {
     signal?.throwIfAborted();
     const octokit = this.client(signal);
     const where = `${wanted.owner}/${wanted.repo}`;
-    const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    const listing = `list the open pull requests of ${where}`;
+    const call = async <T>(run: () => Promise<T>): Promise<T> => {
       try {
         return await run();
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? error;
-        throw this.toError(error, where, what);
+        throw this.toError(error, where, listing);
       }
     };
 
-    const open = await call('list its pull requests', () => this.findOpen(octokit, wanted));
+    const open = await call(() => this.findOpen(octokit, wanted));
     if (open) return result(open, true);
 
     try {
@@ -178,10 +179,10 @@ export class GitHubPullRequests {
       return result(parsePullRequest(created.data, where), false);
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error;
-      if (!alreadyExists(error)) throw this.toError(error, where, 'open a pull request');
+      if (!alreadyExists(error)) throw this.toError(error, where, `open a pull request in ${where}`);
     }
     // Lost a race: another attempt (a retry whose first answer was lost, another worker) opened it.
-    const winner = await call('list its pull requests', () => this.findOpen(octokit, wanted));
+    const winner = await call(() => this.findOpen(octokit, wanted));
     if (winner) return result(winner, true);
     throw new PullRequestError(
       `GitHub says a pull request from ${wanted.owner}:${wanted.head} into ${wanted.base} already exists in ${where}, but lists none open yet`,
@@ -241,17 +242,17 @@ export class GitHubPullRequests {
 
     if (!response) {
       // No answer at all (refused connection, DNS, reset): Octokit reports it as a 500.
-      return make('Unavailable', true, `GitHub API at ${redactUrl(this.apiUrl)} did not answer (${what} of ${where}): ${said}`);
+      return make('Unavailable', true, `GitHub API at ${redactUrl(this.apiUrl)} did not answer, trying to ${what}: ${said}`);
     }
     if (status === 401) {
-      return make('Unauthorized', false, `GitHub refused the worker's token (401 ${said}) to ${what} of ${where}: check the token`);
+      return make('Unauthorized', false, `GitHub refused the worker's token (401 ${said}), trying to ${what}: check the token`);
     }
     const rateLimit = rateLimited(status, headers, said);
     if (rateLimit) {
       return make(
         'RateLimited',
         true,
-        `GitHub rate limit (${status} ${said}) trying to ${what} of ${where}` +
+        `GitHub rate limit (${status} ${said}), trying to ${what}` +
           (rateLimit.retryAfterMs !== undefined ? `; try again in ${Math.ceil(rateLimit.retryAfterMs / 1000)}s` : ''),
         rateLimit.retryAfterMs,
       );
@@ -260,7 +261,7 @@ export class GitHubPullRequests {
       return make(
         'Forbidden',
         false,
-        `GitHub refused to ${what} of ${where} (403 ${said}): the token may lack permission (pull requests: write) on it`,
+        `GitHub refused to ${what} (403 ${said}): the token may lack permission (pull requests: write) on ${where}`,
       );
     }
     if (status === 404) {
@@ -271,9 +272,9 @@ export class GitHubPullRequests {
       );
     }
     if (status === 408 || status >= 500) {
-      return make('Unavailable', true, `GitHub unavailable (${status} ${said}) trying to ${what} of ${where}`, retryAfter(headers));
+      return make('Unavailable', true, `GitHub unavailable (${status} ${said}), trying to ${what}`, retryAfter(headers));
     }
-    return make('Invalid', false, `GitHub refused to ${what} of ${where} (${status} ${said})`);
+    return make('Invalid', false, `GitHub refused to ${what} (${status} ${said})`);
   }
 
   /** Belt and braces: whatever GitHub or the network said, the token is not repeated. */
@@ -288,7 +289,10 @@ function checkRequest(request: PullRequestRequest): z.output<typeof Request> {
   const parsed = Request.safeParse(request);
   if (!parsed.success) {
     const issue = firstIssue(parsed.error);
-    throw new PullRequestError(`pull request: ${issue.path.join('.') || 'request'} ${issue.message}`, { code: 'Invalid', retryable: false });
+    throw new PullRequestError(`pull request: ${issue.path.join('.') || 'request'} ${issue.message}`, {
+      code: 'Invalid',
+      retryable: false,
+    });
   }
   const repo = GitHubRepoName.safeParse(`${parsed.data.owner}/${parsed.data.repo}`);
   if (!repo.success) {
@@ -301,10 +305,13 @@ function parsePullRequest(data: unknown, where: string): PullRequestShape {
   const parsed = PullRequestShape.safeParse(data);
   if (!parsed.success) {
     const issue = firstIssue(parsed.error);
-    throw new PullRequestError(`GitHub answered with a pull request of ${where} andon cannot read: ${issue.path.join('.')} ${issue.message}`, {
-      code: 'Unavailable',
-      retryable: true,
-    });
+    throw new PullRequestError(
+      `GitHub answered with a pull request of ${where} andon cannot read: ${issue.path.join('.')} ${issue.message}`,
+      {
+        code: 'Unavailable',
+        retryable: true,
+      },
+    );
   }
   return parsed.data;
 }
