@@ -21,6 +21,7 @@ import type {
 } from '../../src/agents/agent';
 import type { SessionClient, TimelineEvent } from '../../src/client';
 import { approveUpdate } from '../../src/protocol/messages';
+import { GitHubServer } from '../support/github-server';
 import { startHarness, type Harness } from '../support/harness';
 
 const T = { timeoutMs: 60_000 };
@@ -96,6 +97,8 @@ let remote: string;
 let base: string;
 let agent: EditingAgent;
 let h: Harness;
+let github: GitHubServer;
+const TOKEN = 'ghp_test_token_for_the_loopback';
 
 beforeAll(async () => {
   root = mkdtempSync(path.join(tmpdir(), 'andon-code-'));
@@ -108,17 +111,29 @@ beforeAll(async () => {
   git(work, 'add', '-A');
   git(work, 'commit', '-q', '-m', 'initial');
   execFileSync('git', ['clone', '-q', '--bare', work, remote]);
+  // "GitHub": the same repository as acme/app, cloned through the worker's cloneUrl template, and a loopback REST API.
+  execFileSync('git', ['clone', '-q', '--bare', work, path.join(root, 'github', 'acme', 'app.git')]);
+  github = await GitHubServer.start({ token: TOKEN, repos: ['acme/app'] });
   base = git(remote, 'rev-parse', 'main');
   agent = new EditingAgent();
-  h = await startHarness({
-    agent,
-    dataDir: path.join(root, 'worker-a'),
-    workspace: { allowedGitSources: [path.join(root, 'remotes')] },
-  });
+  h = await startHarness({ agent, ...workerPlace('worker-a') });
 });
+
+/** A worker's own disk, and its GitHub settings: the token only in its environment. */
+function workerPlace(dataDir: string) {
+  return {
+    dataDir: path.join(root, dataDir),
+    workspace: {
+      allowedGitSources: [path.join(root, 'remotes')],
+      github: { cloneUrl: path.join(root, 'github', '{owner}', '{repo}.git'), apiUrl: github.apiUrl },
+    },
+    env: { ...process.env, GITHUB_TOKEN: TOKEN },
+  };
+}
 
 afterAll(async () => {
   await h?.close();
+  await github?.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -217,7 +232,7 @@ it('another worker with its own disk rebuilds the tree from the recorded patch a
   const pathA = agent.seen.find((c) => c.what === 'step:Fix app.js' && c.workspace?.path.includes('worker-a'))?.workspace?.path;
   expect(pathA).toBeDefined();
   await h.stopWorker();
-  await h.startWorker(agent, { dataDir: path.join(root, 'worker-b'), workspace: { allowedGitSources: [path.join(root, 'remotes')] } });
+  await h.startWorker(agent, workerPlace('worker-b'));
   try {
     await session.resume({ by: 'test:lead' });
     const outcome = await session.result(T);
@@ -270,4 +285,45 @@ it('a rejected change set completes the session without publishing it', async ()
   expect(outcome.state).toBe('completed');
   expect(outcome.reason).toBe('change set rejected by test:lead: not this way; not published');
   expect(() => git(remote, 'rev-parse', '--verify', '-q', `refs/heads/andon/${session.id}`)).toThrow();
+});
+
+describe('pull requests', () => {
+  const ghRemote = () => path.join(root, 'github', 'acme', 'app.git');
+
+  it('opens exactly one pull request for a GitHub source, even when GitHub first rate-limits the call', async () => {
+    github.fail({ route: 'createPull', times: 1, secondaryRateLimit: { retryAfter: 1 } });
+    const session = await h.andon.session({ prompt: 'fix it on github', title: 'Fix the bug in app.js', source: { github: 'acme/app' } });
+    await session.waitFor('awaitingPlanApproval', T);
+    await session.approve({ by: 'test:lead' });
+    const outcome = await session.result(T);
+    const id = session.id;
+    expect(outcome.pullRequest).toMatchObject({ url: expect.stringContaining('/acme/app/pull/'), title: 'Fix the bug in app.js' });
+    expect(outcome.pullRequest?.description).toContain('2 files changed, +2 -1');
+    const pulls = github.pulls('acme', 'app').filter((p) => p.head === `acme:andon/${id}`);
+    expect(pulls).toHaveLength(1);
+    expect(pulls[0]).toMatchObject({ base: 'main', title: 'Fix the bug in app.js', state: 'open', draft: false });
+    // The rate-limited attempt was retried, not given up.
+    expect(github.requests.filter((r) => r.route === 'createPull' && r.status === 403)).toHaveLength(1);
+    expect(outcome.outputs.map((o) => o.type)).toEqual(['changeSet', 'pullRequest']);
+    const view = await session.info();
+    expect(view.workspace).toMatchObject({ source: 'github:acme/app', branch: 'main', published: { branch: `andon/${id}`, pullRequest: { url: pulls[0] && expect.stringContaining(`/pull/${pulls[0].number}`) } } });
+    const { events } = await session.timeline();
+    expect(events.filter((e) => e.type === 'changesPublished')).toHaveLength(1);
+    expect(git(ghRemote(), 'rev-list', '--count', `main..andon/${id}`)).toBe('1');
+    // The token never reaches the session's history.
+    const history = JSON.stringify(await h.client.workflow.getHandle(id).fetchHistory());
+    expect(history).not.toContain(TOKEN);
+  });
+
+  it('fails with the reason, keeping the change set, when GitHub refuses the pull request for good', async () => {
+    github.fail({ route: 'createPull', times: 1, status: 422, message: 'Validation Failed' });
+    const session = await h.andon.session({ prompt: 'github says no', source: { github: 'acme/app' } });
+    await session.waitFor('awaitingPlanApproval', T);
+    await session.approve({ by: 'test:lead' });
+    const view = await ended(session);
+    expect(view.state).toBe('failed');
+    expect(view.reason).toMatch(/cannot open a pull request for github:acme\/app/);
+    expect(view.outputs.map((o) => o.type)).toEqual(['changeSet']);
+    expect(github.pulls('acme', 'app').filter((p) => p.head === `acme:andon/${session.id}`)).toHaveLength(0);
+  });
 });
