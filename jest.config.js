@@ -1,13 +1,17 @@
-/** Packages published as ES modules only (`"type": "module"` with no `require` export). */
-const ESM_ONLY = '(?:ai|@ai-sdk/[^/]+|@workflow/serde|commander)';
+/**
+ * Packages published as ES modules only (`"type": "module"` with no `require` export): the AI SDK,
+ * commander, and Octokit with the small packages it imports (universal-user-agent,
+ * before-after-hook, content-type; its json-with-bigint has a CommonJS twin).
+ */
+const ESM_ONLY = '(?:ai|@ai-sdk/[^/]+|@workflow/serde|commander|@octokit/[^/]+|universal-user-agent|before-after-hook|content-type)';
 
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
   transform: {
     '^.+\\.tsx?$': ['@swc/jest'],
-    // The AI SDK ships ES modules only. Plain Node >= 22.12 require()s them, but jest's module
-    // runtime does so only under --experimental-vm-modules; swc compiles these few packages to
+    // The AI SDK and Octokit ship ES modules only. Plain Node >= 22.12 require()s them, but jest's
+    // module runtime does so only under --experimental-vm-modules; swc compiles these few packages to
     // CommonJS for the tests instead (docs/runtime.md). Keep this list and the one below in step.
     [`/node_modules/${ESM_ONLY}/.+\\.js$`]: ['@swc/jest'],
   },

@@ -22,4 +22,12 @@ export default defineConfig({
   // agents: { mine: { module: './agents/mine.js', options: {} } },
   // defaultAgent: 'runbook',
   sessions: { followUpWindow: '1h', requirePlanApproval: true },
+  // Code sessions (docs/code-sessions.md): which repositories this worker may work on. The GitHub
+  // token is read from the environment variable `github.tokenEnv` names (GITHUB_TOKEN), never from here.
+  // workspace: {
+  //   allowedGitHub: ['my-org'],                  // empty: any owner
+  //   allowedGitSources: ['/srv/git/', 'https://git.example.com/'],  // empty: git sources refused
+  //   github: { tokenEnv: 'GITHUB_TOKEN' },
+  //   limits: { maxChangeBytes: 262144 },
+  // },
 });

@@ -63,6 +63,8 @@ async function main(): Promise<void> {
       taskQueue: config.taskQueue,
       agents,
       memory,
+      workspace: config.workspace,
+      dataDir: config.dataDir,
       notifiers: slack && andon ? { slack: slackNotifier(slack, andon, target.namespace, server) } : undefined,
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivityTaskExecutions,

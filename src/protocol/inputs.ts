@@ -17,6 +17,8 @@ export const ApproveInput = z.object({
   planId: z.string().min(1).optional(),
   /** The content hash of the plan the approver saw (view.plan.hash); a changed plan is refused as stale. */
   planHash: z.string().min(1).optional(),
+  /** A change set awaiting approval: the hash of the change the approver saw (view.workspace.changeSetHash). */
+  changeSetHash: z.string().min(1).optional(),
   by: Actor.optional(),
   comment: z.string().max(4_000).optional(),
 });

@@ -15,6 +15,8 @@ export const SESSION_STATES = [
   'awaitingPlanApproval',
   'awaitingUserFeedback',
   'inProgress',
+  /** A code session's change set awaits approval before it is published (publish.approveChanges). */
+  'awaitingChangeApproval',
   'paused',
   'completed',
   'failed',
@@ -293,6 +295,11 @@ export const WorkspaceView = z.object({
   baseCommit: z.string(),
   /** The change so far, file by file (empty before the first change). */
   changes: z.array(ChangedFile).default([]),
+  /**
+   * A fingerprint of the cumulative change (its unified diff): an approval of the change set may
+   * name it (`approve { changeSetHash }`), and a change that moved on since is refused as stale.
+   */
+  changeSetHash: z.string().optional(),
   /** The branch the change was pushed to, its head commit, and the pull request, once published. */
   published: z
     .object({ branch: z.string(), commit: z.string(), pullRequest: z.object({ url: z.string(), title: z.string() }).optional() })
@@ -538,6 +545,16 @@ export const TimelineEvent = z.discriminatedUnion('type', [
     deletions: z.number().int().nonnegative(),
     pullRequest: PullRequest.optional(),
   }),
+  /** A code session's change set was approved for publishing (the last of the required approvals). */
+  z.object({
+    ...eventBase,
+    type: z.literal('changesApproved'),
+    changeSetHash: z.string(),
+    by: z.string(),
+    comment: z.string().optional(),
+  }),
+  /** A code session's change set was rejected: the session completes without publishing it. */
+  z.object({ ...eventBase, type: z.literal('changesRejected'), changeSetHash: z.string(), by: z.string(), reason: z.string() }),
   /** An alert notification reached the session (the first, a re-delivery, a repeat, or the resolve). */
   z.object({
     ...eventBase,

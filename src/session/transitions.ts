@@ -16,9 +16,11 @@ export const TRANSITIONS: Readonly<Record<SessionState, readonly SessionState[]>
   awaitingPlanApproval: ['inProgress', 'planning', 'paused', 'cancelled', 'failed'],
   // From inProgress: a step failed and the person chooses retry, skip or abort.
   awaitingUserFeedback: ['planning', 'inProgress', 'paused', 'cancelled', 'failed'],
-  inProgress: ['completed', 'awaitingUserFeedback', 'paused', 'failed', 'cancelled'],
+  inProgress: ['completed', 'awaitingUserFeedback', 'awaitingChangeApproval', 'paused', 'failed', 'cancelled'],
+  // A code session's change set awaits approval: approved → inProgress (publishing), rejected → completed unpublished.
+  awaitingChangeApproval: ['inProgress', 'completed', 'paused', 'cancelled', 'failed'],
   // Resume returns to the state the session was paused in.
-  paused: ['planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'cancelled', 'failed'],
+  paused: ['planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'awaitingChangeApproval', 'cancelled', 'failed'],
   completed: [],
   failed: [],
   cancelled: [],
@@ -30,14 +32,14 @@ export function canTransition(from: SessionState, to: SessionState): boolean {
 
 /** The operations a caller can ask for, and the states in which each is accepted. */
 export const OPERATION_STATES = {
-  approve: ['awaitingPlanApproval'],
-  reject: ['awaitingPlanApproval'],
-  pause: ['planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress'],
+  approve: ['awaitingPlanApproval', 'awaitingChangeApproval'],
+  reject: ['awaitingPlanApproval', 'awaitingChangeApproval'],
+  pause: ['planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'awaitingChangeApproval'],
   resume: ['paused'],
-  cancel: ['queued', 'planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'paused'],
+  cancel: ['queued', 'planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'awaitingChangeApproval', 'paused'],
   // Chat is accepted in every live state, and in `completed` while the follow-up window is open.
-  send: ['queued', 'planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'paused', 'completed'],
-  ask: ['queued', 'planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'paused', 'completed'],
+  send: ['queued', 'planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'awaitingChangeApproval', 'paused', 'completed'],
+  ask: ['queued', 'planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'awaitingChangeApproval', 'paused', 'completed'],
 } as const satisfies Record<string, readonly SessionState[]>;
 export type Operation = keyof typeof OPERATION_STATES;
 

@@ -141,6 +141,8 @@ export function statusLine(view: SessionView, facts?: SessionFacts): string {
       const running = step ? `step ${index + 1}/${plan.steps.length}: ${escapeText(step.title)}` : 'wrapping up';
       return `:gear: *Running* ${running}.${approvedBy}${view.pauseRequested ? ' Pausing after this step.' : ''}`;
     }
+    case 'awaitingChangeApproval':
+      return ':mag: *The change set awaits approval* before it is published.';
     case 'paused':
       return `:double_vertical_bar: *Paused*${facts?.pausedBy ? ` by ${who(facts.pausedBy)}` : ''}.${approvedBy}`;
     case 'completed': {
@@ -189,6 +191,7 @@ function plainStatus(view: SessionView): string {
     awaitingPlanApproval: 'the plan awaits approval',
     awaitingUserFeedback: 'the agent has a question',
     inProgress: 'running',
+    awaitingChangeApproval: 'the change set awaits approval',
     paused: 'paused',
     completed: 'done',
     failed: 'failed',
