@@ -18,7 +18,9 @@ export default defineConfig({
   },
   // The runbook agent (runbooks/, with the local demo scenario under demo/). The scripted demo agent: { kind: 'scripted', script: 'scripts/demo.json' }.
   backend: { kind: 'runbook' },
-  // More agents by name, chosen per session (`agent: 'mine'`) or per webhook route (docs/agents.md):
+  // More agents by name, chosen per session (`agent: 'mine'`) or per webhook route (docs/agents.md).
+  // `scripted` plays scripts/demo.json, whose code scenario fixes the demo repository (`npm start` prints how):
+  agents: { scripted: { kind: 'scripted' } },
   // agents: { mine: { module: './agents/mine.js', options: {} } },
   // defaultAgent: 'runbook',
   sessions: { followUpWindow: '1h', requirePlanApproval: true },
