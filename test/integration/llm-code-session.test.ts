@@ -33,7 +33,15 @@ it('edits and tests under the plan’s grants, reviews an ungranted write, and p
   const edit = { path: 'src/discount.js', oldText: 'itemCount > BULK_MIN_ITEMS', newText: 'itemCount >= BULK_MIN_ITEMS' };
   const tests = { argv: ['node', 'test.js'] };
   h.script(
-    planReply([{ title: 'Fix the bulk discount threshold', tools: [{ tool: 'editFile', arguments: edit }, { tool: 'runCommand', arguments: tests }] }]),
+    planReply([
+      {
+        title: 'Fix the bulk discount threshold',
+        tools: [
+          { tool: 'editFile', arguments: edit },
+          { tool: 'runCommand', arguments: tests },
+        ],
+      },
+    ]),
     toolCallReply('editFile', edit),
     toolCallReply('runCommand', tests),
     toolCallReply('writeFile', { path: 'CHANGELOG.md', content: '- bulk discount from 10 items\n' }),

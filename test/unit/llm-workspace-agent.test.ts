@@ -41,7 +41,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(tree, { recursive: true, force: true }));
 
-const toolNames = (index: number) => (server.requests[index]!.body.tools ?? []).map((t) => (t as { function: { name: string } }).function.name);
+const toolNames = (index: number) =>
+  (server.requests[index]!.body.tools ?? []).map((t) => (t as { function: { name: string } }).function.name);
 
 describe('the LLM agent in a code session', () => {
   it('offers the workspace tools only with a working tree, and tells the planner which change files', async () => {
@@ -52,7 +53,9 @@ describe('the LLM agent in a code session', () => {
     await agent.turn({ ...facts, plan, step, previous: [], turn: 0, toolResults: [] }, options());
     await agent.turn({ ...facts, sessionId: 's-code-2', plan, step, previous: [], turn: 0, toolResults: [], workspace }, options());
     expect(toolNames(before)).not.toContain('editFile');
-    expect(toolNames(before + 1)).toEqual(expect.arrayContaining(['listFiles', 'searchFiles', 'readFile', 'editFile', 'applyPatch', 'writeFile', 'runCommand']));
+    expect(toolNames(before + 1)).toEqual(
+      expect.arrayContaining(['listFiles', 'searchFiles', 'readFile', 'editFile', 'applyPatch', 'writeFile', 'runCommand']),
+    );
     const system = textOf(server.requests[before + 1]!.body.messages[0]!.content);
     expect(system).toContain('- editFile (changes files: grant each call in the step that makes it)');
     expect(system).not.toContain('- readFile (changes files');
@@ -71,7 +74,12 @@ describe('the LLM agent in a code session', () => {
   });
 
   it('runs the model’s edit in the tree, and refuses workspace tools without one', async () => {
-    const call = { id: 'call-1', tool: 'editFile', risky: false, arguments: { path: 'src/discount.js', oldText: 'itemCount > BULK_MIN_ITEMS', newText: 'itemCount >= BULK_MIN_ITEMS' } };
+    const call = {
+      id: 'call-1',
+      tool: 'editFile',
+      risky: false,
+      arguments: { path: 'src/discount.js', oldText: 'itemCount > BULK_MIN_ITEMS', newText: 'itemCount >= BULK_MIN_ITEMS' },
+    };
     expect(await agent.runTool({ sessionId: 's-code', stepId: 'st-1', call, workspace }, options())).toEqual({
       status: 'ok',
       output: expect.stringMatching(/^edited src\/discount\.js at line \d+/),
@@ -90,15 +98,33 @@ describe('the LLM agent in a code session', () => {
 
   it('gives the model the tool result of a read on its next turn', async () => {
     server.enqueue(toolCallReply('readFile', { path: 'src/discount.js' }, 'call-r'), { text: 'Read it.' });
-    const step = { id: 'st-2', index: 0, title: 'Read', description: '', tools: [{ tool: 'readFile', arguments: { path: 'src/discount.js' } }] };
+    const step = {
+      id: 'st-2',
+      index: 0,
+      title: 'Read',
+      description: '',
+      tools: [{ tool: 'readFile', arguments: { path: 'src/discount.js' } }],
+    };
     const plan = { id: 'p-2', steps: [step] };
-    const first = await agent.turn({ ...facts, sessionId: 's-read', plan, step, previous: [], turn: 0, toolResults: [], workspace }, options());
+    const first = await agent.turn(
+      { ...facts, sessionId: 's-read', plan, step, previous: [], turn: 0, toolResults: [], workspace },
+      options(),
+    );
     expect(first.toolCalls).toEqual([{ id: 'call-r', tool: 'readFile', arguments: { path: 'src/discount.js' }, risky: false }]);
     const ran = await agent.runTool({ sessionId: 's-read', stepId: 'st-2', call: first.toolCalls[0]!, workspace }, options());
     expect(ran.output).toContain('BULK_MIN_ITEMS');
     const before = server.requests.length;
     await agent.turn(
-      { ...facts, sessionId: 's-read', plan, step, previous: [], turn: 1, toolResults: [{ toolCallId: 'call-r', tool: 'readFile', status: 'ok', output: ran.output }], workspace },
+      {
+        ...facts,
+        sessionId: 's-read',
+        plan,
+        step,
+        previous: [],
+        turn: 1,
+        toolResults: [{ toolCallId: 'call-r', tool: 'readFile', status: 'ok', output: ran.output }],
+        workspace,
+      },
       options(),
     );
     const last = server.requests[before]!.body.messages.at(-1)!;

@@ -20,7 +20,11 @@ const tools = createTools(config);
 let tree: string;
 let outside: string;
 
-async function call(name: string, args: Record<string, unknown>, where: { workspace?: string } = { workspace: tree }): Promise<{ ok: boolean; output: string }> {
+async function call(
+  name: string,
+  args: Record<string, unknown>,
+  where: { workspace?: string } = { workspace: tree },
+): Promise<{ ok: boolean; output: string }> {
   const { workspace } = where;
   const tool = tools.get(name) as AgentTool;
   const check = checkArguments(tool, name, args);
@@ -94,7 +98,9 @@ describe('the tools of code sessions', () => {
     ]);
     expect((await call('searchFiles', { pattern: 'repositoryformatversion' })).output).toMatch(/^0 matching lines/);
     writeFileSync(path.join(tree, 'many.txt'), 'x\n'.repeat(10));
-    expect((await call('searchFiles', { pattern: '^x$', path: 'many.txt' })).output).toMatch(/^10 matching lines in 1 file searched; the first 3 shown\n/);
+    expect((await call('searchFiles', { pattern: '^x$', path: 'many.txt' })).output).toMatch(
+      /^10 matching lines in 1 file searched; the first 3 shown\n/,
+    );
     expect(await call('searchFiles', { pattern: '(a)\\1' })).toEqual({ ok: false, output: expect.stringContaining('RE2') });
   });
 
@@ -146,7 +152,10 @@ describe('the tools of code sessions', () => {
       '-# shop',
       '',
     ].join('\n');
-    expect(await call('applyPatch', { patch })).toEqual({ ok: true, output: 'applied: changed src/cart.js, created src/new.js, deleted README.md' });
+    expect(await call('applyPatch', { patch })).toEqual({
+      ok: true,
+      output: 'applied: changed src/cart.js, created src/new.js, deleted README.md',
+    });
     expect(readFileSync(path.join(tree, 'src/cart.js'), 'utf8')).toContain('a + 3');
     expect(readFileSync(path.join(tree, 'src/new.js'), 'utf8')).toBe('module.exports = 42;\n');
     expect(existsSync(path.join(tree, 'README.md'))).toBe(false);
@@ -167,21 +176,33 @@ describe('the tools of code sessions', () => {
       '+x',
       '',
     ].join('\n');
-    expect(await call('applyPatch', { patch: broken })).toEqual({ ok: false, output: expect.stringContaining('a hunk of src/lib/money.js does not apply') });
+    expect(await call('applyPatch', { patch: broken })).toEqual({
+      ok: false,
+      output: expect.stringContaining('a hunk of src/lib/money.js does not apply'),
+    });
     expect(readFileSync(path.join(tree, 'src/cart.js'), 'utf8')).toContain('a + 3');
     expect(await call('applyPatch', { patch: 'not a diff' })).toEqual({ ok: false, output: expect.stringContaining('changes no file') });
   });
 
   it('creates files (and folders), and overwrites only when told to', async () => {
-    expect(await call('writeFile', { path: 'test/cart.test.js', content: 'ok\n' })).toEqual({ ok: true, output: 'created test/cart.test.js (3 bytes)' });
+    expect(await call('writeFile', { path: 'test/cart.test.js', content: 'ok\n' })).toEqual({
+      ok: true,
+      output: 'created test/cart.test.js (3 bytes)',
+    });
     expect(readFileSync(path.join(tree, 'test/cart.test.js'), 'utf8')).toBe('ok\n');
-    expect(await call('writeFile', { path: 'test/cart.test.js', content: 'again\n' })).toEqual({ ok: false, output: expect.stringContaining('exists') });
+    expect(await call('writeFile', { path: 'test/cart.test.js', content: 'again\n' })).toEqual({
+      ok: false,
+      output: expect.stringContaining('exists'),
+    });
     expect(await call('writeFile', { path: 'test/cart.test.js', content: 'again\n', overwrite: true })).toMatchObject({ ok: true });
   });
 
   it('runs allowed commands in the tree, and refuses others', async () => {
     expect(await call('runCommand', { argv: ['node', 'test.js'] })).toEqual({ ok: true, output: '$ node test.js\nexit 0\nok 1 - total' });
-    expect(await call('runCommand', { argv: ['node', 'test.js', '3'] })).toMatchObject({ ok: false, output: expect.stringContaining('exit 3') });
+    expect(await call('runCommand', { argv: ['node', 'test.js', '3'] })).toMatchObject({
+      ok: false,
+      output: expect.stringContaining('exit 3'),
+    });
     writeFileSync(path.join(tree, 'pwd.js'), 'process.stdout.write(process.cwd())');
     expect(await call('runCommand', { argv: ['node', 'pwd.js'] })).toMatchObject({
       output: expect.stringContaining(path.basename(tree)),
@@ -204,8 +225,14 @@ describe('confinement to the working tree', () => {
 
   it.each(escapes)('refuses %s for reading and for writing', async (where, reason) => {
     expect(await call('readFile', { path: where })).toEqual({ ok: false, output: expect.stringContaining(reason) });
-    expect(await call('writeFile', { path: where, content: 'x', overwrite: true })).toEqual({ ok: false, output: expect.stringContaining(reason) });
-    expect(await call('editFile', { path: where, oldText: 'a', newText: 'b' })).toEqual({ ok: false, output: expect.stringContaining(reason) });
+    expect(await call('writeFile', { path: where, content: 'x', overwrite: true })).toEqual({
+      ok: false,
+      output: expect.stringContaining(reason),
+    });
+    expect(await call('editFile', { path: where, oldText: 'a', newText: 'b' })).toEqual({
+      ok: false,
+      output: expect.stringContaining(reason),
+    });
     expect(await call('listFiles', { path: where })).toEqual({ ok: false, output: expect.stringContaining(reason) });
     expect(await call('searchFiles', { pattern: 'x', path: where })).toEqual({ ok: false, output: expect.stringContaining(reason) });
   });
@@ -215,7 +242,10 @@ describe('confinement to the working tree', () => {
     symlinkSync(outside, path.join(tree, 'out'));
     symlinkSync(path.join(outside, 'missing.txt'), path.join(tree, 'dangling.txt'));
     symlinkSync(path.join(tree, '.git'), path.join(tree, 'gitdir'));
-    expect(await call('readFile', { path: 'etc/passwd' })).toEqual({ ok: false, output: expect.stringContaining('a symbolic link leads outside') });
+    expect(await call('readFile', { path: 'etc/passwd' })).toEqual({
+      ok: false,
+      output: expect.stringContaining('a symbolic link leads outside'),
+    });
     expect(await call('readFile', { path: 'out/secret.txt' })).toEqual({ ok: false, output: expect.stringContaining('outside') });
     expect(await call('writeFile', { path: 'out/new.txt', content: 'x' })).toMatchObject({ ok: false });
     expect(await call('writeFile', { path: 'dangling.txt', content: 'x', overwrite: true })).toEqual({

@@ -34,7 +34,11 @@ afterEach(() => rmSync(tree, { recursive: true, force: true }));
 
 function toPlan(result: PlanResult): Plan {
   if (result.kind !== 'plan') throw new Error(`expected a plan, got ${result.kind}`);
-  return { id: 'p-1', title: result.title, steps: result.steps.map((s, index) => ({ id: `p-1-s${index}`, index, title: s.title, description: s.description })) };
+  return {
+    id: 'p-1',
+    title: result.title,
+    steps: result.steps.map((s, index) => ({ id: `p-1-s${index}`, index, title: s.title, description: s.description })),
+  };
 }
 
 async function codePlan(): Promise<Plan> {
@@ -42,7 +46,9 @@ async function codePlan(): Promise<Plan> {
 }
 
 const step = (plan: Plan, index: number, attempt = 1) =>
-  agent.executeStep({ ...facts, plan, step: plan.steps[index]!, previous: [], workspace }, options(attempt)).then((r) => StepResult.parse(r));
+  agent
+    .executeStep({ ...facts, plan, step: plan.steps[index]!, previous: [], workspace }, options(attempt))
+    .then((r) => StepResult.parse(r));
 
 describe('the scripted code scenario', () => {
   it('plans reproduce, fix, verify in a code session, and the incident without a tree', async () => {
@@ -62,7 +68,12 @@ describe('the scripted code scenario', () => {
     const reproduced = await step(plan, 0);
     expect(reproduced.title).toBe('2 of 6 checkout tests fail');
     expect(reproduced.artifacts).toEqual([
-      { type: 'bashOutput', command: 'node test.js', exitCode: 1, output: expect.stringContaining('not ok 4 - an order of exactly 10 items gets the bulk discount') },
+      {
+        type: 'bashOutput',
+        command: 'node test.js',
+        exitCode: 1,
+        output: expect.stringContaining('not ok 4 - an order of exactly 10 items gets the bulk discount'),
+      },
     ]);
 
     const fixed = await step(plan, 1);
@@ -106,15 +117,21 @@ describe('the scripted code scenario', () => {
     await expect(escaping.executeStep({ ...request, workspace }, options())).rejects.toThrow(
       'step "Edit": cannot edit link/passwd: path "link/passwd" is refused: a symbolic link leads outside the working tree',
     );
-    await expect(escaping.executeStep(request, options())).rejects.toThrow('step "Edit" works in a working tree, but this session has no source');
+    await expect(escaping.executeStep(request, options())).rejects.toThrow(
+      'step "Edit" works in a working tree, but this session has no source',
+    );
   });
 
   it('checks the new step fields when the script loads', () => {
     const base = { name: 'x', defaultReply: 'ok', summary: 'done' };
-    expect(() => parseScript({ ...base, plans: [{ steps: [{ title: 't', run: [], result: { description: 'd' } }] }] })).toThrow(/plans\[0\]\.steps\[0\]\.run/);
+    expect(() => parseScript({ ...base, plans: [{ steps: [{ title: 't', run: [], result: { description: 'd' } }] }] })).toThrow(
+      /plans\[0\]\.steps\[0\]\.run/,
+    );
     expect(() =>
       parseScript({ ...base, plans: [{ steps: [{ title: 't', edits: [{ path: 'a', find: 'b' }], result: { description: 'd' } }] }] }),
     ).toThrow(/plans\[0\]\.steps\[0\]\.edits\[0\]\.replace/);
-    expect(() => parseScript({ ...base, plans: [{ steps: [{ title: 't', expect: 'maybe', result: { description: 'd' } }] }] })).toThrow(/expect/);
+    expect(() => parseScript({ ...base, plans: [{ steps: [{ title: 't', expect: 'maybe', result: { description: 'd' } }] }] })).toThrow(
+      /expect/,
+    );
   });
 });

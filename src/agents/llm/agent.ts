@@ -295,7 +295,10 @@ export class LlmAgent implements Agent {
 
   private toolCatalogue(request: { workspace?: WorkspaceFacts }): string {
     const tools = [...this.toolsFor(request).values()].map((t) => {
-      const marks = [t.changesFiles ? 'changes files: grant each call in the step that makes it' : '', t.risky ? 'risky: always reviewed' : ''];
+      const marks = [
+        t.changesFiles ? 'changes files: grant each call in the step that makes it' : '',
+        t.risky ? 'risky: always reviewed' : '',
+      ];
       const marked = marks.filter(Boolean).join('; ');
       return `- ${t.name}${marked ? ` (${marked})` : ''}: ${t.description}`;
     });

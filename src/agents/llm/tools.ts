@@ -107,7 +107,12 @@ export function createTools(config: LlmBackendConfig): Map<string, AgentTool> {
     };
   }
 
-  async function command(argv: string[], timeoutMs: number, context: ToolContext, cwd = path.resolve(d.workdir)): Promise<{ ok: boolean; output: string }> {
+  async function command(
+    argv: string[],
+    timeoutMs: number,
+    context: ToolContext,
+    cwd = path.resolve(d.workdir),
+  ): Promise<{ ok: boolean; output: string }> {
     const result = await runCommand(argv, {
       cwd,
       timeoutMs,
@@ -126,7 +131,8 @@ export function createTools(config: LlmBackendConfig): Map<string, AgentTool> {
 
   const seen = new Set<string>();
   for (const t of tools) {
-    if (seen.has(t.name)) throw new Error(`invalid configuration: backend.commands.${t.name}: "${t.name}" is the name of a built-in tool; choose another`);
+    if (seen.has(t.name))
+      throw new Error(`invalid configuration: backend.commands.${t.name}: "${t.name}" is the name of a built-in tool; choose another`);
     seen.add(t.name);
   }
   for (const name of config.risky) {

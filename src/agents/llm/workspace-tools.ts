@@ -145,7 +145,8 @@ export function createWorkspaceTools(config: LlmBackendConfig, run: CommandRunne
         const all = text.split(/\r?\n/);
         if (all.length > 1 && all[all.length - 1] === '') all.pop();
         const last = Math.min(endLine ?? all.length, all.length);
-        if (startLine > Math.max(all.length, 1)) return { ok: false, output: `${file} has ${all.length} lines; startLine ${startLine} is past its end` };
+        if (startLine > Math.max(all.length, 1))
+          return { ok: false, output: `${file} has ${all.length} lines; startLine ${startLine} is past its end` };
         const shown: string[] = [];
         let size = 0;
         let line = startLine;
@@ -178,7 +179,8 @@ export function createWorkspaceTools(config: LlmBackendConfig, run: CommandRunne
         const text = await readTextFile(real, file, limits.maxFileBytes);
         const count = occurrences(text, oldText);
         if (count === 0) return { ok: false, output: `oldText does not occur in ${file}: read the file and copy the text exactly` };
-        if (count > 1) return { ok: false, output: `oldText occurs ${count} times in ${file}: include more surrounding lines so it occurs once` };
+        if (count > 1)
+          return { ok: false, output: `oldText occurs ${count} times in ${file}: include more surrounding lines so it occurs once` };
         if (oldText === newText) return { ok: false, output: 'oldText and newText are the same: nothing to change' };
         const index = text.indexOf(oldText);
         await writeFile(real, text.slice(0, index) + newText + text.slice(index + oldText.length));
@@ -190,7 +192,13 @@ export function createWorkspaceTools(config: LlmBackendConfig, run: CommandRunne
       name: 'applyPatch',
       description:
         'Change files of the working tree with a unified diff (as git diff writes it: ---/+++ headers, @@ hunks; /dev/null creates or deletes a file). All or nothing: if any hunk does not apply, no file changes. Changes files.',
-      input: z.object({ patch: z.string().min(1).max(limits.maxWriteBytes).describe('the unified diff, paths relative to the root (a/ and b/ prefixes allowed)') }),
+      input: z.object({
+        patch: z
+          .string()
+          .min(1)
+          .max(limits.maxWriteBytes)
+          .describe('the unified diff, paths relative to the root (a/ and b/ prefixes allowed)'),
+      }),
       risky: false,
       workspace: true,
       changesFiles: true,
@@ -212,7 +220,8 @@ export function createWorkspaceTools(config: LlmBackendConfig, run: CommandRunne
         const real = confineToTree(treeOf(context), file);
         const existing = await statOrUndefined(real);
         if (existing?.isDirectory()) return { ok: false, output: `${file} is a folder` };
-        if (existing && !overwrite) return { ok: false, output: `${file} exists: use editFile or applyPatch to change it, or overwrite: true` };
+        if (existing && !overwrite)
+          return { ok: false, output: `${file} exists: use editFile or applyPatch to change it, or overwrite: true` };
         await mkdir(path.dirname(real), { recursive: true });
         await writeFile(real, content);
         return { ok: true, output: `${existing ? 'replaced' : 'created'} ${file} (${Buffer.byteLength(content)} bytes)` };
@@ -236,7 +245,11 @@ export function createWorkspaceTools(config: LlmBackendConfig, run: CommandRunne
 }
 
 /** Runs an allowed command in the runbook sandbox (process group, timeout, output cap): tools.ts provides it. */
-export type CommandRunner = (argv: string[], where: { cwd: string; timeoutMs: number }, context: ToolContext) => Promise<{ ok: boolean; output: string }>;
+export type CommandRunner = (
+  argv: string[],
+  where: { cwd: string; timeoutMs: number },
+  context: ToolContext,
+) => Promise<{ ok: boolean; output: string }>;
 
 function treeOf(context: ToolContext): string {
   if (!context.workspace) throw new NotAllowedError('this session has no working tree (it has no source): workspace tools cannot run');
@@ -389,18 +402,29 @@ async function applyDiff(tree: string, patch: string, maxFileBytes: number): Pro
     const to = diffPath(filePatch.newFileName);
     const label = to ?? from ?? `file ${i + 1}`;
     if (filePatch.isBinary) return { ok: false, output: `${label}: binary patches cannot be applied; nothing was changed` };
-    if (from === undefined && to === undefined) return { ok: false, output: `file ${i + 1} of the patch names no file; nothing was changed` };
+    if (from === undefined && to === undefined)
+      return { ok: false, output: `file ${i + 1} of the patch names no file; nothing was changed` };
     const fromReal = from === undefined ? undefined : confineToTree(tree, from);
     const toReal = to === undefined ? undefined : confineToTree(tree, to);
     const source = fromReal === undefined ? '' : await current(fromReal, from!);
-    if (fromReal !== undefined && source === null) return { ok: false, output: `${from} does not exist in the working tree; nothing was changed` };
+    if (fromReal !== undefined && source === null)
+      return { ok: false, output: `${from} does not exist in the working tree; nothing was changed` };
     if (fromReal === undefined && toReal !== undefined && (await current(toReal, to!)) !== null)
       return { ok: false, output: `${to} already exists, but the patch creates it; nothing was changed` };
     const result = filePatch.hunks.length === 0 ? source! : applyUnifiedDiff(source!, filePatch);
-    if (result === false) return { ok: false, output: `a hunk of ${label} does not apply (the file differs from the patch's context); nothing was changed` };
+    if (result === false)
+      return { ok: false, output: `a hunk of ${label} does not apply (the file differs from the patch's context); nothing was changed` };
     if (fromReal !== undefined && toReal !== fromReal) after.set(fromReal, { shown: from!, content: null });
     if (toReal !== undefined) after.set(toReal, { shown: to!, content: result });
-    summary.push(to === undefined ? `deleted ${from}` : from === undefined ? `created ${to}` : from !== to ? `renamed ${from} to ${to}` : `changed ${to}`);
+    summary.push(
+      to === undefined
+        ? `deleted ${from}`
+        : from === undefined
+          ? `created ${to}`
+          : from !== to
+            ? `renamed ${from} to ${to}`
+            : `changed ${to}`,
+    );
   }
   for (const [real, { content }] of after) {
     if (content === null) await rm(real, { force: true });

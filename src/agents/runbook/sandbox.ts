@@ -52,7 +52,8 @@ export function confineToTree(tree: string, relative: string): string {
     throw new NotAllowedError(`path ${JSON.stringify(relative)} is refused: ${why}`);
   };
   if (relative.includes('\0')) refuse('it contains a NUL character');
-  if (path.isAbsolute(relative) || path.win32.isAbsolute(relative)) refuse('expected a path relative to the working tree, not an absolute one');
+  if (path.isAbsolute(relative) || path.win32.isAbsolute(relative))
+    refuse('expected a path relative to the working tree, not an absolute one');
   const segments = relative.split(/[\\/]+/).filter((part) => part !== '' && part !== '.');
   if (segments.includes('..')) refuse('".." may not leave the working tree');
   if (segments.some(isGitDir)) refuse('the .git directory belongs to the workspace, not to the agent');

@@ -149,7 +149,11 @@ export class ScriptedAgent implements Agent {
       env: idempotencyEnv({ sessionId: request.sessionId, stepId: request.step.id, attempt: options.attempt }),
     });
     const command = argv.join(' ');
-    const status = result.spawnError ? `could not start: ${result.spawnError}` : result.timedOut ? `timed out after ${step.timeoutMs} ms` : '';
+    const status = result.spawnError
+      ? `could not start: ${result.spawnError}`
+      : result.timedOut
+        ? `timed out after ${step.timeoutMs} ms`
+        : '';
     const artifact: Artifact = {
       type: 'bashOutput',
       command,
@@ -242,19 +246,12 @@ async function applyEdit(tree: string, edit: ScriptedEdit, stepTitle: string): P
   const fail = (why: string): never => {
     throw new AgentError(`step "${stepTitle}": cannot edit ${edit.path}: ${why}`, { retryable: false, code: 'StepFailed' });
   };
-  let real = '';
-  try {
-    real = confineToTree(tree, edit.path);
-  } catch (error) {
-    if (error instanceof NotAllowedError) fail(error.message);
-    throw error;
-  }
-  let text = '';
-  try {
-    text = await readFile(real, 'utf8');
-  } catch (error) {
-    fail((error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file in the working tree' : (error as Error).message);
-  }
+  const real = await Promise.resolve()
+    .then(() => confineToTree(tree, edit.path))
+    .catch((error: unknown) => (error instanceof NotAllowedError ? fail(error.message) : Promise.reject(error)));
+  const text = await readFile(real, 'utf8').catch((error: NodeJS.ErrnoException) =>
+    fail(error.code === 'ENOENT' ? 'no such file in the working tree' : error.message),
+  );
   const found = count(text, edit.find);
   // Already done: `replace` is there once and `find` only where `replace` itself holds it.
   const done = count(text, edit.replace) === 1 && found === (edit.replace.includes(edit.find) ? 1 : 0);
