@@ -91,7 +91,7 @@ describe('the tools of code sessions', () => {
   it('searches text files with RE2, skipping binaries and .git, bounded in matches', async () => {
     const found = await call('searchFiles', { pattern: 'total' });
     expect(found.output.split('\n')).toEqual([
-      '3 matching lines in 4 files searched; 1 binary or larger than 1048576 bytes skipped',
+      '3 matching lines in 4 files searched; 1 skipped (binary, a symbolic link, or larger than 1048576 bytes)',
       'src/cart.js:2: const total = a + 1;',
       'src/cart.js:3: module.exports = { total };',
       'test.js:1: console.log("ok 1 - total"); process.exit(Number(process.argv[2] ?? 0));',
@@ -182,6 +182,12 @@ describe('the tools of code sessions', () => {
     });
     expect(readFileSync(path.join(tree, 'src/cart.js'), 'utf8')).toContain('a + 3');
     expect(await call('applyPatch', { patch: 'not a diff' })).toEqual({ ok: false, output: expect.stringContaining('changes no file') });
+  });
+
+  it('tells the model of file system errors without the tree’s place on the worker', async () => {
+    const failed = await call('writeFile', { path: 'README.md/inside.txt', content: 'x' });
+    expect(failed).toEqual({ ok: false, output: expect.stringMatching(/^(EEXIST|ENOTDIR): .*'\.\/README\.md/) });
+    expect(failed.output).not.toContain(tree);
   });
 
   it('creates files (and folders), and overwrites only when told to', async () => {

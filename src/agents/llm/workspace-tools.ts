@@ -7,6 +7,7 @@
  * that change files say so (`changesFiles`), so the planner knows which calls a plan must grant.
  * What they change is captured by the activity after the call, not here.
  */
+import { realpathSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { applyPatch as applyUnifiedDiff, parsePatch, type StructuredPatch } from 'diff';
@@ -35,7 +36,7 @@ const Glob = z
 export function createWorkspaceTools(config: LlmBackendConfig, run: CommandRunner): AgentTool[] {
   const limits = config.workspace.limits;
   const commands = config.workspace.commands;
-  return [
+  const tools: AgentTool[] = [
     {
       name: 'listFiles',
       description: `List the files of the working tree under a folder (one level, or every level with recursive or glob), at most ${limits.maxListEntries} entries; folders end with "/".`,
@@ -121,7 +122,7 @@ export function createWorkspaceTools(config: LlmBackendConfig, run: CommandRunne
         }
         const notes = [
           `${matches} matching line${matches === 1 ? '' : 's'} in ${scanned} file${scanned === 1 ? '' : 's'} searched`,
-          skipped ? `${skipped} binary or larger than ${limits.maxFileBytes} bytes skipped` : '',
+          skipped ? `${skipped} skipped (binary, a symbolic link, or larger than ${limits.maxFileBytes} bytes)` : '',
           matches > lines.length ? `the first ${lines.length} shown` : '',
           cut ? `stopped after ${bytes} bytes: narrow the path or the glob` : '',
         ].filter(Boolean);
@@ -242,6 +243,7 @@ export function createWorkspaceTools(config: LlmBackendConfig, run: CommandRunne
       },
     },
   ];
+  return tools.map((tool) => ({ ...tool, run: (args, context) => withoutTreePath(tool.run(args, context), context) }));
 }
 
 /** Runs an allowed command in the runbook sandbox (process group, timeout, output cap): tools.ts provides it. */
@@ -250,6 +252,35 @@ export type CommandRunner = (
   where: { cwd: string; timeoutMs: number },
   context: ToolContext,
 ) => Promise<{ ok: boolean; output: string }>;
+
+/**
+ * A file system error (ENOTDIR, EACCES, ...) reaches the model as the call's error: with the tree's
+ * place on the worker written as "." (the model works with paths relative to the tree's root).
+ */
+async function withoutTreePath(
+  running: Promise<{ ok: boolean; output: string }>,
+  context: ToolContext,
+): Promise<{ ok: boolean; output: string }> {
+  try {
+    return await running;
+  } catch (error) {
+    const tree = context.workspace;
+    // Duck-typed: errors of node:fs are not always `instanceof Error` of this realm (jest, vm).
+    const failure = error as { code?: unknown; message?: unknown } | null;
+    if (!tree || typeof failure?.code !== 'string' || typeof failure.message !== 'string') throw error;
+    const roots = [...new Set([realpathOr(tree), path.resolve(tree)])];
+    const message = roots.reduce((text, root) => text.split(root).join('.'), failure.message);
+    throw new NotAllowedError(message);
+  }
+}
+
+function realpathOr(tree: string): string {
+  try {
+    return realpathSync(tree);
+  } catch {
+    return path.resolve(tree);
+  }
+}
 
 function treeOf(context: ToolContext): string {
   if (!context.workspace) throw new NotAllowedError('this session has no working tree (it has no source): workspace tools cannot run');
