@@ -17,6 +17,8 @@ import type {
   ReplyRequest,
   StepRequest,
   SummarizeRequest,
+  ToolRequest,
+  TurnRequest,
   WorkspaceFacts,
 } from '../../src/agents/agent';
 import type { SessionClient, TimelineEvent } from '../../src/client';
@@ -33,6 +35,11 @@ function git(cwd: string, ...args: string[]): string {
     env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
   }).trim();
 }
+
+const TOOL_CALLS = [
+  { id: 'call-1', tool: 'write_file', arguments: { path: 'app.js', content: 'console.log("fix");\n' } },
+  { id: 'call-2', tool: 'write_file', arguments: { path: 'NOTES.md', content: 'fixed the bug\n' } },
+];
 
 /**
  * Edits the repository it is given: step "Fix app.js" turns `bug` into `fix`, step "Add notes"
@@ -54,6 +61,14 @@ class EditingAgent implements Agent {
 
   async plan(request: PlanRequest) {
     this.seen.push({ what: 'plan', workspace: request.workspace });
+    if (request.context.tools) {
+      // One step carried out through tools: two file writes the plan grants exactly.
+      return {
+        kind: 'plan' as const,
+        title: 'Fix the bug with tools',
+        steps: [{ title: 'Edit through tools', description: 'write both files', tools: TOOL_CALLS.map(({ tool, arguments: args }) => ({ tool, arguments: args })) }],
+      };
+    }
     return {
       kind: 'plan' as const,
       title: 'Fix the bug',
@@ -80,6 +95,19 @@ class EditingAgent implements Agent {
     }
     writeFileSync(path.join(dir, 'NOTES.md'), 'fixed the bug\n');
     return { description: 'wrote notes' };
+  }
+
+  /** Turn 0 asks for both writes; turn 1, having their results, is done. */
+  async turn(request: TurnRequest) {
+    this.seen.push({ what: `turn:${request.turn}`, workspace: request.workspace });
+    return request.turn === 0 ? { text: 'writing', toolCalls: TOOL_CALLS } : { text: 'both files written' };
+  }
+
+  async runTool(request: ToolRequest) {
+    this.seen.push({ what: `tool:${request.call.id}`, workspace: request.workspace });
+    const args = request.call.arguments as { path: string; content: string };
+    writeFileSync(path.join(request.workspace!.path, args.path), args.content);
+    return { status: 'ok' as const, output: `wrote ${args.path}` };
   }
 
   async reply(request: ReplyRequest) {
@@ -285,6 +313,25 @@ it('a rejected change set completes the session without publishing it', async ()
   expect(outcome.state).toBe('completed');
   expect(outcome.reason).toBe('change set rejected by test:lead: not this way; not published');
   expect(() => git(remote, 'rev-parse', '--verify', '-q', `refs/heads/andon/${session.id}`)).toThrow();
+});
+
+it("a tool step's calls change the tree; the step's whole diff is its changeSet artifact", async () => {
+  const session = await approved('fix it with tools', { context: { tools: 'yes' } });
+  const outcome = await session.result(T);
+  expect(outcome.state).toBe('completed');
+  const { events } = await session.timeline();
+  expect(events.filter((e) => e.type === 'toolCalled').map((e) => e.type === 'toolCalled' && e.status)).toEqual(['ok', 'ok']);
+  const step = events.find((e): e is Extract<TimelineEvent, { type: 'progressUpdated' }> => e.type === 'progressUpdated');
+  expect(step?.artifacts).toHaveLength(1);
+  const artifact = step?.artifacts[0];
+  expect(artifact?.type).toBe('changeSet');
+  const patch = artifact?.type === 'changeSet' ? artifact.gitPatch.unidiffPatch : '';
+  expect(patch).toContain('app.js');
+  expect(patch).toContain('NOTES.md');
+  // Every turn and tool call saw the tree.
+  expect(agent.seen.filter((c) => /^(turn|tool):/.test(c.what) && !c.workspace)).toEqual([]);
+  expect((await session.info()).workspace?.changes.map((f) => f.path).sort()).toEqual(['NOTES.md', 'app.js']);
+  expect(git(remote, 'show', `andon/${session.id}:NOTES.md`)).toBe('fixed the bug');
 });
 
 describe('pull requests', () => {
