@@ -7,7 +7,7 @@
  * disk rebuilds the tree from the recorded patch and carries on.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type {
@@ -88,6 +88,8 @@ class EditingAgent implements Agent {
       await hold.released;
     }
     const dir = request.workspace!.path;
+    // A change larger than the worker's maxChangeBytes (256 KiB by default) is refused.
+    if (request.prompt.includes('huge') && !existsSync(path.join(dir, 'HUGE.txt'))) writeFileSync(path.join(dir, 'HUGE.txt'), 'x\n'.repeat(200_000));
     if (request.step.title === 'Fix app.js') {
       const file = path.join(dir, 'app.js');
       writeFileSync(file, readFileSync(file, 'utf8').replace('bug', 'fix'));
@@ -332,6 +334,21 @@ it("a tool step's calls change the tree; the step's whole diff is its changeSet 
   expect(agent.seen.filter((c) => /^(turn|tool):/.test(c.what) && !c.workspace)).toEqual([]);
   expect((await session.info()).workspace?.changes.map((f) => f.path).sort()).toEqual(['NOTES.md', 'app.js']);
   expect(git(remote, 'show', `andon/${session.id}:NOTES.md`)).toBe('fixed the bug');
+});
+
+it('a change too large to carry is a failed step a person decides; skipping it drops the change', async () => {
+  const session = await approved('a huge change');
+  const failed = await session.waitFor('awaitingUserFeedback', T);
+  expect(failed.stepFailure).toMatchObject({ title: 'Fix app.js', reason: expect.stringMatching(/maxChangeBytes|too large/i) });
+  expect(failed.workspace?.changes).toEqual([]);
+  await session.decideStep('skip', { by: 'test:lead' });
+  // Step 2 runs on the tree as recorded (without the refused change), and writes HUGE.txt again: refused again.
+  const again = await session.waitFor('awaitingUserFeedback', T);
+  expect(again.stepFailure).toMatchObject({ title: 'Add notes' });
+  await session.decideStep('abort', { by: 'test:lead' });
+  const view = await ended(session);
+  expect(view.state).toBe('cancelled');
+  expect(() => git(remote, 'rev-parse', '--verify', '-q', `refs/heads/andon/${session.id}`)).toThrow();
 });
 
 describe('pull requests', () => {
