@@ -66,7 +66,13 @@ class EditingAgent implements Agent {
       return {
         kind: 'plan' as const,
         title: 'Fix the bug with tools',
-        steps: [{ title: 'Edit through tools', description: 'write both files', tools: TOOL_CALLS.map(({ tool, arguments: args }) => ({ tool, arguments: args })) }],
+        steps: [
+          {
+            title: 'Edit through tools',
+            description: 'write both files',
+            tools: TOOL_CALLS.map(({ tool, arguments: args }) => ({ tool, arguments: args })),
+          },
+        ],
       };
     }
     return {
@@ -89,7 +95,8 @@ class EditingAgent implements Agent {
     }
     const dir = request.workspace!.path;
     // A change larger than the worker's maxChangeBytes (256 KiB by default) is refused.
-    if (request.prompt.includes('huge') && !existsSync(path.join(dir, 'HUGE.txt'))) writeFileSync(path.join(dir, 'HUGE.txt'), 'x\n'.repeat(200_000));
+    if (request.prompt.includes('huge') && !existsSync(path.join(dir, 'HUGE.txt')))
+      writeFileSync(path.join(dir, 'HUGE.txt'), 'x\n'.repeat(200_000));
     if (request.step.title === 'Fix app.js') {
       const file = path.join(dir, 'app.js');
       writeFileSync(file, readFileSync(file, 'utf8').replace('bug', 'fix'));
@@ -188,7 +195,11 @@ it('prepares the tree, records each step as a change set, and pushes one commit 
   const id = session.id;
   const { events } = await session.timeline();
   expect(types(events).slice(0, 4)).toEqual(['sessionCreated', 'workspacePrepared', 'planGenerated', 'planApproved']);
-  expect(events.find((e) => e.type === 'workspacePrepared')).toMatchObject({ source: `git:${remote}@main`, branch: 'main', baseCommit: base });
+  expect(events.find((e) => e.type === 'workspacePrepared')).toMatchObject({
+    source: `git:${remote}@main`,
+    branch: 'main',
+    baseCommit: base,
+  });
 
   // Every agent call saw the tree at the recorded base.
   expect(agent.seen.filter((c) => c.workspace === undefined)).toEqual([]);
@@ -197,7 +208,9 @@ it('prepares the tree, records each step as a change set, and pushes one commit 
   // Each step's own diff, as a changeSet artifact on its progressUpdated event.
   const steps = events.filter((e): e is Extract<TimelineEvent, { type: 'progressUpdated' }> => e.type === 'progressUpdated');
   expect(steps.map((e) => e.artifacts.map((a) => a.type))).toEqual([['changeSet'], ['changeSet']]);
-  const [fix, notes] = steps.map((e) => e.artifacts[0] as Extract<TimelineEvent, { type: 'progressUpdated' }>['artifacts'][number] & { type: 'changeSet' });
+  const [fix, notes] = steps.map(
+    (e) => e.artifacts[0] as Extract<TimelineEvent, { type: 'progressUpdated' }>['artifacts'][number] & { type: 'changeSet' },
+  );
   expect(fix?.gitPatch).toMatchObject({ baseCommitId: base, suggestedCommitMessage: 'Fix app.js' });
   expect(fix?.gitPatch.unidiffPatch).toMatch(/-console\.log\("bug"\);\n\+console\.log\("fix"\);/);
   expect(fix?.gitPatch.unidiffPatch).not.toContain('NOTES.md');
@@ -370,7 +383,11 @@ describe('pull requests', () => {
     expect(github.requests.filter((r) => r.route === 'createPull' && r.status === 403)).toHaveLength(1);
     expect(outcome.outputs.map((o) => o.type)).toEqual(['changeSet', 'pullRequest']);
     const view = await session.info();
-    expect(view.workspace).toMatchObject({ source: 'github:acme/app', branch: 'main', published: { branch: `andon/${id}`, pullRequest: { url: pulls[0] && expect.stringContaining(`/pull/${pulls[0].number}`) } } });
+    expect(view.workspace).toMatchObject({
+      source: 'github:acme/app',
+      branch: 'main',
+      published: { branch: `andon/${id}`, pullRequest: { url: pulls[0] && expect.stringContaining(`/pull/${pulls[0].number}`) } },
+    });
     const { events } = await session.timeline();
     expect(events.filter((e) => e.type === 'changesPublished')).toHaveLength(1);
     expect(git(ghRemote(), 'rev-list', '--count', `main..andon/${id}`)).toBe('1');

@@ -19,7 +19,15 @@ export function startWorkerProcess(address: string, taskQueue: string, script: s
   // which a SIGKILL of the CLI leaves running (and polling) after the suite has ended.
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'test/support/worker-process.ts'), address, taskQueue, script, ...(optionsFile ? [optionsFile] : [])],
+    [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'test/support/worker-process.ts'),
+      address,
+      taskQueue,
+      script,
+      ...(optionsFile ? [optionsFile] : []),
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: process.env,
