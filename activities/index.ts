@@ -66,7 +66,13 @@ export interface CheckArgumentsRequest {
 }
 
 export const MEMORY_UNAVAILABLE = 'MemoryUnavailable';
-import { AGENT_INVALID_OUTPUT, AGENT_REJECTED, NOTIFY_FAILED, SOURCE_UNAVAILABLE as SOURCE_UNAVAILABLE_TYPE, UNKNOWN_AGENT } from '../src/protocol/failures';
+import {
+  AGENT_INVALID_OUTPUT,
+  AGENT_REJECTED,
+  NOTIFY_FAILED,
+  SOURCE_UNAVAILABLE as SOURCE_UNAVAILABLE_TYPE,
+  UNKNOWN_AGENT,
+} from '../src/protocol/failures';
 import { NotifyError, type Notification, type Notifier, type NotifyResult, type NotifyTargets } from '../src/notify/notifier';
 
 // Cancellation reaches an activity only in a heartbeat's answer: beat often (the worker throttles
@@ -91,7 +97,10 @@ export function createActivities(
     return { request: { ...request, workspace: opened.facts } as unknown as R, tree: { context, before: opened.tree } };
   };
   /** What the call changed in the tree (executeStep and runTool). */
-  const changed = async (sessionId: string, tree: { context: CodeContext; before: string } | undefined): Promise<{ change?: CodeChange }> => {
+  const changed = async (
+    sessionId: string,
+    tree: { context: CodeContext; before: string } | undefined,
+  ): Promise<{ change?: CodeChange }> => {
     if (!tree) return {};
     const change = await captureChange(code(), sessionId, tree.context, tree.before);
     return change ? { change } : {};

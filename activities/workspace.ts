@@ -82,7 +82,11 @@ export async function prepareWorkspace(
 }
 
 /** Opens the session's tree as recorded; returns the facts the agent is given and the tree id to capture against. */
-export async function openTree(code: CodeWorkspaces, sessionId: string, context: CodeContext): Promise<{ facts: WorkspaceFacts; tree: string }> {
+export async function openTree(
+  code: CodeWorkspaces,
+  sessionId: string,
+  context: CodeContext,
+): Promise<{ facts: WorkspaceFacts; tree: string }> {
   try {
     const opened = await heartbeating((signal) =>
       code.workspaces.open(sessionId, context.source, context.baseCommit, context.patch || undefined, { signal }),
@@ -101,7 +105,12 @@ export async function openTree(code: CodeWorkspaces, sessionId: string, context:
  * failure a person decides (retry, skip, abort): the recorded patch is untouched, so a retry
  * starts again from it.
  */
-export async function captureChange(code: CodeWorkspaces, sessionId: string, context: CodeContext, before: string): Promise<CodeChange | undefined> {
+export async function captureChange(
+  code: CodeWorkspaces,
+  sessionId: string,
+  context: CodeContext,
+  before: string,
+): Promise<CodeChange | undefined> {
   try {
     const captured = await heartbeating(() => code.workspaces.capture(sessionId, context.baseCommit, before));
     return captured.changed ? { patch: captured.patch, stepPatch: captured.stepPatch, files: captured.files } : undefined;
@@ -114,7 +123,10 @@ export async function captureChange(code: CodeWorkspaces, sessionId: string, con
 }
 
 /** The whole diff of a tool step: from the patch it started at to the current one (both rebuilt here if need be). */
-export async function stepChange(code: CodeWorkspaces, request: { sessionId: string; code: CodeContext; patch: string }): Promise<{ stepPatch: string }> {
+export async function stepChange(
+  code: CodeWorkspaces,
+  request: { sessionId: string; code: CodeContext; patch: string },
+): Promise<{ stepPatch: string }> {
   const start = await openTree(code, request.sessionId, request.code);
   await openTree(code, request.sessionId, { ...request.code, patch: request.patch });
   const change = await captureChange(code, request.sessionId, { ...request.code, patch: request.patch }, start.tree);

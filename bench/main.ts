@@ -1,10 +1,11 @@
 /**
- * `npm run bench -- <ops|park> [flags]`: andon's performance budgets, measured side by side with
+ * `npm run bench -- <ops|park|workspace> [flags]`: andon's performance budgets, measured side by side with
  * bare Temporal on a dev server of the bench's own. See the README, "Benchmarks".
  */
 import { opsMain } from './ops';
 import { parkMain } from './park';
 import { runMain } from './support';
+import { workspaceMain } from './workspace';
 
 const USAGE = `usage: npm run bench -- <command> [flags]
 
@@ -12,11 +13,14 @@ const USAGE = `usage: npm run bench -- <command> [flags]
          --iterations 50  --warmup 5  --sqlite-pragma <p>...
   park   N sessions parked awaiting approval, then all approved and finished; worker memory
          --sessions 10000  --concurrency 50  --max-cached-workflows <n>  --worker-heap-mb <n>
-         --script <file>  --stall-seconds 120  --samples <file.json>  --sqlite-pragma <p>...`;
+         --script <file>  --stall-seconds 120  --samples <file.json>  --sqlite-pragma <p>...
+  workspace  a code session's working tree for a generated repository vs a plain git clone
+         --files 10000  --iterations 5  --dir <parent directory, default: the OS temp dir>`;
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'ops') runMain(() => opsMain(rest));
 else if (command === 'park') runMain(() => parkMain(rest));
+else if (command === 'workspace') runMain(() => workspaceMain(rest));
 else {
   console.error(USAGE);
   process.exit(command === undefined || command === '--help' || command === '-h' ? 0 : 2);

@@ -38,8 +38,26 @@ export const OPERATION_STATES = {
   resume: ['paused'],
   cancel: ['queued', 'planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'awaitingChangeApproval', 'paused'],
   // Chat is accepted in every live state, and in `completed` while the follow-up window is open.
-  send: ['queued', 'planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'awaitingChangeApproval', 'paused', 'completed'],
-  ask: ['queued', 'planning', 'awaitingPlanApproval', 'awaitingUserFeedback', 'inProgress', 'awaitingChangeApproval', 'paused', 'completed'],
+  send: [
+    'queued',
+    'planning',
+    'awaitingPlanApproval',
+    'awaitingUserFeedback',
+    'inProgress',
+    'awaitingChangeApproval',
+    'paused',
+    'completed',
+  ],
+  ask: [
+    'queued',
+    'planning',
+    'awaitingPlanApproval',
+    'awaitingUserFeedback',
+    'inProgress',
+    'awaitingChangeApproval',
+    'paused',
+    'completed',
+  ],
 } as const satisfies Record<string, readonly SessionState[]>;
 export type Operation = keyof typeof OPERATION_STATES;
 

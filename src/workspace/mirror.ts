@@ -44,8 +44,7 @@ export class Mirror {
           cwd: path.dirname(aside),
           signal,
         });
-        await this.git.run(['config', 'gc.auto', '0'], { gitDir: aside, signal });
-        await this.git.run(['config', 'gc.pruneExpire', 'never'], { gitDir: aside, signal });
+        await fs.appendFile(path.join(aside, 'config'), '[gc]\n\tauto = 0\n\tpruneExpire = never\n');
         await fs.rm(this.dir, { recursive: true, force: true });
         await fs.rename(aside, this.dir);
       } catch (error) {
@@ -79,10 +78,12 @@ export class Mirror {
     return { branch, commit: ref[1]! };
   }
 
-  /** Fetches one branch into the mirror (under the lock) and answers its commit there. */
-  async fetch(branch: string, o: { signal?: AbortSignal; isDefault?: boolean } = {}): Promise<string> {
+  /** Fetches one branch into the mirror (under the lock) and answers its commit there (`want`, if present already). */
+  async fetch(branch: string, o: { signal?: AbortSignal; isDefault?: boolean; want?: string } = {}): Promise<string> {
     await this.ensure(o.signal);
     return this.locked(async () => {
+      // Another session fetched it while this one waited for the lock.
+      if (o.want && (await this.has(o.want, o.signal))) return o.want;
       const ref = `refs/heads/${branch}`;
       await this.remote(['fetch', ...FETCH_FLAGS, '--', this.location.url, `+${ref}:${ref}`], o.signal);
       if (o.isDefault) await this.git.run(['symbolic-ref', 'HEAD', ref], { gitDir: this.dir, signal: o.signal }).catch(() => undefined);
@@ -112,14 +113,20 @@ export class Mirror {
    */
   async ensureCommit(commit: string, branch: string | undefined, signal?: AbortSignal): Promise<void> {
     if (await this.has(commit, signal)) return;
-    const resolved = await this.resolve(branch, signal);
-    await this.fetch(resolved.branch, { signal, isDefault: !branch });
+    try {
+      const resolved = await this.resolve(branch, signal);
+      await this.fetch(resolved.branch, { signal, isDefault: !branch, want: commit });
+    } catch (error) {
+      // The branch is gone since the session started: the commit may still be on another.
+      if (!WorkspaceError.isInstance(error) || error.code !== 'BranchNotFound') throw error;
+    }
     if (await this.has(commit, signal)) return;
     await this.locked(async () => {
       try {
         await this.remote(['fetch', ...FETCH_FLAGS, '--', this.location.url, commit], signal);
       } catch (error) {
-        if (!WorkspaceError.isInstance(error) || error.retryable) throw error;
+        // Servers may refuse a commit id that is no branch tip ("not our ref"): every branch next.
+        if (!WorkspaceError.isInstance(error) || error.code !== 'SourceUnavailable') throw error;
       }
       if (await this.has(commit, signal)) return;
       await this.remote(['fetch', ...FETCH_FLAGS, '--', this.location.url, '+refs/heads/*:refs/heads/*'], signal);

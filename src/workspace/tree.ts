@@ -24,6 +24,9 @@ const DIFF = [
   '--dst-prefix=b/',
 ];
 
+/** All a session tree's repository needs; anything else found in its `.git/config` is dropped. */
+const TREE_CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = false\n';
+
 /**
  * One session's working tree, `<dataDir>/trees/<sessionId>`: a `git clone --shared` of the mirror
  * (its own index, refs and config; objects borrowed from the mirror), checked out detached at the
@@ -49,6 +52,7 @@ export class Tree {
     try {
       const stat = await fs.lstat(this.gitDir);
       if (!stat.isDirectory()) return undefined;
+      await this.secure();
       const { stdout } = await this.run(['rev-parse', '--verify', '--end-of-options', 'HEAD^{commit}'], { signal });
       return stdout.trim();
     } catch (error) {
@@ -56,6 +60,17 @@ export class Tree {
         throw localError(error, 'reading the tree');
       return undefined;
     }
+  }
+
+  /**
+   * Puts back the repository configuration this library wrote. Commands the agent runs in the tree
+   * (a repository's own tests) can write `.git/config`, and a filter, textconv or fsmonitor set there
+   * would run in the worker's next `git add`, outside any sandbox; so the tree's config is never
+   * trusted, only rewritten. (`commondir` would point git at another repository's config.)
+   */
+  private async secure(): Promise<void> {
+    await fs.writeFile(path.join(this.gitDir, 'config'), TREE_CONFIG);
+    await fs.rm(path.join(this.gitDir, 'commondir'), { force: true });
   }
 
   /** A new tree borrowing the mirror's objects (removing whatever was at the path). */
@@ -70,21 +85,33 @@ export class Tree {
       .catch((error: unknown) => {
         throw localError(error, 'creating the working tree');
       });
+    await this.secure();
   }
 
-  /** The tree at `base` plus `patch`, nothing else (untracked and ignored files removed). */
-  async restore(base: string, patch: string | undefined, signal?: AbortSignal): Promise<void> {
+  /**
+   * The tree at `base` plus `patch`, nothing else (untracked and ignored files removed; `fresh`: a
+   * new clone has none). Answers the git tree id of that state.
+   */
+  async restore(base: string, patch: string | undefined, o: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<string> {
+    const { signal } = o;
     try {
       await this.run(['checkout', '--quiet', '--force', '--detach', base, '--'], { signal });
-      await this.run(['clean', '-ffdxq'], { signal });
+      if (!o.fresh) await this.run(['clean', '-ffdxq'], { signal });
     } catch (error) {
       throw localError(error, 'resetting the working tree');
     }
-    if (!patch) return;
+    if (patch) {
+      try {
+        await this.run(['apply', '--index', '--binary', '--whitespace=nowarn', '-'], { input: patch, signal });
+      } catch (error) {
+        throw localError(error, `the recorded change does not apply to base commit ${base}`, false);
+      }
+    }
+    // Nothing untracked is left, so the index is the whole state: no need to stage (stat) every file.
     try {
-      await this.run(['apply', '--index', '--binary', '--whitespace=nowarn', '-'], { input: patch, signal });
+      return (await this.run(['write-tree'], { signal })).stdout.trim();
     } catch (error) {
-      throw localError(error, `the recorded change does not apply to base commit ${base}`, false);
+      throw localError(error, 'recording the working tree');
     }
   }
 

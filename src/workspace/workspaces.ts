@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { SessionId, type ChangedFile, type SessionSource } from '../session/schema';
+import { SessionId, SessionSource, type ChangedFile } from '../session/schema';
 import { WorkspaceConfig, type WorkspaceConfigInput } from './config';
 import { WorkspaceError } from './errors';
 import { Git, GitCommandError } from './git';
@@ -46,8 +46,9 @@ export class Workspaces {
     const { location, mirror } = this.parts(source);
     const resolved = await mirror.resolve(source.branch, o.signal);
     let baseCommit = resolved.commit;
-    if (!(await mirror.has(baseCommit, o.signal)))
-      baseCommit = await mirror.fetch(resolved.branch, { signal: o.signal, isDefault: !source.branch });
+    if (!(await mirror.has(baseCommit, o.signal))) {
+      baseCommit = await mirror.fetch(resolved.branch, { signal: o.signal, isDefault: !source.branch, want: resolved.commit });
+    }
     const max = this.config.limits.maxTreeBytes;
     if (max !== undefined) {
       const bytes = await mirror.treeBytes(baseCommit, o.signal);
@@ -89,19 +90,19 @@ export class Workspaces {
             const current = await tree.diff(baseCommit, state, Math.max(this.config.limits.maxChangeBytes, want.length) * 2, o.signal);
             if (current === want) return { path: tree.dir, tree: state, ...(source.branch ? { branch: source.branch } : {}) };
           } catch (error) {
-            if (WorkspaceError.isInstance(error) && error.code === 'GitFailed' && !error.retryable) throw error;
-            // Anything else: rebuild below.
+            if (o.signal?.aborted) throw error;
+            // Whatever a dead step left (too large, not UTF-8, a damaged index): rebuilt below.
           }
         }
         if (head === undefined) await tree.create(mirror.dir, o.signal);
+        let state: string;
         try {
-          await tree.restore(baseCommit, patch, o.signal);
+          state = await tree.restore(baseCommit, patch, { signal: o.signal, fresh: head === undefined });
         } catch (error) {
           if (head === undefined || (WorkspaceError.isInstance(error) && !error.retryable)) throw error;
           await tree.create(mirror.dir, o.signal); // a damaged tree: start over once
-          await tree.restore(baseCommit, patch, o.signal);
+          state = await tree.restore(baseCommit, patch, { signal: o.signal, fresh: true });
         }
-        const state = await tree.snapshot(o.signal);
         return { path: tree.dir, tree: state, ...(source.branch ? { branch: source.branch } : {}) };
       },
       o.signal,
@@ -194,7 +195,14 @@ export class Workspaces {
 
   // ---- internals ---------------------------------------------------------------------------------
 
-  private parts(source: SessionSource): { location: Location; git: Git; mirror: Mirror } {
+  private parts(input: SessionSource): { location: Location; git: Git; mirror: Mirror } {
+    const parsed = SessionSource.safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = ['source', ...(issue?.path ?? []).map(String)].join('.');
+      throw new WorkspaceError('SourceNotAllowed', `${field}: ${issue?.message ?? 'invalid source'}`);
+    }
+    const source: SessionSource = parsed.data;
     const location = locate(source, this.config, this.env);
     const git = this.git(location.secrets);
     const mirror = new Mirror(path.join(this.dataDir, 'mirrors'), location, git, this.config.limits.gitTimeoutMs);

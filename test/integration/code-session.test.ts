@@ -7,7 +7,7 @@
  * disk rebuilds the tree from the recorded patch and carries on.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type {
@@ -17,6 +17,8 @@ import type {
   ReplyRequest,
   StepRequest,
   SummarizeRequest,
+  ToolRequest,
+  TurnRequest,
   WorkspaceFacts,
 } from '../../src/agents/agent';
 import type { SessionClient, TimelineEvent } from '../../src/client';
@@ -33,6 +35,11 @@ function git(cwd: string, ...args: string[]): string {
     env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
   }).trim();
 }
+
+const TOOL_CALLS = [
+  { id: 'call-1', tool: 'write_file', arguments: { path: 'app.js', content: 'console.log("fix");\n' } },
+  { id: 'call-2', tool: 'write_file', arguments: { path: 'NOTES.md', content: 'fixed the bug\n' } },
+];
 
 /**
  * Edits the repository it is given: step "Fix app.js" turns `bug` into `fix`, step "Add notes"
@@ -54,6 +61,20 @@ class EditingAgent implements Agent {
 
   async plan(request: PlanRequest) {
     this.seen.push({ what: 'plan', workspace: request.workspace });
+    if (request.context.tools) {
+      // One step carried out through tools: two file writes the plan grants exactly.
+      return {
+        kind: 'plan' as const,
+        title: 'Fix the bug with tools',
+        steps: [
+          {
+            title: 'Edit through tools',
+            description: 'write both files',
+            tools: TOOL_CALLS.map(({ tool, arguments: args }) => ({ tool, arguments: args })),
+          },
+        ],
+      };
+    }
     return {
       kind: 'plan' as const,
       title: 'Fix the bug',
@@ -73,6 +94,9 @@ class EditingAgent implements Agent {
       await hold.released;
     }
     const dir = request.workspace!.path;
+    // A change larger than the worker's maxChangeBytes (256 KiB by default) is refused.
+    if (request.prompt.includes('huge') && !existsSync(path.join(dir, 'HUGE.txt')))
+      writeFileSync(path.join(dir, 'HUGE.txt'), 'x\n'.repeat(200_000));
     if (request.step.title === 'Fix app.js') {
       const file = path.join(dir, 'app.js');
       writeFileSync(file, readFileSync(file, 'utf8').replace('bug', 'fix'));
@@ -80,6 +104,19 @@ class EditingAgent implements Agent {
     }
     writeFileSync(path.join(dir, 'NOTES.md'), 'fixed the bug\n');
     return { description: 'wrote notes' };
+  }
+
+  /** Turn 0 asks for both writes; turn 1, having their results, is done. */
+  async turn(request: TurnRequest) {
+    this.seen.push({ what: `turn:${request.turn}`, workspace: request.workspace });
+    return request.turn === 0 ? { text: 'writing', toolCalls: TOOL_CALLS } : { text: 'both files written' };
+  }
+
+  async runTool(request: ToolRequest) {
+    this.seen.push({ what: `tool:${request.call.id}`, workspace: request.workspace });
+    const args = request.call.arguments as { path: string; content: string };
+    writeFileSync(path.join(request.workspace!.path, args.path), args.content);
+    return { status: 'ok' as const, output: `wrote ${args.path}` };
   }
 
   async reply(request: ReplyRequest) {
@@ -158,7 +195,11 @@ it('prepares the tree, records each step as a change set, and pushes one commit 
   const id = session.id;
   const { events } = await session.timeline();
   expect(types(events).slice(0, 4)).toEqual(['sessionCreated', 'workspacePrepared', 'planGenerated', 'planApproved']);
-  expect(events.find((e) => e.type === 'workspacePrepared')).toMatchObject({ source: `git:${remote}@main`, branch: 'main', baseCommit: base });
+  expect(events.find((e) => e.type === 'workspacePrepared')).toMatchObject({
+    source: `git:${remote}@main`,
+    branch: 'main',
+    baseCommit: base,
+  });
 
   // Every agent call saw the tree at the recorded base.
   expect(agent.seen.filter((c) => c.workspace === undefined)).toEqual([]);
@@ -167,7 +208,9 @@ it('prepares the tree, records each step as a change set, and pushes one commit 
   // Each step's own diff, as a changeSet artifact on its progressUpdated event.
   const steps = events.filter((e): e is Extract<TimelineEvent, { type: 'progressUpdated' }> => e.type === 'progressUpdated');
   expect(steps.map((e) => e.artifacts.map((a) => a.type))).toEqual([['changeSet'], ['changeSet']]);
-  const [fix, notes] = steps.map((e) => e.artifacts[0] as Extract<TimelineEvent, { type: 'progressUpdated' }>['artifacts'][number] & { type: 'changeSet' });
+  const [fix, notes] = steps.map(
+    (e) => e.artifacts[0] as Extract<TimelineEvent, { type: 'progressUpdated' }>['artifacts'][number] & { type: 'changeSet' },
+  );
   expect(fix?.gitPatch).toMatchObject({ baseCommitId: base, suggestedCommitMessage: 'Fix app.js' });
   expect(fix?.gitPatch.unidiffPatch).toMatch(/-console\.log\("bug"\);\n\+console\.log\("fix"\);/);
   expect(fix?.gitPatch.unidiffPatch).not.toContain('NOTES.md');
@@ -287,6 +330,40 @@ it('a rejected change set completes the session without publishing it', async ()
   expect(() => git(remote, 'rev-parse', '--verify', '-q', `refs/heads/andon/${session.id}`)).toThrow();
 });
 
+it("a tool step's calls change the tree; the step's whole diff is its changeSet artifact", async () => {
+  const session = await approved('fix it with tools', { context: { tools: 'yes' } });
+  const outcome = await session.result(T);
+  expect(outcome.state).toBe('completed');
+  const { events } = await session.timeline();
+  expect(events.filter((e) => e.type === 'toolCalled').map((e) => e.type === 'toolCalled' && e.status)).toEqual(['ok', 'ok']);
+  const step = events.find((e): e is Extract<TimelineEvent, { type: 'progressUpdated' }> => e.type === 'progressUpdated');
+  expect(step?.artifacts).toHaveLength(1);
+  const artifact = step?.artifacts[0];
+  expect(artifact?.type).toBe('changeSet');
+  const patch = artifact?.type === 'changeSet' ? artifact.gitPatch.unidiffPatch : '';
+  expect(patch).toContain('app.js');
+  expect(patch).toContain('NOTES.md');
+  // Every turn and tool call saw the tree.
+  expect(agent.seen.filter((c) => /^(turn|tool):/.test(c.what) && !c.workspace)).toEqual([]);
+  expect((await session.info()).workspace?.changes.map((f) => f.path).sort()).toEqual(['NOTES.md', 'app.js']);
+  expect(git(remote, 'show', `andon/${session.id}:NOTES.md`)).toBe('fixed the bug');
+});
+
+it('a change too large to carry is a failed step a person decides; skipping it drops the change', async () => {
+  const session = await approved('a huge change');
+  const failed = await session.waitFor('awaitingUserFeedback', T);
+  expect(failed.stepFailure).toMatchObject({ title: 'Fix app.js', reason: expect.stringMatching(/maxChangeBytes|too large/i) });
+  expect(failed.workspace?.changes).toEqual([]);
+  await session.decideStep('skip', { by: 'test:lead' });
+  // Step 2 runs on the tree as recorded (without the refused change), and writes HUGE.txt again: refused again.
+  const again = await session.waitFor('awaitingUserFeedback', T);
+  expect(again.stepFailure).toMatchObject({ title: 'Add notes' });
+  await session.decideStep('abort', { by: 'test:lead' });
+  const view = await ended(session);
+  expect(view.state).toBe('cancelled');
+  expect(() => git(remote, 'rev-parse', '--verify', '-q', `refs/heads/andon/${session.id}`)).toThrow();
+});
+
 describe('pull requests', () => {
   const ghRemote = () => path.join(root, 'github', 'acme', 'app.git');
 
@@ -306,7 +383,11 @@ describe('pull requests', () => {
     expect(github.requests.filter((r) => r.route === 'createPull' && r.status === 403)).toHaveLength(1);
     expect(outcome.outputs.map((o) => o.type)).toEqual(['changeSet', 'pullRequest']);
     const view = await session.info();
-    expect(view.workspace).toMatchObject({ source: 'github:acme/app', branch: 'main', published: { branch: `andon/${id}`, pullRequest: { url: pulls[0] && expect.stringContaining(`/pull/${pulls[0].number}`) } } });
+    expect(view.workspace).toMatchObject({
+      source: 'github:acme/app',
+      branch: 'main',
+      published: { branch: `andon/${id}`, pullRequest: { url: pulls[0] && expect.stringContaining(`/pull/${pulls[0].number}`) } },
+    });
     const { events } = await session.timeline();
     expect(events.filter((e) => e.type === 'changesPublished')).toHaveLength(1);
     expect(git(ghRemote(), 'rev-list', '--count', `main..andon/${id}`)).toBe('1');

@@ -2,7 +2,9 @@
  * The workspace library against real git: bare remotes on local paths, real mirrors, trees,
  * patches, commits and pushes (no mocks). No Temporal here: this is the layer the activities use.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -106,6 +108,12 @@ describe('prepare', () => {
     });
   });
 
+  it('refuses a source that is not a valid SessionSource, naming the field', async () => {
+    const error = await failure(workspaces().prepare({ git: repo.url, branch: '-evil' }));
+    expect(error.code).toBe('SourceNotAllowed');
+    expect(error.message).toContain('source.branch');
+  });
+
   it('refuses ext:: and other remote helpers, even when the allow-list would match them', async () => {
     const marker = path.join(dir, 'ext-ran');
     const source = { git: `ext::sh -c touch% ${marker}` };
@@ -142,6 +150,30 @@ describe('prepare', () => {
       const text = `${error.message}\n${error.stack ?? ''}`;
       expect(text).not.toContain(token);
       expect(text).not.toContain(Buffer.from(`x-access-token:${token}`).toString('base64'));
+    }
+  });
+
+  it('sends the GitHub token to the clone host only as a header, and keeps it out of the error', async () => {
+    const token = 'ghp_HeaderToken0987654321';
+    const tls = selfSignedCertificate();
+    const seen: Array<string | undefined> = [];
+    const server = https.createServer({ key: tls.key, cert: tls.cert }, (request, response) => {
+      seen.push(request.headers.authorization);
+      response.writeHead(404).end('no such repository');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as net.AddressInfo;
+      const env = { ...process.env, GITHUB_TOKEN: token, GIT_SSL_CAINFO: tls.certFile };
+      const ws = workspaces({ github: { cloneUrl: `https://127.0.0.1:${port}/{owner}/{repo}.git` } }, env);
+      const error = await failure(ws.prepare({ github: 'acme/tool' }));
+      expect(error.code).toBe('SourceUnavailable');
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain('github:acme/tool');
+      expect(error.message).not.toContain(token);
+      expect(seen[0]).toBe(`Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`);
+    } finally {
+      server.close();
     }
   });
 
@@ -268,6 +300,46 @@ describe('open and capture', () => {
     expect(fs.existsSync(rebuilt.path)).toBe(false);
   });
 
+  it('rebuilds on another worker after the branch moved on or was deleted, while the base commit is still in the repository', async () => {
+    const remote = makeRemote(path.join(dir, 'remotes'), 'moving', { 'a.txt': 'a\n' }, { topic: { 't.txt': 't\n' } });
+    const source = { git: remote.url, branch: 'topic' };
+    const { baseCommit } = await workspaces().prepare(source);
+    // main moves on past topic's base, then topic is deleted: its commit stays reachable from main.
+    git(remote.url, 'update-ref', 'refs/heads/main', baseCommit);
+    git(remote.url, 'update-ref', '-d', 'refs/heads/topic');
+    const opened = await workspaces().open('moving-1', source, baseCommit, undefined);
+    expect(read(opened.path, 't.txt')).toBe('t\n');
+    // A base commit nowhere in the repository any more: a clear, final answer.
+    const error = await failure(workspaces().open('moving-2', { git: remote.url }, 'f'.repeat(40), undefined));
+    expect(error.code).toBe('SourceUnavailable');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('f'.repeat(40));
+  });
+
+  it("never runs what a step wrote into the tree's git configuration (filters, fsmonitor)", async () => {
+    const ws = workspaces();
+    const source = { git: repo.url };
+    const { baseCommit } = await ws.prepare(source);
+    const opened = await ws.open('tamper-1', source, baseCommit, undefined);
+    const marker = path.join(dir, 'filter-ran');
+    // What a repository's test script could do inside the tree: a clean filter runs on `git add`.
+    fs.appendFileSync(
+      path.join(opened.path, '.git/config'),
+      `[filter "evil"]\n\tclean = touch ${marker}; cat\n[core]\n\tfsmonitor = touch ${marker}\n`,
+    );
+    writeFiles(opened.path, { '.gitattributes': '* filter=evil\n', 'README.md': '# changed\n' });
+    const change = await ws.capture('tamper-1', baseCommit, opened.tree);
+    expect(change.files.map((f) => f.path)).toEqual(['.gitattributes', 'README.md']);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it('cancels on an aborted signal with a retryable GitFailed', async () => {
+    const ws = workspaces();
+    const error = await failure(ws.prepare({ git: repo.url }, { signal: AbortSignal.abort() }));
+    expect(error.code).toBe('GitFailed');
+    expect(error.retryable).toBe(true);
+  });
+
   it('fails the capture with ChangeTooLarge when the cumulative patch exceeds maxChangeBytes', async () => {
     const ws = workspaces({ limits: { maxChangeBytes: 1_000 } });
     const source = { git: repo.url };
@@ -364,6 +436,34 @@ describe('resolveInTree', () => {
     expect((caught as Error).message).toContain(why);
   });
 });
+
+/** A throwaway certificate for 127.0.0.1 (git trusts it through GIT_SSL_CAINFO). */
+function selfSignedCertificate(): { key: string; cert: string; certFile: string } {
+  const keyFile = path.join(dir, 'tls.key');
+  const certFile = path.join(dir, 'tls.crt');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
+  return { key: fs.readFileSync(keyFile, 'utf8'), cert: fs.readFileSync(certFile, 'utf8'), certFile };
+}
 
 async function closedPort(): Promise<number> {
   const server = net.createServer();

@@ -68,7 +68,12 @@ function steppedSession(overrides: Partial<SessionWorkflowInput['config']> = {},
   applyPlan(s, proposal, tick());
   const steps = s.record.plan!.steps;
   const one: StepResult & { change?: unknown } = { description: 'fixed', artifacts: [] };
-  applyStepResult(s, at(steps, 0), withStepChange(s, 'Fix app.js', { ...one, change: { patch: PATCH_1, stepPatch: PATCH_1, files: FILES_1 } }), tick());
+  applyStepResult(
+    s,
+    at(steps, 0),
+    withStepChange(s, 'Fix app.js', { ...one, change: { patch: PATCH_1, stepPatch: PATCH_1, files: FILES_1 } }),
+    tick(),
+  );
   applyStepResult(
     s,
     at(steps, 1),
@@ -86,13 +91,23 @@ describe('preparing the tree', () => {
     applyWorkspacePrepared(s, { branch: 'main', baseCommit: BASE }, tick());
     expect(s.record.state).toBe('planning');
     expect(needsWorkspace(s)).toBe(false);
-    expect(at(s.record.timeline, -1)).toMatchObject({ type: 'workspacePrepared', source: 'github:acme/app@main', branch: 'main', baseCommit: BASE });
+    expect(at(s.record.timeline, -1)).toMatchObject({
+      type: 'workspacePrepared',
+      source: 'github:acme/app@main',
+      branch: 'main',
+      baseCommit: BASE,
+    });
     expect(view(s).workspace).toEqual({ source: 'github:acme/app@main', branch: 'main', baseCommit: BASE, changes: [] });
     expect(codeContext(s)).toEqual({ source: { github: 'acme/app', branch: 'main' }, branch: 'main', baseCommit: BASE, patch: '' });
   });
 
   it('ignores the source of a session started before code sessions (and sessions without one)', () => {
-    const old = openSession({ config: { ...config, source: { git: '/srv/app.git' } } }, tick(), {}, { decisionsByPolicy: true, codeSessions: false });
+    const old = openSession(
+      { config: { ...config, source: { git: '/srv/app.git' } } },
+      tick(),
+      {},
+      { decisionsByPolicy: true, codeSessions: false },
+    );
     expect(needsWorkspace(old)).toBe(false);
     const plain = openSession({ config }, tick());
     expect(needsWorkspace(plain)).toBe(false);
@@ -110,8 +125,20 @@ describe('changes', () => {
     expect(w.files).toEqual(FILES_2);
     const progress = s.record.timeline.filter((e) => e.type === 'progressUpdated');
     expect(progress.map((e) => e.type === 'progressUpdated' && e.artifacts)).toEqual([
-      [{ type: 'changeSet', source: 'git:/srv/app.git', gitPatch: { unidiffPatch: PATCH_1, baseCommitId: BASE, suggestedCommitMessage: 'Fix app.js' } }],
-      [{ type: 'changeSet', source: 'git:/srv/app.git', gitPatch: { unidiffPatch: 'NEW.md diff', baseCommitId: BASE, suggestedCommitMessage: 'Write notes' } }],
+      [
+        {
+          type: 'changeSet',
+          source: 'git:/srv/app.git',
+          gitPatch: { unidiffPatch: PATCH_1, baseCommitId: BASE, suggestedCommitMessage: 'Fix app.js' },
+        },
+      ],
+      [
+        {
+          type: 'changeSet',
+          source: 'git:/srv/app.git',
+          gitPatch: { unidiffPatch: 'NEW.md diff', baseCommitId: BASE, suggestedCommitMessage: 'Write notes' },
+        },
+      ],
     ]);
     expect(view(s).workspace).toMatchObject({ changes: FILES_2, changeSetHash: changeSetHash(PATCH_2) });
     expect(codeContext(s)?.patch).toBe(PATCH_2);
@@ -125,7 +152,7 @@ describe('changes', () => {
     expect(s.record.workspace!.patch).toBe('');
   });
 
-  it("keeps where a tool step started, so its whole diff can be shown when it ends", () => {
+  it('keeps where a tool step started, so its whole diff can be shown when it ends', () => {
     const s = codeSession();
     applyWorkspacePrepared(s, { branch: 'main', baseCommit: BASE }, tick());
     markStepBase(s, 'plan-1-step-1');
@@ -161,7 +188,10 @@ describe('completing and publishing', () => {
     applySummary(s, 'fixed', [], tick());
     expect(s.record.state).toBe('completed');
     expect(s.record.outputs).toEqual([
-      { type: 'changeSet', gitPatch: { unidiffPatch: PATCH_2, baseCommitId: BASE, suggestedCommitMessage: expect.stringContaining('Fix the bug') } },
+      {
+        type: 'changeSet',
+        gitPatch: { unidiffPatch: PATCH_2, baseCommitId: BASE, suggestedCommitMessage: expect.stringContaining('Fix the bug') },
+      },
     ]);
   });
 
@@ -186,7 +216,13 @@ describe('completing and publishing', () => {
     applyPublished(s, { branch: 'andon/code-1', commit: 'c'.repeat(40) }, tick());
     expect(s.record.state).toBe('completed');
     expect(publishing(s)).toBe(false);
-    expect(at(s.record.timeline, -2)).toMatchObject({ type: 'changesPublished', branch: 'andon/code-1', files: 2, additions: 2, deletions: 1 });
+    expect(at(s.record.timeline, -2)).toMatchObject({
+      type: 'changesPublished',
+      branch: 'andon/code-1',
+      files: 2,
+      additions: 2,
+      deletions: 1,
+    });
     expect(view(s).workspace?.published).toEqual({ branch: 'andon/code-1', commit: 'c'.repeat(40) });
     expect(renderDetails(s.record, undefined, 'git:/srv/app.git')).toContain('**Changes:** 2 files, +2 -1');
   });
@@ -195,7 +231,12 @@ describe('completing and publishing', () => {
     const s = steppedSession({ requestedBy: 'alice' }, { github: 'acme/app' });
     applySummary(s, 'fixed the bug', [], tick());
     const request = publishRequest(s);
-    expect(request.pullRequest).toEqual({ title: 'Fix the bug', body: expect.stringContaining('fixed the bug'), base: 'main', draft: false });
+    expect(request.pullRequest).toEqual({
+      title: 'Fix the bug',
+      body: expect.stringContaining('fixed the bug'),
+      base: 'main',
+      draft: false,
+    });
     expect(request.pullRequest?.body).toContain('2 files changed, +2 -1');
     const pullRequest = { url: 'https://github.com/acme/app/pull/1', title: 'Fix the bug', description: request.pullRequest!.body };
     applyPublished(s, { branch: 'andon/code-1', commit: 'c'.repeat(40), pullRequest }, tick());

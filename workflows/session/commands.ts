@@ -397,7 +397,8 @@ function refuseDecision(
   now: Date,
   changeSet?: string,
 ): Refusal | undefined {
-  const refusal = refuseUnless(s, decision) ?? refuseStale(s, planId, hash) ?? refuseStaleChange(s, changeSet) ?? refuseByPolicy(s, decision, by);
+  const refusal =
+    refuseUnless(s, decision) ?? refuseStale(s, planId, hash) ?? refuseStaleChange(s, changeSet) ?? refuseByPolicy(s, decision, by);
   return refusal ? recordRefusal(s, decision, by, refusal, now, planId) : undefined;
 }
 

@@ -17,7 +17,10 @@ export function showState(ctx: SessionContext): void {
   const r = ctx.session.record;
   upsertSearchAttributes([{ key: STATE_ATTRIBUTE, value: r.state }]);
   setCurrentDetails(renderDetails(r, ctx.session.config.agent, sourceLine(ctx)));
-  announce(ctx, r.state === 'awaitingPlanApproval' || r.state === 'awaitingChangeApproval' ? { kind: 'approvalRequested' } : { kind: 'stateChanged' });
+  announce(
+    ctx,
+    r.state === 'awaitingPlanApproval' || r.state === 'awaitingChangeApproval' ? { kind: 'approvalRequested' } : { kind: 'stateChanged' },
+  );
 }
 
 /** The set of pending reviews changed: index their count when it changed, and keep the announcement current. */

@@ -104,7 +104,10 @@ export function applySummary(s: Session, summary: string, outputs: Output[], now
   const w = r.workspace;
   if (!codeSource(s) || !w) return complete(s, summary, outputs, now);
   const all: Output[] = w.patch
-    ? [...outputs, { type: 'changeSet', gitPatch: { unidiffPatch: w.patch, baseCommitId: w.baseCommit, suggestedCommitMessage: commitMessage(s) } }]
+    ? [
+        ...outputs,
+        { type: 'changeSet', gitPatch: { unidiffPatch: w.patch, baseCommitId: w.baseCommit, suggestedCommitMessage: commitMessage(s) } },
+      ]
     : outputs;
   const mode = publishMode(codeSource(s), s.config.publish);
   if (!w.patch || mode === 'none') {
@@ -161,7 +164,14 @@ export function applyPublished(s: Session, result: PublishResult, now: Date): vo
   w.published = { branch: result.branch, commit: result.commit, ...(result.pullRequest ? { pullRequest: result.pullRequest } : {}) };
   recordEvent(
     s,
-    { type: 'changesPublished', originator: 'system', branch: result.branch, commit: result.commit, ...diffStats(w), pullRequest: result.pullRequest },
+    {
+      type: 'changesPublished',
+      originator: 'system',
+      branch: result.branch,
+      commit: result.commit,
+      ...diffStats(w),
+      pullRequest: result.pullRequest,
+    },
     now,
   );
   const outputs: Output[] = result.pullRequest ? [...r.outputs, { type: 'pullRequest', pullRequest: result.pullRequest }] : r.outputs;
@@ -188,7 +198,16 @@ export function approveChangesBy(s: Session, by: string, comment: string | undef
     const planId = (r.plan as Plan).id;
     recordEvent(
       s,
-      { type: 'approvalRecorded', originator: 'user', planId, by, person, approvals: r.approvals.length, required: s.policy.required, comment },
+      {
+        type: 'approvalRecorded',
+        originator: 'user',
+        planId,
+        by,
+        person,
+        approvals: r.approvals.length,
+        required: s.policy.required,
+        comment,
+      },
       now,
     );
     return;
@@ -199,7 +218,11 @@ export function approveChangesBy(s: Session, by: string, comment: string | undef
 /** The change set is approved (by people, or by a policy's deadline): it is published next. */
 export function approveChanges(s: Session, by: string, comment: string | undefined, now: Date): void {
   const hash = changeSetHash(s.record.workspace?.patch ?? '');
-  recordEvent(s, { type: 'changesApproved', originator: by.startsWith('policy:') ? 'system' : 'user', changeSetHash: hash, by, comment }, now);
+  recordEvent(
+    s,
+    { type: 'changesApproved', originator: by.startsWith('policy:') ? 'system' : 'user', changeSetHash: hash, by, comment },
+    now,
+  );
   setState(s, 'inProgress', now);
 }
 
@@ -210,7 +233,11 @@ export function approveChanges(s: Session, by: string, comment: string | undefin
 export function rejectChanges(s: Session, by: string, reason: string, now: Date): void {
   const r = s.record;
   const hash = changeSetHash(r.workspace?.patch ?? '');
-  recordEvent(s, { type: 'changesRejected', originator: by.startsWith('policy:') ? 'system' : 'user', changeSetHash: hash, by, reason }, now);
+  recordEvent(
+    s,
+    { type: 'changesRejected', originator: by.startsWith('policy:') ? 'system' : 'user', changeSetHash: hash, by, reason },
+    now,
+  );
   r.reason = `change set rejected by ${by}: ${reason}; not published`;
   complete(s, r.summary ?? '', r.outputs, now);
 }
