@@ -6,6 +6,7 @@
  * Ctrl-C stops the HTTP service first (no new requests), then the worker (finishing in-flight
  * tasks), then the server.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { AgentRegistry } from './agents';
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   // Keys configured: every payload the worker, the service's client and the CLI write is encrypted.
   const codec = encryptionCodec(config);
   // The local stack runs the offline code scenario too: the demo repository, a git source this worker may use.
-  const codeDemo = target.embedded ? await prepareCodeDemo(config, agents) : undefined;
+  const codeDemo = target.embedded ? await prepareCodeDemo(config, agents, root) : undefined;
 
   let server: DevServer | undefined;
   if (target.embedded) {
@@ -113,14 +114,17 @@ interface CodeDemo {
  * source, when an agent of this worker plays a code scenario (the scripted agent with a script that
  * has one). No git on the machine only loses the code demo, with a warning; andon still starts.
  */
-async function prepareCodeDemo(config: ReturnType<typeof loadConfig>, agents: AgentRegistry): Promise<CodeDemo | undefined> {
+async function prepareCodeDemo(config: ReturnType<typeof loadConfig>, agents: AgentRegistry, root: string): Promise<CodeDemo | undefined> {
+  // The demo's files are in a clone of andon, not in the npm package: no files, no code demo.
+  const files = path.join(root, 'demo', 'repos', 'checkout-service');
+  if (!existsSync(files)) return undefined;
   const player = agents.names.find((name) => {
     const { agent } = agents.resolve(name);
     return agent instanceof ScriptedAgent && agent.script.code !== undefined;
   });
   if (player === undefined) return undefined;
   try {
-    const demo = await ensureDemoRepository(path.join(config.dataDir, 'demo'));
+    const demo = await ensureDemoRepository(path.join(config.dataDir, 'demo'), files);
     if (!config.workspace.allowedGitSources.includes(demo.path)) config.workspace.allowedGitSources.push(demo.path);
     return { repository: demo.path, agent: player === agents.defaultAgent ? undefined : player };
   } catch (error) {

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** The demo repository's files, in this package. */
+/** The demo repository's files in a clone of andon (from the sources; `npm start` passes its project root's). */
 export const DEMO_REPOSITORY_FILES = path.resolve(__dirname, '../../../demo/repos/checkout-service');
 
 /** What the commit is made with: fixed, so its id is stable. */
