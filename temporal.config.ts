@@ -18,8 +18,18 @@ export default defineConfig({
   },
   // The runbook agent (runbooks/, with the local demo scenario under demo/). The scripted demo agent: { kind: 'scripted', script: 'scripts/demo.json' }.
   backend: { kind: 'runbook' },
-  // More agents by name, chosen per session (`agent: 'mine'`) or per webhook route (docs/agents.md):
+  // More agents by name, chosen per session (`agent: 'mine'`) or per webhook route (docs/agents.md).
+  // `scripted` plays scripts/demo.json, whose code scenario fixes the demo repository (`npm start` prints how):
+  agents: { scripted: { kind: 'scripted' } },
   // agents: { mine: { module: './agents/mine.js', options: {} } },
   // defaultAgent: 'runbook',
   sessions: { followUpWindow: '1h', requirePlanApproval: true },
+  // Code sessions (docs/code-sessions.md): which repositories this worker may work on. The GitHub
+  // token is read from the environment variable `github.tokenEnv` names (GITHUB_TOKEN), never from here.
+  // workspace: {
+  //   allowedGitHub: ['my-org'],                  // empty: any owner
+  //   allowedGitSources: ['/srv/git/', 'https://git.example.com/'],  // empty: git sources refused
+  //   github: { tokenEnv: 'GITHUB_TOKEN' },
+  //   limits: { maxChangeBytes: 262144 },
+  // },
 });

@@ -30,6 +30,20 @@ import {
 } from '../src/agents/agent';
 import { UnknownAgentError, type AgentRegistry } from '../src/agents/registry';
 import type { MemoryScope, MemoryStore } from '../src/memory/store';
+import {
+  captureChange,
+  openTree,
+  prepareWorkspace,
+  publishChanges,
+  stepChange,
+  type CodeChange,
+  type CodeContext,
+  type CodeWorkspaces,
+  type PublishRequest,
+} from './workspace';
+
+/** A code session's activity input: the session's tree to open (docs/code-sessions.md); never passed to the agent. */
+type WithCode<R> = R & { code?: CodeContext };
 
 type Recalled = { id: string; scope: MemoryScope; content: string; by?: string };
 
@@ -52,7 +66,13 @@ export interface CheckArgumentsRequest {
 }
 
 export const MEMORY_UNAVAILABLE = 'MemoryUnavailable';
-import { AGENT_INVALID_OUTPUT, AGENT_REJECTED, NOTIFY_FAILED, UNKNOWN_AGENT } from '../src/protocol/failures';
+import {
+  AGENT_INVALID_OUTPUT,
+  AGENT_REJECTED,
+  NOTIFY_FAILED,
+  SOURCE_UNAVAILABLE as SOURCE_UNAVAILABLE_TYPE,
+  UNKNOWN_AGENT,
+} from '../src/protocol/failures';
 import { NotifyError, type Notification, type Notifier, type NotifyResult, type NotifyTargets } from '../src/notify/notifier';
 
 // Cancellation reaches an activity only in a heartbeat's answer: beat often (the worker throttles
@@ -63,10 +83,32 @@ export function createActivities(
   agents: AgentRegistry,
   notifiers: Partial<Record<keyof NotifyTargets, Notifier>> = {},
   memory?: MemoryStore,
+  workspace?: CodeWorkspaces,
 ) {
+  /** The worker's workspaces, for a code session's activity; a worker without them cannot run one. */
+  const code = (): CodeWorkspaces => {
+    if (!workspace) throw ApplicationFailure.nonRetryable('this worker has no workspace configuration', SOURCE_UNAVAILABLE_TYPE);
+    return workspace;
+  };
+  /** The request with its tree opened (`workspace` set) when the session is a code session. */
+  const inTree = async <R extends { sessionId: string }>({ code: context, ...request }: WithCode<R>) => {
+    if (!context) return { request: request as unknown as R, tree: undefined };
+    const opened = await openTree(code(), request.sessionId, context);
+    return { request: { ...request, workspace: opened.facts } as unknown as R, tree: { context, before: opened.tree } };
+  };
+  /** What the call changed in the tree (executeStep and runTool). */
+  const changed = async (
+    sessionId: string,
+    tree: { context: CodeContext; before: string } | undefined,
+  ): Promise<{ change?: CodeChange }> => {
+    if (!tree) return {};
+    const change = await captureChange(code(), sessionId, tree.context, tree.before);
+    return change ? { change } : {};
+  };
   return {
     /** Recalls what is remembered about this session, its agent and its service, then plans with it. */
-    plan: async (request: PlanRequest): Promise<PlanResult & { recalled?: Recalled[] }> => {
+    plan: async (input: WithCode<PlanRequest>): Promise<PlanResult & { recalled?: Recalled[] }> => {
+      const { request } = await inTree(input);
       const { name, agent } = resolve(agents, request.agent);
       const recalled: Recalled[] = memory
         ? (
@@ -97,23 +139,43 @@ export function createActivities(
       });
       return { memoryId: id };
     },
-    executeStep: (request: StepRequest) =>
-      dispatch(agents, request, (agent, named, options) => agent.executeStep(named, options), StepResult),
-    reply: (request: ReplyRequest) => dispatch(agents, request, (agent, named, options) => agent.reply(named, options), ReplyResult),
-    summarize: (request: SummarizeRequest) =>
-      dispatch(agents, request, (agent, named, options) => agent.summarize(named, options), SummaryResult),
+    /** One step; in a code session, what it changed in the tree comes back as `change`. */
+    executeStep: async (input: WithCode<StepRequest>): Promise<StepResult & { change?: CodeChange }> => {
+      const { request, tree } = await inTree(input);
+      const result = await dispatch(agents, request, (agent, named, options) => agent.executeStep(named, options), StepResult);
+      return { ...result, ...(await changed(request.sessionId, tree)) };
+    },
+    reply: async (input: WithCode<ReplyRequest>) => {
+      const { request } = await inTree(input);
+      return dispatch(agents, request, (agent, named, options) => agent.reply(named, options), ReplyResult);
+    },
+    summarize: async (input: WithCode<SummarizeRequest>) => {
+      const { request } = await inTree(input);
+      return dispatch(agents, request, (agent, named, options) => agent.summarize(named, options), SummaryResult);
+    },
     notify: (notification: Notification) => notify(notifiers, notification),
     /** One model call of a step carried out through tools. */
-    turn: (request: TurnRequest) =>
-      dispatch(agents, request, (agent, named, options) => toolAgent(agent, named.agent, 'turn').turn!(named, options), TurnResult),
-    /** One tool call, allowed by the plan or by a reviewer. */
-    runTool: (request: ToolRequest) =>
-      dispatch(
+    turn: async (input: WithCode<TurnRequest>) => {
+      const { request } = await inTree(input);
+      return dispatch(agents, request, (agent, named, options) => toolAgent(agent, named.agent, 'turn').turn!(named, options), TurnResult);
+    },
+    /** One tool call, allowed by the plan or by a reviewer; in a code session, what it changed comes back as `change`. */
+    runTool: async (input: WithCode<ToolRequest>): Promise<ToolRunResult & { change?: CodeChange }> => {
+      const { request, tree } = await inTree(input);
+      const result = await dispatch(
         agents,
         request,
         (agent, named, options) => toolAgent(agent, named.agent, 'runTool').runTool!(named, options),
         ToolRunResult,
-      ),
+      );
+      return { ...result, ...(await changed(request.sessionId, tree)) };
+    },
+    /** A code session's tree: the source's branch and base commit, fetched into this worker's mirror. */
+    prepareWorkspace: (request: { sessionId: string; source: CodeContext['source'] }) => prepareWorkspace(code(), request),
+    /** The whole diff of a tool step that changed the tree. */
+    stepChange: (request: { sessionId: string; code: CodeContext; patch: string }) => stepChange(code(), request),
+    /** Pushes the change (and opens or finds the pull request): idempotent, so retries publish once. */
+    publishChanges: (request: PublishRequest) => publishChanges(code(), request),
     /** A reviewer's edited arguments, checked against the tool's schema. */
     checkToolArguments: async (request: CheckArgumentsRequest): Promise<ArgumentsCheck> => {
       const { name, agent } = resolve(agents, request.agent);

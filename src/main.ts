@@ -6,8 +6,12 @@
  * Ctrl-C stops the HTTP service first (no new requests), then the worker (finishing in-flight
  * tasks), then the server.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { AgentRegistry } from './agents';
+import { ScriptedAgent } from './agents/scripted';
+import { ensureDemoRepository } from './agents/scripted/demo-repository';
 import { Andon } from './client/andon';
 import { agentsOf, encryptionCodec, findProjectRoot, connectOptions, loadConfig, resolveTemporalTarget } from './config';
 import { createMemoryStore } from './memory';
@@ -32,6 +36,8 @@ async function main(): Promise<void> {
   checkRouteAgents(config, agents);
   // Keys configured: every payload the worker, the service's client and the CLI write is encrypted.
   const codec = encryptionCodec(config);
+  // The local stack runs the offline code scenario too: the demo repository, a git source this worker may use.
+  const codeDemo = target.embedded ? await prepareCodeDemo(config, agents, root) : undefined;
 
   let server: DevServer | undefined;
   if (target.embedded) {
@@ -63,6 +69,8 @@ async function main(): Promise<void> {
       taskQueue: config.taskQueue,
       agents,
       memory,
+      workspace: config.workspace,
+      dataDir: config.dataDir,
       notifiers: slack && andon ? { slack: slackNotifier(slack, andon, target.namespace, server) } : undefined,
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivityTaskExecutions,
@@ -77,7 +85,7 @@ async function main(): Promise<void> {
         codec: codec && { codec, corsOrigins: codecOrigins(config), namespace: target.namespace },
       });
     }
-    printWelcome(server, target.connectionOptions.address ?? '', target.namespace, config.taskQueue, agents, service);
+    printWelcome(server, target.connectionOptions.address ?? '', target.namespace, config.taskQueue, agents, service, codeDemo);
     if (slack) console.log(slackBanner(slack, service));
     onShutdownSignal(async () => {
       await service?.stop();
@@ -92,6 +100,48 @@ async function main(): Promise<void> {
     await server?.stop();
   }
   console.log('andon stopped.');
+}
+
+interface CodeDemo {
+  /** The bare demo repository (data/demo/checkout-service.git). */
+  repository: string;
+  /** The agent that plays the code scenario; undefined when it is the default agent. */
+  agent: string | undefined;
+}
+
+/**
+ * Makes the demo repository (idempotently: same commit every start) and allows it as a `git`
+ * source, when an agent of this worker plays a code scenario (the scripted agent with a script that
+ * has one). No git on the machine only loses the code demo, with a warning; andon still starts.
+ */
+async function prepareCodeDemo(config: ReturnType<typeof loadConfig>, agents: AgentRegistry, root: string): Promise<CodeDemo | undefined> {
+  // The demo's files are in a clone of andon, not in the npm package: no files, no code demo.
+  const files = path.join(root, 'demo', 'repos', 'checkout-service');
+  if (!existsSync(files)) return undefined;
+  const player = agents.names.find((name) => {
+    const { agent } = agents.resolve(name);
+    return agent instanceof ScriptedAgent && agent.script.code !== undefined;
+  });
+  if (player === undefined) return undefined;
+  try {
+    const demo = await ensureDemoRepository(path.join(config.dataDir, 'demo'), files);
+    if (!config.workspace.allowedGitSources.includes(demo.path)) config.workspace.allowedGitSources.push(demo.path);
+    return { repository: demo.path, agent: player === agents.defaultAgent ? undefined : player };
+  } catch (error) {
+    console.warn(`the offline code demo is off: cannot make its git repository: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+function codeDemoLines(demo: CodeDemo): string[] {
+  const agent = demo.agent ? ` --agent ${demo.agent}` : '';
+  return [
+    'A code session (the agent fixes a failing test in the demo repository and publishes a branch):',
+    `  npx andon start${agent} --source git:${demo.repository} --prompt "Fix the failing checkout test" --id code-1`,
+    '  npx andon tail code-1',
+    '  npx andon approve code-1',
+    `  git -C ${demo.repository} log --stat -1 andon/code-1`,
+  ];
 }
 
 /** A webhook route that names an agent this worker does not have is a typo: refused at start, not when an alert fires. */
@@ -148,6 +198,7 @@ function printWelcome(
   taskQueue: string,
   agents: AgentRegistry,
   service: RunningService | undefined,
+  codeDemo: CodeDemo | undefined,
 ): void {
   const agentList =
     agents.names.length === 1
@@ -175,6 +226,7 @@ function printWelcome(
             `  curl -s -X POST ${service.url}/v1/sessions/demo-3/approve -H "Authorization: Bearer $ANDON_TOKEN"`,
           ]
         : []),
+      ...(codeDemo ? ['', ...codeDemoLines(codeDemo)] : []),
       '',
       'Ctrl-C stops andon.',
     ]

@@ -13,6 +13,7 @@ import { AgentRegistry, type AgentSource } from './agents/registry';
 import { MemoryConfig, type PostgresMemoryConfig, type SqliteMemoryConfig } from './memory/config';
 import { SqliteMemoryStore } from './memory/sqlite';
 import type { MemoryStore } from './memory/store';
+import { Workspaces, type WorkspaceConfigInput } from './workspace';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 const FAILURE_CONVERTER_PATH = require.resolve('./protocol/failure-converter');
@@ -35,6 +36,16 @@ export interface AndonWorkerOptions {
   notifiers?: Parameters<typeof createActivities>[1];
   /** Where the `plan` activity recalls memories and `remember` writes them; none: memory is off. */
   memory?: MemoryStore;
+  /**
+   * Code sessions' working trees (docs/code-sessions.md): the `workspace` configuration section, or
+   * Workspaces built beforehand. Unset: the defaults (trees under `<dataDir>/workspaces`, any GitHub
+   * repository, no `git` sources).
+   */
+  workspace?: WorkspaceConfigInput | Workspaces;
+  /** The worker's data directory (default `data`): the default home of code sessions' trees. */
+  dataDir?: string;
+  /** Where the GitHub token (`workspace.github.tokenEnv`) and git's environment come from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
   /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   maxCachedWorkflows?: number;
@@ -59,7 +70,7 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(agents, options.notifiers, options.memory),
+    activities: createActivities(agents, options.notifiers, options.memory, codeWorkspaces(options)),
     maxCachedWorkflows: options.maxCachedWorkflows,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
     // Failure messages go into encrypted attributes too (src/protocol/failure-converter.ts; bundled into the workflow).
@@ -71,6 +82,14 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
     defaultHeartbeatThrottleInterval: '2s',
     ...options.options,
   });
+}
+
+/** The worker's workspaces for code sessions. */
+function codeWorkspaces(options: AndonWorkerOptions) {
+  const env = options.env ?? process.env;
+  const workspaces =
+    options.workspace instanceof Workspaces ? options.workspace : new Workspaces(options.workspace ?? {}, { env, root: options.dataDir });
+  return { workspaces, config: workspaces.config, env };
 }
 
 // What a program that runs its own worker needs besides createWorker (the package's `andon/worker`):

@@ -61,6 +61,10 @@ function eventDetail(event: TimelineEvent): string {
         `${event.branch} at ${event.commit.slice(0, 12)}: ${plural(event.files, 'file')} +${event.additions} -${event.deletions}`,
         event.pullRequest && `${event.pullRequest.title} ${event.pullRequest.url}`,
       ]);
+    case 'changesApproved':
+      return joined([`change set ${event.changeSetHash} by ${event.by}`, event.comment]);
+    case 'changesRejected':
+      return joined([`change set ${event.changeSetHash} by ${event.by}`, event.reason]);
     case 'approvalRecorded':
       return joined([`${event.planId} by ${event.by} (${event.approvals} of ${event.required})`, event.comment]);
     case 'approvalRefused':

@@ -53,6 +53,7 @@ export function loadConfig(options: { base?: AndonConfigInput; env?: NodeJS.Proc
   const config = parsed.data;
   config.dataDir = path.resolve(root, config.dataDir);
   config.devServer.dbFile = path.resolve(root, config.devServer.dbFile ?? path.join(config.dataDir, 'temporal.db'));
+  config.workspace.dataDir = path.resolve(root, config.workspace.dataDir ?? path.join(config.dataDir, 'workspaces'));
   if (config.memory.kind === 'sqlite')
     config.memory.file = path.resolve(root, config.memory.file ?? path.join(config.dataDir, 'memory.db'));
   if (config.encryption.keys === undefined && config.encryption.keyFile !== undefined) {

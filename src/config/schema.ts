@@ -9,6 +9,7 @@ import { ApprovalPolicy } from '../session/approval';
 import { ServiceConfig } from '../service/config';
 import { AgentConfig, AgentName, BuiltinAgentConfig, configuredAgents } from '../agents/agent-config';
 import { MemoryConfig } from '../memory/config';
+import { WorkspaceConfig } from '../workspace/config';
 import { EncryptionKeys, KeyId } from '../client/codec';
 
 const Port = z.coerce.number().int().min(1).max(65_535);
@@ -83,6 +84,13 @@ export const AndonConfigSchema = z
      * postgres, so ANDON_MEMORY_FILE or ANDON_MEMORY_URL alone works.
      */
     memory: MemoryConfig.prefault({ kind: 'sqlite' }),
+    /**
+     * Code sessions' working trees on the worker (docs/code-sessions.md): where they live (default
+     * `<dataDir>/workspaces`), which sources the worker may use (`allowedGitSources`, `allowedGitHub`),
+     * GitHub's clone and API URLs and the environment variable holding the token (never the token
+     * itself), limits (git timeout, `maxChangeBytes`) and the commit author.
+     */
+    workspace: WorkspaceConfig.prefault({}),
     /**
      * Payload encryption (docs/encryption.md). With keys configured, the worker, the SDK clients of
      * `npm start` and the CLI, and the service encrypt every payload with AES-256-GCM. Keep keys out

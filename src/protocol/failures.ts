@@ -11,3 +11,7 @@ export const NOTIFY_FAILED = 'NotifyFailed';
 export const UNKNOWN_AGENT = 'UnknownAgent';
 /** An AgentError code: the step failed in a way a person should judge; the session asks retry, skip or abort. */
 export const STEP_FAILED = 'StepFailed';
+/** A code session's source cannot be prepared (not allowed, unreachable, unknown branch): the session fails at once, naming it. */
+export const SOURCE_UNAVAILABLE = 'SourceUnavailable';
+/** A code session's change could not be published for good (push rejected, no token, the pull request refused). */
+export const PUBLISH_FAILED = 'PublishFailed';

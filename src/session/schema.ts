@@ -559,6 +559,16 @@ export const TimelineEvent = z.discriminatedUnion('type', [
     deletions: z.number().int().nonnegative(),
     pullRequest: PullRequest.optional(),
   }),
+  /** A code session's change set was approved for publishing (the last of the required approvals). */
+  z.object({
+    ...eventBase,
+    type: z.literal('changesApproved'),
+    changeSetHash: z.string(),
+    by: z.string(),
+    comment: z.string().optional(),
+  }),
+  /** A code session's change set was rejected: the session completes without publishing it. */
+  z.object({ ...eventBase, type: z.literal('changesRejected'), changeSetHash: z.string(), by: z.string(), reason: z.string() }),
   /** An alert notification reached the session (the first, a re-delivery, a repeat, or the resolve). */
   z.object({
     ...eventBase,

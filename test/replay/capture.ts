@@ -5,6 +5,7 @@
  * `patched()`, to add histories of the new shape. Never re-capture to make a failing replay test
  * pass: a failure means running sessions would break on deploy.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,8 @@ import { quickScript, startHarness, twoStepPlan } from '../support/harness';
 import { planReply, startLlmHarness, toolCallReply } from '../support/llm-harness';
 import { freePort } from '../support/ports';
 import { first } from '../support/at';
+import { createCodeAgent } from '../support/code-agent';
+import { approveUpdate } from '../../src/protocol/messages';
 
 const OUT = path.join(__dirname, 'histories');
 
@@ -82,6 +85,33 @@ const failingStepScenarios: Record<string, (session: SessionClient) => Promise<v
   },
 };
 
+/**
+ * A code session (patch code-sessions): the tree prepared, a step that edits files, the change set
+ * approved with its hash (the change-approval gate), the branch pushed to a bare remote.
+ */
+const codeScenarios: Record<string, (session: SessionClient, approveChanges: (hash: string) => Promise<unknown>) => Promise<void>> = {
+  async codeSessionPublished(session, approveChanges) {
+    await session.waitFor('awaitingPlanApproval');
+    await session.approve({ by: 'test:lead' });
+    const view = await session.waitFor('awaitingChangeApproval');
+    await approveChanges(view.workspace!.changeSetHash!);
+    await session.result();
+  },
+};
+
+/** A bare repository with one commit on main (app.js prints "bug"), for code scenarios. */
+function bareRepository(dir: string): string {
+  const work = path.join(dir, 'work');
+  const remote = path.join(dir, 'remotes', 'app.git');
+  const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
+  execFileSync('git', ['init', '-q', '-b', 'main', work]);
+  writeFileSync(path.join(work, 'app.js'), 'console.log("bug");\n');
+  execFileSync('git', ['add', '-A'], { cwd: work, env });
+  execFileSync('git', ['commit', '-q', '-m', 'initial'], { cwd: work, env });
+  execFileSync('git', ['clone', '-q', '--bare', work, remote]);
+  return remote;
+}
+
 /** Only the scenarios named on the command line (all when none is): add new shapes without touching old histories. */
 const wanted = new Set(process.argv.slice(2));
 const chosen = <T>(all: Record<string, T>) => Object.entries(all).filter(([name]) => wanted.size === 0 || wanted.has(name));
@@ -131,6 +161,32 @@ async function main(): Promise<void> {
       }
     } finally {
       await failing.close();
+    }
+    const remote = bareRepository(dir);
+    mkdirSync(path.join(dir, 'markers'));
+    const code = await startHarness({
+      agent: createCodeAgent({ markerDir: path.join(dir, 'markers'), stepMs: 0 }),
+      followUpWindowMs: 0,
+      dataDir: path.join(dir, 'worker'),
+      workspace: { allowedGitSources: [path.dirname(remote)] },
+    });
+    try {
+      for (const [name, run] of chosen(codeScenarios)) {
+        const session = await code.andon.session({
+          id: `replay-${name}`,
+          prompt: `scenario ${name}`,
+          source: { git: remote, branch: 'main' },
+          publish: { mode: 'branch', approveChanges: true },
+        });
+        const approveChanges = (changeSetHash: string) =>
+          code.client.workflow.getHandle(session.id).executeUpdate(approveUpdate, { args: [{ by: 'test:lead', changeSetHash }] });
+        await run(session, approveChanges);
+        const history = await code.client.workflow.getHandle(session.id).fetchHistory();
+        writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(history));
+        console.log(`captured ${name}: ${history.events?.length} events`);
+      }
+    } finally {
+      await code.close();
     }
     const llm = await startLlmHarness({ followUpWindowMs: 0 });
     try {

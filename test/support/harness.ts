@@ -32,7 +32,14 @@ export interface HarnessOptions {
   notifiers?: AndonWorkerOptions['notifiers'];
   /** A memory store for the worker's activities (recall when planning, `writeMemory`). */
   memory?: AndonWorkerOptions['memory'];
+  /** Code sessions: the worker's `workspace` section, data directory and environment (its GitHub token). */
+  workspace?: WorkerPlace['workspace'];
+  dataDir?: string;
+  env?: NodeJS.ProcessEnv;
 }
+
+/** Where a worker keeps code sessions' trees; `startWorker` may give another (a second worker's own disk). */
+export type WorkerPlace = Pick<AndonWorkerOptions, 'workspace' | 'dataDir' | 'env'>;
 
 export interface Harness {
   andon: Andon;
@@ -40,8 +47,8 @@ export interface Harness {
   taskQueue: string;
   address: string;
   worker?: Worker;
-  /** Starts (another) worker on the same task queue, e.g. after `stopWorker()`. */
-  startWorker(agent?: HarnessOptions['agent']): Promise<void>;
+  /** Starts (another) worker on the same task queue, e.g. after `stopWorker()`; `place` overrides its workspace settings. */
+  startWorker(agent?: HarnessOptions['agent'], place?: WorkerPlace): Promise<void>;
   stopWorker(): Promise<void>;
   close(): Promise<void>;
 }
@@ -101,7 +108,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     client,
     taskQueue,
     address,
-    async startWorker(agent = options.agent) {
+    async startWorker(agent = options.agent, place = {}) {
       nativeConnection ??= await NativeConnection.connect({ address });
       const worker = await createWorker({
         connection: nativeConnection,
@@ -110,6 +117,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         ...agentsFrom(agent, options),
         notifiers: options.notifiers,
         memory: options.memory,
+        workspace: options.workspace,
+        dataDir: options.dataDir,
+        env: options.env,
+        ...place,
         workflowBundle: workflowBundle(),
         options: { shutdownGraceTime: '2s' },
       });

@@ -10,13 +10,24 @@ import { TEST_SQLITE_PRAGMAS } from './ports';
 
 const ROOT = path.resolve(__dirname, '../..');
 
-/** A worker in its own process, polling `taskQueue` with the scripted agent of `script`; resolves once it polls. */
-export function startWorkerProcess(address: string, taskQueue: string, script: string): Promise<ChildProcess> {
+/**
+ * A worker in its own process, polling `taskQueue` with the scripted agent of `script` (or the
+ * createWorker options in the JSON file `optionsFile`); resolves once it polls.
+ */
+export function startWorkerProcess(address: string, taskQueue: string, script: string, optionsFile?: string): Promise<ChildProcess> {
   // `node --import tsx`, not the tsx CLI: the CLI runs the script in a child process of its own,
   // which a SIGKILL of the CLI leaves running (and polling) after the suite has ended.
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'test/support/worker-process.ts'), address, taskQueue, script],
+    [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'test/support/worker-process.ts'),
+      address,
+      taskQueue,
+      script,
+      ...(optionsFile ? [optionsFile] : []),
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: process.env,

@@ -16,6 +16,22 @@ describe('loadConfig', () => {
     });
   });
 
+  it("gives code sessions' workspace its defaults: trees under the data dir, the token read from GITHUB_TOKEN", () => {
+    const config = loadConfig({ base, env: {}, root });
+    expect(config.workspace).toMatchObject({
+      dataDir: '/srv/andon/data/workspaces',
+      github: { cloneUrl: 'https://github.com/{owner}/{repo}.git', apiUrl: 'https://api.github.com', tokenEnv: 'GITHUB_TOKEN' },
+      allowedGitSources: [],
+      allowedGitHub: [],
+      limits: { maxChangeBytes: 256 * 1024 },
+    });
+    const custom = loadConfig({ base: { ...base, workspace: { dataDir: 'trees', allowedGitHub: ['acme'] } }, env: {}, root });
+    expect(custom.workspace).toMatchObject({ dataDir: '/srv/andon/trees', allowedGitHub: ['acme'] });
+    expect(() => loadConfig({ base: { ...base, workspace: { allowedGitHub: 'acme' } }, env: {}, root } as never)).toThrow(
+      /workspace\.allowedGitHub/,
+    );
+  });
+
   it('applies environment overrides, durations included', () => {
     const config = loadConfig({
       base,

@@ -7,6 +7,7 @@ import { AgentError } from '../../src/agents/agent';
 import {
   LlmBackendConfig,
   TranscriptStore,
+  WORKSPACE_TOOL_NAMES,
   checkArguments,
   createLanguageModel,
   createTools,
@@ -128,10 +129,23 @@ describe('tools', () => {
   const tools = createTools(config);
   const context = { signal: new AbortController().signal, heartbeat: () => undefined };
 
-  it('offers the diagnostics and the configured commands, risky as configured', () => {
-    expect([...tools.keys()]).toEqual(['searchLog', 'httpCheck', 'runReadOnlyCommand', 'restart']);
+  it('offers the diagnostics and the configured commands, risky as configured, and the workspace tools of code sessions', () => {
+    expect([...tools.values()].filter((t) => !t.workspace).map((t) => t.name)).toEqual([
+      'searchLog',
+      'httpCheck',
+      'runReadOnlyCommand',
+      'restart',
+    ]);
+    expect([...tools.values()].filter((t) => t.workspace).map((t) => t.name)).toEqual([...WORKSPACE_TOOL_NAMES]);
     expect(tools.get('restart')!.risky).toBe(true);
     expect(tools.get('searchLog')!.risky).toBe(false);
+  });
+  it('refuses a command tool named like a built-in tool', () => {
+    expect(() =>
+      createTools(
+        LlmBackendConfig.parse({ ...base, commands: { readFile: { description: 'x', argv: ['cat', '{file}'], params: { file: 'f' } } } }),
+      ),
+    ).toThrow('invalid configuration: backend.commands.readFile: "readFile" is the name of a built-in tool; choose another');
   });
   it('confines log reads to the allowed roots', async () => {
     await expect(tools.get('searchLog')!.run({ path: 'package.json', pattern: 'x' }, context)).rejects.toThrow(

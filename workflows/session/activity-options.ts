@@ -8,6 +8,11 @@ import type { SessionActivities } from '../../activities';
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 } as const;
 /** Planning and steps may run long: they heartbeat, so a dead worker is noticed in 30 s, not 30 min. */
 export const workOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '30s', retry } as const;
+/**
+ * Publishing a code session's change: pushing and opening a pull request are idempotent, so they
+ * may be retried; a rate limit's wait comes from GitHub (nextRetryDelay).
+ */
+export const publishOptions = { startToCloseTimeout: '15m', heartbeatTimeout: '30s', retry } as const;
 /** Chat replies should come back within minutes or not at all; they heartbeat like the rest. */
 export const chatOptions = { startToCloseTimeout: '2m', heartbeatTimeout: '30s', retry: { ...retry, maximumAttempts: 5 } } as const;
 /**

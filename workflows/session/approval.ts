@@ -1,4 +1,7 @@
-/** Approval of the plan: partial approvals, and the policy's deadline with its reminders and escalation. */
+/**
+ * Approval of the plan (and of a code session's change set, under the same policy): partial
+ * approvals, and the policy's deadline with its reminders and escalation.
+ */
 import { condition } from '@temporalio/workflow';
 import type { ApprovalPolicy } from '../../src/session/approval';
 import { canContinueAsNew, now, type SessionContext } from './context';
@@ -6,11 +9,13 @@ import { decideApprove } from './commands';
 import { announce } from './notify';
 import { applyEscalation, applyReminder, deadlinePassed } from './progress';
 import type { Refusal } from './record';
+import { changeDeadlinePassed } from './workspace';
 
 /** Approves, and shows a partial approval (1 of 2) where the session is announced. */
 export function approve(ctx: SessionContext, raw: unknown): Refusal | undefined {
   const refusal = decideApprove(ctx.session, raw, now());
-  if (!refusal && ctx.session.record.state === 'awaitingPlanApproval') announce(ctx, { kind: 'stateChanged' });
+  const state = ctx.session.record.state;
+  if (!refusal && (state === 'awaitingPlanApproval' || state === 'awaitingChangeApproval')) announce(ctx, { kind: 'stateChanged' });
   return refusal;
 }
 
@@ -23,16 +28,19 @@ export async function awaitDecision(ctx: SessionContext, deadline: NonNullable<A
   const s = ctx.session;
   const r = s.record;
   const since = Date.parse(r.awaitingSince ?? r.updateTime);
+  // The plan, or a code session's change set: the same policy and deadline.
+  const waiting = r.state;
   for (;;) {
     const deadlineAt = since + deadline.after;
     const escalateAt = deadline.escalateAfter !== undefined && !r.escalated ? since + deadline.escalateAfter : Infinity;
     const remindAt = deadline.remindEvery ? since + deadline.remindEvery * (r.reminders + 1) : Infinity;
     const next = Math.min(deadlineAt, escalateAt, remindAt);
-    const decided = await condition(() => r.state !== 'awaitingPlanApproval' || canContinueAsNew(ctx), Math.max(next - Date.now(), 1));
+    const decided = await condition(() => r.state !== waiting || canContinueAsNew(ctx), Math.max(next - Date.now(), 1));
     if (decided) return;
     const at = Date.now();
     if (at >= deadlineAt) {
-      deadlinePassed(s, deadline.action, now());
+      if (waiting === 'awaitingChangeApproval') changeDeadlinePassed(s, deadline.action, now());
+      else deadlinePassed(s, deadline.action, now());
       return;
     }
     if (at >= escalateAt) {

@@ -12,6 +12,7 @@ import { byOf, refusalFailure } from './refusals';
 import { announce } from './notify';
 import { answer, dropMessage, dropQueue, noteRejected } from './progress';
 import { addUsage, answerTo, isQueued, transcript } from './record';
+import { replyCode } from './code';
 
 /** Patch: replies used to run as local activities; sessions started before keep that shape. */
 const REPLIES_AS_ACTIVITIES = 'replies-as-activities';
@@ -76,7 +77,10 @@ export async function chatLoop(ctx: SessionContext): Promise<void> {
     }
     ctx.chatBusy = true;
     try {
-      const request = { ...facts(ctx), state: r.state, plan: r.plan, message: message.text, transcript: transcript(s) };
+      // A code session's reply sees the tree only while nothing else works on it (replyCode).
+      const code = replyCode(ctx);
+      const request = { ...facts(ctx), state: r.state, plan: r.plan, message: message.text, transcript: transcript(s), ...code };
+      if (code.code) ctx.replyInTree = true;
       const summary = `reply to ${message.id}`;
       // Replies used to run as local activities, which froze the whole session (commands,
       // queries, cancel) while a reply was written; sessions started before keep that shape.
@@ -105,6 +109,7 @@ export async function chatLoop(ctx: SessionContext): Promise<void> {
       noteRejected(s, { message: message.text, reason: `the agent could not reply: ${failureReason(error)}`, by: message.by }, now());
     } finally {
       ctx.chatBusy = false;
+      ctx.replyInTree = false;
       ctx.replying = undefined;
     }
   }

@@ -37,15 +37,21 @@ import {
   type Refusal,
   type Session,
 } from './record';
+import { approveChangesBy, rejectChanges, staleChangeSet } from './workspace';
 
 export function decideApprove(s: Session, raw: unknown, now: Date, apply = true): Refusal | undefined {
   const parsed = parseInput(s, ApproveInput, raw);
   if ('refusal' in parsed || !apply) return 'refusal' in parsed ? parsed.refusal : undefined;
   const input = parsed.value;
   const by = input.by ?? 'unknown';
-  const refusal = refuseDecision(s, 'approve', by, input.planId, input.planHash, now);
+  const refusal = refuseDecision(s, 'approve', by, input.planId, input.planHash, now, input.changeSetHash);
   if (refusal) return refusal;
   const r = s.record;
+  // A code session's change set awaiting approval: the same policy, counted the same way.
+  if (r.state === 'awaitingChangeApproval') {
+    approveChangesBy(s, by, input.comment, now);
+    return undefined;
+  }
   const plan = r.plan as Plan;
   const person = personOf(s.policy, by);
   r.approvals.push({ person, by, time: now.toISOString() });
@@ -77,6 +83,24 @@ export function decideReject(s: Session, raw: unknown, now: Date, apply = true):
   const by = input.by ?? 'unknown';
   const refusal = refuseDecision(s, 'reject', by, input.planId, undefined, now);
   if (refusal) return refusal;
+  if (s.record.state === 'awaitingChangeApproval') {
+    // Nothing is pushed; the session completes with the change set in its outputs.
+    if (!input.replan) {
+      rejectChanges(s, by, input.reason, now);
+      return undefined;
+    }
+    return recordRefusal(
+      s,
+      'reject',
+      by,
+      {
+        type: REFUSAL.invalidArgument,
+        message: 'a change set awaiting approval cannot be re-planned: reject it without replan, or approve it',
+        details: { state: s.record.state, field: 'replan' },
+      },
+      now,
+    );
+  }
   const plan = s.record.plan as Plan;
   recordEvent(s, { type: 'planRejected', originator: 'user', planId: plan.id, by, reason: input.reason, replan: input.replan }, now);
   if (input.replan) {
@@ -371,8 +395,10 @@ function refuseDecision(
   planId: string | undefined,
   hash: string | undefined,
   now: Date,
+  changeSet?: string,
 ): Refusal | undefined {
-  const refusal = refuseUnless(s, decision) ?? refuseStale(s, planId, hash) ?? refuseByPolicy(s, decision, by);
+  const refusal =
+    refuseUnless(s, decision) ?? refuseStale(s, planId, hash) ?? refuseStaleChange(s, changeSet) ?? refuseByPolicy(s, decision, by);
   return refusal ? recordRefusal(s, decision, by, refusal, now, planId) : undefined;
 }
 
@@ -410,6 +436,13 @@ function refuseByPolicy(s: Session, decision: Decision, by: string): Refusal | u
     };
   }
   return undefined;
+}
+
+/** An approval of a change set that names another diff than the one awaiting approval. */
+function refuseStaleChange(s: Session, hash: string | undefined): Refusal | undefined {
+  if (s.record.state !== 'awaitingChangeApproval') return undefined;
+  const stale = staleChangeSet(s, hash);
+  return stale ? { type: REFUSAL.stalePlan, message: stale, details: { state: s.record.state, planId: s.record.plan?.id } } : undefined;
 }
 
 function refuseStale(s: Session, planId: string | undefined, hash?: string): Refusal | undefined {

@@ -29,6 +29,8 @@ export interface SessionContext {
   /** The scope of the chat reply in flight: a session that ends stops it too. */
   replying?: CancellationScope;
   chatBusy: boolean;
+  /** A chat reply has the code session's tree open: the main loop's next call on the tree waits for it. */
+  replyInTree?: boolean;
   notifying: boolean;
   /** The session ended: the chat and notify loops finish. */
   closing: boolean;

@@ -9,13 +9,18 @@ import type { SessionContext } from './context';
 import { renderDetails } from './details';
 import { applySlackMessage, queueOutgoing, takeOutgoing } from './progress';
 import { view, type Outgoing } from './record';
+import { codeSource } from './workspace';
+import { describeSource } from '../../src/session/schema';
 
 /** The session changed state: index it, show it, announce it. */
 export function showState(ctx: SessionContext): void {
   const r = ctx.session.record;
   upsertSearchAttributes([{ key: STATE_ATTRIBUTE, value: r.state }]);
-  setCurrentDetails(renderDetails(r, ctx.session.config.agent));
-  announce(ctx, r.state === 'awaitingPlanApproval' ? { kind: 'approvalRequested' } : { kind: 'stateChanged' });
+  setCurrentDetails(renderDetails(r, ctx.session.config.agent, sourceLine(ctx)));
+  announce(
+    ctx,
+    r.state === 'awaitingPlanApproval' || r.state === 'awaitingChangeApproval' ? { kind: 'approvalRequested' } : { kind: 'stateChanged' },
+  );
 }
 
 /** The set of pending reviews changed: index their count when it changed, and keep the announcement current. */
@@ -24,13 +29,19 @@ export function showReviews(ctx: SessionContext): void {
   if (r.reviews.length === (ctx.indexedReviews ?? 0)) return;
   ctx.indexedReviews = r.reviews.length;
   upsertSearchAttributes([{ key: PENDING_REVIEWS_ATTRIBUTE, value: ctx.indexedReviews }]);
-  setCurrentDetails(renderDetails(r, ctx.session.config.agent));
+  setCurrentDetails(renderDetails(r, ctx.session.config.agent, sourceLine(ctx)));
   // The announced message shows how many calls await review: keep it current.
   announce(ctx, { kind: 'stateChanged' });
 }
 
 export function showDetails(ctx: SessionContext): void {
-  setCurrentDetails(renderDetails(ctx.session.record, ctx.session.config.agent));
+  setCurrentDetails(renderDetails(ctx.session.record, ctx.session.config.agent, sourceLine(ctx)));
+}
+
+/** A code session's source as one line, for the details. */
+function sourceLine(ctx: SessionContext): string | undefined {
+  const source = codeSource(ctx.session);
+  return source ? describeSource(source) : undefined;
 }
 
 /** Queues a notification for the notify loop; state updates coalesce (the latest view is sent). */

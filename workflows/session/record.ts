@@ -15,6 +15,7 @@ import { ToolResult } from '../../src/agents/agent';
 import {
   AlertState,
   Budget,
+  ChangedFile,
   NO_USAGE,
   Review,
   ReviewDecision,
@@ -23,6 +24,8 @@ import {
   ToolArguments,
   ToolCall,
   Usage,
+  PullRequest,
+  describeSource,
   isTerminal,
   type NewEvent,
   type Output,
@@ -33,6 +36,7 @@ import {
 import { canTransition, operationAllowed, type Operation } from '../../src/session/transitions';
 import { NotificationKind, SlackRef } from '../../src/notify/notifier';
 import { ApprovalPolicy, OPEN_POLICY } from '../../src/session/approval';
+import { changeSetHash, sourceOf } from './change-set';
 import { REFUSAL, TimelineQueryInput, type RefusalDetails, type RefusalType, type SessionWorkflowInput } from '../../src/protocol/messages';
 
 export interface Refusal {
@@ -102,6 +106,28 @@ export const Outgoing = z.object({
 });
 export type Outgoing = z.infer<typeof Outgoing>;
 
+/**
+ * A code session's working tree, as the session carries it: where it started and the cumulative
+ * change (a unified diff from `baseCommit`, at most `maxChangeBytes`, which the activity enforces).
+ * The patch is what makes the tree durable: any worker rebuilds the tree from base + patch.
+ */
+export const WorkspaceRecord = z.object({
+  branch: z.string(),
+  baseCommit: z.string(),
+  patch: z.string(),
+  files: z.array(ChangedFile),
+  /** The cumulative patch when the current tool step began: its whole diff is reported when it ends. */
+  stepBase: z.object({ stepId: z.string(), patch: z.string() }).optional(),
+  /**
+   * The steps and the summary are done and the change is being published: the commit's date,
+   * fixed before the publish activity runs, so every retry makes the same commit.
+   */
+  finishedAt: z.string().optional(),
+  /** Where the change went, once published. */
+  published: z.object({ branch: z.string(), commit: z.string(), pullRequest: PullRequest.optional() }).optional(),
+});
+export type WorkspaceRecord = z.infer<typeof WorkspaceRecord>;
+
 export const QueuedMessage = z.object({ id: z.string(), text: z.string(), by: z.string() });
 export type QueuedMessage = z.infer<typeof QueuedMessage>;
 
@@ -161,6 +187,8 @@ export const SessionRecord = z.object({
   usage: Usage.optional(),
   /** The spending limit in force: the session's, raised by whoever resumed it. */
   budget: Budget.optional(),
+  /** A code session's working tree (absent until it is prepared, and in sessions without a source). */
+  workspace: WorkspaceRecord.optional(),
 });
 export type SessionRecord = z.infer<typeof SessionRecord>;
 
@@ -205,9 +233,14 @@ export interface SessionRules {
    * a budget change on resume needs an approver, and pause/resume keeps the approval deadline.
    */
   decisionsByPolicy: boolean;
+  /**
+   * The session's `source` is used: its tree is prepared, changed and published. Sessions started
+   * before code sessions existed ignored their source, and keep doing so.
+   */
+  codeSessions?: boolean;
 }
 
-export const CURRENT_RULES: SessionRules = { decisionsByPolicy: true };
+export const CURRENT_RULES: SessionRules = { decisionsByPolicy: true, codeSessions: true };
 
 /** A new session's record, or the carried one after continue-as-new (which must parse). */
 export function openSession(
@@ -378,7 +411,7 @@ export function setState(s: Session, to: SessionState, now: Date): void {
   r.updateTime = now.toISOString();
   // Back from a pause, the same plan awaits approval since it first did: pausing must not postpone its deadline.
   const samePlan = from === 'paused' && s.rules.decisionsByPolicy && r.awaitingSince !== undefined && r.awaitingPlanId === r.plan?.id;
-  if (to === 'awaitingPlanApproval' && !samePlan) {
+  if ((to === 'awaitingPlanApproval' && !samePlan) || (to === 'awaitingChangeApproval' && from !== 'paused')) {
     r.awaitingSince = r.updateTime;
     r.awaitingPlanId = r.plan?.id;
     r.reminders = 0;
@@ -533,6 +566,9 @@ export function transcript(s: Session): { role: 'user' | 'agent'; text: string }
 export function view(s: Session): SessionView {
   const { config, policy } = s;
   const r = s.record;
+  const source = s.rules.codeSessions ? sourceOf(config.source) : undefined;
+  const w = r.workspace;
+  const awaiting = r.state === 'awaitingPlanApproval' || r.state === 'awaitingChangeApproval';
   return {
     id: config.id,
     state: r.state,
@@ -553,12 +589,24 @@ export function view(s: Session): SessionView {
     lastSeq: lastSeq(s),
     pendingMessages: r.queue.length,
     alert: r.alert,
+    ...(source && w
+      ? {
+          workspace: {
+            source: describeSource(source),
+            branch: w.branch,
+            baseCommit: w.baseCommit,
+            changes: w.files,
+            ...(w.patch ? { changeSetHash: changeSetHash(w.patch) } : {}),
+            ...(w.published ? { published: w.published } : {}),
+          },
+        }
+      : {}),
     stepFailure: r.stepFailure,
     pendingReviews: r.reviews,
     usage: r.usage,
     budget: r.budget,
     approval:
-      r.state === 'awaitingPlanApproval' && r.plan
+      awaiting && r.plan
         ? {
             planId: r.plan.id,
             required: policy.required,

@@ -13,6 +13,8 @@ import { announce } from './notify';
 import { applyStepResult, budgetReached } from './progress';
 import { advance, nextCall, nextReviewExpiry, overBudget } from './record';
 import { summaryPhase } from './summary';
+import { codeInput, publishPhase, toolStepArtifacts, treeFree } from './code';
+import { applyChange, markStepBase, publishing, stepBaseIfChanged, withStepChange } from './workspace';
 import { awaitReview, callDone, expireReviews, turnTaken, workDone, workOn } from './tool-work';
 
 /** Tool grants allow exactly the arguments they name; sessions started before keep the old rule (see grantedBy). */
@@ -22,16 +24,20 @@ export async function stepPhase(ctx: SessionContext): Promise<void> {
   const s = ctx.session;
   const r = s.record;
   const plan = r.plan!;
+  // A code session whose steps and summary are done publishes its change.
+  if (publishing(s)) return publishPhase(ctx);
   const step = plan.steps[r.currentStep ?? 0];
   if (step?.tools) return workThroughTools(ctx, step);
   if (step) {
+    if (ctx.replyInTree) await treeFree(ctx);
     const result = await interruptible(ctx, () =>
       activities.executeStep.executeWithOptions({ ...workOptions, summary: `step ${step.index + 1}/${plan.steps.length}: ${step.title}` }, [
-        { ...facts(ctx), plan, step, previous: r.stepOutcomes },
+        { ...facts(ctx), plan, step, previous: r.stepOutcomes, ...codeInput(ctx) },
       ]),
     );
     if (!result || r.state !== 'inProgress') return;
-    applyStepResult(s, step, result, now());
+    // A code session records what the step changed, and shows it as the step's changeSet artifact.
+    applyStepResult(s, step, withStepChange(s, result.title ?? step.title, result), now());
     if (r.state !== 'inProgress' || (r.currentStep ?? 0) < plan.steps.length) return;
   }
   await summaryPhase(ctx, plan);
@@ -46,6 +52,7 @@ async function workThroughTools(ctx: SessionContext, step: PlanStep): Promise<vo
   const r = s.record;
   const plan = r.plan!;
   const work = workOn(s, step);
+  markStepBase(s, step.id);
   const next = nextCall(s);
   if (next) {
     if (next.waiting) return awaitReview(s, now());
@@ -54,26 +61,36 @@ async function workThroughTools(ctx: SessionContext, step: PlanStep): Promise<vo
       callDone(s, call, { status: 'denied', output: `denied by ${decision.by}: ${decision.reason ?? 'no reason given'}` }, now());
     } else {
       const args = decision?.arguments ?? call.arguments;
+      if (ctx.replyInTree) await treeFree(ctx);
       const result = await interruptible(ctx, () =>
         activities.runTool.executeWithOptions({ ...workOptions, summary: `tool ${call.tool} (step ${step.index + 1})` }, [
-          { sessionId: s.config.id, stepId: step.id, call: { ...call, arguments: args }, agent: s.config.agent },
+          { sessionId: s.config.id, stepId: step.id, call: { ...call, arguments: args }, agent: s.config.agent, ...codeInput(ctx) },
         ]),
       );
       if (!result || r.state !== 'inProgress') return;
+      if (result.change) applyChange(s, result.change);
       callDone(s, call, result, now());
     }
     return advance(s, 'inProgress', now());
   }
   if (overBudget(s)) return budgetReached(s, now());
+  if (ctx.replyInTree) await treeFree(ctx);
   const turn = await interruptible(ctx, () =>
     activities.turn.executeWithOptions(
       { ...workOptions, summary: `step ${step.index + 1}/${plan.steps.length}, turn ${work.turn + 1}: ${step.title}` },
-      [{ ...facts(ctx), plan, step, previous: r.stepOutcomes, turn: work.turn, toolResults: work.results }],
+      [{ ...facts(ctx), plan, step, previous: r.stepOutcomes, turn: work.turn, toolResults: work.results, ...codeInput(ctx) }],
     ),
   );
   if (!turn || r.state !== 'inProgress') return;
   const open = new Set(r.reviews.map((x) => x.id));
-  if (turnTaken(s, step, turn, now(), () => patched(EXACT_GRANTS))) workDone(s, step, turn.text, now());
+  if (turnTaken(s, step, turn, now(), () => patched(EXACT_GRANTS))) {
+    // A code session's tool step that changed the tree shows its whole diff on the step's event.
+    // (Other sessions never await here, so their command order is as it was.)
+    const base = stepBaseIfChanged(s, step.id);
+    const artifacts = base === undefined ? [] : await toolStepArtifacts(ctx, step, base);
+    if (!artifacts) return;
+    workDone(s, step, turn.text, now(), artifacts);
+  }
   for (const review of r.reviews.filter((x) => !open.has(x.id))) announce(ctx, { kind: 'reviewRequested', review });
   advance(s, 'inProgress', now());
 }

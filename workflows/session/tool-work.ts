@@ -3,7 +3,7 @@
  * plan does not allow, and their expiry. Functions over the session record, like the rest.
  */
 import type { TurnResult } from '../../src/agents/agent';
-import type { PlanStep, Review, ToolCall, ToolGrant } from '../../src/session/schema';
+import type { Artifact, PlanStep, Review, ToolCall, ToolGrant } from '../../src/session/schema';
 import { decideReview } from './commands';
 import { addUsage, advance, lastSeq, recordEvent, type Session, type StepWork } from './record';
 
@@ -88,9 +88,9 @@ export function callDone(s: Session, call: ToolCall, result: { status: 'ok' | 'e
 }
 
 /** The step's last turn called no tool: the step is done, its text is the outcome. */
-export function workDone(s: Session, step: PlanStep, text: string, now: Date): void {
+export function workDone(s: Session, step: PlanStep, text: string, now: Date, artifacts: Artifact[] = []): void {
   const description = clip(text.trim() || 'done');
-  recordEvent(s, { type: 'progressUpdated', originator: 'agent', title: step.title, description, stepId: step.id, artifacts: [] }, now);
+  recordEvent(s, { type: 'progressUpdated', originator: 'agent', title: step.title, description, stepId: step.id, artifacts }, now);
   s.record.stepOutcomes.push({ stepId: step.id, title: step.title, description });
   s.record.work = undefined;
   s.record.currentStep = step.index + 1;

@@ -23,6 +23,9 @@ import { planPhase } from './plan';
 import { applyCreated, applyStart } from './progress';
 import { carryOver, end, nextReviewExpiry, openSession, view } from './record';
 import { awaitReviews, stepPhase } from './steps';
+import { preparePhase } from './code';
+import { sourceOf } from './change-set';
+import { needsWorkspace } from './workspace';
 
 export async function andonSession(input: SessionWorkflowInput): Promise<SessionView> {
   const ctx = createContext(input);
@@ -32,7 +35,8 @@ export async function andonSession(input: SessionWorkflowInput): Promise<Session
   if (input.carried === undefined) applyCreated(s, now());
   registerHandlers(ctx);
   // A cancel delivered with the start has already ended the session: then there is nothing to plan.
-  if (s.record.state === 'queued') applyStart(s, now());
+  // A code session stays queued until its tree is prepared (preparePhase), unless its policy is invalid.
+  if (s.record.state === 'queued' && (!needsWorkspace(s) || s.policyError)) applyStart(s, now());
   else showDetails(ctx);
 
   const chatting = beside(chatLoop(ctx));
@@ -60,9 +64,11 @@ async function runToEnd(ctx: SessionContext): Promise<void> {
   while (!isTerminal(r.state)) {
     await continueAsNewIfSuggested(ctx);
     const state = r.state;
-    if (state === 'planning') await planPhase(ctx);
+    if (state === 'queued') await preparePhase(ctx);
+    else if (state === 'planning') await planPhase(ctx);
     else if (state === 'inProgress') await stepPhase(ctx);
-    else if (state === 'awaitingPlanApproval' && s.policy.deadline) await awaitDecision(ctx, s.policy.deadline);
+    else if ((state === 'awaitingPlanApproval' || state === 'awaitingChangeApproval') && s.policy.deadline)
+      await awaitDecision(ctx, s.policy.deadline);
     else if (state === 'awaitingUserFeedback' && nextReviewExpiry(s) !== undefined) await awaitReviews(ctx);
     // Waiting states: a handler moves the session on (approve, reject, answer, resume, cancel).
     else await condition(() => r.state !== state || canContinueAsNew(ctx));
@@ -99,10 +105,21 @@ function beside(loop: Promise<void>): Promise<void> {
  */
 const DECISIONS_BY_POLICY = 'decisions-by-policy';
 
+/**
+ * Patch: the session's `source` is used (code sessions: its tree is prepared, changed, published).
+ * Only sessions with a source ask, so every other session's history is unchanged; a session with a
+ * source started before kept ignoring it.
+ */
+const CODE_SESSIONS = 'code-sessions';
+
 /** The run's context; its observer mirrors the record outside it (search attributes, details, notifications). */
 function createContext(input: SessionWorkflowInput): SessionContext {
   const observer = { stateChanged: () => showState(context), reviewsChanged: () => showReviews(context) };
-  const session = openSession(input, now(), observer, { decisionsByPolicy: patched(DECISIONS_BY_POLICY) }, patched(BOUNDED_STATE));
+  const rules = {
+    decisionsByPolicy: patched(DECISIONS_BY_POLICY),
+    codeSessions: sourceOf(input.config.source) !== undefined && patched(CODE_SESSIONS),
+  };
+  const session = openSession(input, now(), observer, rules, patched(BOUNDED_STATE));
   const reviews = session.record.reviews.length;
   const context: SessionContext = {
     input,

@@ -33,6 +33,7 @@ import {
   type ToolRunResult,
   type TurnRequest,
   type TurnResult,
+  type WorkspaceFacts,
   formatRecalledMemories,
 } from '../agent';
 import { NotAllowedError, idempotencyEnv } from '../runbook/sandbox';
@@ -110,7 +111,7 @@ export class LlmAgent implements Agent {
       () =>
         generateText({
           ...this.settings(options),
-          system: `${ROLE}\nPlan how to handle the request below, step by step, for a person to approve. ${this.toolCatalogue()}`,
+          system: `${ROLE}\nPlan how to handle the request below, step by step, for a person to approve. ${this.toolCatalogue(request)}`,
           prompt: planPrompt(request),
           output: Output.object({ schema: ModelPlan }),
         }),
@@ -123,7 +124,7 @@ export class LlmAgent implements Agent {
       title: step.title,
       description: step.description,
       tools: step.tools.map((grant) => {
-        if (!this.tools.has(grant.tool))
+        if (!this.toolsFor(request).has(grant.tool))
           throw new AgentError(`the model planned a call of "${grant.tool}", which is not a tool`, {
             retryable: true,
             code: 'AgentInvalidOutput',
@@ -161,9 +162,9 @@ export class LlmAgent implements Agent {
     return this.call(async () => {
       const result = streamText({
         ...this.settings(options),
-        system: `${ROLE}\nYou are carrying out an approved plan. Call the tools you need; when the step is done, answer with a short report and call no tool. ${this.toolCatalogue()}`,
+        system: `${ROLE}\nYou are carrying out an approved plan. Call the tools you need; when the step is done, answer with a short report and call no tool. ${this.toolCatalogue(request)}`,
         messages,
-        tools: this.aiTools(),
+        tools: this.aiTools(request),
       });
       // Text streams in here and reaches the timeline in one batch per turn, never token by token through the workflow.
       let text = '';
@@ -196,12 +197,15 @@ export class LlmAgent implements Agent {
     const check = checkArguments(tool, call.tool, call.arguments);
     let outcome: { ok: boolean; output: string };
     if (!check.ok) outcome = { ok: false, output: `invalid arguments: ${check.field}: ${check.message}` };
+    else if (tool!.workspace && !request.workspace)
+      outcome = { ok: false, output: `${call.tool} works in a code session's working tree, and this session has none (it has no source)` };
     else {
       try {
         outcome = await tool!.run(check.arguments, {
           signal: options.signal,
           heartbeat: options.heartbeat,
           env: idempotencyEnv({ sessionId: request.sessionId, stepId: request.stepId, callId: call.id, attempt: options.attempt }),
+          workspace: request.workspace?.path,
         });
       } catch (error) {
         if (options.signal.aborted) throw error;
@@ -277,13 +281,28 @@ export class LlmAgent implements Agent {
     }
   }
 
-  /** Tools as the model sees them: schema and description, no execute function (the workflow decides what runs). */
-  private aiTools(): ToolSet {
-    return Object.fromEntries([...this.tools.values()].map((t) => [t.name, aiTool({ description: t.description, inputSchema: t.input })]));
+  /** The tools a call may use: the workspace tools only in code sessions (the request has a working tree). */
+  private toolsFor(request: { workspace?: WorkspaceFacts }): Map<string, AgentTool> {
+    return new Map([...this.tools].filter(([, t]) => !t.workspace || request.workspace !== undefined));
   }
 
-  private toolCatalogue(): string {
-    return `Tools:\n${[...this.tools.values()].map((t) => `- ${t.name}${t.risky ? ' (risky: always reviewed)' : ''}: ${t.description}`).join('\n')}`;
+  /** Tools as the model sees them: schema and description, no execute function (the workflow decides what runs). */
+  private aiTools(request: { workspace?: WorkspaceFacts }): ToolSet {
+    return Object.fromEntries(
+      [...this.toolsFor(request).values()].map((t) => [t.name, aiTool({ description: t.description, inputSchema: t.input })]),
+    );
+  }
+
+  private toolCatalogue(request: { workspace?: WorkspaceFacts }): string {
+    const tools = [...this.toolsFor(request).values()].map((t) => {
+      const marks = [
+        t.changesFiles ? 'changes files: grant each call in the step that makes it' : '',
+        t.risky ? 'risky: always reviewed' : '',
+      ];
+      const marked = marks.filter(Boolean).join('; ');
+      return `- ${t.name}${marked ? ` (${marked})` : ''}: ${t.description}`;
+    });
+    return `Tools:\n${tools.join('\n')}`;
   }
 
   /** The previous turn's tool results, whole from the store where the timeline only has their heads. */
@@ -342,11 +361,15 @@ function stepPrompt(request: TurnRequest): string {
     .join('\n\n');
 }
 
-function sessionFacts(request: { title: string; prompt: string; context: Record<string, string> }): string {
+function sessionFacts(request: { title: string; prompt: string; context: Record<string, string>; workspace?: WorkspaceFacts }): string {
   const context = Object.entries(request.context)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
-  return `Session: ${request.title}\nRequest: ${request.prompt}${context ? `\nContext: ${context}` : ''}`;
+  // The tree's path on the worker is no business of the model's: tool paths are relative to its root.
+  const tree = request.workspace
+    ? `\nRepository: ${request.workspace.source}, working tree at commit ${request.workspace.baseCommit} (branch ${request.workspace.branch}) plus this session's changes; tool paths are relative to its root, and what you change there becomes the session's change set.`
+    : '';
+  return `Session: ${request.title}\nRequest: ${request.prompt}${context ? `\nContext: ${context}` : ''}${tree}`;
 }
 
 function head(text: string): string {

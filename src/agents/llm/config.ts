@@ -4,6 +4,8 @@
  * history: a session only ever carries the plan, tool calls and their heads of output.
  */
 import { z } from 'zod';
+import { Duration } from '../../session/duration';
+import { CommandEntry } from '../runbook/command-policy';
 import { RunbookBackendConfig } from '../runbook/config';
 
 export const PROVIDERS = ['openai', 'anthropic', 'google', 'openai-compatible'] as const;
@@ -28,6 +30,50 @@ export const CommandTool = z.strictObject({
   timeout: RunbookBackendConfig.shape.limits.unwrap().shape.defaultTimeout.optional(),
 });
 export type CommandTool = z.output<typeof CommandTool>;
+
+/** What `runCommand` may run in a code session's working tree by default: the repository's own tests. */
+export const DEFAULT_WORKSPACE_COMMANDS = ['npm test', 'npm run test', 'node test.js', 'node --test'];
+
+/** The workspace tools of code sessions (./workspace-tools.ts): the commands they may run and their bounds. */
+export const WorkspaceToolsConfig = z.object({
+  /** Commands `runCommand` may run in the working tree (allow-list entries, every argument checked; `node` is this Node.js). */
+  commands: z.array(CommandEntry).default(DEFAULT_WORKSPACE_COMMANDS),
+  limits: z
+    .object({
+      /** Entries one `listFiles` call shows at most. */
+      maxListEntries: z.number().int().positive().default(500),
+      /** Bytes one `readFile` call returns at most (a line range beyond it is cut, saying where to go on). */
+      maxReadBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(64 * 1024),
+      /** Matching lines one `searchFiles` call shows at most. */
+      maxSearchMatches: z.number().int().positive().default(100),
+      /** Bytes one `searchFiles` call reads at most, over all files. */
+      maxSearchBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(8 * 1024 * 1024),
+      /** Files larger than this are skipped by searches and refused by edits. */
+      maxFileBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(1024 * 1024),
+      /** The largest content `writeFile` writes, and the largest patch `applyPatch` takes. */
+      maxWriteBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(256 * 1024),
+      /** Timeout of `runCommand` (a test suite takes longer than a diagnostic). */
+      commandTimeout: Duration.default(5 * 60 * 1000),
+    })
+    .prefault({}),
+});
+export type WorkspaceToolsConfig = z.output<typeof WorkspaceToolsConfig>;
 
 export const LlmBackendConfig = z
   .object({
@@ -57,6 +103,8 @@ export const LlmBackendConfig = z
       httpAllow: true,
       limits: true,
     }).prefault({}),
+    /** Code sessions: the tools that list, search, read and change the working tree and run its tests. */
+    workspace: WorkspaceToolsConfig.prefault({}),
     /** More tools: commands by name. */
     commands: z
       .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'expected a tool name: letters, digits, "_" or "-"'), CommandTool)

@@ -1,6 +1,7 @@
 /**
  * The tools an LLM agent may call: the runbook agent's diagnostics (bounded log searches, HTTP
- * checks of allow-listed URLs, read-only commands) and the commands the configuration adds. Each
+ * checks of allow-listed URLs, read-only commands), the commands the configuration adds, and in
+ * code sessions the workspace tools (./workspace-tools.ts). Each
  * tool has a zod input schema: the model sees it as JSON Schema, and a reviewer's edited
  * arguments are checked against it.
  */
@@ -21,22 +22,10 @@ import {
 import { checkCommand, describeEntry } from '../runbook/command-policy';
 import { SAFE_VALUE } from '../runbook/template';
 import type { CommandTool, LlmBackendConfig } from './config';
+import type { AgentTool, ToolContext } from './tool';
+import { createWorkspaceTools } from './workspace-tools';
 
-export interface ToolContext {
-  signal: AbortSignal;
-  heartbeat(details?: unknown): void;
-  /** Added to a command's environment: the call's idempotency key and attempt (see idempotencyEnv). */
-  env?: Record<string, string>;
-}
-
-export interface AgentTool {
-  name: string;
-  description: string;
-  input: z.ZodObject;
-  /** Every call is reviewed, whatever the plan says. */
-  risky: boolean;
-  run(args: Record<string, unknown>, context: ToolContext): Promise<{ ok: boolean; output: string }>;
-}
+export type { AgentTool, ToolContext } from './tool';
 
 export function createTools(config: LlmBackendConfig): Map<string, AgentTool> {
   const d = config.diagnostics;
@@ -94,6 +83,7 @@ export function createTools(config: LlmBackendConfig): Map<string, AgentTool> {
       },
     },
     ...Object.entries(config.commands).map(([name, spec]) => commandTool(name, spec)),
+    ...createWorkspaceTools(config, (argv, where, context) => command(argv, where.timeoutMs, context, where.cwd)),
   ];
 
   function commandTool(name: string, spec: CommandTool): AgentTool {
@@ -117,9 +107,14 @@ export function createTools(config: LlmBackendConfig): Map<string, AgentTool> {
     };
   }
 
-  async function command(argv: string[], timeoutMs: number, context: ToolContext): Promise<{ ok: boolean; output: string }> {
+  async function command(
+    argv: string[],
+    timeoutMs: number,
+    context: ToolContext,
+    cwd = path.resolve(d.workdir),
+  ): Promise<{ ok: boolean; output: string }> {
     const result = await runCommand(argv, {
-      cwd: path.resolve(d.workdir),
+      cwd,
       timeoutMs,
       maxOutputBytes: limits.maxOutputBytes,
       signal: context.signal,
@@ -134,6 +129,12 @@ export function createTools(config: LlmBackendConfig): Map<string, AgentTool> {
     return { ok: result.exitCode === 0, output: `$ ${argv.join(' ')}\n${status}\n${result.output}`.trimEnd() };
   }
 
+  const seen = new Set<string>();
+  for (const t of tools) {
+    if (seen.has(t.name))
+      throw new Error(`invalid configuration: backend.commands.${t.name}: "${t.name}" is the name of a built-in tool; choose another`);
+    seen.add(t.name);
+  }
   for (const name of config.risky) {
     if (!tools.some((t) => t.name === name)) throw new Error(`invalid configuration: backend.risky: no tool is named "${name}"`);
   }

@@ -16,6 +16,15 @@
  *     "defaultReply": "Noted.",
  *     "summary": "Freed disk space for {title}."
  *   }
+ *
+ * Code sessions (the session has a source, so requests carry a working tree): the `code` section,
+ * when present, gives their plans, replies and summary, and its steps may change the tree and run
+ * commands in it, deterministically, before the step reports:
+ *   { "title": "Fix the threshold", "edits": [{ "path": "src/discount.js", "find": "> MIN", "replace": ">= MIN" }],
+ *     "result": { "description": "..." } }
+ *   { "title": "Run the tests", "run": ["node", "test.js"], "expect": "pass", "result": { "description": "..." } }
+ * An edit's `find` must occur exactly once in the file (or, on a retry, `replace` once and `find`
+ * not at all: already done); `run` puts a bashOutput artifact with the real output on the step.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -46,6 +55,15 @@ const Failures = z
 /** Milliseconds (a number) or a duration string such as "300ms"; 0 answers at once. */
 const Delay = Duration.default(0);
 
+/** An exact replacement in a file of the working tree: `find` must occur exactly once. */
+export const ScriptedEdit = z.strictObject({
+  /** Relative to the root of the working tree; never under .git, never outside. */
+  path: z.string().min(1),
+  find: z.string().min(1),
+  replace: z.string(),
+});
+export type ScriptedEdit = z.infer<typeof ScriptedEdit>;
+
 export const ScriptedStep = z.strictObject({
   /** Templated. */
   title: z.string().min(1),
@@ -62,6 +80,14 @@ export const ScriptedStep = z.strictObject({
   /** How long the step "works" before its result (or injected failure). */
   delayMs: Delay,
   failures: Failures,
+  /** Code sessions: exact replacements in the working tree, in order, before `run`. */
+  edits: z.array(ScriptedEdit).default([]),
+  /** Code sessions: a command run in the root of the working tree (no shell; `node` is this Node.js). */
+  run: z.array(z.string().min(1)).min(1).optional(),
+  /** What `run` must do: `pass` (exit 0) or `fail` (any other exit); otherwise the step fails (retry, skip or abort). Unset: either. */
+  expect: z.enum(['pass', 'fail']).optional(),
+  /** How long `run` may take before it is stopped. */
+  timeoutMs: Duration.default(60_000),
 });
 export type ScriptedStep = z.infer<typeof ScriptedStep>;
 
@@ -97,6 +123,21 @@ export const AgentScript = z.strictObject({
   /** Templated. */
   summary: z.string().min(1),
   outputs: z.array(Output).default([]),
+  /** Code sessions (requests with a working tree): their own plans, replies and summary. Unset: code sessions play the rest. */
+  code: z
+    .strictObject({
+      /** As `plans`; steps may have `edits` and `run`. */
+      plans: z.array(ScriptedPlan).min(1),
+      /** Checked before the script's own `replies`. */
+      replies: z.array(ScriptedReply).default([]),
+      /** Templated. Unset: the script's defaultReply. */
+      defaultReply: z.string().min(1).optional(),
+      /** Templated. */
+      summary: z.string().min(1),
+      /** The session's change set and pull request come from the workspace, not from here. */
+      outputs: z.array(Output).default([]),
+    })
+    .optional(),
 });
 /** A validated script, with defaults applied. */
 export type AgentScript = z.output<typeof AgentScript>;
