@@ -33,7 +33,12 @@ export function resolveInTree(treePath: string, relative: string): string {
       real = path.join(next, ...segments.slice(i + 1));
       break;
     }
-    real = stat.isSymbolicLink() ? realpathOrTarget(next) : next;
+    if (stat.isSymbolicLink() && !fs.existsSync(next)) {
+      // A dangling link may point at another dangling link that leaves the tree: writing through
+      // it would create a file out there. Only links that resolve are followed.
+      refuse('a symbolic link on it leads nowhere');
+    }
+    real = stat.isSymbolicLink() ? fs.realpathSync(next) : next;
     if (!within(root, real)) refuse('a symbolic link leads outside the working tree');
   }
   if (!within(root, real)) refuse('it is outside the working tree');
@@ -48,14 +53,4 @@ function isGitDir(segment: string): boolean {
 function within(root: string, candidate: string): boolean {
   const rel = path.relative(root, candidate);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
-/** A symlink's real target; a dangling one resolves to where it points (which must still be inside). */
-function realpathOrTarget(link: string): string {
-  try {
-    return fs.realpathSync(link);
-  } catch {
-    const target = fs.readlinkSync(link);
-    return path.resolve(path.dirname(link), target);
-  }
 }

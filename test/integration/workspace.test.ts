@@ -439,6 +439,9 @@ describe('resolveInTree', () => {
     fs.symlinkSync(outside, path.join(tree, 'escape'));
     fs.symlinkSync(path.join(tree, 'src'), path.join(tree, 'alias'));
     fs.symlinkSync(path.join(tree, '.git'), path.join(tree, 'gitlink'));
+    // A chain of dangling links whose end is outside: writing through `chain` would create outside/made.
+    fs.symlinkSync('chain-end', path.join(tree, 'chain'));
+    fs.symlinkSync(path.join(outside, 'made'), path.join(tree, 'chain-end'));
   });
 
   it('answers absolute real paths inside the tree, for files that exist and files to create', () => {
@@ -458,6 +461,8 @@ describe('resolveInTree', () => {
     ['escape/secret.txt', 'symbolic link'],
     ['escape', 'symbolic link'],
     ['gitlink/config', '.git'],
+    ['chain', 'leads nowhere'],
+    ['chain/x', 'leads nowhere'],
   ])('refuses %s with PathOutsideTree', (relative, why) => {
     let caught: unknown;
     try {
