@@ -195,7 +195,7 @@ describe('prepare', () => {
     const mirror = path.join(dataDir, 'mirrors', mirrors[0]!);
     // Both commits are in the one mirror. Which refs it has depends on who fetched first: main is
     // an ancestor of feature, so a prepare that finds its commit already there skips its fetch.
-    for (const commit of [repo.commits.main, repo.commits.feature]) expect(git(mirror, 'cat-file', '-t', commit)).toBe('commit');
+    for (const commit of [repo.commits.main!, repo.commits.feature!]) expect(git(mirror, 'cat-file', '-t', commit)).toBe('commit');
   });
 });
 

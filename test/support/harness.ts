@@ -3,7 +3,8 @@
  * the suite's dev server, and an `Andon` client for it.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -12,6 +13,7 @@ import type { Agent } from '../../src/agents/agent';
 import type { AgentSource } from '../../src/agents/registry';
 import { ScriptedAgent, parseScript, type AgentScriptInput } from '../../src/agents/scripted';
 import { createWorker, type AndonWorkerOptions } from '../../src/worker';
+import { Workspaces } from '../../src/workspace';
 
 export const DEMO_SCRIPT = path.resolve(__dirname, '../../scripts/demo.json');
 
@@ -93,8 +95,20 @@ function agentsFrom(agent: HarnessOptions['agent'], options: HarnessOptions): Pi
   return { agents: { [backend.name ?? 'default']: backend } };
 }
 
+/**
+ * The worker's workspace section in tests: GitHub sources clone from (and pull requests go to)
+ * nowhere unless the test says where, so no test reaches github.com by accident.
+ */
+export function testWorkspace(workspace: WorkerPlace['workspace']): WorkerPlace['workspace'] {
+  if (workspace instanceof Workspaces) return workspace;
+  const github = { cloneUrl: 'file:///nonexistent/andon-test/{owner}/{repo}.git', apiUrl: 'http://127.0.0.1:9', ...workspace?.github };
+  return { ...workspace, github };
+}
+
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   quietRuntime();
+  // A worker's trees go to a temp dir of the test's own, never into the checkout's data/.
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'andon-harness-'));
   const address = options.address ?? testAddress();
   const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const connection = await Connection.connect({ address });
@@ -117,8 +131,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         ...agentsFrom(agent, options),
         notifiers: options.notifiers,
         memory: options.memory,
-        workspace: options.workspace,
-        dataDir: options.dataDir,
+        workspace: testWorkspace(options.workspace),
+        dataDir,
         env: options.env,
         ...place,
         workflowBundle: workflowBundle(),
