@@ -12,7 +12,7 @@ import type { SessionView } from '../session/schema';
 import {
   agentReplyMessage,
   escalationMessage,
-  newPlanMessage,
+  awaitsDecisionMessage,
   reminderMessage,
   reviewMessage,
   sessionLink,
@@ -59,8 +59,8 @@ export class SlackNotifier implements Notifier {
     switch (notification.kind) {
       case 'approvalRequested': {
         const ref = await post.session(await this.render(view));
-        // A re-plan updates the message in place; the thread says why it changed.
-        if (notification.slack) await post.inThread(newPlanMessage(view), { broadcast: false });
+        // A re-plan, or a change set after the steps, updates the message in place; the thread says why it changed.
+        if (notification.slack) await post.inThread(awaitsDecisionMessage(view), { broadcast: false });
         return { slack: ref };
       }
       case 'stateChanged':

@@ -238,9 +238,15 @@ export interface SessionRules {
    * before code sessions existed ignored their source, and keep doing so.
    */
   codeSessions?: boolean;
+  /**
+   * An approval bound to the plan (it names the plan's hash, as the plan's Approve button does)
+   * is refused while the change set awaits approval: it is of what the person saw, and they saw
+   * no diff. Code sessions started before let it approve the change set.
+   */
+  planApprovalsStayPlans?: boolean;
 }
 
-export const CURRENT_RULES: SessionRules = { decisionsByPolicy: true, codeSessions: true };
+export const CURRENT_RULES: SessionRules = { decisionsByPolicy: true, codeSessions: true, planApprovalsStayPlans: true };
 
 /** A new session's record, or the carried one after continue-as-new (which must parse). */
 export function openSession(
