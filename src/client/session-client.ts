@@ -96,9 +96,16 @@ export class SessionClient implements SessionApi {
     return this.update('approve', options, approveUpdate, input);
   }
 
-  /** Rejects the plan: the session ends as cancelled, or re-plans with `replan: true`. */
-  async reject(reason: string, options: { planId?: string; replan?: boolean; by?: string } & TimeoutOption = {}): Promise<SessionView> {
-    const input = validate(RejectInput, { reason, planId: options.planId, replan: options.replan, by: options.by ?? this.identity });
+  /**
+   * Rejects the plan (the session ends as cancelled, or re-plans with `replan: true`), or a change set
+   * awaiting approval. `planHash`/`changeSetHash` bind the rejection to what the person saw.
+   */
+  async reject(
+    reason: string,
+    options: { planId?: string; planHash?: string; changeSetHash?: string; replan?: boolean; by?: string } & TimeoutOption = {},
+  ): Promise<SessionView> {
+    const { planId, planHash, changeSetHash, replan } = options;
+    const input = validate(RejectInput, { reason, planId, planHash, changeSetHash, replan, by: options.by ?? this.identity });
     return this.update('reject', options, rejectUpdate, input);
   }
 

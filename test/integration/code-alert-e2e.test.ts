@@ -273,17 +273,32 @@ it('a change set rejected from Slack completes the session with nothing pushed a
   const session = h.andon.session(id);
   await session.waitFor('awaitingPlanApproval', T);
   const message = await messageOf(id);
+  // Carol opens the plan's Reject dialog, and submits it only after Alice approved the plan.
+  const planModal = await openRejectModal(message, 'U0CAROL');
+  expect(planModal).toMatchObject({ title: { text: 'Reject the plan' } });
   expect(await clickAs('U0ALICE', message, buttonValue(message, ACTION.approve)!)).toMatch(/is recorded/);
   const waiting = await session.waitFor('awaitingChangeApproval', T);
   const hash = waiting.workspace!.changeSetHash!;
   await slack.waitFor(() => buttonValue(message, ACTION.reject)?.includes(hash), 'the change set buttons');
 
+  // That late rejection was of the plan she saw, not of the diff: refused, recorded, nothing moves.
+  const lateUrl: string = JSON.parse(planModal.private_metadata).responseUrl;
+  const lateSubmit = submitView({
+    user: 'U0CAROL',
+    callbackId: planModal.callback_id,
+    privateMetadata: planModal.private_metadata,
+    reason: 'not this plan',
+  });
+  expect(await sender.send(lateSubmit)).toMatchObject({ status: 200 });
+  expect(await toldAt(lateUrl, 'U0CAROL')).toMatch(/not the change set/);
+  expect(await eventsOf(id, 'approvalRefused')).toEqual([
+    expect.objectContaining({ decision: 'reject', by: 'slack:U0CAROL', code: 'StalePlan' }),
+  ]);
+  expect((await session.info()).state).toBe('awaitingChangeApproval');
+
   // Reject… opens the change set's modal; its submission rejects the change with the reason.
-  const opened = slack.callsOf('views.open').length;
-  const responseUrl = slack.responseUrl();
-  const value = buttonValue(message, ACTION.reject)!;
-  await sender.send(click({ actionId: ACTION.reject, value, user: 'U0CAROL', channel: CHANNEL.id, responseUrl, messageTs: message.ts }));
-  const modal = (await slack.waitFor(() => slack.callsOf('views.open')[opened], 'the reject modal')).args.view;
+  const modal = await openRejectModal(message, 'U0CAROL');
+  const responseUrl = JSON.parse(modal.private_metadata).responseUrl;
   expect(modal).toMatchObject({ callback_id: REJECT_VIEW.callbackId, title: { text: 'Reject the change' } });
   expect(JSON.parse(modal.private_metadata)).toMatchObject({ sessionId: id, changeSetHash: hash });
   const submitted = await sender.send(
@@ -309,3 +324,16 @@ it('a change set rejected from Slack completes the session with nothing pushed a
   await slack.waitFor(() => shows(message, ':white_check_mark: *Done*'), 'the message to show the outcome');
   expect(buttonsOf(message).map((b) => b.action_id)).not.toContain(ACTION.reject);
 });
+
+/** Clicks the message's Reject… button as `user` and returns the modal Slack was asked to open. */
+async function openRejectModal(
+  message: PostedMessage,
+  user: string,
+): Promise<{ callback_id: string; private_metadata: string; title: { text: string } }> {
+  const opened = slack.callsOf('views.open').length;
+  const value = buttonValue(message, ACTION.reject)!;
+  await sender.send(
+    click({ actionId: ACTION.reject, value, user, channel: CHANNEL.id, responseUrl: slack.responseUrl(), messageTs: message.ts }),
+  );
+  return (await slack.waitFor(() => slack.callsOf('views.open')[opened], 'the reject modal')).args.view;
+}

@@ -312,6 +312,25 @@ describe('the change-approval gate', () => {
     expect(s.record.workspace?.published).toBeUndefined();
   });
 
+  it('refuses a rejection bound to the plan or to another diff while the change set awaits approval, in sessions of every age', () => {
+    for (const rules of [CURRENT_RULES, { ...CURRENT_RULES, planApprovalsStayPlans: false }]) {
+      const s = steppedSession({ publish: { approveChanges: true, draft: false } }, undefined, rules);
+      applySummary(s, 'fixed', [], tick());
+      const plan = s.record.plan!;
+      // The plan's Reject modal submitted late: the person saw the plan, not the change.
+      const late = decideReject(s, { by: 'carol', planId: plan.id, planHash: plan.hash, reason: 'bad plan' }, tick());
+      expect(late).toMatchObject({ type: 'StalePlan', message: expect.stringMatching(/of plan plan-1, not the change set/) });
+      expect(at(s.record.timeline, -1)).toMatchObject({ type: 'approvalRefused', decision: 'reject', by: 'carol', code: 'StalePlan' });
+      const other = decideReject(s, { by: 'carol', changeSetHash: 'deadbeefdeadbeef', reason: 'wrong fix' }, tick());
+      expect(other).toMatchObject({ type: 'StalePlan' });
+      expect(s.record.state).toBe('awaitingChangeApproval');
+      // Naming the diff that awaits approval rejects it.
+      const hash = view(s).workspace!.changeSetHash!;
+      expect(decideReject(s, { by: 'carol', planId: plan.id, changeSetHash: hash, reason: 'wrong fix' }, tick())).toBeUndefined();
+      expect(s.record.state).toBe('completed');
+    }
+  });
+
   it('keeps the wait across a pause, and lets the deadline decide', () => {
     const s = gated();
     applySummary(s, 'fixed', [], tick());
