@@ -83,6 +83,8 @@ async function main(): Promise<void> {
         dataDir: config.dataDir,
         logger: { level: logLevel.toLowerCase() },
         codec: codec && { codec, corsOrigins: codecOrigins(config), namespace: target.namespace },
+        // The service runs beside this worker: a session naming an agent it lacks is refused at once.
+        agents: agents.names,
       });
     }
     printWelcome(server, target.connectionOptions.address ?? '', target.namespace, config.taskQueue, agents, service, codeDemo);
