@@ -4,6 +4,7 @@
  * Temporal client that has no codec; the codec server decodes them for an authorised caller.
  */
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { Andon } from '../../src/client';
@@ -85,6 +86,32 @@ afterAll(async () => {
 
 function describeRaw(workflowId: string) {
   return plain.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId } });
+}
+
+/**
+ * POSTs the start of a JSON body (64 KiB of a payloads array) and never the rest; resolves with the
+ * answer the service gives meanwhile, or rejects after 5 s (the service waited for the body).
+ */
+function partialUpload(url: string, headers: Record<string, string>): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } });
+    const timer = setTimeout(() => {
+      request.destroy();
+      reject(new Error('no answer before the body was sent: the body is being read first'));
+    }, 5_000);
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        clearTimeout(timer);
+        request.destroy();
+        resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') });
+      });
+    });
+    // The service may close the connection on us once it has answered: that is fine.
+    request.on('error', () => undefined);
+    request.write(`{"payloads":[{"data":"${'A'.repeat(64 * 1024)}`);
+  });
 }
 
 /** Every string in a value, Uint8Arrays read as UTF-8 (plaintext JSON payloads show as text). */
@@ -216,6 +243,25 @@ describe('encryption on', () => {
     });
     expect(tampered.status).toBe(422);
   });
+
+  it.each(['decode', 'encode'])(
+    'answers /codec/%s 401 before reading the body: a 10 MiB upload, and a chunked one that never ends',
+    async (action) => {
+      // Declared 10 MiB, 64 KiB sent: the answer comes while the rest is still unsent (and over bodyLimit it would be 413).
+      const declared = await partialUpload(`${service.url}/codec/${action}`, { 'content-length': String(10 * 1024 * 1024) });
+      expect(declared.status).toBe(401);
+      expect(declared.body).toMatchObject({ error: { code: 'unauthorized' } });
+      // No length, the body never finished: only an answer that did not wait for the body can arrive.
+      const chunked = await partialUpload(`${service.url}/codec/${action}`, { 'transfer-encoding': 'chunked' });
+      expect(chunked.status).toBe(401);
+      // A wrong token is refused the same way.
+      const wrong = await partialUpload(`${service.url}/codec/${action}`, {
+        'transfer-encoding': 'chunked',
+        authorization: 'Bearer not-a-token-at-all-0123456',
+      });
+      expect(wrong.status).toBe(401);
+    },
+  );
 
   it('signs a browser in with a cookie the UI sends with its requests (HttpOnly, SameSite=Strict, /codec only)', async () => {
     const page = await fetch(`${service.url}/codec/login`);
