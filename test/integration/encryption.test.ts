@@ -4,6 +4,7 @@
  * Temporal client that has no codec; the codec server decodes them for an authorised caller.
  */
 import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -12,7 +13,8 @@ import { AesGcmCodec, generateEncryptionKey } from '../../src/client/codec';
 import { ScriptedAgent, parseScript } from '../../src/agents/scripted';
 import { createWorker } from '../../src/worker';
 import { quickScript, testAddress, workflowBundle } from '../support/harness';
-import { startService, type TestService } from '../support/service-harness';
+import { rejectionOf } from '../support/rejection';
+import { TOKENS, startService, type TestService } from '../support/service-harness';
 
 const OLD_KEY = generateEncryptionKey('old');
 const NEW_KEY = generateEncryptionKey('new');
@@ -86,6 +88,24 @@ afterAll(async () => {
 
 function describeRaw(workflowId: string) {
   return plain.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId } });
+}
+
+/** Runs the `temporal` CLI the suite's server came with; resolves with its stdout, rejects with its stderr. */
+function temporalCli(args: string[]): Promise<string> {
+  const binary = process.env.TEMPORAL_CLI_PATH;
+  if (!binary) throw new Error('TEMPORAL_CLI_PATH is not set: run the tests through jest (global setup finds the CLI)');
+  return new Promise((resolve, reject) => {
+    execFile(binary, args, { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`temporal ${args.slice(0, 2).join(' ')} failed: ${stderr || error.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** A CLI output as a person could read it: the text, and every base64 string in it decoded. */
+function readable(output: string): string {
+  const decoded = [...output.matchAll(/"([A-Za-z0-9+/]{16,}={0,2})"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'));
+  return [output, ...decoded].join('\n');
 }
 
 /**
@@ -206,6 +226,37 @@ describe('encryption on', () => {
     expect(JSON.stringify(ui.body.payloads.map((p: { data: string }) => Buffer.from(p.data, 'base64').toString('utf8')))).toContain(
       SECRET.prompt,
     );
+  });
+
+  it('the official `temporal` CLI shows the decoded prompt through the codec server, and only ciphertext without it', async () => {
+    const show = (extra: string[]) =>
+      temporalCli([
+        'workflow',
+        'show',
+        '--workflow-id',
+        sessionId,
+        '--address',
+        address,
+        '--namespace',
+        'default',
+        '--output',
+        'json',
+        ...extra,
+      ]);
+    const decoded = await show(['--codec-endpoint', `${service.url}/codec`, '--codec-auth', `Bearer ${TOKENS.reader}`]);
+    expect(readable(decoded)).toContain(SECRET.prompt);
+    expect(readable(decoded)).toContain(SECRET.label);
+    const raw = await show([]);
+    // The same history (the session's first event is there), but no prompt in it, however read.
+    expect(raw).toContain('WORKFLOW_EXECUTION_STARTED');
+    expect(readable(raw)).toContain('binary/encrypted');
+    expect(readable(raw)).not.toContain(SECRET.prompt);
+    // A token the codec server does not know gets nothing decoded: the CLI gives up (it retries a 401 until its timeout).
+    const refused = await rejectionOf(
+      show(['--codec-endpoint', `${service.url}/codec`, '--codec-auth', 'Bearer not-a-token-at-all-0123456', '--command-timeout', '3s']),
+    );
+    expect(refused).toBeInstanceOf(Error);
+    expect(readable((refused as Error).message)).not.toContain(SECRET.prompt);
   });
 
   it('refuses callers without a token, with a wrong token, from another namespace; encoding needs `write`', async () => {
