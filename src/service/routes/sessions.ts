@@ -197,7 +197,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       // The caller hung up before the answer: stop watching Temporal for it, and free its slot.
       const gone = new AbortController();
       const hungUp = () => {
-        if (!reply.raw.writableEnded) gone.abort(new Error('the caller disconnected'));
+        // 499 (nginx's "client closed request"): nobody reads it, and it is no server error to log.
+        if (!reply.raw.writableEnded) gone.abort(new HttpError(499, 'client_closed_request', 'the caller disconnected'));
       };
       reply.raw.once('close', hungUp);
       const session = andon.session(request.params.id);
