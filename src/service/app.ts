@@ -26,9 +26,14 @@ export interface BuildServiceOptions {
   logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
   /** With encryption on: the codec server the Temporal UI and CLI call (codec.ts, docs/encryption.md). */
   codec?: CodecServerOptions;
+  /**
+   * The worker's agent names, when the service runs beside it (`npm start`): a session naming
+   * another agent is refused (422) instead of failing later. Unset: any name is passed on.
+   */
+  agents?: readonly string[];
 }
 
-export async function buildService({ andon, config, logger, codec }: BuildServiceOptions): Promise<FastifyInstance> {
+export async function buildService({ andon, config, logger, codec, agents }: BuildServiceOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger: logger ?? { level: 'warn' } }),
     bodyLimit: config.bodyLimit,
@@ -41,7 +46,15 @@ export async function buildService({ andon, config, logger, codec }: BuildServic
   await app.register(authPlugin, { tokens: config.tokens });
   await app.register(openapiPlugin, { version: andonVersion() });
   await app.register(healthRoutes);
-  await app.register(sessionRoutes, { prefix: '/v1', andon, requestTimeoutMs: config.requestTimeout, askTimeoutMs: config.askTimeout });
+  await app.register(sessionRoutes, {
+    prefix: '/v1',
+    andon,
+    requestTimeoutMs: config.requestTimeout,
+    askTimeoutMs: config.askTimeout,
+    maxConcurrentWaits: config.maxConcurrentWaits,
+    retryAfterSeconds: config.retryAfterSeconds,
+    agents,
+  });
   await app.register(eventsPlugin, { andon, readyTimeoutMs: config.requestTimeout });
   await app.register(webhooksPlugin, { andon, config: withDefaultSlackChannel(config.webhooks, config.slack) });
   if (isSlackEnabled(config.slack)) await app.register(slackPlugin, { andon, config: config.slack });

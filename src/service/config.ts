@@ -96,6 +96,11 @@ export const ServiceConfig = z.object({
   askTimeout: Duration.pipe(z.number().min(100)).default(60_000),
   /** Seconds a client is told to wait (Retry-After) when Temporal or the worker did not answer. */
   retryAfterSeconds: z.coerce.number().int().min(1).max(3_600).default(5),
+  /**
+   * How many `GET /v1/sessions/:id/wait` long polls may be open at once; one more is answered 429
+   * with Retry-After. Each holds a watch on Temporal until it answers or its caller disconnects.
+   */
+  maxConcurrentWaits: z.coerce.number().int().min(1).max(100_000).default(256),
   webhooks: WebhooksConfig.prefault({}),
   /** The Slack app (src/slack/config.ts): plan messages with Approve and Reject, the slash command, thread replies. */
   slack: SlackConfig.prefault({}),

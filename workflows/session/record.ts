@@ -34,7 +34,7 @@ import {
   type TimelinePage,
 } from '../../src/session/schema';
 import { canTransition, operationAllowed, type Operation } from '../../src/session/transitions';
-import { NotificationKind, SlackRef } from '../../src/notify/notifier';
+import { NotificationKey, NotificationKind, SlackRef } from '../../src/notify/notifier';
 import { ApprovalPolicy, OPEN_POLICY } from '../../src/session/approval';
 import { changeSetHash, sourceOf } from './change-set';
 import { REFUSAL, TimelineQueryInput, type RefusalDetails, type RefusalType, type SessionWorkflowInput } from '../../src/protocol/messages';
@@ -103,6 +103,8 @@ export const Outgoing = z.object({
   reply: z.object({ messageId: z.string(), text: z.string() }).optional(),
   escalateTo: z.array(z.string()).optional(),
   review: Review.optional(),
+  /** Names a thread post that must appear once however often its notify activity runs (NotificationKey). */
+  key: NotificationKey.optional(),
 });
 export type Outgoing = z.infer<typeof Outgoing>;
 
