@@ -1,0 +1,192 @@
+/**
+ * andon on a real cluster: the Temporal server as its own process on a real PostgreSQL server
+ * process (not the suite's dev server), its schema set up by temporal-sql-tool, the namespace and
+ * andon's search attributes registered through the gRPC operator API as a production cluster
+ * needs. Sessions run on it end to end, visibility lists them by AndonState from PostgreSQL, they
+ * survive a restart of the server, and the memory store runs on the same PostgreSQL server.
+ *
+ * The first run builds temporal-server and temporal-sql-tool with Go into the per-user cache
+ * (several minutes; src/temporal/server-binary.ts); later runs reuse them.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NativeConnection } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import pg from 'pg';
+import { PostgresMemoryStore } from '../../src/memory';
+import { SEARCH_ATTRIBUTES } from '../../src/session/search-attributes';
+import { clusterConfig, startTemporalCluster, type ClusterOptions, type TemporalCluster } from '../../src/temporal/cluster';
+import { findTemporalServer, type ServerBinaries } from '../../src/temporal/server-binary';
+import { quickScript, startHarness, type Harness } from '../support/harness';
+import { contents, entry, memoryStoreContract } from '../support/memory-contract';
+import { startPostgres, type PostgresServer } from '../support/postgres-server';
+
+// A cold run builds the server with Go (minutes, on 2 shared cores); a warm one starts in seconds.
+jest.setTimeout(120_000);
+
+let dir: string;
+let binaries: ServerBinaries;
+let postgres: PostgresServer;
+let cluster: TemporalCluster;
+let h: Harness;
+
+const clusterOptions = (): ClusterOptions => ({
+  binaries,
+  postgres,
+  dir: path.join(dir, 'temporal'),
+  log: (line) => process.stderr.write(`[cluster] ${line}\n`),
+});
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'andon-cluster-'));
+  [binaries, postgres] = await Promise.all([
+    findTemporalServer({ log: (line) => process.stderr.write(`${line}\n`) }),
+    startPostgres(path.join(dir, 'postgres')),
+  ]);
+  cluster = await startTemporalCluster(clusterOptions());
+  h = await startHarness({ agent: quickScript(), address: cluster.address });
+}, 30 * 60_000);
+
+afterAll(async () => {
+  await h?.close();
+  await cluster?.stop();
+  await postgres?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Visibility on SQL is written by the history service after the transition: poll, bounded. */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function sql<R extends pg.QueryResultRow>(database: string, text: string, values: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client({ connectionString: postgres.url(database) });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('the cluster', () => {
+  it('keeps its state in PostgreSQL: both schemas set up by temporal-sql-tool', async () => {
+    const databases = await sql<{ datname: string }>(
+      'postgres',
+      `SELECT datname FROM pg_database WHERE datname LIKE 'temporal%' ORDER BY datname`,
+    );
+    expect(databases.map((row) => row.datname)).toEqual(['temporal', 'temporal_visibility']);
+    const [version] = await sql<{ curr_version: string }>('temporal', `SELECT curr_version FROM schema_version`);
+    expect(version?.curr_version).toMatch(/^1\.\d+$/);
+    // The namespace was registered through the API and written to the store, not configured.
+    const namespaces = await sql<{ name: string }>('temporal', `SELECT name FROM namespaces`);
+    expect(namespaces.map((row) => row.name)).toContain('default');
+  });
+
+  it("has andon's search attributes, registered through the operator API with their types", async () => {
+    const connection = await NativeConnection.connect({ address: cluster.address });
+    try {
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+      const types = temporal.api.enums.v1.IndexedValueType;
+      const expected = {
+        Keyword: types.INDEXED_VALUE_TYPE_KEYWORD,
+        Text: types.INDEXED_VALUE_TYPE_TEXT,
+        Int: types.INDEXED_VALUE_TYPE_INT,
+      };
+      for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
+        expect([name, customAttributes?.[name]]).toEqual([name, expected[type]]);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('writes no database password into its config file: the server reads it from its environment', () => {
+    const text = clusterConfig(clusterOptions(), cluster.ports);
+    expect(text).not.toContain(postgres.password);
+    expect(text).toMatch(/^# enable-template/);
+    expect(text).toContain('password: \'{{ env "ANDON_TEMPORAL_SQL_PASSWORD" }}\'');
+  });
+});
+
+describe('sessions on the cluster', () => {
+  it('starts a session, lists it by AndonState, approves it and sees it complete', async () => {
+    const session = await h.andon.session({ prompt: 'disk full on pg-1', title: 'clusterdisk pg-1', context: { service: 'pg' } });
+    const awaiting = await session.waitFor('awaitingPlanApproval', { timeoutMs: 30_000 });
+    expect(awaiting.plan?.steps.map((step) => step.title)).toEqual(['Look', 'Fix']);
+
+    const waiting = await eventually(
+      () => h.andon.sessions.list({ state: 'awaitingPlanApproval', text: 'clusterdisk' }),
+      (list) => list.some((s) => s.id === session.id),
+    );
+    expect(waiting.find((s) => s.id === session.id)).toMatchObject({
+      state: 'awaitingPlanApproval',
+      title: 'clusterdisk pg-1',
+      service: 'pg',
+    });
+
+    await session.approve({ planId: awaiting.plan!.id, by: 'test:alice' });
+    const outcome = await session.result({ timeoutMs: 30_000 });
+    expect(outcome).toMatchObject({ sessionId: session.id, state: 'completed', summary: 'done: disk full on pg-1' });
+    const types = (await session.timeline()).events.map((event) => event.type);
+    expect(types).toEqual(['sessionCreated', 'planGenerated', 'planApproved', 'progressUpdated', 'progressUpdated', 'sessionCompleted']);
+
+    const completed = await eventually(
+      () => h.andon.sessions.list({ state: 'completed', service: 'pg' }),
+      (list) => list.some((s) => s.id === session.id),
+    );
+    expect(completed.map((s) => s.id)).toContain(session.id);
+    const stillWaiting = await eventually(
+      () => h.andon.sessions.list({ state: 'awaitingPlanApproval', text: 'clusterdisk' }),
+      (list) => !list.some((s) => s.id === session.id),
+    );
+    expect(stillWaiting.map((s) => s.id)).not.toContain(session.id);
+  });
+
+  it('keeps a waiting session across a restart of the Temporal server on the same database', async () => {
+    const session = await h.andon.session({ prompt: 'restart me', title: 'clusterrestart' });
+    const awaiting = await session.waitFor('awaitingPlanApproval', { timeoutMs: 30_000 });
+    await h.stopWorker();
+    await cluster.stop();
+
+    // A new server process (same ports, as a restarted deployment) on the same PostgreSQL: the schema step finds it current,
+    // the namespace and search attributes are already there.
+    cluster = await startTemporalCluster({ ...clusterOptions(), ports: cluster.ports });
+    await h.close();
+    h = await startHarness({ agent: quickScript(), address: cluster.address, taskQueue: h.taskQueue });
+    const again = h.andon.session(session.id);
+    expect((await again.info()).state).toBe('awaitingPlanApproval');
+    await again.approve({ planId: awaiting.plan!.id, by: 'test:bob' });
+    expect(await again.result({ timeoutMs: 30_000 })).toMatchObject({ state: 'completed', summary: 'done: restart me' });
+  });
+});
+
+describe('PostgresMemoryStore on the PostgreSQL server', () => {
+  beforeAll(async () => {
+    await sql('postgres', 'CREATE DATABASE andon');
+  });
+
+  // Each test its own table: the table name is the store's place. Several connections, as workers open.
+  memoryStoreContract((place) => new PostgresMemoryStore({ url: postgres.url('andon'), table: place, maxConnections: 4 }));
+
+  it('serves concurrent writers from several stores (as several workers would) with nothing lost', async () => {
+    const stores = [0, 1, 2].map(() => new PostgresMemoryStore({ url: postgres.url('andon'), table: 'shared', maxConnections: 4 }));
+    try {
+      await Promise.all(
+        stores.flatMap((store, worker) =>
+          Array.from({ length: 10 }, (_, i) => store.write(entry({ scope: 'service', key: 'payments', content: `note ${worker}-${i}` }))),
+        ),
+      );
+      const all = contents(await stores[0]!.recall({ sessionId: 's-1', agent: 'runbook', service: 'payments', text: '', limit: 50 }));
+      expect(all).toHaveLength(30);
+      expect(new Set(all).size).toBe(30);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+});
