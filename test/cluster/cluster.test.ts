@@ -3,17 +3,22 @@
  * process (not the suite's dev server), its schema set up by temporal-sql-tool, the namespace and
  * andon's search attributes registered through the gRPC operator API as a production cluster
  * needs. Sessions run on it end to end, visibility lists them by AndonState from PostgreSQL, they
- * survive a restart of the server, and the memory store runs on the same PostgreSQL server.
+ * survive a restart of the server, two workers and two HTTP service replicas share a fleet of
+ * sessions through a worker's SIGKILL, and the memory store runs on the same PostgreSQL server.
  *
  * The first run builds temporal-server and temporal-sql-tool with Go into the per-user cache
  * (several minutes; src/temporal/server-binary.ts); later runs reuse them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import type { SessionView } from '../../src/client';
 import { PostgresMemoryStore } from '../../src/memory';
 import { SEARCH_ATTRIBUTES } from '../../src/session/search-attributes';
 import { clusterConfig, startTemporalCluster, type ClusterOptions, type TemporalCluster } from '../../src/temporal/cluster';
@@ -21,6 +26,8 @@ import { findTemporalServer, type ServerBinaries } from '../../src/temporal/serv
 import { quickScript, startHarness, type Harness } from '../support/harness';
 import { contents, entry, memoryStoreContract } from '../support/memory-contract';
 import { startPostgres, type PostgresServer } from '../support/postgres-server';
+import { processesMentioning, startWorkerProcess } from '../support/processes';
+import { startService, type TestService } from '../support/service-harness';
 
 // A cold run builds the server with Go (minutes, on 2 shared cores); a warm one starts in seconds.
 jest.setTimeout(120_000);
@@ -164,6 +171,111 @@ describe('sessions on the cluster', () => {
     await again.approve({ planId: awaiting.plan!.id, by: 'test:bob' });
     expect(await again.result({ timeoutMs: 30_000 })).toMatchObject({ state: 'completed', summary: 'done: restart me' });
   });
+});
+
+describe('two workers and two service replicas on the cluster', () => {
+  const FLEET = 10;
+  const STEPS = 3;
+  const STEP_MS = 1500;
+
+  async function kill9(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  it('spreads sessions over both workers; one SIGKILLed mid-step, every session completes once', async () => {
+    const taskQueue = `fleet-${randomUUID()}`;
+    const steps = Array.from({ length: STEPS }, (_, i) => ({
+      title: `Step ${i + 1}`,
+      result: { description: `did ${i + 1}` },
+      delayMs: STEP_MS,
+    }));
+    const scriptFile = path.join(dir, 'fleet.json');
+    writeFileSync(scriptFile, JSON.stringify(quickScript({ plans: [{ steps }] })));
+
+    const workers: ChildProcess[] = [];
+    const replicas: { harness: Harness; api: TestService }[] = [];
+    try {
+      workers.push(...(await Promise.all([0, 1].map(() => startWorkerProcess(cluster.address, taskQueue, scriptFile)))));
+      // Each replica its own client connection and HTTP server, as two service processes behind a load balancer.
+      for (let i = 0; i < 2; i++) {
+        const harness = await startHarness({ address: cluster.address, taskQueue, worker: false });
+        replicas.push({ harness, api: await startService(harness.andon) });
+      }
+      const replica = (i: number) => replicas[i % 2]!.api;
+
+      // Created through alternate replicas, read and approved through the other one.
+      const created = await Promise.all(
+        Array.from({ length: FLEET }, async (_, i) => {
+          const response = await replica(i).call<SessionView>('POST', '/v1/sessions', {
+            body: { prompt: `fleet ${i}`, title: `fleet ${i}` },
+          });
+          expect(response.status).toBe(201);
+          return response.body.id;
+        }),
+      );
+      await Promise.all(
+        created.map(async (id, i) => {
+          const waited = await replica(i + 1).call<SessionView>('GET', `/v1/sessions/${id}/wait?state=awaitingPlanApproval&timeout=30s`);
+          expect(waited.body.state).toBe('awaitingPlanApproval');
+          const approved = await replica(i + 1).call<SessionView>('POST', `/v1/sessions/${id}/approve`, { body: {} });
+          expect(approved.status).toBe(200);
+        }),
+      );
+
+      // Half-way through everyone's first step: kill the first worker, then stop the first replica.
+      await sleep(STEP_MS / 2);
+      await kill9(workers[0]!);
+      await replicas[0]!.api.close();
+
+      // The survivors finish every session: the lost steps run again after their heartbeat timeout.
+      const survivor = replicas[1]!;
+      const done = await Promise.all(
+        created.map(async (id) => {
+          for (;;) {
+            const waited = await survivor.api.call<SessionView>(
+              'GET',
+              `/v1/sessions/${id}/wait?state=completed,failed,cancelled&timeout=60s`,
+            );
+            if (['completed', 'failed', 'cancelled'].includes(waited.body.state as string)) return waited.body;
+          }
+        }),
+      );
+      expect(done.map((view) => [view.state, view.summary])).toEqual(created.map((_, i) => ['completed', `done: fleet ${i}`]));
+
+      const identities = new Set<string>();
+      let retried = 0;
+      for (const id of created) {
+        const session = survivor.harness.andon.session(id);
+        const { events } = await session.timeline({ limit: 1000 });
+        expect(events.map((event) => event.seq)).toEqual(events.map((_, n) => n + 1));
+        // A step re-run after losing its worker reports once: the workflow records the one result it accepts.
+        expect(events.filter((event) => event.type === 'progressUpdated').map((event) => event.title)).toEqual(
+          steps.map((step) => step.title),
+        );
+        expect(events.filter((event) => event.type === 'planApproved')).toHaveLength(1);
+        expect(events.filter((event) => event.type === 'sessionCompleted')).toHaveLength(1);
+        const history = await survivor.harness.client.workflow.getHandle(id).fetchHistory();
+        for (const event of history.events ?? []) {
+          const identity = event.workflowTaskStartedEventAttributes?.identity ?? event.activityTaskStartedEventAttributes?.identity;
+          if (identity) identities.add(identity.split('@')[0]!);
+        }
+        retried += (history.events ?? []).filter((event) => (event.activityTaskStartedEventAttributes?.attempt ?? 1) > 1).length;
+      }
+      // Both workers did work (identity is pid@host), and the kill landed mid-step: some step ran again.
+      expect([...identities].sort()).toEqual(expect.arrayContaining(workers.map((worker) => String(worker.pid)).sort()));
+      expect(retried).toBeGreaterThan(0);
+    } finally {
+      for (const worker of workers) await kill9(worker);
+      for (const { harness, api } of replicas) {
+        await api.close().catch(() => undefined);
+        await harness.close();
+      }
+    }
+    expect(processesMentioning(taskQueue)).toEqual([]);
+  }, 180_000);
 });
 
 describe('PostgresMemoryStore on the PostgreSQL server', () => {
