@@ -27,7 +27,7 @@ import { quickScript, startHarness, type Harness } from '../support/harness';
 import { contents, entry, memoryStoreContract } from '../support/memory-contract';
 import { startPostgres, type PostgresServer } from '../support/postgres-server';
 import { processesMentioning, startWorkerProcess } from '../support/processes';
-import { startService, type TestService } from '../support/service-harness';
+import { startService, TOKENS, type TestService } from '../support/service-harness';
 
 // A cold run builds the server with Go (minutes, on 2 shared cores); a warm one starts in seconds.
 jest.setTimeout(120_000);
@@ -173,6 +173,37 @@ describe('sessions on the cluster', () => {
   });
 });
 
+interface Frame {
+  id?: string;
+  event: string;
+  data: string;
+}
+
+/** A minimal Server-Sent Events reader over fetch: frames as they come, until the server closes the stream. */
+async function* sseFrames(url: string, headers: Record<string, string>, signal: AbortSignal): AsyncGenerator<Frame> {
+  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal });
+  expect(response.status).toBe(200);
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const frame: Frame = { event: 'message', data: '' };
+      for (const line of block.split('\n')) {
+        const [field, ...rest] = line.split(':');
+        const value = rest.join(':').replace(/^ /, '');
+        if (field === 'id') frame.id = value;
+        else if (field === 'event') frame.event = value;
+        else if (field === 'data') frame.data += value;
+      }
+      if (block.split('\n').some((line) => /^(id|event|data):/.test(line))) yield frame;
+    }
+  }
+}
+
 describe('two workers and two service replicas on the cluster', () => {
   const FLEET = 10;
   const STEPS = 3;
@@ -185,7 +216,7 @@ describe('two workers and two service replicas on the cluster', () => {
     await exited;
   }
 
-  it('spreads sessions over both workers; one SIGKILLed mid-step, every session completes once', async () => {
+  it('spreads sessions over both workers; one SIGKILLed mid-step, every session completes once; a watcher resumes on the other replica', async () => {
     const taskQueue = `fleet-${randomUUID()}`;
     const steps = Array.from({ length: STEPS }, (_, i) => ({
       title: `Step ${i + 1}`,
@@ -205,6 +236,7 @@ describe('two workers and two service replicas on the cluster', () => {
         replicas.push({ harness, api: await startService(harness.andon) });
       }
       const replica = (i: number) => replicas[i % 2]!.api;
+      const auth = { authorization: `Bearer ${TOKENS.reader}` };
 
       // Created through alternate replicas, read and approved through the other one.
       const created = await Promise.all(
@@ -225,10 +257,26 @@ describe('two workers and two service replicas on the cluster', () => {
         }),
       );
 
-      // Half-way through everyone's first step: kill the first worker, then stop the first replica.
+      // A watcher of the first session on the first replica, caught up to the approval.
+      const watched = created[0]!;
+      const seen: Frame[] = [];
+      const first = sseFrames(`${replica(0).url}/v1/sessions/${watched}/events`, auth, AbortSignal.timeout(60_000));
+      for (let frame = await first.next(); !frame.done; frame = await first.next()) {
+        seen.push(frame.value);
+        if (frame.value.event === 'planApproved') break;
+      }
+
+      // Half-way through everyone's first step: kill the first worker, then stop the first replica
+      // under the watcher, which reads what it sent before the stream ended (an error frame, no id).
       await sleep(STEP_MS / 2);
       await kill9(workers[0]!);
-      await replicas[0]!.api.close();
+      const closed = replicas[0]!.api.close();
+      try {
+        for await (const frame of first) if (frame.id) seen.push(frame);
+      } catch {
+        // The connection cut mid-frame: what arrived whole is in `seen`.
+      }
+      await closed;
 
       // The survivors finish every session: the lost steps run again after their heartbeat timeout.
       const survivor = replicas[1]!;
@@ -244,6 +292,22 @@ describe('two workers and two service replicas on the cluster', () => {
         }),
       );
       expect(done.map((view) => [view.state, view.summary])).toEqual(created.map((_, i) => ['completed', `done: fleet ${i}`]));
+
+      // The watcher resumes on the other replica from its last event id: the rest, no gap, no repeat.
+      const resumed = sseFrames(
+        `${survivor.api.url}/v1/sessions/${watched}/events`,
+        { ...auth, 'last-event-id': seen.at(-1)!.id! },
+        AbortSignal.timeout(30_000),
+      );
+      for await (const frame of resumed) {
+        if (frame.event === 'end') break;
+        seen.push(frame);
+      }
+      expect(seen.map((frame) => Number(frame.id))).toEqual(seen.map((_, n) => n + 1));
+      expect(seen.map((frame) => frame.event)).toEqual(
+        (await survivor.harness.andon.session(watched).timeline()).events.map((event) => event.type),
+      );
+      expect(seen.at(-1)!.event).toBe('sessionCompleted');
 
       const identities = new Set<string>();
       let retried = 0;
