@@ -9,7 +9,7 @@
  * server through their environment, and the server's config reads it with a template.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { msToTs } from '@temporalio/common/lib/time';
@@ -207,6 +207,7 @@ export async function startTemporalCluster(options: ClusterOptions): Promise<Tem
       detached: true,
     },
   );
+  closeSync(stderr); // the child has its own copy
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   let exited: string | undefined;
@@ -215,6 +216,7 @@ export async function startTemporalCluster(options: ClusterOptions): Promise<Tem
 
   const address = `${ip}:${ports.frontend.grpc}`;
   const fail = (message: string) => {
+    process.removeListener('exit', killOnExit);
     child.kill('SIGKILL');
     return new ClusterError(`${message}\n${tail(logFile)}${tail(path.join(options.dir, 'temporal.stderr'))}`);
   };
@@ -239,9 +241,15 @@ export async function startTemporalCluster(options: ClusterOptions): Promise<Tem
       if (health.status !== 1) throw new Error(`health status ${health.status}`);
     });
     await waitFor(`namespace ${namespace}`, () => registerNamespace(connection, namespace, options.retentionDays ?? 3));
+    // The frontend reads namespaces, and their search attributes, from a cache it refreshes every
+    // few seconds: the operator API finds a new namespace only once the cache has it.
+    await waitFor(`namespace ${namespace} to be served`, () =>
+      connection.workflowService.countWorkflowExecutions({ namespace, query: '' }),
+    );
     // The frontend serves before the history shards and matching partitions have owners (after a
     // restart the ring still lists the old process for a while): ask both services something
-    // they answer "not found" to once they own it. 32 workflow ids reach every shard of a small cluster.
+    // they answer "not found" to once they own it (asked only now that the namespace is served, so
+    // "not found" cannot mean the namespace). 32 workflow ids reach every shard of a few-shard cluster.
     await waitFor('the history and matching services', async () => {
       for (let i = 0; i < 32; i++)
         await expectNotFound(
@@ -249,11 +257,6 @@ export async function startTemporalCluster(options: ClusterOptions): Promise<Tem
         );
       await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: 'andon-probe' }, taskQueueType: 1 });
     });
-    // The frontend reads namespaces, and their search attributes, from a cache it refreshes every
-    // few seconds: the operator API finds a new namespace only once the cache has it.
-    await waitFor(`namespace ${namespace} to be served`, () =>
-      connection.workflowService.countWorkflowExecutions({ namespace, query: '' }),
-    );
     await ensureSearchAttributes(connection, namespace, log);
     const registered = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
     const missing = Object.keys(SEARCH_ATTRIBUTES).filter((name) => !(name in registered));
