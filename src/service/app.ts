@@ -14,6 +14,7 @@ import { eventsPlugin } from './events';
 import { openapiPlugin } from './openapi';
 import { healthRoutes } from './routes/health';
 import { sessionRoutes } from './routes/sessions';
+import { julesRoutes } from './jules/routes';
 import { webhooksPlugin } from './webhooks';
 import { withDefaultSlackChannel } from './webhooks/slack-channel';
 import { isSlackEnabled, slackPlugin } from '../slack';
@@ -42,6 +43,15 @@ export async function buildService({ andon, config, logger, codec }: BuildServic
   await app.register(openapiPlugin, { version: andonVersion() });
   await app.register(healthRoutes);
   await app.register(sessionRoutes, { prefix: '/v1', andon, requestTimeoutMs: config.requestTimeout, askTimeoutMs: config.askTimeout });
+  if (config.jules.enabled) {
+    await app.register(julesRoutes, {
+      prefix: '/v1alpha',
+      andon,
+      config: config.jules,
+      requestTimeoutMs: config.requestTimeout,
+      retryAfterSeconds: config.retryAfterSeconds,
+    });
+  }
   await app.register(eventsPlugin, { andon, readyTimeoutMs: config.requestTimeout });
   await app.register(webhooksPlugin, { andon, config: withDefaultSlackChannel(config.webhooks, config.slack) });
   if (isSlackEnabled(config.slack)) await app.register(slackPlugin, { andon, config: config.slack });

@@ -1,0 +1,432 @@
+/**
+ * The Jules REST v1alpha front door, mounted at /v1alpha: @google/jules-sdk pointed at
+ * `http://host:port/v1alpha` drives andon's sessions unchanged. Each handler is one call of
+ * andon's own client, as /v1 makes it (routes/sessions.ts), with the caller's token as `by` and
+ * the service's deadline; the resources are mapped in resources.ts and activities.ts, errors in
+ * errors.ts (Google's body). docs/jules.md says what maps to what.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Andon } from '../../client/andon';
+import type { SessionClient } from '../../client/session-client';
+import { HttpError, badRequest } from '../../protocol/http-errors';
+import type { SessionSummary } from '../../protocol/list';
+import type { SessionState, SessionView } from '../../session/schema';
+import { actorOf, requireScopeFor } from '../auth';
+import { withDeadline } from '../deadline';
+import type { ErrorMappingOptions } from '../error-handler';
+import { TimeChain, toActivities, type Numbered } from './activities';
+import type { JulesConfig } from './config';
+import { julesErrorHandler, julesNotFound, unimplemented } from './errors';
+import {
+  activityToken,
+  parseFilter,
+  readActivityToken,
+  readSessionToken,
+  parseSourceFilter,
+  readSourceToken,
+  sessionToken,
+  sourceToken,
+  withinTimes,
+  type TimeBound,
+} from './paging';
+import { STATE_NAMES, andonStatesOf, sessionName, sourceName, toSession, toSource, type CreateFacts } from './resources';
+import {
+  ActivityParams,
+  CreateSessionBody,
+  Empty,
+  EmptyBody,
+  ListActivitiesQuery,
+  ListSessionsQuery,
+  ListSourcesQuery,
+  SOURCE_NAME,
+  SendMessageBody,
+  SessionParams,
+  SourceParams,
+} from './schemas';
+import { Activity, ActivityPage, GoogleError, Session, SessionPage, Source, SourcePage } from './wire';
+
+export interface JulesRoutesOptions extends ErrorMappingOptions {
+  andon: Andon;
+  config: JulesConfig;
+  /** Deadline for every call to Temporal (503 after it). */
+  requestTimeoutMs: number;
+}
+
+const tags = ['jules'];
+const errors = { '4xx': GoogleError, '5xx': GoogleError } as const;
+/** Every route takes the token in X-Goog-Api-Key, as Jules clients send it. */
+const auth = (scope: 'read' | 'write' | 'approve') => ({ scope, credential: 'apiKey' as const });
+/** Timeline events read per query: the client's own page limit. */
+const TIMELINE_PAGE = 1_000;
+const DEFAULT_SESSION_PAGE = 30;
+const DEFAULT_ACTIVITY_PAGE = 100;
+const DEFAULT_SOURCE_PAGE = 100;
+/** As routes/sessions.ts: a little after the SDK's own deadline, so its more precise error wins. */
+const BACKSTOP_GRACE_MS = 250;
+
+export const julesRoutes: FastifyPluginAsyncZod<JulesRoutesOptions> = async (app, options) => {
+  const { andon, config, requestTimeoutMs: timeoutMs } = options;
+  const bounded = <T>(what: string, call: () => Promise<T>): Promise<T> => withDeadline(timeoutMs + BACKSTOP_GRACE_MS, what, call());
+  const sources = new Map(config.sources.map((source) => [source.github.toLowerCase(), source]));
+
+  app.setErrorHandler(julesErrorHandler(options));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: { code: 404, message: `no route ${request.method} ${request.url.split('?')[0]}`, status: 'NOT_FOUND' } }),
+  );
+
+  app.post(
+    '/sessions',
+    {
+      config: auth('write'),
+      schema: {
+        operationId: 'julesCreateSession',
+        summary: 'Create a session (Jules)',
+        description:
+          '`requirePlanApproval: false` needs the `approve` scope too (403 otherwise), as on /v1. `sourceContext.source` must be one of GET sources; `automationMode: AUTO_CREATE_PR` opens a pull request when the session is done, `AUTOMATION_MODE_UNSPECIFIED` publishes nothing.',
+        tags,
+        body: CreateSessionBody,
+        response: { 200: Session, ...errors },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      if (body.requirePlanApproval === false)
+        requireScopeFor(request, 'approve', 'requirePlanApproval', 'starting a session without plan approval');
+      const facts: CreateFacts = { automationMode: body.automationMode ?? 'AUTOMATION_MODE_UNSPECIFIED' };
+      let source: { github: string; branch?: string } | undefined;
+      if (body.sourceContext) {
+        const github = SOURCE_NAME.exec(body.sourceContext.source)?.[1] ?? '';
+        const known = sources.get(github.toLowerCase());
+        if (!known)
+          throw badRequest(`unknown source ${body.sourceContext.source}: GET sources lists the ones offered`, 'sourceContext.source');
+        const branch = body.sourceContext.githubRepoContext?.startingBranch;
+        source = { github: known.github, ...(branch ? { branch } : {}) };
+        Object.assign(facts, { source: body.sourceContext.source, startingBranch: branch });
+      }
+      const session = await bounded('creating the session', () =>
+        andon.session({
+          prompt: body.prompt,
+          title: body.title,
+          requirePlanApproval: body.requirePlanApproval,
+          requestedBy: actorOf(request),
+          ...(source
+            ? { source, publish: { mode: facts.automationMode === 'AUTO_CREATE_PR' ? ('pullRequest' as const) : ('none' as const) } }
+            : {}),
+        }),
+      );
+      return toSession(await bounded('reading the session', () => session.info({ timeoutMs })), facts);
+    },
+  );
+
+  app.get(
+    '/sessions',
+    {
+      config: auth('read'),
+      schema: {
+        operationId: 'julesListSessions',
+        summary: 'List sessions, newest first (Jules)',
+        description:
+          '`filter`: clauses joined by AND, each `archived = true|false`, `state = STATE_NAME` or `create_time > "RFC 3339"` (also `>=`, `<`, `<=`).',
+        tags,
+        querystring: ListSessionsQuery,
+        response: { 200: SessionPage, ...errors },
+      },
+    },
+    async (request) => {
+      const { pageSize = DEFAULT_SESSION_PAGE, pageToken, filter: text } = request.query;
+      const filter = parseFilter(text, new Set(['archived', 'state', 'create_time'] as const));
+      // No session is ever archived (docs/jules.md#archive).
+      if (filter.archived === true) return { sessions: [] };
+      const cursor = pageToken ? readSessionToken(pageToken) : undefined;
+      const states = filter.states?.flatMap(andonStatesOf);
+      if (states && states.length === 0) return { sessions: [] };
+      const before = Math.min(cursor ? Date.parse(cursor.t) + 1 : Infinity, ...upper(filter.times));
+      const after = Math.max(-Infinity, ...lower(filter.times));
+      const seen = new Set(cursor?.x ?? []);
+      const summaries = await bounded('listing sessions', () =>
+        andon.sessions.list({
+          state: states as SessionState[] | undefined,
+          ...(Number.isFinite(before) ? { createdBefore: new Date(before) } : {}),
+          ...(Number.isFinite(after) ? { createdAfter: new Date(after) } : {}),
+          limit: Math.min(1_000, pageSize + seen.size + 1),
+        }),
+      );
+      const matching = summaries.filter((s) => !seen.has(s.id) && withinTimes(Date.parse(s.createTime), filter.times));
+      const page = matching.slice(0, pageSize);
+      const sessions = await Promise.all(page.map((summary) => sessionOf(andon, summary, timeoutMs)));
+      const last = page.at(-1);
+      if (!last || matching.length <= pageSize) return { sessions };
+      const sameTime = page.filter((s) => s.createTime === last.createTime).map((s) => s.id);
+      const carried = cursor && cursor.t === last.createTime ? cursor.x : [];
+      return { sessions, nextPageToken: sessionToken({ t: last.createTime, x: [...carried, ...sameTime] }) };
+    },
+  );
+
+  app.get(
+    '/sessions/:id',
+    {
+      config: auth('read'),
+      schema: {
+        operationId: 'julesGetSession',
+        summary: 'A session (Jules)',
+        tags,
+        params: SessionParams,
+        response: { 200: Session, ...errors },
+      },
+    },
+    async (request) => toSession(await bounded('reading the session', () => andon.session(request.params.id).info({ timeoutMs }))),
+  );
+
+  app.post(
+    '/sessions/:id(^[^/]+)::approvePlan',
+    {
+      // Approving is an approver's decision, as POST /v1/sessions/{id}/approve.
+      config: auth('approve'),
+      schema: {
+        operationId: 'julesApprovePlan',
+        summary: 'Approve the plan awaiting approval (Jules)',
+        description:
+          "Also approves a code session's change set awaiting approval (state AWAITING_PLAN_APPROVAL either way). 409 FAILED_PRECONDITION when nothing awaits approval.",
+        tags,
+        params: SessionParams,
+        body: EmptyBody,
+        response: { 200: Empty, ...errors },
+      },
+    },
+    async (request) => {
+      await bounded('approving', () => andon.session(request.params.id).approve({ by: actorOf(request), timeoutMs }));
+      return {};
+    },
+  );
+
+  app.post(
+    '/sessions/:id(^[^/]+)::sendMessage',
+    {
+      config: auth('write'),
+      schema: {
+        operationId: 'julesSendMessage',
+        summary: 'Send a message; the reply comes as an agentMessaged activity (Jules)',
+        description: 'Answered after completion too, during the follow-up window (`sessions.followUpWindow`).',
+        tags,
+        params: SessionParams,
+        body: SendMessageBody,
+        response: { 200: Empty, ...errors },
+      },
+    },
+    async (request) => {
+      const session = andon.session(request.params.id);
+      // A signal to a session that does not exist would fail anyway; reading it first gives the 404 and a closed session's 409.
+      const view = await bounded('reading the session', () => session.info({ timeoutMs }));
+      await bounded('sending the message', () => session.send(request.body.prompt, { by: actorOf(request), timeoutMs })).catch(
+        (error: unknown) => {
+          throw view.state === 'completed' || view.state === 'failed' || view.state === 'cancelled' ? closedSession(view) : error;
+        },
+      );
+      return {};
+    },
+  );
+
+  app.post(
+    '/sessions/:id(^[^/]+)::archive',
+    {
+      config: auth('write'),
+      schema: {
+        operationId: 'julesArchive',
+        summary: 'Archive a session (Jules): not available, 501',
+        description:
+          'andon sessions have no archived state (docs/jules.md#archive): 501 UNIMPLEMENTED, after the 404 of an unknown session.',
+        tags,
+        params: SessionParams,
+        body: EmptyBody,
+        response: { 200: Empty, ...errors },
+      },
+    },
+    async (request) => {
+      await bounded('reading the session', () => andon.session(request.params.id).info({ timeoutMs }));
+      throw unimplemented(
+        'andon sessions cannot be archived: a session stays listed until its history is gone (Temporal retention); see docs/jules.md#archive',
+      );
+    },
+  );
+
+  app.post(
+    '/sessions/:id(^[^/]+)::unarchive',
+    {
+      config: auth('write'),
+      schema: {
+        operationId: 'julesUnarchive',
+        summary: 'Unarchive a session (Jules): every session already is',
+        tags,
+        params: SessionParams,
+        body: EmptyBody,
+        response: { 200: Empty, ...errors },
+      },
+    },
+    async (request) => {
+      await bounded('reading the session', () => andon.session(request.params.id).info({ timeoutMs }));
+      return {};
+    },
+  );
+
+  app.get(
+    '/sessions/:id/activities',
+    {
+      config: auth('read'),
+      schema: {
+        operationId: 'julesListActivities',
+        summary: "The session's activities, oldest first (Jules)",
+        description: '`filter`: `create_time > "RFC 3339"` (also `>=`, `<`, `<=`), as the SDK sends it to fetch only new activities.',
+        tags,
+        params: SessionParams,
+        querystring: ListActivitiesQuery,
+        response: { 200: ActivityPage, ...errors },
+      },
+    },
+    async (request) => {
+      const { pageSize = DEFAULT_ACTIVITY_PAGE, pageToken, filter: text } = request.query;
+      const filter = parseFilter(text, new Set(['create_time'] as const));
+      const cursor = pageToken ? readActivityToken(pageToken) : { s: 0, m: -1 };
+      const session = andon.session(request.params.id);
+      const found = await bounded('reading the activities', () =>
+        readActivities(session, cursor.s, new TimeChain(cursor.m < 0 ? undefined : cursor.m), timeoutMs, (numbered) => {
+          const matching = numbered.filter((n) => withinTimes(Date.parse(n.activity.createTime), filter.times));
+          return { matching, enough: matching.length > pageSize };
+        }),
+      );
+      const page = found.slice(0, pageSize);
+      const last = page.at(-1);
+      const activities = page.map((n) => n.activity);
+      if (!last || found.length <= pageSize) return { activities };
+      return { activities, nextPageToken: activityToken({ s: last.seq, m: Date.parse(last.activity.createTime) }) };
+    },
+  );
+
+  app.get(
+    '/sessions/:id/activities/:activityId',
+    {
+      config: auth('read'),
+      schema: {
+        operationId: 'julesGetActivity',
+        summary: 'One activity (Jules)',
+        tags,
+        params: ActivityParams,
+        response: { 200: Activity, ...errors },
+      },
+    },
+    async (request) => {
+      const { id, activityId } = request.params;
+      const seq = Number(activityId);
+      const found = await bounded('reading the activity', () =>
+        readActivities(andon.session(id), 0, new TimeChain(), timeoutMs, (numbered) => {
+          const matching = numbered.filter((n) => n.seq === seq);
+          return { matching, enough: matching.length > 0 || numbered.some((n) => n.seq > seq) };
+        }),
+      );
+      const activity = found[0]?.activity;
+      if (!activity) throw julesNotFound(`${sessionName(id)} has no activity ${activityId}`);
+      return activity;
+    },
+  );
+
+  app.get(
+    '/sources',
+    {
+      config: auth('read'),
+      schema: {
+        operationId: 'julesListSources',
+        summary: 'The GitHub repositories sessions may work on (Jules)',
+        description:
+          'From the service configuration (`service.jules.sources`, ANDON_JULES_SOURCES). `filter`: `name = "sources/github/owner/repo"` clauses joined by OR.',
+        tags,
+        querystring: ListSourcesQuery,
+        response: { 200: SourcePage, ...errors },
+      },
+    },
+    async (request) => {
+      const { pageSize = DEFAULT_SOURCE_PAGE, pageToken, filter } = request.query;
+      const names = parseSourceFilter(filter);
+      const listed = names ? config.sources.filter((source) => names.has(sourceName(source.github).toLowerCase())) : config.sources;
+      const offset = pageToken ? readSourceToken(pageToken) : 0;
+      const page = listed.slice(offset, offset + pageSize).map(toSource);
+      const next = offset + pageSize;
+      return next < listed.length ? { sources: page, nextPageToken: sourceToken(next) } : { sources: page };
+    },
+  );
+
+  app.get(
+    '/sources/github/:owner/:repo',
+    {
+      config: auth('read'),
+      schema: {
+        operationId: 'julesGetSource',
+        summary: 'One GitHub source (Jules); 404 when it is not offered',
+        tags,
+        params: SourceParams,
+        response: { 200: Source, ...errors },
+      },
+    },
+    async (request) => {
+      const { owner, repo } = request.params;
+      const source = sources.get(`${owner}/${repo}`.toLowerCase());
+      if (!source) throw julesNotFound(`source sources/github/${owner}/${repo} is not offered by this service`);
+      return toSource(source);
+    },
+  );
+};
+
+/**
+ * Reads the timeline after `after` a page at a time, mapping it to activities through `chain`,
+ * until `take` says it has enough or the timeline ends. Answers what `take` matched.
+ */
+async function readActivities(
+  session: SessionClient,
+  after: number,
+  chain: TimeChain,
+  timeoutMs: number,
+  take: (numbered: Numbered[]) => { matching: Numbered[]; enough: boolean },
+): Promise<Numbered[]> {
+  const all: Numbered[] = [];
+  let from = after;
+  for (;;) {
+    const page = await session.timeline({ after: from, limit: TIMELINE_PAGE, timeoutMs });
+    all.push(...toActivities(session.id, page.events, chain));
+    from = page.events.at(-1)?.seq ?? from;
+    const { matching, enough } = take(all);
+    if (enough || page.events.length < TIMELINE_PAGE || from >= page.lastSeq) return matching;
+  }
+}
+
+/** A listed session as a resource: its view, or (when it cannot be read in time) what the list knows. */
+async function sessionOf(andon: Andon, summary: SessionSummary, timeoutMs: number) {
+  const view: SessionView | undefined = await andon
+    .session(summary.id)
+    .info({ timeoutMs: Math.min(timeoutMs, 5_000) })
+    .catch(() => undefined);
+  if (view) return toSession(view);
+  return {
+    name: sessionName(summary.id),
+    id: summary.id,
+    prompt: '',
+    title: summary.title,
+    state: STATE_NAMES[summary.state],
+    createTime: summary.createTime,
+    updateTime: summary.closeTime ?? summary.createTime,
+    requirePlanApproval: true,
+    automationMode: 'AUTOMATION_MODE_UNSPECIFIED' as const,
+    outputs: [],
+    archived: false,
+  };
+}
+
+function upper(times: readonly TimeBound[]): number[] {
+  return times.filter((t) => t.op === '<' || t.op === '<=').map((t) => (t.op === '<=' ? t.ms + 1 : t.ms));
+}
+function lower(times: readonly TimeBound[]): number[] {
+  return times.filter((t) => t.op === '>' || t.op === '>=').map((t) => (t.op === '>=' ? t.ms - 1 : t.ms));
+}
+
+/** As andon's own refusal of a command the state does not allow: 409 invalid_state (FAILED_PRECONDITION). */
+function closedSession(view: SessionView): HttpError {
+  const message = `session ${view.id} has ended (${STATE_NAMES[view.state]}) and its follow-up window is over`;
+  return new HttpError(409, 'invalid_state', message, { state: view.state });
+}
