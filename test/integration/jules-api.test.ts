@@ -245,6 +245,24 @@ describe('the seed flow through the official Jules SDK', () => {
   });
 });
 
+describe('automated sessions', () => {
+  it('runs a session without plan approval (run(), which needs the approve scope) and streams it to the end', async () => {
+    const run = await jules().run({ prompt: 'just do it', title: 'automated' });
+    const seen: Activity[] = [];
+    for await (const activity of run.stream()) {
+      seen.push(activity);
+      if (activity.type === 'sessionCompleted') break;
+    }
+    const types = seen.map((a) => a.type);
+    expect(types).toEqual(expect.arrayContaining(['planGenerated', 'progressUpdated', 'sessionCompleted']));
+    // Nobody approved: andon records the plan as approved by its policy, a system activity.
+    expect(seen.find((a) => a.type === 'planApproved')?.originator).toBe('system');
+    const outcome = await run.result();
+    expect(outcome).toMatchObject({ sessionId: run.id, state: 'completed' });
+    expect((await h.andon.session(run.id).info()).requirePlanApproval).toBe(false);
+  });
+});
+
 describe('one session, two doors', () => {
   it("drives a session created through Jules with andon's SDK, and the other way round", async () => {
     const viaJules = await jules().session({ prompt: 'jules made me', title: 'from jules' });

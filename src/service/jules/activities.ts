@@ -11,7 +11,7 @@
  * (`toISOString`: always three fraction digits and `Z`, so the strings sort as the times do).
  */
 import type { Artifact as AndonArtifact, TimelineEvent } from '../../session/schema';
-import { gitPatchOf, sessionName } from './resources';
+import { gitPatchOf, sessionName, sourceName } from './resources';
 import type { Activity, Artifact, PayloadKind, Payloads } from './wire';
 import type { z } from 'zod';
 
@@ -34,7 +34,7 @@ const progress = (originator: ActivityBody['originator'], title: string, descrip
 /** `by` as a person reads it: `api:alice` → alice. */
 const who = (by: string) => by.replace(/^(api|slack|cli|sdk):/, '');
 
-/** What a Jules client sees of one andon event; undefined leaves it out. */
+/** What a Jules client sees of one andon event (who did it: the event's own originator); undefined leaves it out. */
 export function toActivityBody(event: TimelineEvent, time: string): ActivityBody | undefined {
   switch (event.type) {
     // The prompt and title are the session resource's own fields.
@@ -42,7 +42,7 @@ export function toActivityBody(event: TimelineEvent, time: string): ActivityBody
       return undefined;
     case 'planGenerated':
       return {
-        originator: 'agent',
+        originator: event.originator,
         kind: 'planGenerated',
         payload: {
           plan: {
@@ -53,43 +53,52 @@ export function toActivityBody(event: TimelineEvent, time: string): ActivityBody
         },
       };
     case 'planApproved':
-      return { originator: 'user', kind: 'planApproved', payload: { planId: event.planId } };
+      return { originator: event.originator, kind: 'planApproved', payload: { planId: event.planId } };
     case 'planRejected':
-      return progress('user', event.replan ? 'Plan rejected: planning again' : 'Plan rejected', `${who(event.by)}: ${event.reason}`);
+      return progress(
+        event.originator,
+        event.replan ? 'Plan rejected: planning again' : 'Plan rejected',
+        `${who(event.by)}: ${event.reason}`,
+      );
     case 'userMessaged':
-      return { originator: 'user', kind: 'userMessaged', payload: { userMessage: event.message } };
+      return { originator: event.originator, kind: 'userMessaged', payload: { userMessage: event.message } };
     case 'agentMessaged':
-      return { originator: 'agent', kind: 'agentMessaged', payload: { agentMessage: event.message } };
+      return { originator: event.originator, kind: 'agentMessaged', payload: { agentMessage: event.message } };
     case 'progressUpdated':
-      return progress('agent', event.title, event.description, event.artifacts.map(toArtifact));
+      return progress(event.originator, event.title, event.description, event.artifacts.map(toArtifact));
     case 'sessionPaused':
       return progress(event.originator, 'Session paused', [who(event.by), event.reason].filter(Boolean).join(': '));
     case 'sessionResumed':
       return progress(event.originator, 'Session resumed', who(event.by));
     case 'sessionCompleted':
-      return { originator: 'system', kind: 'sessionCompleted', payload: {}, ...(event.summary ? { description: event.summary } : {}) };
+      return {
+        originator: event.originator,
+        kind: 'sessionCompleted',
+        payload: {},
+        ...(event.summary ? { description: event.summary } : {}),
+      };
     case 'sessionFailed':
-      return { originator: 'system', kind: 'sessionFailed', payload: { reason: event.reason } };
+      return { originator: event.originator, kind: 'sessionFailed', payload: { reason: event.reason } };
     // Jules has no cancelled session: it did not complete, so it failed, with who pulled the cord.
     case 'sessionCancelled':
-      return { originator: 'system', kind: 'sessionFailed', payload: { reason: `cancelled by ${who(event.by)}: ${event.reason}` } };
+      return { originator: event.originator, kind: 'sessionFailed', payload: { reason: `cancelled by ${who(event.by)}: ${event.reason}` } };
     case 'inputRejected':
-      return progress('system', 'Input rejected', event.reason);
+      return progress(event.originator, 'Input rejected', event.reason);
     case 'approvalRecorded':
-      return progress('user', `Approval recorded (${event.approvals} of ${event.required})`, who(event.person));
+      return progress(event.originator, `Approval recorded (${event.approvals} of ${event.required})`, who(event.person));
     case 'approvalRefused':
-      return progress('system', `${capitalised(event.decision)} refused`, event.reason);
+      return progress(event.originator, `${capitalised(event.decision)} refused`, event.reason);
     case 'approvalReminded':
-      return progress('system', 'Plan still awaits approval', `waiting ${Math.round(event.waitingMs / 1000)} s`);
+      return progress(event.originator, 'Plan still awaits approval', `waiting ${Math.round(event.waitingMs / 1000)} s`);
     case 'approvalEscalated':
-      return progress('system', 'Approval escalated', event.escalateTo.join(', '));
+      return progress(event.originator, 'Approval escalated', event.escalateTo.join(', '));
     case 'memoryWritten':
       return progress(event.originator, `Memory written (${event.scope})`, event.content);
     // What the agent recalled is part of its planning, not something that happened in the session.
     case 'memoryRecalled':
       return undefined;
     case 'toolCalled':
-      return progress('agent', `Tool ${event.tool}: ${event.status}`, '', [
+      return progress(event.originator, `Tool ${event.tool}: ${event.status}`, '', [
         {
           bashOutput: {
             command: `${event.tool} ${JSON.stringify(event.arguments)}`,
@@ -100,32 +109,32 @@ export function toActivityBody(event: TimelineEvent, time: string): ActivityBody
       ]);
     case 'reviewRequested':
       return progress(
-        'system',
+        event.originator,
         `Tool call awaits review: ${event.review.tool}`,
         event.review.reason === 'risky' ? 'risky' : 'outside the plan',
       );
     case 'reviewDecided':
-      return progress(event.by.startsWith('policy:') ? 'system' : 'user', `Tool call review: ${event.decision}`, event.reason ?? '');
+      return progress(event.originator, `Tool call review: ${event.decision}`, event.reason ?? '');
     case 'budgetReached':
       return progress(
-        'system',
+        event.originator,
         'Budget reached',
         `spent ${event.usage.costUsd} USD, ${event.usage.inputTokens + event.usage.outputTokens} tokens`,
       );
     case 'workspacePrepared':
-      return progress('system', 'Workspace prepared', `${event.source} at ${event.branch} (${event.baseCommit.slice(0, 12)})`);
+      return progress(event.originator, 'Workspace prepared', `${event.source} at ${event.branch} (${event.baseCommit.slice(0, 12)})`);
     case 'changesPublished':
       return progress(
-        'system',
+        event.originator,
         event.pullRequest ? 'Pull request opened' : 'Changes published',
         event.pullRequest?.url ?? `${event.branch} at ${event.commit.slice(0, 12)}`,
       );
     case 'changesApproved':
-      return progress('user', 'Changes approved', who(event.by));
+      return progress(event.originator, 'Changes approved', who(event.by));
     case 'changesRejected':
-      return progress('user', 'Changes rejected', `${who(event.by)}: ${event.reason}`);
+      return progress(event.originator, 'Changes rejected', `${who(event.by)}: ${event.reason}`);
     case 'alertReceived':
-      return progress('system', `Alert ${event.status}: ${event.summary}`, event.url ?? '');
+      return progress(event.originator, `Alert ${event.status}: ${event.summary}`, event.url ?? '');
     default:
       return assertNever(event);
   }
@@ -140,12 +149,18 @@ const capitalised = (word: string) => word.charAt(0).toUpperCase() + word.slice(
 export function toArtifact(artifact: AndonArtifact): Artifact {
   switch (artifact.type) {
     case 'changeSet':
-      return { changeSet: { source: artifact.source ?? '', gitPatch: gitPatchOf(artifact.gitPatch) } };
+      return { changeSet: { source: julesSourceName(artifact.source), gitPatch: gitPatchOf(artifact.gitPatch) } };
     case 'bashOutput':
       return { bashOutput: { command: artifact.command, output: artifact.output, exitCode: artifact.exitCode } };
     case 'media':
       return { media: { data: artifact.data, mimeType: artifact.mimeType } };
   }
+}
+
+/** andon's `github:owner/repo[@branch]` as Jules names the repository; other sources as they are. */
+function julesSourceName(source: string | undefined): string {
+  const match = /^github:([^@\s]+)(?:@\S*)?$/.exec(source ?? '');
+  return match?.[1] ? sourceName(match[1]) : (source ?? '');
 }
 
 /** An activity with the seq of the event it came from (its id), for paging. */
