@@ -307,7 +307,7 @@ describe('scopes and errors as Jules answers them', () => {
     expect((await h.andon.session(session.id).info()).state).toBe('awaitingPlanApproval');
   });
 
-  it('answers a bad field with 400 INVALID_ARGUMENT naming it, and archive with 501', async () => {
+  it('answers a bad field with 400 INVALID_ARGUMENT naming it, and archive with 400 FAILED_PRECONDITION', async () => {
     const bad = await fetch(`${api.url}/v1alpha/sessions`, {
       method: 'POST',
       headers: { 'x-goog-api-key': TOKENS.alice, 'content-type': 'application/json' },
@@ -321,7 +321,7 @@ describe('scopes and errors as Jules answers them', () => {
     const session = await jules().session({ prompt: 'archive me' });
     const archived = jules().session(session.id).archive();
     await expect(archived).rejects.toBeInstanceOf(JulesApiError);
-    await expect(archived).rejects.toMatchObject({ status: 501 });
+    await expect(archived).rejects.toMatchObject({ status: 400, message: expect.stringContaining('FAILED_PRECONDITION') });
     await expect(jules().session(session.id).unarchive()).resolves.toBeUndefined();
     await expect(jules().session('no-such-session').archive()).rejects.toMatchObject({ status: 404 });
   });

@@ -37,6 +37,7 @@ const CODE_NAMES: Record<string, string> = {
   invalid_state: 'FAILED_PRECONDITION',
   stale_plan: 'FAILED_PRECONDITION',
   not_allowed: 'PERMISSION_DENIED',
+  failed_precondition: 'FAILED_PRECONDITION',
 };
 
 export function googleBody(error: HttpError): GoogleError {
@@ -55,7 +56,8 @@ export function googleBody(error: HttpError): GoogleError {
   };
 }
 
-export const unimplemented = (message: string) => new HttpError(501, 'unimplemented', message);
+/** Google's answer for a call that cannot be made in the resource's situation: 400 FAILED_PRECONDITION (a 4xx: the SDK does not retry it). */
+export const failedPrecondition = (message: string) => new HttpError(400, 'failed_precondition', message);
 export const julesNotFound = (message: string) => new HttpError(404, 'not_found', message);
 
 /** The Jules door's error handler: andon's mapping (error-handler.ts), Google's body. */

@@ -16,7 +16,7 @@ import { withDeadline } from '../deadline';
 import type { ErrorMappingOptions } from '../error-handler';
 import { TimeChain, toActivities, type Numbered } from './activities';
 import type { JulesConfig } from './config';
-import { julesErrorHandler, julesNotFound, unimplemented } from './errors';
+import { failedPrecondition, julesErrorHandler, julesNotFound } from './errors';
 import {
   activityToken,
   parseFilter,
@@ -232,9 +232,9 @@ export const julesRoutes: FastifyPluginAsyncZod<JulesRoutesOptions> = async (app
       config: auth('write'),
       schema: {
         operationId: 'julesArchive',
-        summary: 'Archive a session (Jules): not available, 501',
+        summary: 'Archive a session (Jules): not available, 400 FAILED_PRECONDITION',
         description:
-          'andon sessions have no archived state (docs/jules.md#archive): 501 UNIMPLEMENTED, after the 404 of an unknown session.',
+          'andon sessions have no archived state (docs/jules.md#archive): 400 FAILED_PRECONDITION, after the 404 of an unknown session.',
         tags,
         params: SessionParams,
         body: EmptyBody,
@@ -243,7 +243,7 @@ export const julesRoutes: FastifyPluginAsyncZod<JulesRoutesOptions> = async (app
     },
     async (request) => {
       await bounded('reading the session', () => andon.session(request.params.id).info({ timeoutMs }));
-      throw unimplemented(
+      throw failedPrecondition(
         'andon sessions cannot be archived: a session stays listed until its history is gone (Temporal retention); see docs/jules.md#archive',
       );
     },
