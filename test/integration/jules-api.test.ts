@@ -287,6 +287,15 @@ describe('one session, two doors', () => {
 });
 
 describe('scopes and errors as Jules answers them', () => {
+  it('refuses a message after the follow-up window with 409 FAILED_PRECONDITION', async () => {
+    const closed = await h.andon.session({ prompt: 'no follow-ups', requirePlanApproval: false, followUpWindow: 0 });
+    await h.client.workflow.getHandle(closed.id).result();
+    const refused = jules().session(closed.id).send('too late');
+    await expect(refused).rejects.toBeInstanceOf(JulesApiError);
+    await expect(refused).rejects.toMatchObject({ status: 409, message: expect.stringContaining('FAILED_PRECONDITION') });
+    expect((await jules().session(closed.id).info()).state).toBe('completed');
+  });
+
   it("refuses a bad key with 401 and a key without the scope with 403, in Google's error shape", async () => {
     await expect(jules('not-a-valid-token-at-all').sessions({ pageSize: 1 })).rejects.toBeInstanceOf(JulesAuthenticationError);
     const session = await jules().session({ prompt: 'scoped' });
