@@ -316,6 +316,32 @@ describe('scopes and errors as Jules answers them', () => {
     expect((await h.andon.session(session.id).info()).state).toBe('awaitingPlanApproval');
   });
 
+  it('answers a token over its rate limit with 429 RESOURCE_EXHAUSTED, which the SDK waits out', async () => {
+    const limited = await startService(h.andon, { jules: { rateLimit: { requests: 3, window: '1s' } } });
+    try {
+      const get = (key: string) => fetch(`${limited.url}/v1alpha/sources`, { headers: { 'x-goog-api-key': key } });
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await get(TOKENS.alice)).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      const over = await get(TOKENS.alice);
+      expect(over.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      expect(await over.json()).toEqual({
+        error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: expect.stringContaining('rateLimit') },
+      });
+      // Each token has its own allowance.
+      expect((await get(TOKENS.reader)).status).toBe(200);
+      // The SDK retries 429 with backoff: six calls through a limit of three a second all succeed.
+      const client = connect({
+        baseUrl: `${limited.url}/v1alpha`,
+        apiKey: TOKENS.writer,
+        storageFactory: { activity: () => new MemoryStorage(), session: () => new MemorySessionStorage() },
+      });
+      for (let i = 0; i < 6; i++) expect(await client.sources.get({ github: 'acme/nope' })).toBeUndefined();
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('answers a bad field with 400 INVALID_ARGUMENT naming it, and archive with 400 FAILED_PRECONDITION', async () => {
     const bad = await fetch(`${api.url}/v1alpha/sessions`, {
       method: 'POST',

@@ -9,6 +9,7 @@ import { SESSION_STATES, SessionView, TimelineEvent, type EventType } from '../.
 import { TimeChain, toActivities, toActivityBody } from '../../src/service/jules/activities';
 import { JulesConfig } from '../../src/service/jules/config';
 import { googleBody } from '../../src/service/jules/errors';
+import { TokenRateLimiter } from '../../src/service/jules/rate-limit';
 import {
   activityToken,
   parseFilter,
@@ -294,5 +295,27 @@ describe('page tokens and filters', () => {
     expect(googleBody(new HttpError(409, 'invalid_state', 'not now', { state: 'completed' })).error.status).toBe('FAILED_PRECONDITION');
     expect(googleBody(new HttpError(401, 'unauthorized', 'who?')).error.status).toBe('UNAUTHENTICATED');
     expect(googleBody(new HttpError(429, 'resource_exhausted', 'slow down')).error.status).toBe('RESOURCE_EXHAUSTED');
+  });
+});
+
+describe('the rate limit', () => {
+  it('lets each token make its requests per window, then answers 429 with Retry-After until the window turns', () => {
+    let now = 0;
+    const limiter = new TokenRateLimiter({ requests: 2, windowMs: 10_000 }, () => now);
+    limiter.take('alice');
+    limiter.take('alice');
+    limiter.take('bob');
+    now = 2_500;
+    let refused: unknown;
+    try {
+      limiter.take('alice');
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(HttpError);
+    expect(refused).toMatchObject({ statusCode: 429, headers: { 'retry-after': '8' } });
+    expect(googleBody(refused as HttpError).error.status).toBe('RESOURCE_EXHAUSTED');
+    now = 10_000;
+    expect(() => limiter.take('alice')).not.toThrow();
   });
 });

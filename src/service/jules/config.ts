@@ -5,7 +5,7 @@
  * which GitHub repositories to offer, here or in ANDON_JULES_SOURCES ("owner/repo,owner/repo").
  */
 import { z } from 'zod';
-import { BranchName, GitHubRepoName } from '../../session/schema';
+import { BranchName, Duration, GitHubRepoName } from '../../session/schema';
 
 /** At most this many sources: `GET sources` answers them from memory, page by page. */
 export const MAX_SOURCES = 1_000;
@@ -47,6 +47,18 @@ export const JulesConfig = z.object({
         seen.add(key);
       });
     }),
+  /**
+   * Requests one token may make per window on /v1alpha (429 RESOURCE_EXHAUSTED over it, which the
+   * SDK retries with backoff). Unset: no limit. A Jules client polling one session makes a request
+   * per page of activities every 5 s.
+   */
+  rateLimit: z
+    .object({
+      requests: z.coerce.number().int().min(1).max(1_000_000),
+      window: Duration.pipe(z.number().min(100).max(3_600_000)).default(60_000),
+    })
+    .strict()
+    .optional(),
 });
 export type JulesConfigInput = z.input<typeof JulesConfig>;
 export type JulesConfig = z.output<typeof JulesConfig>;

@@ -17,6 +17,7 @@ import type { ErrorMappingOptions } from '../error-handler';
 import { TimeChain, toActivities, type Numbered } from './activities';
 import type { JulesConfig } from './config';
 import { failedPrecondition, julesErrorHandler, julesNotFound } from './errors';
+import { TokenRateLimiter } from './rate-limit';
 import {
   activityToken,
   parseFilter,
@@ -61,6 +62,8 @@ const TIMELINE_PAGE = 1_000;
 const DEFAULT_SESSION_PAGE = 30;
 const DEFAULT_ACTIVITY_PAGE = 100;
 const DEFAULT_SOURCE_PAGE = 100;
+/** Sessions of one list page whose views are read at once. */
+const VIEW_CONCURRENCY = 16;
 /** As routes/sessions.ts: a little after the SDK's own deadline, so its more precise error wins. */
 const BACKSTOP_GRACE_MS = 250;
 
@@ -70,6 +73,13 @@ export const julesRoutes: FastifyPluginAsyncZod<JulesRoutesOptions> = async (app
   const sources = new Map(config.sources.map((source) => [source.github.toLowerCase(), source]));
 
   app.setErrorHandler(julesErrorHandler(options));
+  if (config.rateLimit) {
+    const limiter = new TokenRateLimiter({ requests: config.rateLimit.requests, windowMs: config.rateLimit.window });
+    // After the service's auth hook (a parent's hooks run first): the caller is known.
+    app.addHook('onRequest', async (request) => {
+      if (request.principal) limiter.take(request.principal.name);
+    });
+  }
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: 404, message: `no route ${request.method} ${request.url.split('?')[0]}`, status: 'NOT_FOUND' } }),
   );
@@ -153,7 +163,12 @@ export const julesRoutes: FastifyPluginAsyncZod<JulesRoutesOptions> = async (app
       );
       const matching = summaries.filter((s) => !seen.has(s.id) && withinTimes(Date.parse(s.createTime), filter.times));
       const page = matching.slice(0, pageSize);
-      const sessions = await Promise.all(page.map((summary) => sessionOf(andon, summary, timeoutMs)));
+      // A view per listed session, a few at a time, all within the request's deadline: one the
+      // worker cannot answer in time is listed from what visibility knows.
+      const deadline = Date.now() + timeoutMs;
+      const sessions = await mapLimited(page, VIEW_CONCURRENCY, (summary) =>
+        sessionOf(andon, summary, Math.max(1, Math.min(5_000, deadline - Date.now()))),
+      );
       const last = page.at(-1);
       if (!last || matching.length <= pageSize) return { sessions };
       const sameTime = page.filter((s) => s.createTime === last.createTime).map((s) => s.id);
@@ -396,11 +411,22 @@ async function readActivities(
   }
 }
 
+/** `fn` over `items` with at most `limit` calls in flight; results in the items' order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 /** A listed session as a resource: its view, or (when it cannot be read in time) what the list knows. */
 async function sessionOf(andon: Andon, summary: SessionSummary, timeoutMs: number) {
   const view: SessionView | undefined = await andon
     .session(summary.id)
-    .info({ timeoutMs: Math.min(timeoutMs, 5_000) })
+    .info({ timeoutMs })
     .catch(() => undefined);
   if (view) return toSession(view);
   return {
