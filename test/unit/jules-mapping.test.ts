@@ -4,6 +4,7 @@
  * (or is left out), times are strictly increasing at millisecond resolution in one text format,
  * outputs are only pullRequest or changeSet, and page tokens and filters are checked like input.
  */
+import { loadConfig } from '../../src/config';
 import { HttpError } from '../../src/protocol/http-errors';
 import { SESSION_STATES, SessionView, TimelineEvent, type EventType } from '../../src/session/schema';
 import { TimeChain, toActivities, toActivityBody } from '../../src/service/jules/activities';
@@ -242,6 +243,9 @@ describe('sessions and sources', () => {
       },
     ]);
     expect(JulesConfig.parse({ sources: 'acme/app, acme/docs' }).sources.map((s) => s.github)).toEqual(['acme/app', 'acme/docs']);
+    const fromEnv = loadConfig({ base: {}, root: '/srv/andon', env: { ANDON_JULES_SOURCES: 'acme/app,acme/docs' } });
+    expect(fromEnv.service.jules.sources.map((s) => s.github)).toEqual(['acme/app', 'acme/docs']);
+    expect(() => loadConfig({ base: {}, root: '/srv/andon', env: { ANDON_JULES_SOURCES: 'acme' } })).toThrow(/ANDON_JULES_SOURCES/);
     expect(JulesConfig.safeParse({ sources: ['acme/app', 'acme/app'] }).success).toBe(false);
     expect(JulesConfig.safeParse({ sources: ['not a repo'] }).success).toBe(false);
   });
