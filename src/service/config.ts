@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { Duration } from '../session/schema';
 import { WebhooksConfig } from './webhooks/config';
 import { SlackConfig } from '../slack/config';
+import { JulesConfig } from './jules/config';
 
 export const SCOPES = ['read', 'write', 'approve'] as const;
 export const Scope = z.enum(SCOPES);
@@ -104,6 +105,8 @@ export const ServiceConfig = z.object({
   webhooks: WebhooksConfig.prefault({}),
   /** The Slack app (src/slack/config.ts): plan messages with Approve and Reject, the slash command, thread replies. */
   slack: SlackConfig.prefault({}),
+  /** The Jules REST API under /v1alpha (src/service/jules/, docs/jules.md): the GitHub sources it offers. */
+  jules: JulesConfig.prefault({}),
 });
 export type ServiceConfigInput = z.input<typeof ServiceConfig>;
 export type ServiceConfig = z.output<typeof ServiceConfig>;

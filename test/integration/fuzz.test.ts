@@ -16,6 +16,8 @@ import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import fc from 'fast-check';
 import { AesGcmCodec, generateEncryptionKey } from '../../src/client/codec';
+import { EmptyBody, SendMessageBody } from '../../src/service/jules/schemas';
+import { GoogleError } from '../../src/service/jules/wire';
 import { signature } from '../../src/slack/signature';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 import { startService, TOKENS, type TestService } from '../support/service-harness';
@@ -344,6 +346,21 @@ describe('every route the OpenAPI document lists', () => {
         'GET /healthz',
         'POST /codec/decode',
         'POST /codec/encode',
+      ]),
+    );
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'POST /v1alpha/sessions',
+        'GET /v1alpha/sessions',
+        'GET /v1alpha/sessions/{id}',
+        'POST /v1alpha/sessions/{id}:approvePlan',
+        'POST /v1alpha/sessions/{id}:sendMessage',
+        'POST /v1alpha/sessions/{id}:archive',
+        'POST /v1alpha/sessions/{id}:unarchive',
+        'GET /v1alpha/sessions/{id}/activities',
+        'GET /v1alpha/sessions/{id}/activities/{activityId}',
+        'GET /v1alpha/sources',
+        'GET /v1alpha/sources/github/{owner}/{repo}',
       ]),
     );
     expect(Object.keys(doc.paths).filter((p) => p.startsWith('/v1/webhooks/'))).toHaveLength(5);
@@ -772,6 +789,100 @@ describe('every Slack endpoint', () => {
     );
     expect(await lastSeq(probe)).toEqual(before);
   }, 300_000);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The Jules REST door, as Jules clients call it (X-Goog-Api-Key); the routes above also fuzz it with a bearer token.
+
+/** Query strings the Jules list calls take: page sizes, page tokens (forged, tampered, huge) and filters. */
+const julesQuery = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom('pageSize', 'pageToken', 'filter', 'x'),
+      fc.oneof(
+        nasty.map((v) => v.slice(0, 5_000)),
+        fc.constantFrom('0', '-1', '1', '100', '101', '1001', '1e3', 'eyJzIjowLCJtIjowfQ', 'eyJ0IjoieCIsIngiOltdfQ', 'e30'),
+        fc.constantFrom(
+          'create_time>"2026-01-01T00:00:00Z"',
+          'create_time > "not a time"',
+          'archived = true',
+          'archived = false AND state = COMPLETED',
+          'state = NOPE',
+          'name = "sources/github/acme/app"',
+          'name = "x" OR owner = "y"',
+          '"',
+          ' AND ',
+        ),
+        fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v)).toString('base64url')),
+      ),
+    ),
+    { maxLength: 3 },
+  )
+  .map((pairs) => (pairs.length === 0 ? '' : '?' + pairs.map(([k, v]) => `${k}=${enc(v)}`).join('&')));
+
+const JULES_KEYS: Array<Record<string, string>> = [
+  { 'x-goog-api-key': TOKENS.alice },
+  { 'x-goog-api-key': TOKENS.reader },
+  { 'x-goog-api-key': 'not-a-token' },
+  { 'x-goog-api-key': '' },
+  {},
+];
+
+/** Whether the Jules door would act on this body (then the case is not a rejection). */
+function julesBodyValid(template: string, body: string | undefined, contentType: string | undefined): boolean {
+  if (contentType !== 'application/json') return false;
+  let value: unknown;
+  try {
+    value = body === undefined || body.trim() === '' ? undefined : JSON.parse(body);
+  } catch {
+    return false;
+  }
+  return (template.endsWith(':sendMessage') ? SendMessageBody : EmptyBody).safeParse(value).success;
+}
+
+describe('the Jules REST door (/v1alpha)', () => {
+  const julesOperations = () => operations().filter(({ path: p }) => p.startsWith('/v1alpha/'));
+
+  it("answers odd ids, queries, page tokens, filters, bodies and keys without a 5xx, every error in Google's shape, and changes nothing", async () => {
+    const before = await lastSeq(probe);
+    for (const { method, path: template, op } of julesOperations()) {
+      const input = fc.record({
+        id: fc.oneof({ weight: 3, arbitrary: fc.constant(probe) }, { weight: 1, arbitrary: oddId }),
+        activityId: fc.oneof(fc.constantFrom('1', '2', '999999', '0', '01'), oddId),
+        owner: fc.oneof(fc.constant('acme'), oddId),
+        query: julesQuery,
+        key: fc.constantFrom(...JULES_KEYS),
+        body: method === 'POST' ? brokenBody(bodySchema(op)) : fc.constant({ body: undefined, contentType: undefined }),
+      });
+      await fc.assert(
+        fc.asyncProperty(input, async ({ id, activityId, owner, query, key, body }) => {
+          // Creating a session or approving the probe with a valid body is no rejection.
+          const custom = template.includes('}:');
+          if (
+            method === 'POST' &&
+            (custom ? julesBodyValid(template, body.body, body.contentType) : bodyValid(op, body.body, body.contentType))
+          )
+            return;
+          const url = template.replace('{id}', id).replace('{activityId}', activityId).replace('{owner}', owner).replace('{repo}', 'app');
+          const answer = await send(method, url + query, {
+            headers: { ...key, ...(body.contentType ? { 'content-type': body.contentType } : {}) },
+            body: body.body,
+          });
+          if (method === 'POST') expect4xx(`${method} ${template}`, answer);
+          if (answer.status >= 400) {
+            const parsed = GoogleError.safeParse(JSON.parse(answer.text));
+            expect({ route: template, ok: parsed.success, code: parsed.data?.error.code }).toEqual({
+              route: template,
+              ok: true,
+              code: answer.status,
+            });
+          }
+        }),
+        FC,
+      );
+    }
+    expect(await lastSeq(probe)).toEqual(before);
+  }, 600_000);
 });
 
 describe('the process', () => {
