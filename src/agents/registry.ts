@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AgentConfig, AgentName, type AgentConfigInput, type ModuleAgentConfig } from './agent-config';
 import type { Agent } from './agent';
+import { JulesAgent } from './jules/agent';
 import { RunbookAgent } from './runbook/agent';
 import { ScriptedAgent } from './scripted/agent';
 
@@ -43,6 +44,8 @@ export const AGENT_FACTORIES: {
       },
       env,
     ),
+  // The key is read from the worker's environment here, and stays in the agent.
+  jules: (config, { env }) => JulesAgent.fromConfig(config, env),
   module: (config, context) => loadAgentModule(config, context),
 };
 
