@@ -187,6 +187,32 @@ it('a slow plan: Jules progress shows while the session plans', async () => {
   await session.cancel('enough');
 }, 90_000);
 
+it("without plan approval, andon approves Jules' plan itself and runs it", async () => {
+  const session = await h.andon.session({
+    prompt: 'just do it',
+    title: 'Auto',
+    requirePlanApproval: false,
+    context: { 'jules.branch': 'dev' },
+  });
+  const outcome = await session.result(T);
+  expect(outcome.state).toBe('completed');
+  const remote = julesSessionOf(session.id)!;
+  // Jules is always asked to wait for approval: andon decides, here at once (by the system).
+  expect(remote.requirePlanApproval).toBe(true);
+  expect(jules.activities(remote.id).filter((a) => 'planApproved' in a)).toHaveLength(1);
+  const { events } = await session.timeline();
+  expect(ofType(events, 'planApproved')[0]?.by).toBe('system (approval not required)');
+});
+
+it('a bad jules.source or jules.branch in the context fails the session, naming the key', async () => {
+  const before = jules.allSessions().length;
+  const session = await h.andon.session({ prompt: 'bad source', title: 'Bad', context: { 'jules.source': 'acme/app/../x' } });
+  expect((await session.waitFor('failed', T)).reason).toMatch(/^context jules\.source: expected "owner\/repo"/);
+  const other = await h.andon.session({ prompt: 'bad branch', title: 'Bad', context: { 'jules.branch': '--upload-pack=x' } });
+  expect((await other.waitFor('failed', T)).reason).toMatch(/^context jules\.branch: expected a git branch name/);
+  expect(jules.allSessions()).toHaveLength(before);
+});
+
 it("a failed Jules session fails the andon session with Jules' reason", async () => {
   const session = await h.andon.session({ prompt: 'broken change', title: 'Broken' });
   await session.waitFor('awaitingPlanApproval', T);

@@ -13,7 +13,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { activityKind, type JulesActivity, type JulesSession } from '../../protocol/jules';
-import type { Output } from '../../session/schema';
+import { BranchName, GitHubRepoName, type Output } from '../../session/schema';
 import {
   AgentError,
   MAX_AGENT_EVENTS,
@@ -106,8 +106,14 @@ export class JulesAgent implements Agent {
   private async create(request: PlanRequest, options: CallOptions): Promise<string> {
     const repo = request.context['jules.source'] ?? this.config.source;
     const branch = request.context['jules.branch'] ?? this.config.branch;
-    if (repo !== undefined && !/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/.test(repo)) {
+    // Checked here, not when the session starts: andon's context is free-form, and only this agent reads these keys.
+    const badSource = repo !== undefined && !GitHubRepoName.safeParse(repo).success;
+    if (badSource)
       throw new AgentError(`context jules.source: expected "owner/repo", got ${JSON.stringify(repo.slice(0, 100))}`, { retryable: false });
+    if (branch !== undefined && !BranchName.safeParse(branch).success) {
+      throw new AgentError(`context jules.branch: expected a git branch name, got ${JSON.stringify(branch.slice(0, 100))}`, {
+        retryable: false,
+      });
     }
     const created = await this.client.createSession(
       {
