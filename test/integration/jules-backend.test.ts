@@ -175,6 +175,33 @@ it('a question before the plan waits for the answer, which Jules gets once, then
   await session.cancel('done here');
 }, 90_000);
 
+it('a rejection with re-plan goes to Jules once; its revised plan is approved and carried out', async () => {
+  const session = await h.andon.session({ prompt: 'replan this', title: 'Replan' });
+  await session.waitFor('awaitingPlanApproval', T);
+  await session.reject('please revise: smaller steps', { replan: true, by: 'test:lead' });
+  const revised = await session.waitFor('awaitingPlanApproval', T);
+  expect(revised.plan?.id).toBe('plan-2');
+  expect(revised.plan?.steps.map((s) => s.title)).toEqual(['Read the code (revised)', 'Fix the bug (revised)', 'Run the tests (revised)']);
+  await session.approve({ by: 'test:lead', planId: 'plan-2' });
+  expect((await session.result(T)).state).toBe('completed');
+  const remote = julesSessionOf(session.id)!;
+  const said = jules.activities(remote.id).filter((a) => 'userMessaged' in a);
+  expect(said.map((a) => (a.userMessaged as { userMessage: string }).userMessage)).toEqual(['please revise: smaller steps']);
+});
+
+it("plan binding: a plan Jules revised behind andon's back is not carried out", async () => {
+  const session = await h.andon.session({ prompt: 'bound plan', title: 'Bound' });
+  await session.waitFor('awaitingPlanApproval', T);
+  // Asked in chat, Jules revises its plan; andon's plan awaiting approval is still the first one.
+  expect((await session.ask('could you revise the plan?', T)).reply).toBe('I will revise the plan.');
+  const remote = julesSessionOf(session.id)!;
+  await waitUntil(() => jules.activities(remote.id).filter((a) => 'planGenerated' in a).length === 2);
+  await session.approve({ by: 'test:lead' });
+  const view = await session.waitFor('failed', T);
+  expect(view.reason).toBe("Jules' plan changed after andon proposed it: the approved plan is not the one Jules would carry out");
+  expect(jules.requests.filter((r) => r.route === 'approvePlan' && r.path.includes(remote.id))).toHaveLength(0);
+});
+
 it('a slow plan: Jules progress shows while the session plans', async () => {
   const session = await h.andon.session({ prompt: 'slow planning please', title: 'Slow' });
   await waitUntil(async () => titles((await session.timeline()).events).includes('Reading the code'));

@@ -245,21 +245,25 @@ export class JulesServer {
           this.setState(s, 'AWAITING_USER_FEEDBACK');
           return;
         }
-        s.planId = `plan${s.activities.length}`;
-        const planTime = this.stamp();
-        this.add(s, 'agent', {
-          planGenerated: {
-            plan: {
-              id: s.planId,
-              steps: steps.map((title, index) => ({ id: `${s.planId}s${index}`, title, description: `${title} (Jules)`, index })),
-              createTime: planTime,
-            },
-          },
-        });
+        this.propose(s, steps);
         if (s.requirePlanApproval === false) this.approve(s);
-        else this.setState(s, 'AWAITING_PLAN_APPROVAL');
       });
     });
+  }
+
+  private propose(s: Session, steps: string[]): void {
+    s.planId = `plan${s.activities.length}`;
+    const planTime = this.stamp();
+    this.add(s, 'agent', {
+      planGenerated: {
+        plan: {
+          id: s.planId,
+          steps: steps.map((title, index) => ({ id: `${s.planId}s${index}`, title, description: `${title} (Jules)`, index })),
+          createTime: planTime,
+        },
+      },
+    });
+    this.setState(s, 'AWAITING_PLAN_APPROVAL');
   }
 
   private approve(s: Session): void {
@@ -425,6 +429,13 @@ export class JulesServer {
         if (s.state === 'AWAITING_USER_FEEDBACK' && s.scenario.question && !s.answered) {
           s.answered = true;
           this.later(20, () => this.plan(s));
+        } else if (s.state === 'AWAITING_PLAN_APPROVAL' && /revise/i.test(parsed.data.prompt)) {
+          // Feedback on the plan: Jules says so, then proposes a revised plan.
+          const steps = (s.scenario.steps ?? DEFAULT_SCENARIO.steps).map((title) => `${title} (revised)`);
+          this.later(s.scenario.replyDelayMs ?? DEFAULT_SCENARIO.replyDelayMs, () => {
+            this.add(s, 'agent', { agentMessaged: { agentMessage: 'I will revise the plan.' } });
+            this.later(50, () => this.propose(s, steps));
+          });
         } else {
           this.later(s.scenario.replyDelayMs ?? DEFAULT_SCENARIO.replyDelayMs, () =>
             this.add(s, 'agent', { agentMessaged: { agentMessage: `Jules heard: ${parsed.data.prompt}` } }),

@@ -168,7 +168,9 @@ export class JulesAgent implements Agent {
       const titles = plan.planGenerated.plan.steps.map((s) => s.title.trim()).filter((t) => t !== '');
       const approved = request.plan.steps.map((s) => s.title);
       if (titles.length !== approved.length || titles.some((t, i) => t.slice(0, 500) !== approved[i])) {
-        throw new AgentError(`Jules' plan changed after it was approved: approve the new plan in a new round`, { retryable: false });
+        throw new AgentError(`Jules' plan changed after andon proposed it: the approved plan is not the one Jules would carry out`, {
+          retryable: false,
+        });
       }
       cursor = { idsAtLast: [] };
       for (const activity of activities.slice(0, planAt + 1)) cursor = advance(cursor, activity);
