@@ -31,6 +31,8 @@ const scenarios: Record<string, Scenario> = {
   broken: { failWith: 'the tests do not pass after the change', work: [{ afterMs: 50, progress: { title: 'Trying a fix' } }] },
   curious: { question: 'Which branch should I use?', steps: ['Fix on the named branch'] },
   long,
+  late: { prDelayMs: 1_500 },
+  busy: { work: Array.from({ length: 6 }, (_, i) => ({ afterMs: 300, progress: { title: `Busy ${i + 1}` } })), replyDelayMs: 100 },
 };
 
 let jules: JulesServer;
@@ -159,6 +161,19 @@ it('ask and send go to Jules; the agentMessaged reply is the answer, recorded on
   ]);
 }, 90_000);
 
+it('asked while Jules works, Jules answers; its progress goes on, each event once', async () => {
+  const session = await h.andon.session({ prompt: 'busy working', title: 'Busy' });
+  await session.waitFor('awaitingPlanApproval', T);
+  await session.approve({ by: 'test:lead' });
+  await waitUntil(async () => titles((await session.timeline()).events).includes('Busy 2'));
+  expect((await session.ask('how is it going?', T)).reply).toBe('Jules heard: how is it going?');
+  expect((await session.result(T)).state).toBe('completed');
+  const { events } = await session.timeline();
+  expect(titles(events).filter((t) => t.startsWith('Busy'))).toEqual(['Busy 1', 'Busy 2', 'Busy 3', 'Busy 4', 'Busy 5', 'Busy 6']);
+  expect(ofType(events, 'agentMessaged').map((e) => e.message)).toEqual(['Jules heard: how is it going?']);
+  expect(ofType(events, 'agentMessaged')[0]?.inReplyTo).toBeDefined();
+});
+
 it('a question before the plan waits for the answer, which Jules gets once, then plans', async () => {
   const session = await h.andon.session({ prompt: 'curious about branches', title: 'Question' });
   const asking = await session.waitFor('awaitingUserFeedback', T);
@@ -213,6 +228,14 @@ it('a slow plan: Jules progress shows while the session plans', async () => {
   expect(titles(events.slice(0, planAt))).toEqual(['Cloning the repository', 'Reading the code']);
   await session.cancel('enough');
 }, 90_000);
+
+it('a pull request Jules opens a little after completing is still the output', async () => {
+  const session = await h.andon.session({ prompt: 'late pull request', title: 'Late', context: { 'jules.source': 'acme/app' } });
+  await session.waitFor('awaitingPlanApproval', T);
+  await session.approve({ by: 'test:lead' });
+  const outcome = await session.result(T);
+  expect(outcome.pullRequest?.url).toBe(`https://github.com/acme/app/pull/${julesSessionOf(session.id)!.id}`);
+});
 
 it("without plan approval, andon approves Jules' plan itself and runs it", async () => {
   const session = await h.andon.session({

@@ -62,11 +62,13 @@ export interface Scenario {
   failWith?: string;
   /** How long a reply to a message takes. */
   replyDelayMs?: number;
+  /** The pull request output appears this long after completion (Jules opens it a little later). */
+  prDelayMs?: number;
 }
 
 export const PATCH = 'diff --git a/app.js b/app.js\n--- a/app.js\n+++ b/app.js\n@@ -1 +1 @@\n-console.log("bug");\n+console.log("fix");\n';
 
-const DEFAULT_SCENARIO: Required<Omit<Scenario, 'question' | 'failWith'>> = {
+const DEFAULT_SCENARIO: Required<Omit<Scenario, 'question' | 'failWith' | 'prDelayMs'>> = {
   planDelayMs: 50,
   steps: ['Read the code', 'Fix the bug', 'Run the tests'],
   planning: [{ progress: { title: 'Cloning the repository' } }],
@@ -278,20 +280,20 @@ export class JulesServer {
         }
         const changeSet = { source: s.sourceContext?.source ?? '', gitPatch: { unidiffPatch: PATCH, baseCommitId: 'abc123' } };
         this.add(s, 'system', { sessionCompleted: {} }, [{ changeSet }]);
-        s.outputs = [
-          ...(s.sourceContext && s.automationMode === 'AUTO_CREATE_PR'
-            ? [
-                {
-                  pullRequest: {
-                    url: `https://github.com/${s.sourceContext.source.replace(/^sources\/github\//, '')}/pull/${s.id}`,
-                    title: s.title ?? 'Jules',
-                    description: 'Made by Jules',
-                  },
+        const source = s.sourceContext?.source;
+        const pullRequest =
+          source && s.automationMode === 'AUTO_CREATE_PR'
+            ? {
+                pullRequest: {
+                  url: `https://github.com/${source.replace(/^sources\/github\//, '')}/pull/${s.id}`,
+                  title: s.title ?? 'Jules',
+                  description: 'Made by Jules',
                 },
-              ]
-            : []),
-          { changeSet },
-        ];
+              }
+            : undefined;
+        s.outputs = [...(pullRequest && s.scenario.prDelayMs === undefined ? [pullRequest] : []), { changeSet }];
+        if (pullRequest && s.scenario.prDelayMs !== undefined)
+          this.later(s.scenario.prDelayMs, () => (s.outputs = [pullRequest, { changeSet }]));
         this.setState(s, 'COMPLETED');
       });
     });

@@ -33,6 +33,9 @@ import { JulesClient } from './client';
 import { JulesBackendConfig, type JulesBackendConfigInput } from './config';
 import { CallDetails, advance, isAfter, toEvent, type FollowCursor } from './follow';
 
+/** How long the summary waits for the pull request of a session that asked for one (it runs as a 2-minute local activity). */
+const PR_WAIT_MS = 30_000;
+
 /** What a follow loop decided about an activity: go on, or stop with a value. */
 type Verdict<T> = { stop: T } | undefined;
 
@@ -216,7 +219,13 @@ export class JulesAgent implements Agent {
 
   async summarize(request: SummarizeRequest, options: CallOptions): Promise<SummaryResultInput> {
     const id = await this.requireSession(request.sessionId, options.signal);
-    const session = await this.client.getSession(id, options.signal);
+    let session = await this.client.getSession(id, options.signal);
+    // Jules may open the pull request a little after it completes: wait for it, but not for long.
+    const wantsPr = session.automationMode === 'AUTO_CREATE_PR' && session.sourceContext !== undefined;
+    for (const until = Date.now() + PR_WAIT_MS; wantsPr && !session.outputs.some((o) => 'pullRequest' in o) && Date.now() < until;) {
+      await sleep(this.config.pollInterval, undefined, { signal: options.signal });
+      session = await this.client.getSession(id, options.signal);
+    }
     const outputs = toOutputs(session);
     const pr = outputs.find((o) => o.type === 'pullRequest');
     const done = request.steps.at(0)?.description ?? 'Jules completed its plan.';
