@@ -32,6 +32,8 @@ const scenarios: Record<string, Scenario> = {
   curious: { question: 'Which branch should I use?', steps: ['Fix on the named branch'] },
   long,
   late: { prDelayMs: 1_500 },
+  quiet: { silentEnd: true },
+  vanishing: { silentEnd: true, failWith: 'out of quota' },
   busy: { work: Array.from({ length: 6 }, (_, i) => ({ afterMs: 300, progress: { title: `Busy ${i + 1}` } })), replyDelayMs: 100 },
 };
 
@@ -235,6 +237,19 @@ it('a pull request Jules opens a little after completing is still the output', a
   await session.approve({ by: 'test:lead' });
   const outcome = await session.result(T);
   expect(outcome.pullRequest?.url).toBe(`https://github.com/acme/app/pull/${julesSessionOf(session.id)!.id}`);
+});
+
+it("a Jules session that ends without saying so in an activity still ends andon's wait", async () => {
+  const quiet = await h.andon.session({ prompt: 'quiet ending', title: 'Quiet' });
+  await quiet.waitFor('awaitingPlanApproval', T);
+  await quiet.approve({ by: 'test:lead' });
+  const outcome = await quiet.result(T);
+  expect(outcome.state).toBe('completed');
+  expect(titles((await quiet.timeline()).events)).toContain('Changed app.js');
+  const vanishing = await h.andon.session({ prompt: 'vanishing session', title: 'Vanishing' });
+  await vanishing.waitFor('awaitingPlanApproval', T);
+  await vanishing.approve({ by: 'test:lead' });
+  expect((await vanishing.waitFor('failed', T)).reason).toMatch(/^Jules session \d+ failed: Jules reported the session failed$/);
 });
 
 it("without plan approval, andon approves Jules' plan itself and runs it", async () => {

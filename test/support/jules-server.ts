@@ -64,11 +64,13 @@ export interface Scenario {
   replyDelayMs?: number;
   /** The pull request output appears this long after completion (Jules opens it a little later). */
   prDelayMs?: number;
+  /** The session ends (COMPLETED or FAILED) without a sessionCompleted/sessionFailed activity. */
+  silentEnd?: boolean;
 }
 
 export const PATCH = 'diff --git a/app.js b/app.js\n--- a/app.js\n+++ b/app.js\n@@ -1 +1 @@\n-console.log("bug");\n+console.log("fix");\n';
 
-const DEFAULT_SCENARIO: Required<Omit<Scenario, 'question' | 'failWith' | 'prDelayMs'>> = {
+const DEFAULT_SCENARIO: Required<Omit<Scenario, 'question' | 'failWith' | 'prDelayMs' | 'silentEnd'>> = {
   planDelayMs: 50,
   steps: ['Read the code', 'Fix the bug', 'Run the tests'],
   planning: [{ progress: { title: 'Cloning the repository' } }],
@@ -274,12 +276,12 @@ export class JulesServer {
     this.runItems(s, s.scenario.work ?? DEFAULT_SCENARIO.work, () => {
       this.later(20, () => {
         if (s.scenario.failWith) {
-          this.add(s, 'system', { sessionFailed: { reason: s.scenario.failWith } });
+          if (!s.scenario.silentEnd) this.add(s, 'system', { sessionFailed: { reason: s.scenario.failWith } });
           this.setState(s, 'FAILED');
           return;
         }
         const changeSet = { source: s.sourceContext?.source ?? '', gitPatch: { unidiffPatch: PATCH, baseCommitId: 'abc123' } };
-        this.add(s, 'system', { sessionCompleted: {} }, [{ changeSet }]);
+        if (!s.scenario.silentEnd) this.add(s, 'system', { sessionCompleted: {} }, [{ changeSet }]);
         const source = s.sourceContext?.source;
         const pullRequest =
           source && s.automationMode === 'AUTO_CREATE_PR'

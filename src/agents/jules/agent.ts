@@ -182,14 +182,19 @@ export class JulesAgent implements Agent {
     const session = await this.client.getSession(id, options.signal);
     if (session.state === 'AWAITING_PLAN_APPROVAL') await this.client.approvePlan(id, options.signal);
     let last: string | undefined;
-    return this.follow(id, cursor, options, 'step', (activity) => {
-      if ('progressUpdated' in activity) last = activity.progressUpdated.title;
-      if ('sessionFailed' in activity) throw failed(id, activity.sessionFailed.reason);
-      if ('sessionCompleted' in activity) {
-        return { stop: { description: last ? `Jules completed its plan. Last: ${last}` : 'Jules completed its plan.' } };
-      }
-      return undefined;
-    });
+    const done = () => ({ description: last ? `Jules completed its plan. Last: ${last}` : 'Jules completed its plan.' });
+    return this.follow(
+      id,
+      cursor,
+      options,
+      'step',
+      (activity) => {
+        if ('progressUpdated' in activity) last = activity.progressUpdated.title;
+        if ('sessionFailed' in activity) throw failed(id, activity.sessionFailed.reason);
+        return 'sessionCompleted' in activity ? { stop: done() } : undefined;
+      },
+      done,
+    );
   }
 
   // ---- chat --------------------------------------------------------------------------------
@@ -245,8 +250,13 @@ export class JulesAgent implements Agent {
     options: CallOptions,
     call: 'plan' | 'step' | 'reply',
     decide: (activity: JulesActivity, before: FollowCursor) => Verdict<T>,
+    completed: () => T = () => {
+      throw new Error('unreachable: only step calls end on COMPLETED');
+    },
   ): Promise<T> {
     let cursor = start;
+    /** The cursor when the session was first seen COMPLETED with nothing more to read. */
+    let completedAt: string | undefined | null = null;
     const emits = call !== 'reply' && options.emit !== undefined;
     for (;;) {
       const page = await this.client.listActivities(id, { pageSize: this.config.pageSize, pageToken: cursor.pageToken }, options.signal);
@@ -279,10 +289,15 @@ export class JulesAgent implements Agent {
       if (failure !== undefined) throw failure;
       if (verdict) return verdict.stop;
       if (!page.nextPageToken) {
-        // At the end of the log: a session that ended without saying so in an activity still ends the wait.
-        if (call === 'step') {
-          const session = await this.client.getSession(id, options.signal);
-          if (session.state === 'FAILED') throw failed(id, 'Jules reported the session failed');
+        // At the end of the log: a session that ended without saying so in an activity still ends
+        // the wait. COMPLETED counts only when a second read of the log brought nothing new, so
+        // activities listed just before the state changed are still handed on.
+        const session = await this.client.getSession(id, options.signal);
+        if (session.state === 'FAILED') throw failed(id, 'Jules reported the session failed');
+        if (call === 'step' && session.state === 'COMPLETED') {
+          if (completedAt === cursor.lastTime) return completed();
+          completedAt = cursor.lastTime;
+          continue;
         }
         await sleep(this.config.pollInterval, undefined, { signal: options.signal });
       }
