@@ -163,14 +163,22 @@ it('ask and send go to Jules; the agentMessaged reply is the answer, recorded on
   ]);
 }, 90_000);
 
-it('asked while Jules works, Jules answers; its progress goes on, each event once', async () => {
+it('live: Jules progress streams while it works; asked meanwhile, Jules answers; each event once', async () => {
   const session = await h.andon.session({ prompt: 'busy working', title: 'Busy' });
   await session.waitFor('awaitingPlanApproval', T);
+  // The live stream shows Jules' progress while Jules still works, not when the step ends.
+  const streamed: TimelineEvent[] = [];
+  const reading = (async () => {
+    for await (const event of session.stream()) streamed.push(event);
+  })();
   await session.approve({ by: 'test:lead' });
-  await waitUntil(async () => titles((await session.timeline()).events).includes('Busy 2'));
+  await waitUntil(() => titles(streamed).includes('Busy 2'));
+  expect(julesSessionOf(session.id)?.state).toBe('IN_PROGRESS');
   expect((await session.ask('how is it going?', T)).reply).toBe('Jules heard: how is it going?');
   expect((await session.result(T)).state).toBe('completed');
+  await reading;
   const { events } = await session.timeline();
+  expect(streamed.map((e) => e.seq)).toEqual(events.map((e) => e.seq));
   expect(titles(events).filter((t) => t.startsWith('Busy'))).toEqual(['Busy 1', 'Busy 2', 'Busy 3', 'Busy 4', 'Busy 5', 'Busy 6']);
   expect(ofType(events, 'agentMessaged').map((e) => e.message)).toEqual(['Jules heard: how is it going?']);
   expect(ofType(events, 'agentMessaged')[0]?.inReplyTo).toBeDefined();
