@@ -36,6 +36,9 @@ import { CallDetails, advance, isAfter, toEvent, type FollowCursor } from './fol
 /** How long the summary waits for the pull request of a session that asked for one (it runs as a 2-minute local activity). */
 const PR_WAIT_MS = 30_000;
 
+/** How many andon → Jules session ids one worker keeps in memory. */
+const REMEMBERED_SESSIONS = 10_000;
+
 /** What a follow loop decided about an activity: go on, or stop with a value. */
 type Verdict<T> = { stop: T } | undefined;
 
@@ -69,13 +72,20 @@ export class JulesAgent implements Agent {
     return new JulesAgent(config, key.trim());
   }
 
+  /** Keeps the Jules id of a session for this worker's next calls; the oldest are forgotten (the marker finds them again). */
+  private remember(sessionId: string, julesId: string): void {
+    this.sessions.delete(sessionId);
+    this.sessions.set(sessionId, julesId);
+    if (this.sessions.size > REMEMBERED_SESSIONS) this.sessions.delete(this.sessions.keys().next().value as string);
+  }
+
   // ---- plan --------------------------------------------------------------------------------
 
   async plan(request: PlanRequest, options: CallOptions): Promise<PlanResultInput> {
     const details = parseDetails(options.heartbeatDetails);
     const id =
       details?.julesSession ?? (await this.findSession(request.sessionId, options.signal)) ?? (await this.create(request, options));
-    this.sessions.set(request.sessionId, id);
+    this.remember(request.sessionId, id);
     const feedback = request.round > 1 ? request.feedback.at(-1) : undefined;
     // Round 1 takes Jules' first plan; a re-plan takes the first plan after the feedback message
     // (and hands on only what came after it: what came before was handed on in an earlier round).
@@ -319,7 +329,7 @@ export class JulesAgent implements Agent {
     const id = await this.findSession(sessionId, signal);
     if (id === undefined)
       throw new AgentError('Jules has not started on this session yet: ask again once it has a plan', { retryable: false });
-    this.sessions.set(sessionId, id);
+    this.remember(sessionId, id);
     return id;
   }
 
