@@ -12,7 +12,10 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { z } from 'zod';
 import {
   AgentError,
+  AgentEvent,
   ArgumentsCheck,
+  MAX_AGENT_EVENTS,
+  type AgentEventInput,
   PlanResult,
   ReplyResult,
   StepResult,
@@ -73,6 +76,7 @@ import {
   SOURCE_UNAVAILABLE as SOURCE_UNAVAILABLE_TYPE,
   UNKNOWN_AGENT,
 } from '../src/protocol/failures';
+import { agentEventsSignal } from '../src/protocol/messages';
 import { NotifyError, type Notification, type Notifier, type NotifyResult, type NotifyTargets } from '../src/notify/notifier';
 
 // Cancellation reaches an activity only in a heartbeat's answer: beat often (the worker throttles
@@ -120,7 +124,11 @@ export function createActivities(
             })
           ).map(({ id, scope, content, by }) => ({ id, scope, content, by }))
         : [];
-      const result = await call(PlanResult, (options) => agent.plan({ ...request, agent: name, memories: recalled }, options));
+      const result = await call(
+        PlanResult,
+        (options) => agent.plan({ ...request, agent: name, memories: recalled }, options),
+        request.sessionId,
+      );
       return recalled.length > 0 ? { ...result, recalled } : result;
     },
     /** Writes a memory entry; the key of its scope is the session, the session's agent, or the service. */
@@ -223,14 +231,33 @@ function resolve(agents: AgentRegistry, name: string | undefined): { name: strin
 }
 
 /** Calls the session's agent with the request, which then carries the name the agent is registered under. */
-function dispatch<R extends { agent?: string }, S extends z.ZodType>(
+function dispatch<R extends { agent?: string; sessionId: string }, S extends z.ZodType>(
   agents: AgentRegistry,
   request: R,
   run: (agent: Agent, request: R & { agent: string }, options: CallOptions) => Promise<unknown>,
   schema: S,
 ): Promise<z.output<S>> {
   const { name, agent } = resolve(agents, request.agent);
-  return call(schema, (options) => run(agent, { ...request, agent: name }, options));
+  return call(schema, (options) => run(agent, { ...request, agent: name }, options), request.sessionId);
+}
+
+/**
+ * Puts an agent's events on its session's timeline now, by signalling the session: checked here
+ * first (a bad event fails the call, not the session), in batches the signal accepts.
+ */
+async function emitEvents(sessionId: string, events: AgentEventInput[]): Promise<void> {
+  const parsed = AgentEvent.array().safeParse(events);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw ApplicationFailure.nonRetryable(
+      `the agent emitted an invalid event: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+      AGENT_INVALID_OUTPUT,
+    );
+  }
+  const handle = Context.current().client.workflow.getHandle(sessionId);
+  for (let i = 0; i < parsed.data.length; i += MAX_AGENT_EVENTS) {
+    await handle.signal(agentEventsSignal, { events: parsed.data.slice(i, i + MAX_AGENT_EVENTS) });
+  }
 }
 
 /** The agent, if it works through tools; a plan that grants tools from an agent that has none cannot go on. */
@@ -241,12 +268,30 @@ function toolAgent(agent: Agent, name: string, method: 'turn' | 'runTool' | 'che
   return agent;
 }
 
-async function call<S extends z.ZodType>(schema: S, run: (options: CallOptions) => Promise<unknown>): Promise<z.output<S>> {
+async function call<S extends z.ZodType>(
+  schema: S,
+  run: (options: CallOptions) => Promise<unknown>,
+  sessionId: string,
+): Promise<z.output<S>> {
   const context = Context.current();
-  const heartbeat = context.info.isLocal ? () => undefined : (details?: unknown) => context.heartbeat(details);
+  // The latest details the agent gave (or the last attempt's): every beat carries them, so the
+  // ticker's beats never wipe a cursor the agent keeps there.
+  let latest: unknown = context.info.heartbeatDetails;
+  const heartbeat = context.info.isLocal
+    ? () => undefined
+    : (details?: unknown) => {
+        if (details !== undefined) latest = details;
+        context.heartbeat(latest);
+      };
   const ticker = setInterval(heartbeat, HEARTBEAT_EVERY_MS);
   try {
-    const raw = await run({ signal: context.cancellationSignal, attempt: context.info.attempt, heartbeat });
+    const raw = await run({
+      signal: context.cancellationSignal,
+      attempt: context.info.attempt,
+      heartbeat,
+      heartbeatDetails: context.info.heartbeatDetails,
+      ...(context.info.isLocal ? {} : { emit: (events: AgentEventInput[]) => emitEvents(sessionId, events) }),
+    });
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

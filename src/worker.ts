@@ -44,7 +44,10 @@ export interface AndonWorkerOptions {
   workspace?: WorkspaceConfigInput | Workspaces;
   /** The worker's data directory (default `data`): the default home of code sessions' trees. */
   dataDir?: string;
-  /** Where the GitHub token (`workspace.github.tokenEnv`) and git's environment come from (default: process.env). */
+  /**
+   * Where the GitHub token (`workspace.github.tokenEnv`), git's environment and the agents' keys
+   * (e.g. JULES_API_KEY, an LLM's key) come from (default: process.env).
+   */
   env?: NodeJS.ProcessEnv;
   /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -73,6 +76,7 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
           defaultAgent: options.defaultAgent,
           root: options.root,
           encryption: options.encryption,
+          env: options.env,
         });
   return Worker.create({
     connection: options.connection,

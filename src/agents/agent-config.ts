@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AgentName } from '../session/schema';
+import { JulesBackendConfig } from './jules/config';
 import { LlmBackendConfig } from './llm/config';
 import { RunbookBackendConfig } from './runbook/config';
 
@@ -35,6 +36,8 @@ export const BuiltinAgentConfig = z.discriminatedUnion('kind', [
   RunbookBackendConfig,
   /** An LLM through the Vercel AI SDK (./llm/config.ts): OpenAI, Anthropic, Google or any OpenAI-compatible API. */
   LlmBackendConfig,
+  /** Jules over its REST API (./jules/config.ts): an andon session drives a Jules session. */
+  JulesBackendConfig,
 ]);
 export type BuiltinAgentConfig = z.output<typeof BuiltinAgentConfig>;
 
@@ -43,9 +46,16 @@ export type AgentConfigInput =
   | z.input<typeof ScriptedAgentConfig>
   | z.input<typeof RunbookBackendConfig>
   | z.input<typeof LlmBackendConfig>
+  | z.input<typeof JulesBackendConfig>
   | (Omit<z.input<typeof ModuleAgentConfig>, 'kind'> & { kind?: 'module' });
 
-const AgentConfigSchema = z.discriminatedUnion('kind', [ScriptedAgentConfig, RunbookBackendConfig, LlmBackendConfig, ModuleAgentConfig]);
+const AgentConfigSchema = z.discriminatedUnion('kind', [
+  ScriptedAgentConfig,
+  RunbookBackendConfig,
+  LlmBackendConfig,
+  JulesBackendConfig,
+  ModuleAgentConfig,
+]);
 export type AgentConfig = z.output<typeof AgentConfigSchema>;
 
 /** One entry of the `agents` section: a built-in kind with its settings, or a module. */

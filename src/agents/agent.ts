@@ -7,6 +7,7 @@
  * each session chooses one. docs/agents.md describes the contract.
  */
 import { z } from 'zod';
+import type { AgentEventInput } from '../protocol/inputs';
 import { Artifact, Output, Plan, PlanStep, SessionState, ToolArguments, ToolCall, ToolGrant, Usage } from '../session/schema';
 
 /**
@@ -200,6 +201,9 @@ export const ArgumentsCheck = z.discriminatedUnion('ok', [
 ]);
 export type ArgumentsCheck = z.infer<typeof ArgumentsCheck>;
 
+/** Events an agent puts on the timeline while a call runs (CallOptions.emit); defined with the session's inputs. */
+export { AgentEvent, MAX_AGENT_EVENTS, type AgentEventInput } from '../protocol/inputs';
+
 /** What every agent call receives besides its request. */
 export interface CallOptions {
   /** Aborted when the session is cancelled or the activity times out: pass it to your HTTP/LLM client. */
@@ -208,6 +212,17 @@ export interface CallOptions {
   attempt: number;
   /** Report liveness during long calls (the activity also heartbeats on its own). */
   heartbeat(details?: unknown): void;
+  /**
+   * The details of the last heartbeat of an earlier attempt of this call (unset on the first):
+   * where a retried call resumes, e.g. a page cursor. The activity re-sends the latest details
+   * with each of its own heartbeats, so they survive until the call gives new ones.
+   */
+  heartbeatDetails?: unknown;
+  /**
+   * Puts events on the session's timeline (and its live stream) now, while the call runs. Resolves
+   * once the session has them. Only in activities that run beside the session (not in `summarize`).
+   */
+  emit?(events: AgentEventInput[]): Promise<void>;
 }
 
 /**

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { AgentConfig, AgentName, type AgentConfigInput, type ModuleAgentConfig } from './agent-config';
 import type { Agent } from './agent';
 import type { TextCipherOptions } from '../storage/cipher';
+import { JulesAgent } from './jules/agent';
 import { RunbookAgent } from './runbook/agent';
 import { ScriptedAgent } from './scripted/agent';
 
@@ -50,6 +51,8 @@ export const AGENT_FACTORIES: {
       env,
       { encryption },
     ),
+  // The key is read from the worker's environment here, and stays in the agent.
+  jules: (config, { env }) => JulesAgent.fromConfig(config, env),
   module: (config, context) => loadAgentModule(config, context),
 };
 

@@ -39,7 +39,7 @@ export const AndonConfigSchema = z
     profile: z.string().optional(),
     /**
      * The single agent of earlier versions, still the simplest way to run one built-in agent
-     * (scripted, runbook or llm). It is registered beside `agents` under its kind (an llm: its
+     * (scripted, runbook, llm or jules). It is registered beside `agents` under its kind (an llm: its
      * `name`, default `llm`) and is the default agent unless `defaultAgent` names another. With
      * neither `backend` nor `agents` configured, andon runs the scripted demo agent.
      */
@@ -142,7 +142,7 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   ANDON_DEV_SERVER_PORT: 'devServer.port',
   ANDON_DEV_SERVER_UI_PORT: 'devServer.uiPort',
   ANDON_DEV_SERVER_DB_FILE: 'devServer.dbFile',
-  /** `scripted`, `runbook` or `llm`: the `backend` agent; the other backend's own settings then take their defaults. */
+  /** `scripted`, `runbook`, `llm` or `jules`: the `backend` agent; the other backend's own settings then take their defaults. */
   ANDON_BACKEND: 'backend.kind',
   /** The agent of sessions that choose none (a name in `agents`). */
   ANDON_DEFAULT_AGENT: 'defaultAgent',
@@ -152,6 +152,8 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   ANDON_LLM_PROVIDER: 'backend.provider',
   ANDON_LLM_MODEL: 'backend.model',
   ANDON_LLM_BASE_URL: 'backend.baseURL',
+  /** With ANDON_BACKEND=jules: the Jules API's base URL (default https://jules.googleapis.com/v1alpha). */
+  ANDON_JULES_BASE_URL: 'backend.baseUrl',
   ANDON_FOLLOW_UP_WINDOW: 'sessions.followUpWindow',
   ANDON_MAX_CACHED_WORKFLOWS: 'worker.maxCachedWorkflows',
   TEMPORAL_PROFILE: 'profile',

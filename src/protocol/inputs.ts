@@ -4,7 +4,16 @@
  * schemas (http.ts) are built from these, so every caller checks input by the same rules.
  */
 import { z } from 'zod';
-import { Actor, Budget, MessageText, ReviewDecision, ToolArguments, type ParsedSessionConfig, type SessionView } from '../session/schema';
+import {
+  Actor,
+  Artifact,
+  Budget,
+  MessageText,
+  ReviewDecision,
+  ToolArguments,
+  type ParsedSessionConfig,
+  type SessionView,
+} from '../session/schema';
 
 /** Who recalls a memory: this session, every session of its agent, or every session about its service. */
 export const MemoryScope = z.enum(['session', 'agent', 'service']);
@@ -106,6 +115,30 @@ export const ReviewInput = z
       });
   });
 export type ReviewInput = z.input<typeof ReviewInput>;
+
+/**
+ * An event an agent puts on the session's timeline while a call runs (an external agent's
+ * progress, command output, a message of its own). `id` is the agent's own name for it: the
+ * session records each id once, however often it is emitted (a retried call sends some again).
+ */
+export const AgentEvent = z.discriminatedUnion('type', [
+  z.object({
+    id: z.string().min(1).max(200),
+    type: z.literal('progressUpdated'),
+    title: z.string().min(1).max(500),
+    description: z.string().max(8_000).default(''),
+    artifacts: z.array(Artifact).max(20).default([]),
+  }),
+  z.object({ id: z.string().min(1).max(200), type: z.literal('agentMessaged'), message: z.string().min(1).max(32_000) }),
+]);
+export type AgentEvent = z.infer<typeof AgentEvent>;
+export type AgentEventInput = z.input<typeof AgentEvent>;
+/** The most events one emit carries (the activity splits longer lists). */
+export const MAX_AGENT_EVENTS = 50;
+
+/** The input of the `agentEvents` signal: what an agent's activity emits while it runs. */
+export const AgentEventsInput = z.object({ events: z.array(AgentEvent).min(1).max(MAX_AGENT_EVENTS) });
+export type AgentEventsInput = z.input<typeof AgentEventsInput>;
 
 /** A decision on a tool call awaiting review, as a caller gives it: `deny` needs a reason (the model reads it), `edit` the new arguments. */
 export type ReviewDecisionInput =

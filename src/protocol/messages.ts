@@ -10,6 +10,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AlertNotification, SessionView, TimelinePage } from '../session/schema';
 import type {
+  AgentEventsInput,
   ApproveInput,
   AskResult,
   CancelInput,
@@ -50,6 +51,8 @@ export const reviewSignal = defineSignal<[ReviewInput]>('review');
 export const decideStepSignal = defineSignal<[DecideStepInput]>('decideStep');
 /** An alert notification (see AlertNotification); sent with signal-with-start by alert receivers. */
 export const alertSignal = defineSignal<[AlertNotification]>('alert');
+/** Events an agent's running activity puts on the timeline (an external agent's progress); sent by the worker. */
+export const agentEventsSignal = defineSignal<[AgentEventsInput]>('agentEvents');
 
 // Queries: reads that never change anything.
 export const viewQuery = defineQuery<SessionView>('view');

@@ -19,6 +19,7 @@ import { freePort } from '../support/ports';
 import { first } from '../support/at';
 import { createCodeAgent } from '../support/code-agent';
 import { approveUpdate } from '../../src/protocol/messages';
+import { JulesServer } from '../support/jules-server';
 
 const OUT = path.join(__dirname, 'histories');
 
@@ -111,6 +112,16 @@ const codeScenarios: Record<string, (session: SessionClient, approveChanges: (ha
   },
 };
 
+/** Sessions of the Jules backend (loopback Jules): Jules' progress arrives as agentEvents signals while a call runs. */
+const julesScenarios: Record<string, (session: SessionClient) => Promise<void>> = {
+  async julesCompleted(session) {
+    await session.waitFor('awaitingPlanApproval');
+    await session.ask('what will you change?');
+    await session.approve({ by: 'test:lead' });
+    await session.result();
+  },
+};
+
 /** A bare repository with one commit on main (app.js prints "bug"), for code scenarios. */
 function bareRepository(dir: string): string {
   const work = path.join(dir, 'work');
@@ -199,6 +210,29 @@ async function main(): Promise<void> {
       }
     } finally {
       await code.close();
+    }
+    const jules = await JulesServer.start({ key: 'replay-key' });
+    const julesHarness = await startHarness({
+      agents: { jules: { kind: 'jules', baseUrl: jules.baseUrl, pollInterval: 100, pageSize: 2 } },
+      defaultAgent: 'jules',
+      followUpWindowMs: 0,
+      env: { ...process.env, JULES_API_KEY: 'replay-key' },
+    });
+    try {
+      for (const [name, run] of chosen(julesScenarios)) {
+        const session = await julesHarness.andon.session({
+          id: `replay-${name}`,
+          prompt: `scenario ${name}`,
+          context: { 'jules.source': 'acme/app' },
+        });
+        await run(session);
+        const history = await julesHarness.client.workflow.getHandle(session.id).fetchHistory();
+        writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(history));
+        console.log(`captured ${name}: ${history.events?.length} events`);
+      }
+    } finally {
+      await julesHarness.close();
+      await jules.close();
     }
     const llm = await startLlmHarness({ followUpWindowMs: 0 });
     try {

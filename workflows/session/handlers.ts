@@ -11,6 +11,7 @@ import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import { isTerminal, type SessionView } from '../../src/session/schema';
 import {
+  agentEventsSignal,
   alertSignal,
   approveSignal,
   approveUpdate,
@@ -32,6 +33,7 @@ import {
   viewQuery,
   writeMemoryUpdate,
 } from '../../src/protocol/messages';
+import { receiveAgentEvents } from './agent-events';
 import { approve } from './approval';
 import { ask, checkAsk, send } from './chat';
 import { decideAlert, decideApprove, decideCancel, decidePause, decideReject, decideResume, decideReview, decideStep } from './commands';
@@ -103,6 +105,7 @@ export function registerHandlers(ctx: SessionContext): void {
   for (const command of COMMANDS) command.registerSignal(ctx);
   setHandler(alertSignal, (raw) => receiveAlert(ctx, raw));
   setHandler(sendSignal, (raw) => send(ctx, raw));
+  setHandler(agentEventsSignal, (raw) => receiveAgentEvents(ctx.session, raw, now()));
 
   setHandler(viewQuery, () => view(ctx.session), { description: 'The session view: state, plan, outputs, lastSeq.' });
   setHandler(timelineQuery, (raw) => timelinePage(ctx.session, raw), {

@@ -191,6 +191,8 @@ export const SessionRecord = z.object({
   budget: Budget.optional(),
   /** A code session's working tree (absent until it is prepared, and in sessions without a source). */
   workspace: WorkspaceRecord.optional(),
+  /** Ids of the newest events an agent emitted while working (agent-events.ts): each is recorded once. */
+  agentEventIds: z.array(z.string()).optional(),
 });
 export type SessionRecord = z.infer<typeof SessionRecord>;
 
