@@ -16,6 +16,14 @@ import type { MemoryStore } from './memory/store';
 import { Workspaces, type WorkspaceConfigInput } from './workspace';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+/**
+ * Modules loaded once per workflow thread and shared by every cached session (zod and andon's
+ * schemas, workflows/shared.ts). Without them each cached session carried its own copy: ~1.9 MiB
+ * of heap per session instead of ~0.25 MiB (docs/operations.md, "Worker memory").
+ */
+export const SHARED_WORKFLOW_MODULES: readonly string[] = [require.resolve('../workflows/shared')];
+/** What andon's workflow bundle is built from; a prebuilt bundle (`workflowBundle`) must use the same. */
+export const WORKFLOW_BUNDLE_OPTIONS = { workflowsPath: WORKFLOWS_PATH, preloadModules: [...SHARED_WORKFLOW_MODULES] };
 const FAILURE_CONVERTER_PATH = require.resolve('./protocol/failure-converter');
 
 export interface AndonWorkerOptions {
@@ -46,7 +54,10 @@ export interface AndonWorkerOptions {
   dataDir?: string;
   /** Where the GitHub token (`workspace.github.tokenEnv`) and git's environment come from (default: process.env). */
   env?: NodeJS.ProcessEnv;
-  /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
+  /**
+   * A prebuilt bundle (tests build it once with `bundleWorkflowCode(WORKFLOW_BUNDLE_OPTIONS)`);
+   * otherwise the workflows are bundled at start.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   maxCachedWorkflows?: number;
   maxConcurrentActivityTaskExecutions?: number;
@@ -69,7 +80,9 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: [...SHARED_WORKFLOW_MODULES] } }),
     activities: createActivities(agents, options.notifiers, options.memory, codeWorkspaces(options)),
     maxCachedWorkflows: options.maxCachedWorkflows,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
