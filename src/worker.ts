@@ -5,7 +5,7 @@
  * costs nothing until its next message, when it is replayed from history.
  */
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { PayloadCodec } from '@temporalio/common';
 import type { z } from 'zod';
 import { createActivities } from '../activities';
@@ -13,6 +13,7 @@ import { AgentRegistry, type AgentSource } from './agents/registry';
 import { MemoryConfig, type PostgresMemoryConfig, type SqliteMemoryConfig } from './memory/config';
 import { SqliteMemoryStore } from './memory/sqlite';
 import type { MemoryStore } from './memory/store';
+import { bundleInChildProcess } from './temporal/bundle';
 import { Workspaces, type WorkspaceConfigInput } from './workspace';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -80,9 +81,7 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: [...SHARED_WORKFLOW_MODULES] } }),
+    ...(await workflowCode(options)),
     activities: createActivities(agents, options.notifiers, options.memory, codeWorkspaces(options)),
     maxCachedWorkflows: options.maxCachedWorkflows,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
@@ -95,6 +94,29 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
     defaultHeartbeatThrottleInterval: '2s',
     ...options.options,
   });
+}
+
+/**
+ * The workflow code: the bundle given, or one built in a child process (src/temporal/bundle.ts:
+ * webpack's memory leaves with the child, ~90 MiB of the worker's RSS), or, when extra worker
+ * options change how the bundle is built (bundler options, workflow interceptors, plugins, a data
+ * converter), by the SDK in this process. If the child cannot bundle, so does this process.
+ */
+async function workflowCode(options: AndonWorkerOptions): Promise<Partial<WorkerOptions>> {
+  if (options.workflowBundle) return { workflowBundle: options.workflowBundle };
+  const extra = options.options ?? {};
+  const inProcess: Partial<WorkerOptions> = {
+    workflowsPath: WORKFLOWS_PATH,
+    bundlerOptions: { preloadModules: [...SHARED_WORKFLOW_MODULES], ...extra.bundlerOptions },
+  };
+  if (extra.bundlerOptions || extra.interceptors?.workflowModules || extra.plugins || extra.dataConverter) return inProcess;
+  try {
+    const failureConverterPath = options.codec ? FAILURE_CONVERTER_PATH : undefined;
+    return { workflowBundle: await bundleInChildProcess({ ...WORKFLOW_BUNDLE_OPTIONS, failureConverterPath }) };
+  } catch (error) {
+    Runtime.instance().logger.warn(`Bundling the workflows in this process instead: ${(error as Error).message}`);
+    return inProcess;
+  }
 }
 
 /** The worker's workspaces for code sessions. */
