@@ -32,7 +32,10 @@ async function main(): Promise<void> {
   const target = resolveTemporalTarget(config);
   // Every agent is made (modules loaded and checked) before anything starts: a wrong one stops here.
   const configured = agentsOf(config);
-  const agents = await AgentRegistry.create(configured.agents, { defaultAgent: configured.defaultAgent, root });
+  // With encryption keys configured, agents seal what they keep on disk (LLM transcripts) with them too.
+  const { keys, activeKeyId } = config.encryption;
+  const encryption = keys && keys.length > 0 ? { keys, activeKeyId } : undefined;
+  const agents = await AgentRegistry.create(configured.agents, { defaultAgent: configured.defaultAgent, root, encryption });
   checkRouteAgents(config, agents);
   // Keys configured: every payload the worker, the service's client and the CLI write is encrypted.
   const codec = encryptionCodec(config);
@@ -83,6 +86,8 @@ async function main(): Promise<void> {
         dataDir: config.dataDir,
         logger: { level: logLevel.toLowerCase() },
         codec: codec && { codec, corsOrigins: codecOrigins(config), namespace: target.namespace },
+        // The service runs beside this worker: a session naming an agent it lacks is refused at once.
+        agents: agents.names,
       });
     }
     printWelcome(server, target.connectionOptions.address ?? '', target.namespace, config.taskQueue, agents, service, codeDemo);

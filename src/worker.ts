@@ -57,7 +57,7 @@ export interface AndonWorkerOptions {
   env?: NodeJS.ProcessEnv;
   /**
    * A prebuilt bundle (tests build it once with `bundleWorkflowCode(WORKFLOW_BUNDLE_OPTIONS)`);
-   * otherwise the workflows are bundled at start.
+   * otherwise the workflows are bundled at start, in a child process.
    */
   workflowBundle?: WorkerOptions['workflowBundle'];
   maxCachedWorkflows?: number;
@@ -68,6 +68,11 @@ export interface AndonWorkerOptions {
    * workflow sandbox. Ignored when `options.dataConverter` is given.
    */
   codec?: PayloadCodec;
+  /**
+   * The encryption keys, for what agents keep on disk (the LLM agent's transcripts): the same keys
+   * as the codec's, e.g. `{ keys: config.encryption.keys }`. Used when `agents` is not a registry.
+   */
+  encryption?: { keys: readonly { id: string; key: Uint8Array }[]; activeKeyId?: string };
   /** Extra worker options, e.g. a shorter shutdown grace time in tests. */
   options?: Partial<WorkerOptions>;
 }
@@ -76,7 +81,11 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
   const agents =
     options.agents instanceof AgentRegistry
       ? options.agents
-      : await AgentRegistry.create(options.agents, { defaultAgent: options.defaultAgent, root: options.root });
+      : await AgentRegistry.create(options.agents, {
+          defaultAgent: options.defaultAgent,
+          root: options.root,
+          encryption: options.encryption,
+        });
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AgentConfig, AgentName, type AgentConfigInput, type ModuleAgentConfig } from './agent-config';
 import type { Agent } from './agent';
+import type { TextCipherOptions } from '../storage/cipher';
 import { RunbookAgent } from './runbook/agent';
 import { ScriptedAgent } from './scripted/agent';
 
@@ -21,6 +22,11 @@ export interface AgentContext {
   /** What relative paths resolve against (the project root). */
   root: string;
   env: NodeJS.ProcessEnv;
+  /**
+   * The encryption keys (`encryption.keys`, `activeKeyId`), when configured: what an agent keeps on
+   * disk (the LLM agent's transcripts) is sealed with them (docs/encryption.md).
+   */
+  encryption?: TextCipherOptions;
 }
 
 /** What a module may export: the agent itself, or a factory (or class) given the entry's `options`. */
@@ -34,7 +40,7 @@ export const AGENT_FACTORIES: {
   scripted: (config, { root }) => ScriptedAgent.fromFile(path.resolve(root, config.script)),
   runbook: (config, { root }) =>
     RunbookAgent.fromConfig({ ...config, runbooks: path.resolve(root, config.runbooks), workdir: path.resolve(root, config.workdir) }),
-  llm: (config, { root, env }) =>
+  llm: (config, { root, env, encryption }) =>
     llmAgent().fromConfig(
       {
         ...config,
@@ -42,6 +48,7 @@ export const AGENT_FACTORIES: {
         transcripts: path.resolve(root, config.transcripts ?? 'data/transcripts.db'),
       },
       env,
+      { encryption },
     ),
   module: (config, context) => loadAgentModule(config, context),
 };
@@ -96,7 +103,7 @@ export class AgentRegistry {
    */
   static async create(
     sources: Readonly<Record<string, AgentSource>>,
-    options: { defaultAgent?: string; root?: string; env?: NodeJS.ProcessEnv } = {},
+    options: { defaultAgent?: string; root?: string; env?: NodeJS.ProcessEnv; encryption?: TextCipherOptions } = {},
   ): Promise<AgentRegistry> {
     const names = Object.keys(sources);
     if (names.length === 0) throw new AgentRegistryError('a worker needs at least one agent (agents: { name: agent })');
@@ -104,7 +111,8 @@ export class AgentRegistry {
     for (const [name, source] of Object.entries(sources)) {
       const parsedName = AgentName.safeParse(name);
       if (!parsedName.success) throw new AgentRegistryError(`agent name "${name}": ${parsedName.error.issues[0]?.message}`);
-      agents.set(name, await makeAgent(name, source, { name, root: options.root ?? process.cwd(), env: options.env ?? process.env }));
+      const context = { name, root: options.root ?? process.cwd(), env: options.env ?? process.env, encryption: options.encryption };
+      agents.set(name, await makeAgent(name, source, context));
     }
     const defaultAgent = options.defaultAgent ?? (names.length === 1 ? names[0] : undefined);
     if (defaultAgent === undefined) {

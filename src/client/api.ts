@@ -36,7 +36,11 @@ export interface SessionApi {
   timeline(options?: { after?: number; limit?: number } & TimeoutOption): Promise<TimelinePage>;
   /** The plan awaiting approval, or a code session's change set (`changeSetHash`: the diff the approver saw, view.workspace.changeSetHash). */
   approve(options?: { planId?: string; changeSetHash?: string; comment?: string } & TimeoutOption): Promise<SessionView>;
-  reject(reason: string, options?: { planId?: string; replan?: boolean } & TimeoutOption): Promise<SessionView>;
+  /** The plan, or a code session's change set; `planHash`/`changeSetHash` bind the rejection to what the person saw. */
+  reject(
+    reason: string,
+    options?: { planId?: string; planHash?: string; changeSetHash?: string; replan?: boolean } & TimeoutOption,
+  ): Promise<SessionView>;
   ask(message: string, options?: { messageId?: string } & TimeoutOption): Promise<AskResult>;
   send(message: string, options?: { messageId?: string } & TimeoutOption): Promise<{ messageId: string }>;
   /** Remembers something for this session (default), its agent, or its service. */

@@ -96,9 +96,16 @@ export class SessionClient implements SessionApi {
     return this.update('approve', options, approveUpdate, input);
   }
 
-  /** Rejects the plan: the session ends as cancelled, or re-plans with `replan: true`. */
-  async reject(reason: string, options: { planId?: string; replan?: boolean; by?: string } & TimeoutOption = {}): Promise<SessionView> {
-    const input = validate(RejectInput, { reason, planId: options.planId, replan: options.replan, by: options.by ?? this.identity });
+  /**
+   * Rejects the plan (the session ends as cancelled, or re-plans with `replan: true`), or a change set
+   * awaiting approval. `planHash`/`changeSetHash` bind the rejection to what the person saw.
+   */
+  async reject(
+    reason: string,
+    options: { planId?: string; planHash?: string; changeSetHash?: string; replan?: boolean; by?: string } & TimeoutOption = {},
+  ): Promise<SessionView> {
+    const { planId, planHash, changeSetHash, replan } = options;
+    const input = validate(RejectInput, { reason, planId, planHash, changeSetHash, replan, by: options.by ?? this.identity });
     return this.update('reject', options, rejectUpdate, input);
   }
 
@@ -209,21 +216,27 @@ export class SessionClient implements SessionApi {
 
   /**
    * Resolves with the view once the session is in one of `states`. Fails with InvalidStateError
-   * if the session ends in another state first, TimeoutError after `timeoutMs`.
+   * if the session ends in another state first, TimeoutError after `timeoutMs`. When `signal`
+   * aborts (the caller went away), the wait stops polling Temporal and rejects with its reason.
    */
-  async waitFor(states: SessionState | SessionState[], options: TimeoutOption = {}): Promise<SessionView> {
+  async waitFor(states: SessionState | SessionState[], options: TimeoutOption & { signal?: AbortSignal } = {}): Promise<SessionView> {
     const wanted = Array.isArray(states) ? states : [states];
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUTS.waitMs;
-    return this.call(timeoutMs, `waitFor(${wanted.join('|')})`, async (signal) => {
-      for await (const change of this.changes(signal)) {
-        const view = await linked(signal, (callSignal) => this.readView(callSignal, change === 'closed'));
-        if (wanted.includes(view.state)) return view;
-        if (isTerminal(view.state)) {
-          throw new InvalidStateError(`session ${this.id} ended ${view.state} before reaching ${wanted.join(' or ')}`, view.state);
+    return this.call(
+      timeoutMs,
+      `waitFor(${wanted.join('|')})`,
+      async (signal) => {
+        for await (const change of this.changes(signal)) {
+          const view = await linked(signal, (callSignal) => this.readView(callSignal, change === 'closed'));
+          if (wanted.includes(view.state)) return view;
+          if (isTerminal(view.state)) {
+            throw new InvalidStateError(`session ${this.id} ended ${view.state} before reaching ${wanted.join(' or ')}`, view.state);
+          }
         }
-      }
-      throw new InvalidStateError(`session ${this.id} closed before reaching ${wanted.join(' or ')}`, 'unspecified');
-    });
+        throw new InvalidStateError(`session ${this.id} closed before reaching ${wanted.join(' or ')}`, 'unspecified');
+      },
+      options.signal,
+    );
   }
 
   /**
@@ -316,12 +329,17 @@ export class SessionClient implements SessionApi {
   }
 
   /** Runs `fn` with a deadline; Temporal errors become andon's typed errors. */
-  private async call<T>(timeoutMs: number, what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async call<T>(timeoutMs: number, what: string, fn: (signal: AbortSignal) => Promise<T>, outer?: AbortSignal): Promise<T> {
+    outer?.throwIfAborted();
     const controller = new AbortController();
     const timer = Number.isFinite(timeoutMs) ? setTimeout(() => controller.abort(), timeoutMs) : undefined;
+    const stop = () => controller.abort();
+    outer?.addEventListener('abort', stop, { once: true });
     try {
       return await this.client.withAbortSignal(controller.signal, () => fn(controller.signal));
     } catch (error) {
+      // The caller gave up: not a timeout, and not worth asking Temporal why.
+      if (outer?.aborted) throw outer.reason;
       if (controller.signal.aborted) {
         throw new TimeoutError(
           `${what} on session ${this.id} did not finish within ${timeoutMs} ms (is an andon worker running?)`,
@@ -337,6 +355,7 @@ export class SessionClient implements SessionApi {
       throw translateError(error, this.id);
     } finally {
       clearTimeout(timer);
+      outer?.removeEventListener('abort', stop);
       controller.abort();
     }
   }

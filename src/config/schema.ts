@@ -162,8 +162,11 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   ANDON_SERVICE_BODY_LIMIT: 'service.bodyLimit',
   ANDON_SERVICE_REQUEST_TIMEOUT: 'service.requestTimeout',
   ANDON_SERVICE_ASK_TIMEOUT: 'service.askTimeout',
+  ANDON_SERVICE_MAX_CONCURRENT_WAITS: 'service.maxConcurrentWaits',
   /** `name:token:scope,scope;...` (see src/service/config.ts); replaces the configured tokens. */
   ANDON_API_TOKENS: 'service.tokens',
+  /** `owner/repo,owner/repo`: the GitHub sources the Jules REST API offers (docs/jules.md). */
+  ANDON_JULES_SOURCES: 'service.jules.sources',
   /** The memory store: `sqlite` (default) or `postgres`. */
   ANDON_MEMORY_KIND: 'memory.kind',
   /** The memory store's SQLite file. */

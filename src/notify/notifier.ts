@@ -25,6 +25,13 @@ export const NotificationKind = z.enum([
 ]);
 export type NotificationKind = z.infer<typeof NotificationKind>;
 
+/**
+ * The identity of a notification that posts a new message (a reminder, an escalation), fixed when
+ * the workflow announces it: the same on every attempt of its activity and on replay, different for
+ * the next reminder. A notifier posts a keyed message at most once (docs/slack.md).
+ */
+export const NotificationKey = z.string().min(1).max(200);
+
 /** A posted Slack message the session keeps updating; its thread is the session's conversation. */
 export const SlackRef = z.object({ channel: z.string(), ts: z.string() });
 export type SlackRef = z.infer<typeof SlackRef>;
@@ -39,6 +46,8 @@ export const Notification = z.object({
   escalateTo: z.array(z.string()).optional(),
   /** For reviewRequested: the tool call to decide. */
   review: Review.optional(),
+  /** For approvalReminder and approvalEscalated: which one this is (NotificationKey). */
+  key: NotificationKey.optional(),
   /** What was posted before, so later notifications update it and reply in its thread. */
   slack: SlackRef.optional(),
 });

@@ -26,6 +26,10 @@ export type ApproveInput = z.input<typeof ApproveInput>;
 
 export const RejectInput = z.object({
   planId: z.string().min(1).optional(),
+  /** The content hash of the plan the person saw: refused as stale if the plan changed, or if a change set now awaits the decision. */
+  planHash: z.string().min(1).max(200).optional(),
+  /** A change set awaiting approval: the hash of the change the person saw; another diff is refused as stale. */
+  changeSetHash: z.string().min(1).max(200).optional(),
   by: Actor.optional(),
   reason: Reason,
   /** Ask the agent for a new plan instead of ending the session. */

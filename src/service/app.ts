@@ -3,7 +3,7 @@
  * order that matters — errors first (so every failure has the one shape), auth next (its
  * onRoute check must see every route), OpenAPI before the routes it documents.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Andon } from '../client/andon';
 import { authPlugin } from './auth';
@@ -14,6 +14,9 @@ import { eventsPlugin } from './events';
 import { openapiPlugin } from './openapi';
 import { healthRoutes } from './routes/health';
 import { sessionRoutes } from './routes/sessions';
+import { julesRoutes } from './jules/routes';
+import { googleBody } from './jules/errors';
+import { HttpError } from '../protocol/http-errors';
 import { webhooksPlugin } from './webhooks';
 import { withDefaultSlackChannel } from './webhooks/slack-channel';
 import { isSlackEnabled, slackPlugin } from '../slack';
@@ -26,12 +29,23 @@ export interface BuildServiceOptions {
   logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
   /** With encryption on: the codec server the Temporal UI and CLI call (codec.ts, docs/encryption.md). */
   codec?: CodecServerOptions;
+  /**
+   * The worker's agent names, when the service runs beside it (`npm start`): a session naming
+   * another agent is refused (422) instead of failing later. Unset: any name is passed on.
+   */
+  agents?: readonly string[];
 }
 
-export async function buildService({ andon, config, logger, codec }: BuildServiceOptions): Promise<FastifyInstance> {
+export async function buildService({ andon, config, logger, codec, agents }: BuildServiceOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger: logger ?? { level: 'warn' } }),
     bodyLimit: config.bodyLimit,
+    // A URL that does not decode (`/v1/sessions/%`) fails before routing, so no route's error
+    // handler sees it: answer it in the shape of the door it was aimed at.
+    frameworkErrors: (error, request, reply: FastifyReply) => {
+      const answer = new HttpError(400, 'invalid_argument', error.message, { field: '(url)' });
+      void reply.code(400).send(request.url.startsWith('/v1alpha/') ? googleBody(answer) : answer.body());
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -41,7 +55,24 @@ export async function buildService({ andon, config, logger, codec }: BuildServic
   await app.register(authPlugin, { tokens: config.tokens });
   await app.register(openapiPlugin, { version: andonVersion() });
   await app.register(healthRoutes);
-  await app.register(sessionRoutes, { prefix: '/v1', andon, requestTimeoutMs: config.requestTimeout, askTimeoutMs: config.askTimeout });
+  await app.register(sessionRoutes, {
+    prefix: '/v1',
+    andon,
+    requestTimeoutMs: config.requestTimeout,
+    askTimeoutMs: config.askTimeout,
+    maxConcurrentWaits: config.maxConcurrentWaits,
+    retryAfterSeconds: config.retryAfterSeconds,
+    agents,
+  });
+  if (config.jules.enabled) {
+    await app.register(julesRoutes, {
+      prefix: '/v1alpha',
+      andon,
+      config: config.jules,
+      requestTimeoutMs: config.requestTimeout,
+      retryAfterSeconds: config.retryAfterSeconds,
+    });
+  }
   await app.register(eventsPlugin, { andon, readyTimeoutMs: config.requestTimeout });
   await app.register(webhooksPlugin, { andon, config: withDefaultSlackChannel(config.webhooks, config.slack) });
   if (isSlackEnabled(config.slack)) await app.register(slackPlugin, { andon, config: config.slack });

@@ -22,6 +22,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a caller's token needs for this route; required on every route (see auth.ts). */
     scope?: RouteScope;
+    /**
+     * How the caller presents its token: `Authorization: Bearer` (default), or for the Jules REST
+     * door (jules/routes.ts) `X-Goog-Api-Key`, as Jules clients send it (a Bearer token is taken too).
+     */
+    credential?: 'bearer' | 'apiKey';
   }
   interface FastifyRequest {
     /** Who called: set on every route whose scope is not `none`. */
@@ -31,6 +36,8 @@ declare module 'fastify' {
 
 /** The OpenAPI security scheme name routes reference. */
 export const SECURITY_SCHEME = 'bearerAuth';
+/** The scheme of the Jules REST routes: the same tokens in X-Goog-Api-Key. */
+export const API_KEY_SCHEME = 'googApiKey';
 const REALM = 'Bearer realm="andon"';
 
 /** Who is recorded as `by` on the session for what this request does. */
@@ -72,7 +79,8 @@ export const authPlugin = fp(
       // The scope is documented on the operation, so clients (and tests) see what each route needs.
       const schema = { ...route.schema, 'x-andon-scope': scope } as NonNullable<typeof route.schema> & { description?: string };
       if (scope !== 'none') {
-        schema.security = [{ [SECURITY_SCHEME]: [] }];
+        schema.security =
+          route.config?.credential === 'apiKey' ? [{ [API_KEY_SCHEME]: [] }, { [SECURITY_SCHEME]: [] }] : [{ [SECURITY_SCHEME]: [] }];
         schema.description = [schema.description, `Requires a token with the \`${scope}\` scope.`].filter(Boolean).join('\n\n');
       }
       route.schema = schema;
@@ -84,25 +92,43 @@ export const authPlugin = fp(
       if (scope === undefined || scope === 'none') return;
       const header = request.headers.authorization;
       const match = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
-      if (!match?.[1]) throw unauthorized('missing bearer token: send "Authorization: Bearer <token>"', REALM);
-      const principal = authenticate(match[1]);
-      if (!principal) throw unauthorized('invalid bearer token', `${REALM}, error="invalid_token"`);
-      if (!principal.scopes.includes(scope)) {
-        throw new HttpError(
-          403,
-          'forbidden',
-          `token "${principal.name}" lacks the "${scope}" scope`,
-          {},
-          {
-            'www-authenticate': `${REALM}, error="insufficient_scope", scope="${scope}"`,
-          },
+      const apiKey = request.routeOptions.config?.credential === 'apiKey' ? request.headers['x-goog-api-key'] : undefined;
+      if (apiKey !== undefined) {
+        const principal = typeof apiKey === 'string' && apiKey !== '' ? authenticate(apiKey) : undefined;
+        if (!principal) throw unauthorized('API key not valid: pass an andon API token in X-Goog-Api-Key', REALM);
+        return admit(request, principal, scope);
+      }
+      if (!match?.[1]) {
+        throw unauthorized(
+          request.routeOptions.config?.credential === 'apiKey'
+            ? 'missing API key: send "X-Goog-Api-Key: <andon API token>"'
+            : 'missing bearer token: send "Authorization: Bearer <token>"',
+          REALM,
         );
       }
-      request.principal = principal;
+      const principal = authenticate(match[1]);
+      if (!principal) throw unauthorized('invalid bearer token', `${REALM}, error="invalid_token"`);
+      admit(request, principal, scope);
     });
   },
   { name: 'andon-auth' },
 );
+
+/** A known caller: allowed on if its token has the route's scope, else 403. */
+function admit(request: FastifyRequest, principal: Principal, scope: Scope): void {
+  if (!principal.scopes.includes(scope)) {
+    throw new HttpError(
+      403,
+      'forbidden',
+      `token "${principal.name}" lacks the "${scope}" scope`,
+      {},
+      {
+        'www-authenticate': `${REALM}, error="insufficient_scope", scope="${scope}"`,
+      },
+    );
+  }
+  request.principal = principal;
+}
 
 /**
  * Finds the token a caller presented. Compares SHA-256 digests with timingSafeEqual and checks

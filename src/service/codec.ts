@@ -85,8 +85,14 @@ export async function codecRoutes(app: FastifyInstance, options: CodecServerOpti
     app.post(
       url,
       {
-        // Authenticated below (bearer or cookie): the API's hook knows only the bearer header.
+        // Authenticated here (bearer or cookie; the API's hook knows only the bearer header), on
+        // request: before the body is read, so an unauthenticated caller cannot make the service
+        // read or parse up to bodyLimit bytes.
         config: { scope: 'none' },
+        onRequest: async (request) => {
+          authorize(request, action === 'decode' ? 'read' : 'write');
+          checkNamespace(request, options.namespace);
+        },
         schema: {
           tags: ['codec'],
           summary:
@@ -96,8 +102,6 @@ export async function codecRoutes(app: FastifyInstance, options: CodecServerOpti
         },
       },
       async (request) => {
-        authorize(request, action === 'decode' ? 'read' : 'write');
-        checkNamespace(request, options.namespace);
         const payloads = (request.body as CodecBody).payloads.map(fromJson);
         let result: Payload[];
         try {

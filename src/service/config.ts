@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { Duration } from '../session/schema';
 import { WebhooksConfig } from './webhooks/config';
 import { SlackConfig } from '../slack/config';
+import { JulesConfig } from './jules/config';
 
 export const SCOPES = ['read', 'write', 'approve'] as const;
 export const Scope = z.enum(SCOPES);
@@ -96,9 +97,16 @@ export const ServiceConfig = z.object({
   askTimeout: Duration.pipe(z.number().min(100)).default(60_000),
   /** Seconds a client is told to wait (Retry-After) when Temporal or the worker did not answer. */
   retryAfterSeconds: z.coerce.number().int().min(1).max(3_600).default(5),
+  /**
+   * How many `GET /v1/sessions/:id/wait` long polls may be open at once; one more is answered 429
+   * with Retry-After. Each holds a watch on Temporal until it answers or its caller disconnects.
+   */
+  maxConcurrentWaits: z.coerce.number().int().min(1).max(100_000).default(256),
   webhooks: WebhooksConfig.prefault({}),
   /** The Slack app (src/slack/config.ts): plan messages with Approve and Reject, the slash command, thread replies. */
   slack: SlackConfig.prefault({}),
+  /** The Jules REST API under /v1alpha (src/service/jules/, docs/jules.md): the GitHub sources it offers. */
+  jules: JulesConfig.prefault({}),
 });
 export type ServiceConfigInput = z.input<typeof ServiceConfig>;
 export type ServiceConfig = z.output<typeof ServiceConfig>;

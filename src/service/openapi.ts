@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
-import { SECURITY_SCHEME } from './auth';
+import { API_KEY_SCHEME, SECURITY_SCHEME } from './auth';
 
 export const openapiPlugin = fp(
   async (app: FastifyInstance, options: { version: string }) => {
@@ -26,6 +26,12 @@ export const openapiPlugin = fp(
               type: 'http',
               scheme: 'bearer',
               description: 'An API token from the service configuration (scopes: read, write, approve).',
+            },
+            [API_KEY_SCHEME]: {
+              type: 'apiKey',
+              in: 'header',
+              name: 'X-Goog-Api-Key',
+              description: 'The same API tokens, as Jules clients send them (the /v1alpha routes).',
             },
           },
         },

@@ -25,11 +25,13 @@ export async function serve(options: {
   dataDir: string;
   logger?: FastifyServerOptions['logger'];
   codec?: BuildServiceOptions['codec'];
+  /** The worker's agent names (BuildServiceOptions.agents). */
+  agents?: readonly string[];
 }): Promise<RunningService> {
   const { andon, dataDir } = options;
   const dev = options.config.tokens.length === 0 ? devToken(dataDir) : undefined;
   const config = dev ? { ...options.config, tokens: [dev.token] } : options.config;
-  const app = await buildService({ andon, config, logger: options.logger, codec: options.codec });
+  const app = await buildService({ andon, config, logger: options.logger, codec: options.codec, agents: options.agents });
   const listening = await app.listen({ host: config.host, port: config.port });
   const url = listening.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://[::1]');
 

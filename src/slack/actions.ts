@@ -145,11 +145,13 @@ export class SessionActions {
     }
   }
 
-  async reject(user: string, input: { sessionId: string; planId?: string; reason: string; replan: boolean }): Promise<SlackMessage> {
+  async reject(
+    user: string,
+    input: { sessionId: string; planId?: string; planHash?: string; changeSetHash?: string; reason: string; replan: boolean },
+  ): Promise<SlackMessage> {
     try {
-      const view = await this.andon
-        .session(input.sessionId)
-        .reject(input.reason, { planId: input.planId, replan: input.replan, by: slackActor(user) });
+      const { sessionId, reason, ...options } = input;
+      const view = await this.andon.session(sessionId).reject(reason, { ...options, by: slackActor(user) });
       const then = input.replan ? 'the agent will propose a new plan' : `the session is now ${view.state}`;
       return { text: `:no_entry_sign: Your rejection of *${escapeText(view.title)}* is recorded: ${then}.` };
     } catch (error) {

@@ -419,19 +419,38 @@ export function agentReplyMessage(reply: string): SlackMessage {
   return { text: clip(escapeText(reply), TEXT_MAX) };
 }
 
-export function newPlanMessage(view: SessionView): SlackMessage {
+/**
+ * The thread note when the message above asks for a decision again: a new plan (a re-plan), or a
+ * code session's change set, with its diff stats, once the steps are done.
+ */
+export function awaitsDecisionMessage(view: SessionView): SlackMessage {
+  if (awaitsChange(view)) {
+    const changes = view.workspace?.changes ?? [];
+    const stat = changes.length > 0 ? ` (${changeStat(changes)})` : '';
+    return { text: `:mag: The change set${stat} awaits approval before it is published: see the message above.` };
+  }
   return { text: `:memo: A new plan${view.plan ? ` (\`${escapeText(view.plan.id)}\`)` : ''} awaits approval: see the message above.` };
+}
+
+/** What awaits a decision: the plan, or (a code session after its steps) the change set. */
+function awaitedDecision(view: SessionView): string {
+  return awaitsChange(view) ? 'the change set' : 'the plan';
+}
+
+function awaitsChange(view: SessionView): boolean {
+  const state: string = view.state;
+  return state === 'awaitingChangeApproval';
 }
 
 export function reminderMessage(view: SessionView): SlackMessage {
   const deadline = view.approval?.deadline ? ` Decide by ${slackDate(view.approval.deadline)}.` : '';
-  return { text: `:alarm_clock: Reminder: the plan for *${escapeText(view.title)}* still awaits approval.${deadline}` };
+  return { text: `:alarm_clock: Reminder: ${awaitedDecision(view)} for *${escapeText(view.title)}* still awaits approval.${deadline}` };
 }
 
 export function escalationMessage(view: SessionView, escalateTo: readonly string[]): SlackMessage {
   const whom = escalateTo.length > 0 ? `${escalateTo.map(who).join(' ')}: ` : '';
   return {
-    text: `:rotating_light: ${whom}nobody has decided on the plan for *${escapeText(view.title)}* in time. Please review it above.`,
+    text: `:rotating_light: ${whom}nobody has decided on ${awaitedDecision(view)} for *${escapeText(view.title)}* in time. Please review it above.`,
   };
 }
 

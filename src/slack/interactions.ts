@@ -91,6 +91,7 @@ export class InteractionHandler {
         const metadata: RejectMetadata = {
           sessionId,
           planId,
+          ...(planHash ? { planHash } : {}),
           ...(changeSetHash ? { changeSetHash } : {}),
           channel: audience.channel,
           responseUrl: audience.responseUrl,
@@ -224,12 +225,13 @@ export class InteractionHandler {
         metadata.data.changeSetHash ? 'Say why the change is rejected.' : 'Say why the plan is rejected.',
       );
     const replan = (values[REJECT_VIEW.replanBlock]?.[REJECT_VIEW.replanAction]?.selected_options ?? []).some((o) => o.value === 'replan');
-    const { sessionId, planId, channel, responseUrl } = metadata.data;
+    // The modal carries the hash of what the person was shown: a plan's Reject cannot end a change set's review.
+    const { sessionId, planId, planHash, changeSetHash, channel, responseUrl } = metadata.data;
     const user = submission.user.id;
     const audience = { user, channel, responseUrl };
     return {
       after: this.here(sessionId, audience, async () =>
-        this.responder.tell(audience, await this.actions.reject(user, { sessionId, planId, reason, replan })),
+        this.responder.tell(audience, await this.actions.reject(user, { sessionId, planId, planHash, changeSetHash, reason, replan })),
       ),
     };
   }

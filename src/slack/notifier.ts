@@ -12,7 +12,7 @@ import type { SessionView } from '../session/schema';
 import {
   agentReplyMessage,
   escalationMessage,
-  newPlanMessage,
+  awaitsDecisionMessage,
   reminderMessage,
   reviewMessage,
   sessionLink,
@@ -59,8 +59,8 @@ export class SlackNotifier implements Notifier {
     switch (notification.kind) {
       case 'approvalRequested': {
         const ref = await post.session(await this.render(view));
-        // A re-plan updates the message in place; the thread says why it changed.
-        if (notification.slack) await post.inThread(newPlanMessage(view), { broadcast: false });
+        // A re-plan, or a change set after the steps, updates the message in place; the thread says why it changed.
+        if (notification.slack) await post.inThread(awaitsDecisionMessage(view), { broadcast: false });
         return { slack: ref };
       }
       case 'stateChanged':
@@ -72,11 +72,11 @@ export class SlackNotifier implements Notifier {
         }
         return {};
       case 'approvalReminder':
-        await post.inThread(reminderMessage(view), { broadcast: false });
+        await post.inThread(reminderMessage(view), { broadcast: false, key: postKey(notification) });
         return {};
       case 'approvalEscalated':
         // Broadcast: the people now asked may never have opened the thread.
-        await post.inThread(escalationMessage(view, notification.escalateTo ?? []), { broadcast: true });
+        await post.inThread(escalationMessage(view, notification.escalateTo ?? []), { broadcast: true, key: postKey(notification) });
         return {};
       case 'reviewRequested':
         await this.reviewRequested(notification, post);
@@ -126,6 +126,16 @@ export class SlackNotifier implements Notifier {
       return undefined;
     }
   }
+}
+
+/**
+ * The key a reminder or escalation is posted once under: the workflow's (fixed when it announced
+ * it), or, from a session that predates keys, one from its view, which every attempt of the same
+ * activity gets unchanged (the session's position in its timeline tells two reminders apart).
+ */
+function postKey(notification: Notification): string {
+  const { kind, key, view } = notification;
+  return key !== undefined ? key : `${kind}:${view.state}:${view.approval?.planId ?? view.plan?.id ?? ''}:${view.lastSeq}`;
 }
 
 /**

@@ -4,10 +4,9 @@
  * `go install` into that cache. Users with internet may instead download the official release
  * and point TEMPORAL_CLI_PATH at it.
  */
-import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { findOnPath, goInstall, GoInstallError, isExecutable } from './go-install';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 const MODULE = `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`;
@@ -53,70 +52,17 @@ export async function findTemporalCli(options: FindOptions = {}): Promise<string
 }
 
 async function buildTemporalCli(target: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<void> {
-  const go = findOnPath('go', env);
-  if (!go) {
-    throw new TemporalCliError(
-      'the Temporal CLI is not installed and Go is not available to build it. Either install Go (https://go.dev/dl/) ' +
-        `and run again, or download the Temporal CLI ${TEMPORAL_CLI_VERSION} release and set TEMPORAL_CLI_PATH to the binary.`,
-    );
-  }
-  const dir = path.dirname(target);
-  mkdirSync(dir, { recursive: true });
-  // Build into a fresh folder and rename into place, so a concurrent or interrupted build never
-  // leaves a half-written binary where the next run would pick it up.
-  const staging = mkdtempSync(path.join(dir, '.build-'));
-  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with ${go} (first run only; this takes a few minutes)...`);
-  const started = Date.now();
-  const output: string[] = [];
-  const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(go, ['install', MODULE], {
-      env: { ...env, GOBIN: staging, GOFLAGS: [env.GOFLAGS, '-buildvcs=false'].filter(Boolean).join(' ') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const onData = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) {
-        if (!line.trim()) continue;
-        output.push(line);
-        if (output.length > 200) output.shift();
-        log(`  ${line}`);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', reject);
-    child.on('close', (status) => resolve(status ?? 1));
-  });
-  if (code !== 0) {
-    rmSync(staging, { recursive: true, force: true });
-    const text = output.join('\n');
-    if (/sum\.golang\.org|verifying .*: .*(dial|lookup|timeout|refused)|SECURITY ERROR|checksum database/i.test(text)) {
-      throw new TemporalCliError(
-        'building the Temporal CLI failed: the Go checksum database is unreachable. If your network only reaches a module ' +
-          'proxy, run again with GOSUMDB=off (or GONOSUMDB/GOPRIVATE set for the affected modules), or set TEMPORAL_CLI_PATH ' +
-          `to a downloaded Temporal CLI ${TEMPORAL_CLI_VERSION}.\n${text.split('\n').slice(-10).join('\n')}`,
-      );
-    }
-    throw new TemporalCliError(`building the Temporal CLI failed (go install exited ${code}):\n${text.split('\n').slice(-20).join('\n')}`);
-  }
-  renameSync(path.join(staging, 'temporal'), target);
-  rmSync(staging, { recursive: true, force: true });
-  log(`Built the Temporal CLI in ${Math.round((Date.now() - started) / 1000)} s: ${target}`);
-}
-
-function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-function isExecutable(file: string): boolean {
   try {
-    accessSync(file, constants.X_OK);
-    return existsSync(file);
-  } catch {
-    return false;
+    await goInstall({
+      packages: [MODULE],
+      binaries: { temporal: target },
+      what: `the Temporal CLI ${TEMPORAL_CLI_VERSION}`,
+      withoutGo: `download the Temporal CLI ${TEMPORAL_CLI_VERSION} release and set TEMPORAL_CLI_PATH to the binary.`,
+      env,
+      log,
+    });
+  } catch (error) {
+    if (error instanceof GoInstallError) throw new TemporalCliError(error.message);
+    throw error;
   }
 }

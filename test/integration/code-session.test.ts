@@ -24,6 +24,7 @@ import type {
 import type { SessionClient, TimelineEvent } from '../../src/client';
 import { approveUpdate } from '../../src/protocol/messages';
 import { GitHubServer } from '../support/github-server';
+import { historyText } from '../support/history-text';
 import { startHarness, type Harness } from '../support/harness';
 
 const T = { timeoutMs: 60_000 };
@@ -391,8 +392,9 @@ describe('pull requests', () => {
     const { events } = await session.timeline();
     expect(events.filter((e) => e.type === 'changesPublished')).toHaveLength(1);
     expect(git(ghRemote(), 'rev-list', '--count', `main..andon/${id}`)).toBe('1');
-    // The token never reaches the session's history.
-    const history = JSON.stringify(await h.client.workflow.getHandle(id).fetchHistory());
+    // The token never reaches the session's history (its payloads read as text: the pull request's URL is there).
+    const history = historyText(await h.client.workflow.getHandle(id).fetchHistory());
+    expect(history).toContain(outcome.pullRequest!.url);
     expect(history).not.toContain(TOKEN);
   });
 

@@ -4,6 +4,8 @@
  * Temporal client that has no codec; the codec server decodes them for an authorised caller.
  */
 import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { Andon } from '../../src/client';
@@ -11,7 +13,8 @@ import { AesGcmCodec, generateEncryptionKey } from '../../src/client/codec';
 import { ScriptedAgent, parseScript } from '../../src/agents/scripted';
 import { createWorker } from '../../src/worker';
 import { quickScript, testAddress, workflowBundle } from '../support/harness';
-import { startService, type TestService } from '../support/service-harness';
+import { rejectionOf } from '../support/rejection';
+import { TOKENS, startService, type TestService } from '../support/service-harness';
 
 const OLD_KEY = generateEncryptionKey('old');
 const NEW_KEY = generateEncryptionKey('new');
@@ -85,6 +88,50 @@ afterAll(async () => {
 
 function describeRaw(workflowId: string) {
   return plain.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId } });
+}
+
+/** Runs the `temporal` CLI the suite's server came with; resolves with its stdout, rejects with its stderr. */
+function temporalCli(args: string[]): Promise<string> {
+  const binary = process.env.TEMPORAL_CLI_PATH;
+  if (!binary) throw new Error('TEMPORAL_CLI_PATH is not set: run the tests through jest (global setup finds the CLI)');
+  return new Promise((resolve, reject) => {
+    execFile(binary, args, { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`temporal ${args.slice(0, 2).join(' ')} failed: ${stderr || error.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** A CLI output as a person could read it: the text, and every base64 string in it decoded. */
+function readable(output: string): string {
+  const decoded = [...output.matchAll(/"([A-Za-z0-9+/]{16,}={0,2})"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'));
+  return [output, ...decoded].join('\n');
+}
+
+/**
+ * POSTs the start of a JSON body (64 KiB of a payloads array) and never the rest; resolves with the
+ * answer the service gives meanwhile, or rejects after 5 s (the service waited for the body).
+ */
+function partialUpload(url: string, headers: Record<string, string>): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } });
+    const timer = setTimeout(() => {
+      request.destroy();
+      reject(new Error('no answer before the body was sent: the body is being read first'));
+    }, 5_000);
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        clearTimeout(timer);
+        request.destroy();
+        resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') });
+      });
+    });
+    // The service may close the connection on us once it has answered: that is fine.
+    request.on('error', () => undefined);
+    request.write(`{"payloads":[{"data":"${'A'.repeat(64 * 1024)}`);
+  });
 }
 
 /** Every string in a value, Uint8Arrays read as UTF-8 (plaintext JSON payloads show as text). */
@@ -181,6 +228,37 @@ describe('encryption on', () => {
     );
   });
 
+  it('the official `temporal` CLI shows the decoded prompt through the codec server, and only ciphertext without it', async () => {
+    const show = (extra: string[]) =>
+      temporalCli([
+        'workflow',
+        'show',
+        '--workflow-id',
+        sessionId,
+        '--address',
+        address,
+        '--namespace',
+        'default',
+        '--output',
+        'json',
+        ...extra,
+      ]);
+    const decoded = await show(['--codec-endpoint', `${service.url}/codec`, '--codec-auth', `Bearer ${TOKENS.reader}`]);
+    expect(readable(decoded)).toContain(SECRET.prompt);
+    expect(readable(decoded)).toContain(SECRET.label);
+    const raw = await show([]);
+    // The same history (the session's first event is there), but no prompt in it, however read.
+    expect(raw).toContain('WORKFLOW_EXECUTION_STARTED');
+    expect(readable(raw)).toContain('binary/encrypted');
+    expect(readable(raw)).not.toContain(SECRET.prompt);
+    // A token the codec server does not know gets nothing decoded: the CLI gives up (it retries a 401 until its timeout).
+    const refused = await rejectionOf(
+      show(['--codec-endpoint', `${service.url}/codec`, '--codec-auth', 'Bearer not-a-token-at-all-0123456', '--command-timeout', '3s']),
+    );
+    expect(refused).toBeInstanceOf(Error);
+    expect(readable((refused as Error).message)).not.toContain(SECRET.prompt);
+  });
+
   it('refuses callers without a token, with a wrong token, from another namespace; encoding needs `write`', async () => {
     const body = { payloads: [] };
     const none = await service.call('POST', '/codec/decode', { as: null, body, headers: { origin: UI_ORIGIN } });
@@ -216,6 +294,25 @@ describe('encryption on', () => {
     });
     expect(tampered.status).toBe(422);
   });
+
+  it.each(['decode', 'encode'])(
+    'answers /codec/%s 401 before reading the body: a 10 MiB upload, and a chunked one that never ends',
+    async (action) => {
+      // Declared 10 MiB, 64 KiB sent: the answer comes while the rest is still unsent (and over bodyLimit it would be 413).
+      const declared = await partialUpload(`${service.url}/codec/${action}`, { 'content-length': String(10 * 1024 * 1024) });
+      expect(declared.status).toBe(401);
+      expect(declared.body).toMatchObject({ error: { code: 'unauthorized' } });
+      // No length, the body never finished: only an answer that did not wait for the body can arrive.
+      const chunked = await partialUpload(`${service.url}/codec/${action}`, { 'transfer-encoding': 'chunked' });
+      expect(chunked.status).toBe(401);
+      // A wrong token is refused the same way.
+      const wrong = await partialUpload(`${service.url}/codec/${action}`, {
+        'transfer-encoding': 'chunked',
+        authorization: 'Bearer not-a-token-at-all-0123456',
+      });
+      expect(wrong.status).toBe(401);
+    },
+  );
 
   it('signs a browser in with a cookie the UI sends with its requests (HttpOnly, SameSite=Strict, /codec only)', async () => {
     const page = await fetch(`${service.url}/codec/login`);

@@ -15,6 +15,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import fc from 'fast-check';
+import { AesGcmCodec, generateEncryptionKey } from '../../src/client/codec';
+import { EmptyBody, SendMessageBody } from '../../src/service/jules/schemas';
+import { GoogleError } from '../../src/service/jules/wire';
 import { signature } from '../../src/slack/signature';
 import { quickScript, startHarness, type Harness } from '../support/harness';
 import { startService, TOKENS, type TestService } from '../support/service-harness';
@@ -115,17 +118,22 @@ beforeAll(async () => {
   process.on('uncaughtException', onUnhandled);
   slack = await SlackApiServer.start({ token: SLACK_TOKEN });
   h = await startHarness({ agent: quickScript() });
-  api = await startService(h.andon, {
-    askTimeout: 5_000,
-    slack: { enabled: true, botToken: SLACK_TOKEN, signingSecret: SLACK_SECRET, apiUrl: slack.apiUrl },
-    webhooks: {
-      alertmanager: { token: SECRETS.alertmanager },
-      grafana: SECRETS.grafana,
-      pagerduty: { secret: SECRETS.pagerduty },
-      datadog: SECRETS.datadog,
-      generic: { token: SECRETS.generic },
+  api = await startService(
+    h.andon,
+    {
+      askTimeout: 5_000,
+      slack: { enabled: true, botToken: SLACK_TOKEN, signingSecret: SLACK_SECRET, apiUrl: slack.apiUrl },
+      webhooks: {
+        alertmanager: { token: SECRETS.alertmanager },
+        grafana: SECRETS.grafana,
+        pagerduty: { secret: SECRETS.pagerduty },
+        datadog: SECRETS.datadog,
+        generic: { token: SECRETS.generic },
+      },
     },
-  });
+    // The codec server is fuzzed with the rest (its routes are in the OpenAPI document).
+    { codec: { codec: AesGcmCodec.from(generateEncryptionKey('fuzz')), corsOrigins: ['http://localhost:8233'], namespace: 'default' } },
+  );
   doc = (await api.call('GET', '/openapi.json', { as: null })).body;
   probe = (await api.call('POST', '/v1/sessions', { body: { prompt: 'fuzz probe', title: 'probe' } })).body.id;
   victim = (await api.call('POST', '/v1/sessions', { body: { prompt: 'fuzz victim', title: 'victim' } })).body.id;
@@ -307,7 +315,10 @@ function operations(): Operation[] {
 const bodySchema = (op: Json): Json => op.requestBody?.content?.['application/json']?.schema;
 const queryNames = (op: Json): string[] => (op.parameters ?? []).filter((p: Json) => p.in === 'query').map((p: Json) => p.name as string);
 const fill = (template: string, id: string, reviewId = 'review-1') => template.replace('{id}', id).replace('{reviewId}', reviewId);
-const tokenFor = (op: Json) => (op['x-andon-scope'] === 'none' ? {} : bearer(TOKENS.alice));
+/** The codec server's routes check their token themselves (bearer or cookie), so the document says scope none. */
+const isCodec = (p: string) => p.startsWith('/codec/');
+const needsToken = (op: Json, p: string) => op['x-andon-scope'] !== 'none' || isCodec(p);
+const tokenFor = (op: Json, p: string) => (needsToken(op, p) ? bearer(TOKENS.alice) : {});
 const isStream = (p: string) => p.endsWith('/events') || p.endsWith('/wait');
 
 /** True when the service should accept `body` for `op` (then the case does not test rejection). */
@@ -328,7 +339,29 @@ describe('every route the OpenAPI document lists', () => {
   it('lists the routes the fuzzer drives (so a new route is fuzzed too)', () => {
     const names = operations().map(({ method, path: p }) => `${method} ${p}`);
     expect(names).toEqual(
-      expect.arrayContaining(['POST /v1/sessions', 'GET /v1/sessions', 'POST /v1/sessions/{id}/approve', 'GET /healthz']),
+      expect.arrayContaining([
+        'POST /v1/sessions',
+        'GET /v1/sessions',
+        'POST /v1/sessions/{id}/approve',
+        'GET /healthz',
+        'POST /codec/decode',
+        'POST /codec/encode',
+      ]),
+    );
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'POST /v1alpha/sessions',
+        'GET /v1alpha/sessions',
+        'GET /v1alpha/sessions/{id}',
+        'POST /v1alpha/sessions/{id}:approvePlan',
+        'POST /v1alpha/sessions/{id}:sendMessage',
+        'POST /v1alpha/sessions/{id}:archive',
+        'POST /v1alpha/sessions/{id}:unarchive',
+        'GET /v1alpha/sessions/{id}/activities',
+        'GET /v1alpha/sessions/{id}/activities/{activityId}',
+        'GET /v1alpha/sources',
+        'GET /v1alpha/sources/github/{owner}/{repo}',
+      ]),
     );
     expect(Object.keys(doc.paths).filter((p) => p.startsWith('/v1/webhooks/'))).toHaveLength(5);
     expect(Object.keys(doc.paths).filter((p) => p.startsWith('/v1/slack/'))).toHaveLength(3);
@@ -352,7 +385,7 @@ describe('every route the OpenAPI document lists', () => {
           if (method === 'POST' && bodyValid(op, body.body, body.contentType)) return;
           // A GET with a query the route may accept is a read: allowed to answer 200, never 5xx.
           const answer = await send(method, fill(template, id, reviewId) + query, {
-            headers: { ...tokenFor(op), ...(body.contentType ? { 'content-type': body.contentType } : {}) },
+            headers: { ...tokenFor(op, template), ...(body.contentType ? { 'content-type': body.contentType } : {}) },
             body: body.body,
             streaming: isStream(template),
           });
@@ -377,7 +410,7 @@ describe('every route the OpenAPI document lists', () => {
       await fc.assert(
         fc.asyncProperty(input, async ({ id, body, query }) => {
           await send(method, fill(template, id) + query, {
-            headers: { ...tokenFor(op), 'content-type': 'application/json' },
+            headers: { ...tokenFor(op, template), 'content-type': 'application/json' },
             body: method === 'POST' ? JSON.stringify(body ?? null) : undefined,
             streaming: isStream(template),
           });
@@ -393,7 +426,7 @@ describe('every route the OpenAPI document lists', () => {
     for (const { method, path: template, op } of operations()) {
       if (method !== 'POST') continue;
       const answer = await send(method, fill(template, probe), {
-        headers: { ...tokenFor(op), 'content-type': 'application/json' },
+        headers: { ...tokenFor(op, template), 'content-type': 'application/json' },
         body: huge,
       });
       expect({ route: `${method} ${template}`, status: answer.status }).toEqual({ route: `${method} ${template}`, status: 413 });
@@ -415,7 +448,7 @@ describe('every route the OpenAPI document lists', () => {
   it('refuses every route without a token, or with a token of too little scope, and changes nothing', async () => {
     const before = await lastSeq(probe);
     for (const { method, path: template, op } of operations()) {
-      if (op['x-andon-scope'] === 'none') continue;
+      if (!needsToken(op, template)) continue;
       const schema = bodySchema(op);
       await fc.assert(
         fc.asyncProperty(
@@ -440,6 +473,63 @@ describe('every route the OpenAPI document lists', () => {
       );
     }
     expect(await lastSeq(probe)).toEqual(before);
+  }, 600_000);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The codec server
+
+describe('the codec server', () => {
+  const b64 = (bytes: Uint8Array | string) => Buffer.from(bytes).toString('base64');
+  /** Payloads as the Temporal UI and CLI send them, and as an attacker would: encrypted-looking with any key id and data. */
+  const payload = fc.record(
+    {
+      metadata: fc.oneof(
+        fc.dictionary(
+          nasty.filter((k) => k.length < 300),
+          fc.oneof(fc.uint8Array({ maxLength: 64 }).map(b64), nasty),
+          { maxKeys: 4 },
+        ),
+        fc.record({
+          encoding: fc.constantFrom(b64('binary/encrypted'), b64('json/plain'), b64(''), '%%%'),
+          'encryption-key-id': fc.oneof(
+            fc.constantFrom(b64('fuzz'), b64('other')),
+            nasty.map((s) => b64(s.slice(0, 100))),
+          ),
+        }),
+      ),
+      data: fc.oneof(fc.uint8Array({ maxLength: 2_048 }).map(b64), nasty),
+    },
+    { requiredKeys: [] },
+  );
+  const body = fc.oneof(
+    fc.array(payload, { maxLength: 5 }).map((payloads) => JSON.stringify({ payloads })),
+    anyJson.map((v) => JSON.stringify(v)),
+    fc.constantFrom('{"payloads":[', '{"payloads":null}', `{"payloads":[${'{},'.repeat(1_000)}{}]}`),
+  );
+
+  it('answers generated payloads on /codec/decode and /codec/encode without a 5xx, with or without a valid token', async () => {
+    for (const action of ['decode', 'encode']) {
+      await fc.assert(
+        fc.asyncProperty(
+          body,
+          fc.constantFrom<Record<string, string>>(bearer(TOKENS.alice), bearer(TOKENS.reader), {}, bearer('wrong'), {
+            cookie: 'andon_codec=x',
+          }),
+          fc.constantFrom<Record<string, string>>({}, { 'x-namespace': 'default' }, { 'x-namespace': 'other' }, { origin: 'http://evil' }),
+          async (raw, auth, extra) => {
+            const answer = await send('POST', `/codec/${action}`, {
+              headers: { ...auth, ...extra, 'content-type': 'application/json' },
+              body: raw,
+            });
+            const authorised =
+              auth.authorization === `Bearer ${TOKENS.alice}` || (action === 'decode' && auth.authorization === `Bearer ${TOKENS.reader}`);
+            if (!authorised) expect([401, 403]).toContain(answer.status);
+          },
+        ),
+        FC,
+      );
+    }
   }, 600_000);
 });
 
@@ -699,6 +789,100 @@ describe('every Slack endpoint', () => {
     );
     expect(await lastSeq(probe)).toEqual(before);
   }, 300_000);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The Jules REST door, as Jules clients call it (X-Goog-Api-Key); the routes above also fuzz it with a bearer token.
+
+/** Query strings the Jules list calls take: page sizes, page tokens (forged, tampered, huge) and filters. */
+const julesQuery = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom('pageSize', 'pageToken', 'filter', 'x'),
+      fc.oneof(
+        nasty.map((v) => v.slice(0, 5_000)),
+        fc.constantFrom('0', '-1', '1', '100', '101', '1001', '1e3', 'eyJzIjowLCJtIjowfQ', 'eyJ0IjoieCIsIngiOltdfQ', 'e30'),
+        fc.constantFrom(
+          'create_time>"2026-01-01T00:00:00Z"',
+          'create_time > "not a time"',
+          'archived = true',
+          'archived = false AND state = COMPLETED',
+          'state = NOPE',
+          'name = "sources/github/acme/app"',
+          'name = "x" OR owner = "y"',
+          '"',
+          ' AND ',
+        ),
+        fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v)).toString('base64url')),
+      ),
+    ),
+    { maxLength: 3 },
+  )
+  .map((pairs) => (pairs.length === 0 ? '' : '?' + pairs.map(([k, v]) => `${k}=${enc(v)}`).join('&')));
+
+const JULES_KEYS: Array<Record<string, string>> = [
+  { 'x-goog-api-key': TOKENS.alice },
+  { 'x-goog-api-key': TOKENS.reader },
+  { 'x-goog-api-key': 'not-a-token' },
+  { 'x-goog-api-key': '' },
+  {},
+];
+
+/** Whether the Jules door would act on this body (then the case is not a rejection). */
+function julesBodyValid(template: string, body: string | undefined, contentType: string | undefined): boolean {
+  if (contentType !== 'application/json') return false;
+  let value: unknown;
+  try {
+    value = body === undefined || body.trim() === '' ? undefined : JSON.parse(body);
+  } catch {
+    return false;
+  }
+  return (template.endsWith(':sendMessage') ? SendMessageBody : EmptyBody).safeParse(value).success;
+}
+
+describe('the Jules REST door (/v1alpha)', () => {
+  const julesOperations = () => operations().filter(({ path: p }) => p.startsWith('/v1alpha/'));
+
+  it("answers odd ids, queries, page tokens, filters, bodies and keys without a 5xx, every error in Google's shape, and changes nothing", async () => {
+    const before = await lastSeq(probe);
+    for (const { method, path: template, op } of julesOperations()) {
+      const input = fc.record({
+        id: fc.oneof({ weight: 3, arbitrary: fc.constant(probe) }, { weight: 1, arbitrary: oddId }),
+        activityId: fc.oneof(fc.constantFrom('1', '2', '999999', '0', '01'), oddId),
+        owner: fc.oneof(fc.constant('acme'), oddId),
+        query: julesQuery,
+        key: fc.constantFrom(...JULES_KEYS),
+        body: method === 'POST' ? brokenBody(bodySchema(op)) : fc.constant({ body: undefined, contentType: undefined }),
+      });
+      await fc.assert(
+        fc.asyncProperty(input, async ({ id, activityId, owner, query, key, body }) => {
+          // Creating a session or approving the probe with a valid body is no rejection.
+          const custom = template.includes('}:');
+          if (
+            method === 'POST' &&
+            (custom ? julesBodyValid(template, body.body, body.contentType) : bodyValid(op, body.body, body.contentType))
+          )
+            return;
+          const url = template.replace('{id}', id).replace('{activityId}', activityId).replace('{owner}', owner).replace('{repo}', 'app');
+          const answer = await send(method, url + query, {
+            headers: { ...key, ...(body.contentType ? { 'content-type': body.contentType } : {}) },
+            body: body.body,
+          });
+          if (method === 'POST') expect4xx(`${method} ${template}`, answer);
+          if (answer.status >= 400) {
+            const parsed = GoogleError.safeParse(JSON.parse(answer.text));
+            expect({ route: template, ok: parsed.success, code: parsed.data?.error.code }).toEqual({
+              route: template,
+              ok: true,
+              code: answer.status,
+            });
+          }
+        }),
+        FC,
+      );
+    }
+    expect(await lastSeq(probe)).toEqual(before);
+  }, 600_000);
 });
 
 describe('the process', () => {

@@ -10,7 +10,7 @@ import { SERVICE_ATTRIBUTE } from '../../src/session/search-attributes';
 import { toHttpError } from '../../src/service/error-handler';
 import { isRefused } from '../../src/service/webhooks/deliver';
 import { quickScript, startHarness, type Harness } from '../support/harness';
-import { startService, type HttpResponse, type TestService } from '../support/service-harness';
+import { TOKENS, startService, type HttpResponse, type TestService } from '../support/service-harness';
 
 let h: Harness;
 let api: TestService;
@@ -167,6 +167,84 @@ describe('400: malformed JSON or a schema violation, naming the field', () => {
     expectError(response, 415, { code: 'unsupported_media_type' });
   });
 });
+
+describe('422 unknown_agent', () => {
+  it('refuses an agent the worker lacks, naming the field and the known agents, and starts nothing', async () => {
+    const beside = await startService(h.andon, {}, { agents: ['default', 'runbooks'] });
+    try {
+      const id = `unknown-agent-${Date.now()}`;
+      const response = await beside.call('POST', '/v1/sessions', { body: { id, prompt: 'x', agent: 'nope' } });
+      expectError(response, 422, { code: 'unknown_agent', field: 'agent' });
+      expect(response.body.error.message).toContain('known agents: default, runbooks');
+      await expect(h.client.workflow.getHandle(id).describe()).rejects.toThrow(/not found/i);
+      // A known agent, or none (the default), starts as before.
+      const known = await beside.call<SessionView>('POST', '/v1/sessions', { body: { prompt: 'x', agent: 'default' } });
+      expect(known.status).toBe(201);
+      await api.call('POST', `/v1/sessions/${known.body.id}/cancel`, { body: { reason: 'done testing' } });
+    } finally {
+      await beside.close();
+    }
+  });
+
+  it('passes any name on when the service does not know the worker (run on its own)', async () => {
+    const created = await api.call<SessionView>('POST', '/v1/sessions', { body: { prompt: 'x', agent: 'nope' } });
+    expect(created.status).toBe(201);
+    expect(created.body.agent).toBe('nope');
+    await api.call('POST', `/v1/sessions/${created.body.id}/cancel`, { body: { reason: 'done testing' } });
+  });
+});
+
+describe('429 too_many_waits: long polls are bounded, and a caller that hangs up frees its slot', () => {
+  it('answers the wait over the bound 429 with Retry-After, and takes it once a waiter disconnects', async () => {
+    const bounded = await startService(h.andon, { maxConcurrentWaits: 2, retryAfterSeconds: 3 });
+    const hangUps = [new AbortController(), new AbortController()];
+    try {
+      const view = await awaitingSession();
+      const waitPath = `/v1/sessions/${view.id}/wait?state=completed&timeout=60s`;
+      // Two callers wait for an end that will not come within the test.
+      const open = hangUps.map((c) =>
+        fetch(`${bounded.url}${waitPath}`, { headers: { authorization: `Bearer ${TOKENS.alice}` }, signal: c.signal }).catch(
+          (error: Error) => error,
+        ),
+      );
+      // Both are being served once a third is refused.
+      const full = await eventually(async () => {
+        const third = await bounded.call('GET', `/v1/sessions/${view.id}/wait?state=completed&timeout=1s`);
+        return third.status === 429 ? third : undefined;
+      });
+      expectError(full, 429, { code: 'too_many_waits' });
+      expect(full.headers.get('retry-after')).toBe('3');
+
+      // One caller hangs up: its wait ends on the server, and the next wait is served (200 after its 1 s timeout).
+      hangUps[0]!.abort();
+      expect(await open[0]).toMatchObject({ name: 'AbortError' });
+      const served = await eventually(async () => {
+        const next = await bounded.call<SessionView>('GET', `/v1/sessions/${view.id}/wait?state=completed&timeout=1s`);
+        return next.status === 200 ? next : undefined;
+      });
+      expect(served.body).toMatchObject({ id: view.id, state: 'awaitingPlanApproval' });
+      // Still one slot taken by the other caller, one free: a wait that ends frees its slot too.
+      const again = await bounded.call('GET', `/v1/sessions/${view.id}/wait?state=awaitingPlanApproval&timeout=1s`);
+      expect(again.status).toBe(200);
+      await api.call('POST', `/v1/sessions/${view.id}/cancel`, { body: { reason: 'done testing' } });
+      expect((await open[1]) as Response).toMatchObject({ status: 200 });
+    } finally {
+      for (const c of hangUps) c.abort();
+      await bounded.close();
+    }
+  });
+});
+
+/** Polls `probe` until it gives a value (10 s at most). */
+async function eventually<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 describe('404, 409 and 413', () => {
   it('404 for an unknown session and an unknown route', async () => {

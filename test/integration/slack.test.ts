@@ -207,6 +207,48 @@ describe('the approval deadline', () => {
     expect(thread.filter((r) => r.text.includes('Reminder')).length).toBeGreaterThanOrEqual(1);
     await slack.waitFor(() => shows(message, '*Cancelled*'), 'the message to show the deadline cancelled the session');
   });
+  it('posts each reminder and the escalation once when Slack takes a post but its answer is lost (the activity retries)', async () => {
+    const { session, channel, message } = await awaitingInSlack({
+      approval: {
+        approvers: ['slack:U0ALICE'],
+        deadline: { after: '6s', remindEvery: '2s', escalateAfter: '3s', escalateTo: ['slack:U0LEAD'], action: 'cancel' },
+      },
+    });
+    // The first reminder and the escalation: Slack posts them, then answers 500, so the notify activity runs again.
+    const inThread = (args: Record<string, unknown>) => args.thread_ts === message.ts;
+    slack.fail({
+      method: 'chat.postMessage',
+      status: 500,
+      afterApply: true,
+      times: 1,
+      when: (a) => inThread(a) && /Reminder/.test(a.text),
+    });
+    slack.fail({
+      method: 'chat.postMessage',
+      status: 500,
+      afterApply: true,
+      times: 1,
+      when: (a) => inThread(a) && /<@U0LEAD>/.test(a.text),
+    });
+    await session.waitFor('cancelled', T);
+    // Both retries have looked in the thread (and found their post there).
+    await slack.waitFor(
+      () => slack.callsOf('conversations.replies').filter((c) => c.args.ts === message.ts).length >= 2 || undefined,
+      'the retried notifications',
+    );
+    const thread = slack.thread(channel, message.ts);
+    const reminders = thread.filter((r) => r.text.includes('Reminder'));
+    const escalations = thread.filter((r) => r.text.includes('<@U0LEAD>'));
+    expect(reminders.length).toBeGreaterThanOrEqual(1);
+    expect(escalations).toHaveLength(1);
+    // One post per reminder the session recorded, each under its own key.
+    expect(reminders).toHaveLength((await eventsOf(session, 'approvalReminded')).length);
+    const keys = thread.map((r) => r.metadata?.event_payload.key);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^reminder:awaitingPlanApproval:.+:1$/), expect.stringMatching(/^escalation:/)]),
+    );
+  });
 });
 
 describe('requests not from Slack', () => {

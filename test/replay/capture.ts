@@ -97,6 +97,18 @@ const codeScenarios: Record<string, (session: SessionClient, approveChanges: (ha
     await approveChanges(view.workspace!.changeSetHash!);
     await session.result();
   },
+  // patch plan-approvals-stay-plans: a late approval bound to the plan is refused while the change set awaits approval
+  async codeSessionLatePlanApproval(session, approveChanges) {
+    const planned = await session.waitFor('awaitingPlanApproval');
+    await session.approve({ by: 'test:lead', planHash: planned.plan!.hash });
+    const view = await session.waitFor('awaitingChangeApproval');
+    await session.approve({ by: 'test:lead', planHash: planned.plan!.hash }).then(
+      () => Promise.reject(new Error('the late plan approval was accepted')),
+      () => undefined,
+    );
+    await approveChanges(view.workspace!.changeSetHash!);
+    await session.result();
+  },
 };
 
 /** A bare repository with one commit on main (app.js prints "bug"), for code scenarios. */

@@ -51,7 +51,7 @@ export interface TestService {
 export async function startService(
   andon: Andon,
   overrides: ServiceConfigInput = {},
-  extra: Pick<BuildServiceOptions, 'codec'> = {},
+  extra: Pick<BuildServiceOptions, 'codec' | 'agents'> = {},
 ): Promise<TestService> {
   const config = ServiceConfig.parse({ tokens: TEST_TOKENS, ...overrides });
   const app = await buildService({ andon, config, logger: false, ...extra });

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TimelineEvent } from '../../src/session/schema';
+import { SessionConfig, SessionView, TimelineEvent, WorkspaceView } from '../../src/session/schema';
+import { ApproveInput, RejectInput } from '../../src/protocol/inputs';
 import { TRANSITIONS } from '../../src/session/transitions';
 import * as messages from '../../src/protocol/messages';
 import { at } from '../support/at';
@@ -96,6 +97,38 @@ describe('docs/protocol.md', () => {
   it.each(eventTypes().map((t) => [t]))('documents the timeline event %s', (type) => {
     expect(documented.has(type)).toBe(true);
     expect(protocolDoc).toMatch(new RegExp(`^#{2,4} \`${type}\`$`, 'm'));
+  });
+
+  /** The field names (first cells) of the first table after `heading`. */
+  function tableFields(heading: string): Set<string> {
+    const lines = protocolDoc.split('\n');
+    const start = lines.findIndex((line) => line.trim() === heading);
+    if (start < 0) throw new Error(`no heading "${heading}" in docs/protocol.md`);
+    const table = lines.slice(start + 1).findIndex((line) => line.trim().startsWith('|'));
+    const rows: string[] = [];
+    for (const line of lines.slice(start + 1 + table + 2)) {
+      if (!line.trim().startsWith('|')) break;
+      rows.push(unquote(at(cells(line), 0)));
+    }
+    return new Set(rows);
+  }
+
+  // The workflow gets the client's config resolved: `followUpWindow` (a duration) as `followUpWindowMs`.
+  const asStarted = (field: string) => (field === 'followUpWindow' ? 'followUpWindowMs' : field);
+
+  it.each([
+    ['## Starting a session', Object.keys(SessionConfig.shape).map(asStarted)],
+    ['### `approve` (update)', Object.keys(ApproveInput.shape)],
+    ['### `reject` (update)', Object.keys(RejectInput.shape)],
+    ['## SessionView', Object.keys(SessionView.shape)],
+  ])('documents every field in the table under %s', (heading, fields) => {
+    const documentedFields = tableFields(heading);
+    expect(fields.filter((field) => !documentedFields.has(field))).toEqual([]);
+  });
+
+  it("documents every field of a code session's workspace in the SessionView", () => {
+    const row = protocolDoc.split('\n').find((line) => line.startsWith('| `workspace` |')) ?? '';
+    for (const field of Object.keys(WorkspaceView.shape)) expect(row).toMatch(new RegExp(`\\b${field}\\b`));
   });
 
   it('documents every refusal type', () => {

@@ -11,7 +11,7 @@ import type { SessionWorkflowInput } from '../../src/protocol/messages';
 import { decideApprove, decidePause, decideReject, decideResume } from '../../workflows/session/commands';
 import { changeSetHash } from '../../workflows/session/change-set';
 import { applyCreated, applyPlan, applyStart, applyStepResult } from '../../workflows/session/progress';
-import { carryOver, openSession, view, type Session } from '../../workflows/session/record';
+import { CURRENT_RULES, carryOver, openSession, view, type Session, type SessionRules } from '../../workflows/session/record';
 import {
   applyPublished,
   applySummary,
@@ -55,15 +55,19 @@ const proposal = {
   ],
 };
 
-function codeSession(overrides: Partial<SessionWorkflowInput['config']> = {}, source: SessionSource = { git: '/srv/app.git' }): Session {
-  const s = openSession({ config: { ...config, source, ...overrides } }, tick());
+function codeSession(
+  overrides: Partial<SessionWorkflowInput['config']> = {},
+  source: SessionSource = { git: '/srv/app.git' },
+  rules: SessionRules = CURRENT_RULES,
+): Session {
+  const s = openSession({ config: { ...config, source, ...overrides } }, tick(), {}, rules);
   applyCreated(s, tick());
   return s;
 }
 
 /** Prepared, planned (no approval needed) and both steps done with PATCH_2 as the cumulative change. */
-function steppedSession(overrides: Partial<SessionWorkflowInput['config']> = {}, source?: SessionSource): Session {
-  const s = codeSession(overrides, source);
+function steppedSession(overrides: Partial<SessionWorkflowInput['config']> = {}, source?: SessionSource, rules?: SessionRules): Session {
+  const s = codeSession(overrides, source, rules);
   applyWorkspacePrepared(s, { branch: 'main', baseCommit: BASE }, tick());
   applyPlan(s, proposal, tick());
   const steps = s.record.plan!.steps;
@@ -272,6 +276,29 @@ describe('the change-approval gate', () => {
     expect(publishing(s)).toBe(true);
   });
 
+  it("refuses an approval bound to the plan (the plan button's hash, no diff) while the change set awaits approval", () => {
+    const s = gated();
+    applySummary(s, 'fixed', [], tick());
+    const plan = s.record.plan!;
+    const late = decideApprove(s, { by: 'alice', planId: plan.id, planHash: plan.hash }, tick());
+    expect(late).toMatchObject({ type: 'StalePlan', message: expect.stringMatching(/of plan plan-1, not the change set/) });
+    expect(at(s.record.timeline, -1)).toMatchObject({ type: 'approvalRefused', by: 'alice', code: 'StalePlan' });
+    expect(s.record.state).toBe('awaitingChangeApproval');
+    // Naming the diff (with or without the plan) is an approval of the change set.
+    const hash = view(s).workspace!.changeSetHash!;
+    expect(decideApprove(s, { by: 'alice', planId: plan.id, changeSetHash: hash }, tick())).toBeUndefined();
+    expect(s.record.state).toBe('inProgress');
+
+    // A session started before the rule replays as it ran: the plan-bound approval approved the change.
+    const old = steppedSession({ publish: { approveChanges: true, draft: false } }, undefined, {
+      ...CURRENT_RULES,
+      planApprovalsStayPlans: false,
+    });
+    applySummary(old, 'fixed', [], tick());
+    expect(decideApprove(old, { by: 'alice', planId: plan.id, planHash: old.record.plan!.hash }, tick())).toBeUndefined();
+    expect(old.record.state).toBe('inProgress');
+  });
+
   it('completes without publishing when the change set is rejected, keeping it in the outputs', () => {
     const s = gated();
     applySummary(s, 'fixed', [], tick());
@@ -283,6 +310,25 @@ describe('the change-approval gate', () => {
     expect(s.record.outputs.map((o) => o.type)).toEqual(['changeSet']);
     expect(s.record.timeline.some((e) => e.type === 'changesRejected' && e.by === 'carol')).toBe(true);
     expect(s.record.workspace?.published).toBeUndefined();
+  });
+
+  it('refuses a rejection bound to the plan or to another diff while the change set awaits approval, in sessions of every age', () => {
+    for (const rules of [CURRENT_RULES, { ...CURRENT_RULES, planApprovalsStayPlans: false }]) {
+      const s = steppedSession({ publish: { approveChanges: true, draft: false } }, undefined, rules);
+      applySummary(s, 'fixed', [], tick());
+      const plan = s.record.plan!;
+      // The plan's Reject modal submitted late: the person saw the plan, not the change.
+      const late = decideReject(s, { by: 'carol', planId: plan.id, planHash: plan.hash, reason: 'bad plan' }, tick());
+      expect(late).toMatchObject({ type: 'StalePlan', message: expect.stringMatching(/of plan plan-1, not the change set/) });
+      expect(at(s.record.timeline, -1)).toMatchObject({ type: 'approvalRefused', decision: 'reject', by: 'carol', code: 'StalePlan' });
+      const other = decideReject(s, { by: 'carol', changeSetHash: 'deadbeefdeadbeef', reason: 'wrong fix' }, tick());
+      expect(other).toMatchObject({ type: 'StalePlan' });
+      expect(s.record.state).toBe('awaitingChangeApproval');
+      // Naming the diff that awaits approval rejects it.
+      const hash = view(s).workspace!.changeSetHash!;
+      expect(decideReject(s, { by: 'carol', planId: plan.id, changeSetHash: hash, reason: 'wrong fix' }, tick())).toBeUndefined();
+      expect(s.record.state).toBe('completed');
+    }
   });
 
   it('keeps the wait across a pause, and lets the deadline decide', () => {

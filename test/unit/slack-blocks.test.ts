@@ -6,6 +6,7 @@
 import type { Review, SessionView } from '../../src/session/schema';
 import {
   agentReplyMessage,
+  awaitsDecisionMessage,
   escalationMessage,
   escapeText,
   rejectModal,
@@ -277,6 +278,22 @@ describe('a code session on the session message', () => {
     expect(JSON.parse(modal.private_metadata ?? '{}')).toMatchObject({ changeSetHash: 'c0ffee1234' });
     // The plan's buttons are gone: it was approved long ago.
     expect(allText(blocks)).not.toContain('Approve this plan?');
+  });
+
+  it('the thread note, reminder and escalation for a change set name the change set, not a plan', () => {
+    const changes = [
+      { path: 'src/rate.ts', changeType: 'modified' as const, additions: 2, deletions: 1 },
+      { path: 'NOTES.md', changeType: 'created' as const, additions: 3, deletions: 0 },
+    ];
+    const awaiting = view({ state: 'awaitingChangeApproval', workspace: { ...workspace, changes, changeSetHash: 'c0ffee1234' } });
+    expect(awaitsDecisionMessage(awaiting).text).toBe(
+      ':mag: The change set (2 files changed, +5 −1) awaits approval before it is published: see the message above.',
+    );
+    expect(reminderMessage(awaiting).text).toMatch(/^:alarm_clock: Reminder: the change set for \*checkout-api/);
+    expect(escalationMessage(awaiting, ['slack:U0LEAD']).text).toMatch(/nobody has decided on the change set for/);
+    // A re-plan still reads as one.
+    expect(awaitsDecisionMessage(view()).text).toBe(':memo: A new plan (`plan-1`) awaits approval: see the message above.');
+    expect(reminderMessage(view()).text).toMatch(/the plan for/);
   });
 
   it('a session without a source shows no workspace line', () => {

@@ -178,6 +178,38 @@ describe('SlackNotifier', () => {
     expect(cancelled).toBeInstanceOf(NotifyError);
   });
 
+  it.each([
+    ['approvalReminder', 'Reminder'],
+    ['approvalEscalated', 'nobody has decided'],
+  ] as const)('posts a %s once when a retry follows a post whose answer was lost, and the next one again', async (kind, text) => {
+    const { slack: ref } = await notifier.notify(notification({ view: view({ id: `n-${kind}` }) }), options());
+    slack.fail({ method: 'chat.postMessage', status: 500, afterApply: true, times: 1, when: (args) => args.thread_ts === ref!.ts });
+    const first = notification({
+      kind,
+      view: view({ id: `n-${kind}` }),
+      slack: ref,
+      key: `${kind}:wait-1:1`,
+      escalateTo: ['slack:U0LEAD'],
+    });
+    expect(await rejectionOf(notifier.notify(first, options()))).toBeInstanceOf(NotifyError);
+    await notifier.notify(first, { ...options(), attempt: 2 });
+    await notifier.notify(first, { ...options(), attempt: 3 });
+    const posted = () => slack.thread(ref!.channel, ref!.ts).filter((m) => m.text.includes(text));
+    expect(posted()).toHaveLength(1);
+    expect(posted()[0]!.metadata).toEqual({
+      event_type: 'andon_thread_post',
+      event_payload: { session_id: `n-${kind}`, key: `${kind}:wait-1:1` },
+    });
+    // The next one (another key) is a post of its own, on a retry too.
+    await notifier.notify({ ...first, key: `${kind}:wait-1:2` }, { ...options(), attempt: 2 });
+    expect(posted()).toHaveLength(2);
+    // A session from before keys: the key comes from its view, the same on every attempt.
+    const legacy = { ...first, key: undefined, view: view({ id: `n-${kind}`, lastSeq: 9 }) };
+    await notifier.notify(legacy, options());
+    await notifier.notify(legacy, { ...options(), attempt: 2 });
+    expect(posted()).toHaveLength(3);
+  });
+
   describe('a tool call to review', () => {
     const review: Review = {
       id: 'review-9',

@@ -43,13 +43,16 @@ export async function awaitDecision(ctx: SessionContext, deadline: NonNullable<A
       else deadlinePassed(s, deadline.action, now());
       return;
     }
+    // Keys name this wait (what awaits, since when) and the reminder's number: a retried notify
+    // activity posts each at most once, and the next reminder is a post of its own.
+    const wait = `${waiting}:${r.awaitingSince ?? r.updateTime}`;
     if (at >= escalateAt) {
       applyEscalation(s, deadline.escalateTo, now());
-      announce(ctx, { kind: 'approvalEscalated', escalateTo: deadline.escalateTo });
+      announce(ctx, { kind: 'approvalEscalated', escalateTo: deadline.escalateTo, key: `escalation:${wait}` });
     }
     if (at >= remindAt) {
       applyReminder(s, at - since, now());
-      announce(ctx, { kind: 'approvalReminder' });
+      announce(ctx, { kind: 'approvalReminder', key: `reminder:${wait}:${r.reminders}` });
     }
   }
 }

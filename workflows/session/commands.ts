@@ -81,7 +81,7 @@ export function decideReject(s: Session, raw: unknown, now: Date, apply = true):
   if ('refusal' in parsed || !apply) return 'refusal' in parsed ? parsed.refusal : undefined;
   const input = parsed.value;
   const by = input.by ?? 'unknown';
-  const refusal = refuseDecision(s, 'reject', by, input.planId, undefined, now);
+  const refusal = refuseDecision(s, 'reject', by, input.planId, input.planHash, now, input.changeSetHash);
   if (refusal) return refusal;
   if (s.record.state === 'awaitingChangeApproval') {
     // Nothing is pushed; the session completes with the change set in its outputs.
@@ -398,7 +398,10 @@ function refuseDecision(
   changeSet?: string,
 ): Refusal | undefined {
   const refusal =
-    refuseUnless(s, decision) ?? refuseStale(s, planId, hash) ?? refuseStaleChange(s, changeSet) ?? refuseByPolicy(s, decision, by);
+    refuseUnless(s, decision) ??
+    refuseStale(s, planId, hash) ??
+    refuseStaleChange(s, decision, hash, changeSet) ??
+    refuseByPolicy(s, decision, by);
   return refusal ? recordRefusal(s, decision, by, refusal, now, planId) : undefined;
 }
 
@@ -439,10 +442,28 @@ function refuseByPolicy(s: Session, decision: Decision, by: string): Refusal | u
 }
 
 /** An approval of a change set that names another diff than the one awaiting approval. */
-function refuseStaleChange(s: Session, hash: string | undefined): Refusal | undefined {
-  if (s.record.state !== 'awaitingChangeApproval') return undefined;
+/**
+ * While the change set awaits approval: a decision naming another diff than the current one is
+ * stale, and so is one naming the plan's content but no diff (the person saw the plan, not the
+ * change: a late or repeated click on the plan's Approve button must not publish it).
+ */
+function refuseStaleChange(
+  s: Session,
+  decision: 'approve' | 'reject',
+  planHash: string | undefined,
+  hash: string | undefined,
+): Refusal | undefined {
+  const r = s.record;
+  if (r.state !== 'awaitingChangeApproval') return undefined;
+  const details = { state: r.state, planId: r.plan?.id };
+  // Rejections carry hashes only since this rule exists, so no recorded history has one: it needs no patch.
+  const planBound = decision === 'reject' || s.rules.planApprovalsStayPlans;
+  if (planBound && planHash !== undefined && hash === undefined) {
+    const message = `that decision is of plan ${r.plan?.id}, not the change set that now awaits approval: review the change set and decide on it`;
+    return { type: REFUSAL.stalePlan, message, details };
+  }
   const stale = staleChangeSet(s, hash);
-  return stale ? { type: REFUSAL.stalePlan, message: stale, details: { state: s.record.state, planId: s.record.plan?.id } } : undefined;
+  return stale ? { type: REFUSAL.stalePlan, message: stale, details } : undefined;
 }
 
 function refuseStale(s: Session, planId: string | undefined, hash?: string): Refusal | undefined {

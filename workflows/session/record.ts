@@ -34,7 +34,7 @@ import {
   type TimelinePage,
 } from '../../src/session/schema';
 import { canTransition, operationAllowed, type Operation } from '../../src/session/transitions';
-import { NotificationKind, SlackRef } from '../../src/notify/notifier';
+import { NotificationKey, NotificationKind, SlackRef } from '../../src/notify/notifier';
 import { ApprovalPolicy, OPEN_POLICY } from '../../src/session/approval';
 import { changeSetHash, sourceOf } from './change-set';
 import { REFUSAL, TimelineQueryInput, type RefusalDetails, type RefusalType, type SessionWorkflowInput } from '../../src/protocol/messages';
@@ -103,6 +103,8 @@ export const Outgoing = z.object({
   reply: z.object({ messageId: z.string(), text: z.string() }).optional(),
   escalateTo: z.array(z.string()).optional(),
   review: Review.optional(),
+  /** Names a thread post that must appear once however often its notify activity runs (NotificationKey). */
+  key: NotificationKey.optional(),
 });
 export type Outgoing = z.infer<typeof Outgoing>;
 
@@ -238,9 +240,15 @@ export interface SessionRules {
    * before code sessions existed ignored their source, and keep doing so.
    */
   codeSessions?: boolean;
+  /**
+   * An approval bound to the plan (it names the plan's hash, as the plan's Approve button does)
+   * is refused while the change set awaits approval: it is of what the person saw, and they saw
+   * no diff. Code sessions started before let it approve the change set.
+   */
+  planApprovalsStayPlans?: boolean;
 }
 
-export const CURRENT_RULES: SessionRules = { decisionsByPolicy: true, codeSessions: true };
+export const CURRENT_RULES: SessionRules = { decisionsByPolicy: true, codeSessions: true, planApprovalsStayPlans: true };
 
 /** A new session's record, or the carried one after continue-as-new (which must parse). */
 export function openSession(

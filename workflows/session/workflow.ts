@@ -112,12 +112,20 @@ const DECISIONS_BY_POLICY = 'decisions-by-policy';
  */
 const CODE_SESSIONS = 'code-sessions';
 
+/**
+ * Patch: while a code session's change set awaits approval, an approval that names the plan's
+ * hash (a late click on the plan's Approve button) is refused as stale instead of publishing a
+ * diff nobody was shown. Only code sessions ask, so no other history changes.
+ */
+const PLAN_APPROVALS_STAY_PLANS = 'plan-approvals-stay-plans';
+
 /** The run's context; its observer mirrors the record outside it (search attributes, details, notifications). */
 function createContext(input: SessionWorkflowInput): SessionContext {
   const observer = { stateChanged: () => showState(context), reviewsChanged: () => showReviews(context) };
   const rules = {
     decisionsByPolicy: patched(DECISIONS_BY_POLICY),
     codeSessions: sourceOf(input.config.source) !== undefined && patched(CODE_SESSIONS),
+    planApprovalsStayPlans: sourceOf(input.config.source) !== undefined && patched(PLAN_APPROVALS_STAY_PLANS),
   };
   const session = openSession(input, now(), observer, rules, patched(BOUNDED_STATE));
   const reviews = session.record.reviews.length;

@@ -42,7 +42,7 @@ import { LlmBackendConfig, type LlmBackendConfigInput } from './config';
 import { toAgentError } from './provider-errors';
 import { createLanguageModel } from './provider';
 import { checkArguments, createTools, type AgentTool } from './tools';
-import { TranscriptStore } from './transcripts';
+import { TranscriptStore, type TranscriptStoreOptions } from './transcripts';
 
 /** How much of a tool's output the timeline gets (the model reads the whole stored output). */
 const OUTPUT_HEAD_CHARS = 2_000;
@@ -101,9 +101,10 @@ export class LlmAgent implements Agent {
     this.tools = createTools(this.config);
   }
 
-  static fromConfig(config: LlmBackendConfigInput, env: NodeJS.ProcessEnv = process.env): LlmAgent {
+  /** With `encryption` (the configured keys), the transcripts on disk are sealed (docs/encryption.md). */
+  static fromConfig(config: LlmBackendConfigInput, env: NodeJS.ProcessEnv = process.env, options: TranscriptStoreOptions = {}): LlmAgent {
     const parsed = LlmBackendConfig.parse(config);
-    return new LlmAgent({ config: parsed, env, transcripts: TranscriptStore.open(parsed.transcripts ?? 'data/transcripts.db') });
+    return new LlmAgent({ config: parsed, env, transcripts: TranscriptStore.open(parsed.transcripts ?? 'data/transcripts.db', options) });
   }
 
   async plan(request: PlanRequest, options: CallOptions): Promise<PlanResult> {

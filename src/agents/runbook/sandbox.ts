@@ -4,10 +4,11 @@
  * a minimal environment, a timeout and cancellation, and HTTP checks of allow-listed URLs only.
  */
 import { spawn } from 'node:child_process';
-import { lstatSync, realpathSync } from 'node:fs';
 import { open, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { RE2JS } from 're2js';
+import { WorkspaceError } from '../../workspace/errors';
+import { resolveInTree } from '../../workspace/paths';
 import { checkCommand, type CommandEntry } from './command-policy';
 
 /** Refused by policy (not a failure of the thing checked): confinement and allow-lists. */
@@ -41,50 +42,16 @@ export async function confinePath(file: string, roots: readonly string[], base: 
 
 /**
  * The real path of `relative` inside a code session's working tree `tree`, for the agents' file
- * tools. Refused (NotAllowedError, which a model reads as the tool's error): absolute paths, `..`
- * segments, anything under `.git` (any case), and paths whose existing part leads through a
- * symlink out of the tree or into its `.git`. What does not exist yet is appended to the longest
- * existing prefix, so a file about to be created resolves too. `''` and `'.'` are the tree itself.
- * (src/workspace has the same rule as `resolveInTree`; agents may not import that layer.)
+ * tools: the workspace's own rule (`resolveInTree`: no absolute paths, `..`, `.git`, or symlinks
+ * out of the tree), refused as NotAllowedError, which a model reads as the tool's error.
  */
 export function confineToTree(tree: string, relative: string): string {
-  const refuse = (why: string): never => {
-    throw new NotAllowedError(`path ${JSON.stringify(relative)} is refused: ${why}`);
-  };
-  if (relative.includes('\0')) refuse('it contains a NUL character');
-  if (path.isAbsolute(relative) || path.win32.isAbsolute(relative))
-    refuse('expected a path relative to the working tree, not an absolute one');
-  const segments = relative.split(/[\\/]+/).filter((part) => part !== '' && part !== '.');
-  if (segments.includes('..')) refuse('".." may not leave the working tree');
-  if (segments.some(isGitDir)) refuse('the .git directory belongs to the workspace, not to the agent');
-  const root = realpathSync(tree);
-  let real = root;
-  for (let i = 0; i < segments.length; i++) {
-    const next = path.join(real, segments[i]!);
-    let link: boolean;
-    try {
-      link = lstatSync(next).isSymbolicLink();
-    } catch {
-      real = path.join(next, ...segments.slice(i + 1));
-      break;
-    }
-    if (link) {
-      // A dangling link is refused rather than followed: writing through it would create its target, wherever that is.
-      try {
-        real = realpathSync(next);
-      } catch {
-        refuse('it leads through a symbolic link to nothing');
-      }
-    } else real = next;
-    if (!within(real, root)) refuse('a symbolic link leads outside the working tree');
+  try {
+    return resolveInTree(tree, relative);
+  } catch (error) {
+    if (WorkspaceError.isInstance(error) && error.code === 'PathOutsideTree') throw new NotAllowedError(error.message);
+    throw error;
   }
-  if (!within(real, root)) refuse('it is outside the working tree');
-  if (path.relative(root, real).split(path.sep).some(isGitDir)) refuse('it leads into the .git directory');
-  return real;
-}
-
-function isGitDir(segment: string): boolean {
-  return segment.toLowerCase() === '.git';
 }
 
 export interface LogScan {

@@ -4,7 +4,7 @@ import type { SessionView } from '../../session/schema';
 import type { Cli } from '../context';
 
 type ApproveOptions = { plan?: string; changeSet?: string; comment?: string };
-type RejectOptions = { reason: string; replan?: boolean; plan?: string };
+type RejectOptions = { reason: string; replan?: boolean; plan?: string; changeSet?: string };
 type StepOptions = { step?: string; reason?: string };
 
 export function register(program: Command, cli: Cli): void {
@@ -26,16 +26,22 @@ export function register(program: Command, cli: Cli): void {
 
   program
     .command('reject')
-    .description('reject the plan: the session is cancelled, or re-plans with --replan')
+    .description("reject the plan (the session is cancelled, or re-plans with --replan), or a code session's change set")
     .argument('<id>', 'session id')
     .requiredOption('--reason <text>', 'why (the agent sees it when re-planning)')
     .option('--replan', 'ask the agent for a new plan instead of ending the session')
     .option('--plan <planId>', 'refuse if this is no longer the plan awaiting approval')
+    .option('--change-set <hash>', 'refuse if this is no longer the change set awaiting approval (see `andon show`)')
     .action(
       cli.action<RejectOptions>(async ([id], options) => {
         const session = cli.session(id as string);
-        const view = await session.reject(options.reason, { planId: options.plan, replan: options.replan });
-        cli.print(view, () => `rejected the plan of session ${view.id}; ${afterRejection(view)}`);
+        const view = await session.reject(options.reason, {
+          planId: options.plan,
+          changeSetHash: options.changeSet,
+          replan: options.replan,
+        });
+        const what = options.changeSet ? `change set ${options.changeSet}` : 'the plan';
+        cli.print(view, () => `rejected ${what} of session ${view.id}; ${afterRejection(view)}`);
       }),
     );
 

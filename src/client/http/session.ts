@@ -70,8 +70,12 @@ export class HttpSessionClient implements SessionApi {
     );
   }
 
-  async reject(reason: string, options: { planId?: string; replan?: boolean } & TimeoutOption = {}): Promise<SessionView> {
-    const body = validate(RejectBody, { reason, planId: options.planId, replan: options.replan });
+  async reject(
+    reason: string,
+    options: { planId?: string; planHash?: string; changeSetHash?: string; replan?: boolean } & TimeoutOption = {},
+  ): Promise<SessionView> {
+    const { planId, planHash, changeSetHash, replan } = options;
+    const body = validate(RejectBody, { reason, planId, planHash, changeSetHash, replan });
     return this.post(SessionView, '/reject', 'reject', options, body);
   }
 

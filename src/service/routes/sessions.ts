@@ -10,7 +10,7 @@ import { InvalidStateError, TimeoutError } from '../../client/errors';
 import { translateError } from '../../client/temporal-errors';
 import { actorOf, requireScopeFor } from '../auth';
 import { withDeadline } from '../deadline';
-import { errorResponses } from '../../protocol/http-errors';
+import { HttpError, errorResponses } from '../../protocol/http-errors';
 import type { ReviewDecisionInput } from '../../protocol/inputs';
 import {
   ApproveBody,
@@ -46,6 +46,12 @@ export interface SessionRoutesOptions {
   requestTimeoutMs: number;
   /** The longest an ask waits for the agent's reply. */
   askTimeoutMs: number;
+  /** The worker's agent names, when known: a session naming another is refused with 422. */
+  agents?: readonly string[];
+  /** Long polls open at once (`service.maxConcurrentWaits`); one more is answered 429. */
+  maxConcurrentWaits: number;
+  /** What a 429 tells the caller to wait, in seconds. */
+  retryAfterSeconds: number;
 }
 
 const tags = ['sessions'];
@@ -59,9 +65,14 @@ const reviewTags = ['reviews'];
  */
 const BACKSTOP_GRACE_MS = 250;
 
-export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, { andon, requestTimeoutMs, askTimeoutMs }) => {
+export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (
+  app,
+  { andon, requestTimeoutMs, askTimeoutMs, agents, maxConcurrentWaits, retryAfterSeconds },
+) => {
   const timeoutMs = requestTimeoutMs;
   const bounded = <T>(what: string, ms: number, call: () => Promise<T>): Promise<T> => withDeadline(ms + BACKSTOP_GRACE_MS, what, call());
+  /** Long polls open now: each holds a watch on Temporal, so their number is bounded. */
+  let waits = 0;
 
   app.post(
     '/sessions',
@@ -71,7 +82,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
         operationId: 'createSession',
         summary: 'Create a session',
         description:
-          "201 with the new session. `requirePlanApproval: false` (no approval of the plan) needs the `approve` scope: 403 with `field` `requirePlanApproval` otherwise, and nothing is started; leave it out for the service's configured default. When `id` names a session that already exists (running or ended), nothing is started and the answer is 200 with that session: creating with an `id` is safe to retry. (Two concurrent first creates of one id may both answer 201; there is still only one session.)",
+          "201 with the new session. `requirePlanApproval: false` (no approval of the plan) needs the `approve` scope: 403 with `field` `requirePlanApproval` otherwise, and nothing is started; leave it out for the service's configured default. 422 `unknown_agent` with `field` `agent` when the service runs beside the worker and `agent` names none of its agents (the message lists them). When `id` names a session that already exists (running or ended), nothing is started and the answer is 200 with that session: creating with an `id` is safe to retry. (Two concurrent first creates of one id may both answer 201; there is still only one session.)",
         tags,
         body: CreateSessionBody,
         response: { 200: SessionView, 201: SessionView, ...errorResponses },
@@ -81,6 +92,12 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
       // Waiving approval is an approver's decision (or the service's configuration: leave the field out).
       if (request.body.requirePlanApproval === false)
         requireScopeFor(request, 'approve', 'requirePlanApproval', 'starting a session without plan approval');
+      // A name the worker lacks would start a session that can only fail: refuse it before anything starts.
+      const { agent } = request.body;
+      if (agents && agent !== undefined && !agents.includes(agent))
+        throw new HttpError(422, 'unknown_agent', `agent: no agent is named "${agent}" (known agents: ${agents.join(', ')})`, {
+          field: 'agent',
+        });
       const deadline = Date.now() + timeoutMs;
       const left = () => Math.max(1, deadline - Date.now());
       const { id } = request.body;
@@ -159,24 +176,44 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
         operationId: 'waitForSession',
         summary: 'Long-poll until the session is in one of `state`',
         description:
-          'Answers with the view as soon as the session is in one of the states, or when it ends in another, or after `timeout`: compare `state` to tell which.',
+          'Answers with the view as soon as the session is in one of the states, or when it ends in another, or after `timeout`: compare `state` to tell which. A caller that disconnects ends its wait. At most `service.maxConcurrentWaits` waits are open at once: one more is answered 429 `too_many_waits` with Retry-After.',
         tags,
         params: SessionParams,
         querystring: WaitQuery,
         response: { 200: SessionView, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      if (waits >= maxConcurrentWaits) {
+        throw new HttpError(
+          429,
+          'too_many_waits',
+          `${maxConcurrentWaits} waits are open (service.maxConcurrentWaits); try again later`,
+          {},
+          { 'retry-after': String(retryAfterSeconds) },
+        );
+      }
+      waits += 1;
+      // The caller hung up before the answer: stop watching Temporal for it, and free its slot.
+      const gone = new AbortController();
+      const hungUp = () => {
+        // 499 (nginx's "client closed request"): nobody reads it, and it is no server error to log.
+        if (!reply.raw.writableEnded) gone.abort(new HttpError(499, 'client_closed_request', 'the caller disconnected'));
+      };
+      reply.raw.once('close', hungUp);
       const session = andon.session(request.params.id);
       const { state, timeout } = request.query;
       try {
-        return await bounded('waiting', timeout, () => session.waitFor(state, { timeoutMs: timeout }));
+        return await bounded('waiting', timeout, () => session.waitFor(state, { timeoutMs: timeout, signal: gone.signal }));
       } catch (error) {
         // Not reached (yet, or ever): the current view says where the session is.
-        if (TimeoutError.isInstance(error) || InvalidStateError.isInstance(error)) {
+        if (!gone.signal.aborted && (TimeoutError.isInstance(error) || InvalidStateError.isInstance(error))) {
           return bounded('reading the session', timeoutMs, () => session.info({ timeoutMs }));
         }
         throw error;
+      } finally {
+        waits -= 1;
+        reply.raw.off('close', hungUp);
       }
     },
   );
