@@ -1,6 +1,6 @@
 /**
- * The part of the workflow bundle that every session shares: zod and andon's schemas, loaded once
- * per workflow thread instead of once per cached session.
+ * The part of the workflow bundle that every session shares: zod, andon's schemas and the session's
+ * pure rules, loaded once per workflow thread instead of once per cached session.
  *
  * Why: with `reuseV8Context` (the SDK default) every module a workflow loads goes into that
  * workflow's own module cache, except the modules loaded before the first workflow exists. Each
@@ -20,7 +20,9 @@
  * module-level `let`, no mutable collections, no calls into the workflow API at load time. zod's
  * own mutable state is memoization derived from the schema alone (the same for every workflow), a
  * registry keyed weakly by schema, and its global configuration, which andon never changes after
- * load. Workflow code proper (workflows/session/*) is not shared: it stays per session.
+ * load. Of the workflow code, only the session's pure rules are shared (the record's schemas and
+ * the functions over it, workflows/shared-modules.ts); whatever calls the workflow API (handlers,
+ * conditions, activities, `patched()`) stays per session.
  */
 // The SDK's modules are loaded first (static imports run before this body), so the list of
 // modules this file shares below never includes them: theirs keep the SDK's deep freeze.

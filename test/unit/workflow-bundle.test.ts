@@ -6,6 +6,8 @@
  *
  * Drives the SDK's own reusable-context executor on the real bundle, as the worker does.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { parseWorkflowCode } from '@temporalio/worker/lib/worker';
 import { ReusableVMWorkflowCreator } from '@temporalio/worker/lib/workflow/reusable-vm';
@@ -13,6 +15,7 @@ import type { ZodType } from 'zod';
 import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
 import { workflowBundle } from '../support/harness';
 
+const ROOT = path.resolve(__dirname, '../..');
 const noop = () => undefined;
 type ModuleCache = Record<string, { exports: Record<string, unknown> } | undefined>;
 
@@ -53,9 +56,25 @@ it('loads zod and every src module the workflows use once, before the first work
   expect(wanted.length).toBeGreaterThan(20);
   expect(wanted.filter((id) => !shared!.includes(id))).toEqual([]);
   for (const id of wanted) expect(cache[id]).toBeDefined();
-  // Workflow code proper keeps one instance per session.
-  expect(cache[idOf('workflows/session/workflow.ts')]).toBeUndefined();
-  expect(shared!.filter((id) => id.includes('workflows/session/'))).toEqual([]);
+  // The session's pure rules are shared; workflow code that calls the workflow API keeps one
+  // instance per session.
+  expect(cache[idOf('workflows/session/record.ts')]).toBeDefined();
+  for (const perSession of ['workflow.ts', 'handlers.ts', 'context.ts', 'activity-options.ts', 'steps.ts', 'notify.ts']) {
+    expect(cache[idOf(`workflows/session/${perSession}`)]).toBeUndefined();
+  }
+});
+
+it('shares only workflow modules that never touch the workflow API', () => {
+  // A shared module runs before any workflow exists and is the same for all of them: one that
+  // imported @temporalio/workflow (patched(), condition(), activities) would act outside its session.
+  const shared = cache[idOf('workflows/shared.ts')]!.exports.sharedModuleIds as string[];
+  const sharedWorkflowModules = shared.filter((id) => id.includes('workflows/session/'));
+  expect(sharedWorkflowModules.length).toBeGreaterThan(0);
+  for (const id of sharedWorkflowModules) {
+    const source = readFileSync(path.join(ROOT, id.replace(/^(\.\.\/)*(.*?)workflows\//, 'workflows/')), 'utf8');
+    expect({ id, importsWorkflowApi: /from '@temporalio\/workflow'/.test(source) }).toEqual({ id, importsWorkflowApi: false });
+    expect({ id, moduleState: /^(let|var) /m.test(source) }).toEqual({ id, moduleState: false });
+  }
 });
 
 it('keeps the shared schemas usable after the SDK froze the preloaded modules', () => {
