@@ -18,9 +18,10 @@ import { Workspaces, type WorkspaceConfigInput } from './workspace';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 /**
- * Modules loaded once per workflow thread and shared by every cached session (zod and andon's
- * schemas, workflows/shared.ts). Without them each cached session carried its own copy: ~1.9 MiB
- * of heap per session instead of ~0.25 MiB (docs/operations.md, "Worker memory").
+ * Modules loaded once per workflow thread and shared by every cached session (zod, andon's
+ * schemas and the session's pure rules; workflows/shared.ts). Without them each cached session
+ * carried its own copy: ~1.9 MiB of heap per session instead of ~0.1 MiB (docs/operations.md,
+ * "Worker memory").
  */
 export const SHARED_WORKFLOW_MODULES: readonly string[] = [require.resolve('../workflows/shared')];
 /** What andon's workflow bundle is built from; a prebuilt bundle (`workflowBundle`) must use the same. */
