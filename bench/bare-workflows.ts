@@ -8,11 +8,24 @@
  * - ask: an update whose handler calls an activity returning a string (andon's replies are activities);
  * - send: a signal whose handler counts it;
  * - view: a query returning two fields.
+ *
+ * And `bareParkSession`, the shape `bench park` puts beside a standard session (below).
  */
-import { condition, defineQuery, defineSignal, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  condition,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import { STATE_ATTRIBUTE } from '../src/session/search-attributes';
 
 export interface BareActivities {
   reply(message: string): Promise<string>;
+  /** One unit of work (the plan, a step): returns at once, like the benchmarks' scripted agent with delays 0. */
+  work(name: string): Promise<string>;
 }
 
 export const bareApproveUpdate = defineUpdate<{ approved: true }, [{ by?: string; comment?: string }]>('approve');
@@ -23,7 +36,7 @@ export const bareSendSignal = defineSignal<[{ message: string; messageId?: strin
 export const bareCloseSignal = defineSignal('close');
 export const bareViewQuery = defineQuery<{ approved: boolean; messages: number }>('view');
 
-const { reply } = proxyActivities<BareActivities>({ startToCloseTimeout: '2m', heartbeatTimeout: '30s' });
+const { reply, work } = proxyActivities<BareActivities>({ startToCloseTimeout: '2m', heartbeatTimeout: '30s' });
 
 export async function bareSession(): Promise<void> {
   let approved = false;
@@ -46,4 +59,32 @@ export async function bareSession(): Promise<void> {
   setHandler(bareCloseSignal, () => void (closed = true));
   setHandler(bareViewQuery, () => ({ approved, messages }));
   await condition(() => closed);
+}
+
+/**
+ * The park baseline: a standard session's shape with nothing of andon's: an activity (the plan), a
+ * wait for approval (the same update as above, as andon approves with an update), five activities
+ * one after another (the steps), done. It sets the state search attribute when it parks and when
+ * it finishes, as a session does, so `bench park` counts both sides with the same queries.
+ */
+export async function bareParkSession(steps = 5): Promise<void> {
+  let approved = false;
+  setHandler(
+    bareApproveUpdate,
+    (_input) => {
+      approved = true;
+      return { approved: true } as const;
+    },
+    {
+      validator: (_input) => {
+        if (approved) throw new Error('nothing awaits approval');
+      },
+    },
+  );
+  await work('plan');
+  upsertSearchAttributes([{ key: STATE_ATTRIBUTE, value: 'awaitingPlanApproval' }]);
+  await condition(() => approved);
+  upsertSearchAttributes([{ key: STATE_ATTRIBUTE, value: 'inProgress' }]);
+  for (let i = 1; i <= steps; i++) await work(`step ${i}`);
+  upsertSearchAttributes([{ key: STATE_ATTRIBUTE, value: 'completed' }]);
 }

@@ -11,9 +11,10 @@ const USAGE = `usage: npm run bench -- <command> [flags]
 
   ops    each session operation vs Temporal's own round trip for it, plus the history budget
          --iterations 50  --warmup 5  --sqlite-pragma <p>...
-  park   N sessions parked awaiting approval, then all approved and finished; worker memory
-         --sessions 10000  --concurrency 50  --max-cached-workflows <n>  --worker-heap-mb <n>
-         --script <file>  --stall-seconds 120  --samples <file.json>  --sqlite-pragma <p>...
+  park   N sessions parked awaiting approval, then all approved and finished; worker memory;
+         then the bare-Temporal baseline of the same shape, side by side
+         --sessions 10000  --concurrency 50  --max-cached-workflows <n, default 500>  --worker-heap-mb <n>
+         --script <file>  --stall-seconds 120  --samples <file.json>  --sqlite-pragma <p>...  --skip-baseline
   workspace  a code session's working tree for a generated repository vs a plain git clone
          --files 10000  --iterations 5  --dir <parent directory, default: the OS temp dir>`;
 

@@ -9,10 +9,15 @@
  *   4. finish  until all N workflows have completed (five steps and a summary each);
  *   5. verify  every one of the N completed as `completed`, none failed, none missing.
  *
- * The worker runs in its own process and reports process.memoryUsage() every second; worker
- * memory is bounded by its workflow cache (--max-cached-workflows, default: the SDK's, derived
- * from the worker's heap limit): a parked session that falls out of the cache costs the worker
- * nothing until its approval, when it is replayed from history.
+ * Then the same five phases for the bare-Temporal baseline of the same shape on the same server,
+ * with the same workflow cache (bench/bare-workflows.ts `bareParkSession`: an activity, a wait for
+ * an approval update, five activities, done; its own worker process), and the two side by side
+ * (`--skip-baseline` leaves it out).
+ *
+ * Each worker runs in its own process and reports process.memoryUsage() every second; worker
+ * memory is bounded by its workflow cache (--max-cached-workflows, default: `npm start`'s, 500): a
+ * parked session that falls out of the cache costs the worker nothing until its approval, when it
+ * is replayed from history.
  *
  * Waiting for the aggregate (2 and 4) uses a visibility count with a short backoff (100 ms
  * doubling to 1 s): Temporal has no long-poll for "N workflows reached a state", and waiting on
@@ -24,6 +29,7 @@ import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Andon, InvalidStateError, TimeoutError, UnavailableError } from '../src/client';
 import { STATE_ATTRIBUTE } from '../src/session/search-attributes';
 import { TEMPORAL_CLI_VERSION } from '../src/temporal/cli-binary';
@@ -32,6 +38,7 @@ import {
   machine,
   mib,
   ms,
+  NPM_START_MAX_CACHED_WORKFLOWS,
   onCleanup,
   percentile,
   pool,
@@ -41,11 +48,17 @@ import {
   startBenchServer,
   startWorkerProcess,
   table,
+  type BenchWorker,
 } from './support';
+import { bareApproveUpdate, bareParkSession } from './bare-workflows';
 
 const TASK_QUEUE = 'bench-park';
+const BARE_QUEUE = 'bench-park-bare';
 const PROMPT = 'checkout-api error rate above 5%';
-const SESSIONS = "WorkflowType='andonSession'";
+
+type Kind = 'andon' | 'bare';
+/** Both sides are counted with the same queries, by workflow type. */
+const SESSIONS: Record<Kind, string> = { andon: "WorkflowType='andonSession'", bare: "WorkflowType='bareParkSession'" };
 
 interface Phase {
   name: string;
@@ -65,41 +78,29 @@ export async function parkMain(argv: string[]): Promise<number> {
       'stall-seconds': { type: 'string', default: '120' },
       samples: { type: 'string' },
       'sqlite-pragma': { type: 'string', multiple: true, default: [] },
+      'skip-baseline': { type: 'boolean', default: false },
     },
   });
   const n = integer(values.sessions, '--sessions', 1);
   const concurrency = integer(values.concurrency, '--concurrency', 1);
   const maxCachedWorkflows =
-    values['max-cached-workflows'] === undefined ? undefined : integer(values['max-cached-workflows'], '--max-cached-workflows', 0);
+    values['max-cached-workflows'] === undefined
+      ? NPM_START_MAX_CACHED_WORKFLOWS
+      : integer(values['max-cached-workflows'], '--max-cached-workflows', 0);
   const heapMiB = values['worker-heap-mb'] === undefined ? undefined : integer(values['worker-heap-mb'], '--worker-heap-mb', 64);
   const stallMs = integer(values['stall-seconds'], '--stall-seconds', 1) * 1000;
 
   const bench = await startBenchServer(values['sqlite-pragma']);
-  const worker = await startWorkerProcess({
-    kind: 'andon',
-    address: bench.address,
-    taskQueue: TASK_QUEUE,
-    maxCachedWorkflows,
-    heapMiB,
-    script: values.script,
-  });
   console.log(
     `park: ${n} sessions, concurrency ${concurrency}, Temporal CLI ${TEMPORAL_CLI_VERSION} dev server (SQLite ${bench.pragmas.join(', ')})`,
-  );
-  console.log(
-    `worker: own process, maxCachedWorkflows ${worker.ready.maxCachedWorkflows}${maxCachedWorkflows === undefined ? ' (SDK default for its heap)' : ''}, ` +
-      `heap limit ${worker.ready.heapLimitMiB} MiB, agent ${values.script ?? 'scripts/demo.json with delays 0'}`,
   );
   console.log(`machine: ${machine()}`);
 
   const connection = await Connection.connect({ address: bench.address });
   onCleanup(() => connection.close());
   const client = new Client({ connection, namespace: 'default' });
-  const andon = new Andon({ client, taskQueue: TASK_QUEUE, identity: 'bench', defaults: { followUpWindowMs: 0 } });
-  const id = (i: number) => `park-${i}`;
 
-  const t0 = Date.now();
-  const serverMemory: { time: number; rss: number; cpu: number }[] = [];
+  const serverMemory: Sample[] = [];
   let serverCpu = { at: performance.now(), seconds: cpuSecondsOf(bench.server.process.pid) ?? 0 };
   const serverSampler = setInterval(() => {
     const rss = rssOf(bench.server.process.pid);
@@ -110,6 +111,153 @@ export async function parkMain(argv: string[]): Promise<number> {
   }, 1_000);
   onCleanup(() => clearInterval(serverSampler));
 
+  const common = { n, concurrency, stallMs, client, serverMemory };
+  const worker = await startWorkerProcess({
+    kind: 'andon',
+    address: bench.address,
+    taskQueue: TASK_QUEUE,
+    maxCachedWorkflows,
+    heapMiB,
+    script: values.script,
+  });
+  console.log(
+    `andon worker: own process, maxCachedWorkflows ${worker.ready.maxCachedWorkflows}${values['max-cached-workflows'] === undefined ? " (npm start's default)" : ''}, ` +
+      `heap limit ${worker.ready.heapLimitMiB} MiB, agent ${values.script ?? 'scripts/demo.json with delays 0'}`,
+  );
+  const andon = new Andon({ client, taskQueue: TASK_QUEUE, identity: 'bench', defaults: { followUpWindowMs: 0 } });
+  const andonRun = await runSide({
+    ...common,
+    kind: 'andon',
+    worker,
+    start: (i) =>
+      andon.session({ id: `park-${i}`, prompt: PROMPT, context: { service: 'checkout-api', n: String(i) } }).then(() => undefined),
+    approve: (i) =>
+      andon
+        .session(`park-${i}`)
+        .approve({ comment: 'bench' })
+        .then(() => undefined),
+    // Same id, same session (USE_EXISTING): retrying a call that timed out is safe.
+    retryable: (error) => TimeoutError.isInstance(error) || UnavailableError.isInstance(error),
+    // A retried approval refused because the session has moved on: the first one went through.
+    approvedEarlier: (error) => InvalidStateError.isInstance(error) && error.state !== 'awaitingPlanApproval',
+    id: (i) => `park-${i}`,
+  });
+  await worker.stop();
+
+  let bareRun: SideResult | undefined;
+  if (!values['skip-baseline']) {
+    const bareWorker = await startWorkerProcess({
+      kind: 'bare',
+      address: bench.address,
+      taskQueue: BARE_QUEUE,
+      maxCachedWorkflows: worker.ready.maxCachedWorkflows,
+      heapMiB,
+    });
+    console.log(`\nbare Temporal baseline: bareParkSession, own worker process, the same cache (${bareWorker.ready.maxCachedWorkflows})`);
+    const bareId = (i: number) => `bare-park-${i}`;
+    bareRun = await runSide({
+      ...common,
+      kind: 'bare',
+      worker: bareWorker,
+      start: (i) =>
+        client.workflow
+          .start(bareParkSession, { workflowId: bareId(i), taskQueue: BARE_QUEUE, args: [5], workflowIdConflictPolicy: 'USE_EXISTING' })
+          .then(() => undefined),
+      approve: (i) =>
+        client.workflow
+          .getHandle(bareId(i))
+          .executeUpdate(bareApproveUpdate, { args: [{ comment: 'bench' }] })
+          .then(() => undefined),
+      retryable: (error) => (error as Error).name === 'ServiceError',
+      approvedEarlier: (error) => error instanceof WorkflowUpdateFailedError,
+      id: bareId,
+    });
+    await bareWorker.stop();
+  }
+
+  // ---- report -----------------------------------------------------------------------------------
+  if (bareRun) {
+    console.log(`\nandon beside bare Temporal, same server, same cache (${worker.ready.maxCachedWorkflows}), ${n} each:`);
+    console.log(comparison(andonRun, bareRun));
+    console.log('(ratio: andon / bare for times and memory, bare / andon for rates: above 1 means andon costs more)');
+  }
+  printSide('andon', andonRun, n, concurrency);
+  if (bareRun) printSide('bare Temporal', bareRun, n, concurrency);
+  if (values.samples) {
+    writeFileSync(
+      values.samples,
+      JSON.stringify(
+        {
+          sessions: n,
+          concurrency,
+          maxCachedWorkflows: worker.ready.maxCachedWorkflows,
+          phases: andonRun.phases,
+          worker: andonRun.worker,
+          server: serverMemory,
+          ...(bareRun ? { baseline: { phases: bareRun.phases, worker: bareRun.worker } } : {}),
+        },
+        null,
+        1,
+      ),
+    );
+    console.log(`samples: ${values.samples}`);
+  }
+  const ok = andonRun.ok && (bareRun?.ok ?? true);
+  console.log(
+    andonRun.ok
+      ? `\nOK: all ${n} sessions parked, approved and completed.`
+      : `\nFAILED: ${n - andonRun.completed} of ${n} sessions did not complete.`,
+  );
+  if (bareRun && !bareRun.ok) console.log(`baseline FAILED: ${n - bareRun.completed} of ${n} bare workflows did not complete.`);
+  return ok ? 0 : 1;
+}
+
+interface Sample {
+  time: number;
+  rss: number;
+  cpu: number;
+}
+
+interface SideSpec {
+  kind: Kind;
+  n: number;
+  concurrency: number;
+  stallMs: number;
+  client: Client;
+  worker: BenchWorker;
+  serverMemory: Sample[];
+  start(i: number): Promise<void>;
+  approve(i: number): Promise<void>;
+  retryable(error: unknown): boolean;
+  approvedEarlier(error: unknown): boolean;
+  id(i: number): string;
+}
+
+interface SideResult {
+  phases: Phase[];
+  worker: BenchWorker['memory'];
+  server: Sample[];
+  t0: number;
+  finished: number;
+  startLatency: number[];
+  approveLatency: number[];
+  startFailures: number;
+  approveFailures: number;
+  parked: number;
+  total: number;
+  completed: number;
+  byStatus: string;
+  problems: string[];
+  stragglers: string[];
+  historyEvents: number;
+  ok: boolean;
+}
+
+/** One side's five phases: start, park, approve, finish, verify. */
+async function runSide(spec: SideSpec): Promise<SideResult> {
+  const { kind, n, concurrency, stallMs, client, worker } = spec;
+  const sessions = SESSIONS[kind];
+  const t0 = Date.now();
   const phases: Phase[] = [];
   let counter = { label: '', done: 0 };
   const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
@@ -125,7 +273,7 @@ export async function parkMain(argv: string[]): Promise<number> {
   const ticker = setInterval(() => {
     const m = worker.memory[worker.memory.length - 1];
     console.error(
-      `  [${((Date.now() - t0) / 1000).toFixed(0)} s] ${counter.label}: ${counter.done}/${n}, worker rss ${mib(m?.rss)} heap ${mib(m?.heapUsed)}`,
+      `  [${kind} ${((Date.now() - t0) / 1000).toFixed(0)} s] ${counter.label}: ${counter.done}/${n}, worker rss ${mib(m?.rss)} heap ${mib(m?.heapUsed)}`,
     );
   }, 5_000);
   onCleanup(() => clearInterval(ticker));
@@ -134,71 +282,50 @@ export async function parkMain(argv: string[]): Promise<number> {
   const note = (what: string, error: unknown) => {
     if (problems.length < 20) problems.push(`${what}: ${(error as Error).message}`);
   };
-
-  // 1. start
-  const startLatency: number[] = [];
-  let startFailures = 0;
-  await phase('start', () =>
-    pool(n, concurrency, async (i) => {
+  /** Calls `fn` for sessions 0..n-1, at most `concurrency` at once, retrying what may be retried. */
+  const drive = async (what: 'start' | 'approve', latency: number[]): Promise<number> => {
+    let failures = 0;
+    await pool(n, concurrency, async (i) => {
       for (let attempt = 1; ; attempt++) {
         const began = performance.now();
         try {
-          await andon.session({ id: id(i), prompt: PROMPT, context: { service: 'checkout-api', n: String(i) } });
-          startLatency.push(performance.now() - began);
+          await spec[what](i);
+          latency.push(performance.now() - began);
           counter.done++;
           return;
         } catch (error) {
-          // Same id, same session (USE_EXISTING): retrying a start that timed out is safe.
-          if (attempt < 3 && (TimeoutError.isInstance(error) || UnavailableError.isInstance(error))) continue;
-          startFailures++;
-          note(`start ${id(i)}`, error);
-          return;
-        }
-      }
-    }),
-  );
-
-  // 2. park
-  const parked = await phase('park', () =>
-    untilCount(client, `${SESSIONS} AND AndonState='awaitingPlanApproval'`, n, stallMs, (c) => (counter.done = c)),
-  );
-
-  // 3. approve
-  const approveLatency: number[] = [];
-  let approveFailures = 0;
-  await phase('approve', () =>
-    pool(n, concurrency, async (i) => {
-      const session = andon.session(id(i));
-      for (let attempt = 1; ; attempt++) {
-        const began = performance.now();
-        try {
-          await session.approve({ comment: 'bench' });
-          approveLatency.push(performance.now() - began);
-          counter.done++;
-          return;
-        } catch (error) {
-          if (attempt < 3 && (TimeoutError.isInstance(error) || UnavailableError.isInstance(error))) continue;
-          // A retried approval refused because the session has moved on: the first one went through.
-          if (attempt > 1 && InvalidStateError.isInstance(error) && error.state !== 'awaitingPlanApproval') {
+          if (attempt < 3 && spec.retryable(error)) continue;
+          if (what === 'approve' && attempt > 1 && spec.approvedEarlier(error)) {
             counter.done++;
             return;
           }
-          approveFailures++;
-          note(`approve ${id(i)}`, error);
+          failures++;
+          note(`${what} ${spec.id(i)}`, error);
           return;
         }
       }
-    }),
-  );
+    });
+    return failures;
+  };
 
+  // 1. start
+  const startLatency: number[] = [];
+  const startFailures = await phase('start', () => drive('start', startLatency));
+  // 2. park
+  const parked = await phase('park', () =>
+    untilCount(client, `${sessions} AND AndonState='awaitingPlanApproval'`, n, stallMs, (c) => (counter.done = c)),
+  );
+  // 3. approve
+  const approveLatency: number[] = [];
+  const approveFailures = await phase('approve', () => drive('approve', approveLatency));
   // 4. finish
-  await phase('finish', () => untilCount(client, `${SESSIONS} AND ExecutionStatus='Completed'`, n, stallMs, (c) => (counter.done = c)));
+  await phase('finish', () => untilCount(client, `${sessions} AND ExecutionStatus='Completed'`, n, stallMs, (c) => (counter.done = c)));
   clearInterval(ticker);
 
   // 5. verify
-  const total = (await client.workflow.count(SESSIONS)).count;
-  const completed = (await client.workflow.count(`${SESSIONS} AND ExecutionStatus='Completed' AND AndonState='completed'`)).count;
-  const byStatus = (await client.workflow.count(`${SESSIONS} GROUP BY ExecutionStatus`)).groups
+  const total = (await client.workflow.count(sessions)).count;
+  const completed = (await client.workflow.count(`${sessions} AND ExecutionStatus='Completed' AND AndonState='completed'`)).count;
+  const byStatus = (await client.workflow.count(`${sessions} GROUP BY ExecutionStatus`)).groups
     .map((g) => `${String(g.groupValues[0])} ${g.count}`)
     .join(', ');
   const ok = total === n && completed === n;
@@ -206,7 +333,7 @@ export async function parkMain(argv: string[]): Promise<number> {
   if (!ok) {
     try {
       for await (const execution of client.workflow.list({
-        query: `${SESSIONS} AND (ExecutionStatus != 'Completed' OR AndonState != 'completed')`,
+        query: `${sessions} AND (ExecutionStatus != 'Completed' OR AndonState != 'completed')`,
         pageSize: 20,
       })) {
         stragglers.push(
@@ -218,33 +345,89 @@ export async function parkMain(argv: string[]): Promise<number> {
       stragglers.push(`(could not list them: ${(error as Error).message})`);
     }
   }
-  const historyEvents = (await client.workflow.getHandle(id(0)).fetchHistory()).events?.length ?? 0;
-  const finished = Date.now();
-
-  // ---- report -----------------------------------------------------------------------------------
-  const seconds = (p: Phase) => ((p.end ?? finished) - p.start) / 1000;
-  const byName = (name: string) => phases.find((p) => p.name === name)!;
-  const inPhase = <T extends { time: number }>(samples: T[], p: Phase) =>
-    samples.filter((s) => s.time >= p.start && s.time <= (p.end ?? finished));
-  const peak = <T>(samples: T[], key: (s: T) => number) => (samples.length ? Math.max(...samples.map(key)) : undefined);
-
-  const mean = <T>(samples: T[], key: (x: T) => number) =>
-    samples.length ? samples.reduce((sum, x) => sum + key(x), 0) / samples.length : NaN;
-  const perSecond: Record<string, number> = {
-    start: n - startFailures,
-    park: parked,
-    approve: n - approveFailures,
-    finish: completed,
+  const historyEvents = (await client.workflow.getHandle(spec.id(0)).fetchHistory()).events?.length ?? 0;
+  return {
+    phases,
+    worker: worker.memory,
+    server: spec.serverMemory,
+    t0,
+    finished: Date.now(),
+    startLatency,
+    approveLatency,
+    startFailures,
+    approveFailures,
+    parked,
+    total,
+    completed,
+    byStatus,
+    problems,
+    stragglers,
+    historyEvents,
+    ok,
   };
+}
+
+const seconds = (r: SideResult, p: Phase) => ((p.end ?? r.finished) - p.start) / 1000;
+const phaseOf = (r: SideResult, name: string) => r.phases.find((p) => p.name === name)!;
+const inPhase = <T extends { time: number }>(r: SideResult, samples: T[], p: Phase) =>
+  samples.filter((s) => s.time >= p.start && s.time <= (p.end ?? r.finished));
+const peak = <T>(samples: T[], key: (s: T) => number) => (samples.length ? Math.max(...samples.map(key)) : undefined);
+const mean = <T>(samples: T[], key: (x: T) => number) =>
+  samples.length ? samples.reduce((sum, x) => sum + key(x), 0) / samples.length : NaN;
+const whole = (r: SideResult): Phase => ({ name: 'start..finish', start: phaseOf(r, 'start').start, end: phaseOf(r, 'finish').end });
+
+/** Sessions per second of a phase (what it counted, over its duration). */
+function rate(r: SideResult, name: string, n: number): number {
+  const counted: Record<string, number> = {
+    start: n - r.startFailures,
+    park: r.parked,
+    approve: n - r.approveFailures,
+    finish: r.completed,
+    'start..finish': r.completed,
+  };
+  return counted[name]! / seconds(r, name === 'start..finish' ? whole(r) : phaseOf(r, name));
+}
+
+function comparison(a: SideResult, b: SideResult): string {
+  const n = a.total;
+  const rows = [['', 'andon', 'bare Temporal', 'ratio']];
+  for (const name of ['start', 'park', 'approve', 'finish', 'start..finish']) {
+    const [x, y] = [rate(a, name, n), rate(b, name, n)];
+    rows.push([`${name} /s`, x.toFixed(1), y.toFixed(1), `${(y / x).toFixed(2)}x`]);
+  }
+  for (const [label, p] of [
+    ['start p50 ms', 50],
+    ['approve p50 ms', 50],
+    ['approve p95 ms', 95],
+  ] as const) {
+    const key = label.startsWith('start') ? 'startLatency' : 'approveLatency';
+    const [x, y] = [percentile(a[key], p), percentile(b[key], p)];
+    rows.push([label, ms(x), ms(y), `${(x / y).toFixed(2)}x`]);
+  }
+  const rss = (r: SideResult, p: Phase) => peak(inPhase(r, r.worker, p), (s) => s.rss) ?? NaN;
+  for (const name of ['park', 'approve', 'start..finish']) {
+    const [x, y] = [
+      rss(a, name === 'start..finish' ? whole(a) : phaseOf(a, name)),
+      rss(b, name === 'start..finish' ? whole(b) : phaseOf(b, name)),
+    ];
+    rows.push([`worker rss peak, ${name}`, mib(x), mib(y), `${(x / y).toFixed(2)}x`]);
+  }
+  const idle = (r: SideResult) => r.worker.find((s) => s.time >= r.t0)?.rss ?? r.worker[0]?.rss ?? NaN;
+  rows.push(['worker rss at start', mib(idle(a)), mib(idle(b)), `${(idle(a) / idle(b)).toFixed(2)}x`]);
+  rows.push(['history events', String(a.historyEvents), String(b.historyEvents), `${(a.historyEvents / b.historyEvents).toFixed(2)}x`]);
+  return table(rows);
+}
+
+function printSide(label: string, r: SideResult, n: number, concurrency: number): void {
+  console.log(`\n${label}:`);
   const rows = [['phase', 'seconds', 'per second', 'worker rss peak', 'main heap peak', 'worker cpu', 'server rss peak', 'server cpu']];
-  const all: Phase = { name: 'start..finish', start: byName('start').start, end: byName('finish').end };
-  for (const p of [...phases, all]) {
-    const w = inPhase(worker.memory, p);
-    const srv = inPhase(serverMemory, p);
+  for (const p of [...r.phases, whole(r)]) {
+    const w = inPhase(r, r.worker, p);
+    const srv = inPhase(r, r.server, p);
     rows.push([
       p.name,
-      seconds(p).toFixed(1),
-      ((p === all ? completed : perSecond[p.name]!) / seconds(p)).toFixed(1),
+      seconds(r, p).toFixed(1),
+      rate(r, p.name, n).toFixed(1),
       mib(peak(w, (x) => x.rss)),
       mib(peak(w, (x) => x.heapUsed)),
       percent(mean(w, (x) => x.cpu)),
@@ -252,42 +435,28 @@ export async function parkMain(argv: string[]): Promise<number> {
       percent(mean(srv, (x) => x.cpu)),
     ]);
   }
-  console.log(`\n${table(rows)}`);
+  console.log(table(rows));
   console.log(
-    `\nlatency (ms): start p50 ${ms(percentile(startLatency, 50))} p95 ${ms(percentile(startLatency, 95))} max ${ms(Math.max(...startLatency))}; ` +
-      `approve p50 ${ms(percentile(approveLatency, 50))} p95 ${ms(percentile(approveLatency, 95))} max ${ms(Math.max(...approveLatency))} ` +
+    `latency (ms): start p50 ${ms(percentile(r.startLatency, 50))} p95 ${ms(percentile(r.startLatency, 95))} max ${ms(Math.max(...r.startLatency))}; ` +
+      `approve p50 ${ms(percentile(r.approveLatency, 50))} p95 ${ms(percentile(r.approveLatency, 95))} max ${ms(Math.max(...r.approveLatency))} ` +
       `(at concurrency ${concurrency}; approvals of evicted sessions replay them)`,
   );
   console.log('(cpu: mean % of one core; main heap: the worker main thread only, workflows run in a worker thread counted in rss)');
-  console.log(`worker memory over time (every ${Math.max(1, Math.ceil(worker.memory.length / 30))} s):`);
-  console.log(memoryTimeline(worker.memory, phases, serverMemory, t0));
-  console.log(`history events of one session: ${historyEvents} (follow-up window 0; budget 60)`);
-  console.log(`sessions: ${total} found, ${completed} completed; by workflow status: ${byStatus || 'none'}`);
-  console.log(`failures: ${startFailures} starts, ${approveFailures} approvals${problems.length ? `\n  ${problems.join('\n  ')}` : ''}`);
-  if (stragglers.length) console.log(`not completed (first ${stragglers.length}):\n  ${stragglers.join('\n  ')}`);
-
-  if (values.samples) {
-    writeFileSync(
-      values.samples,
-      JSON.stringify(
-        {
-          sessions: n,
-          concurrency,
-          maxCachedWorkflows: worker.ready.maxCachedWorkflows,
-          phases,
-          worker: worker.memory,
-          server: serverMemory,
-        },
-        null,
-        1,
-      ),
-    );
-    console.log(`samples: ${values.samples}`);
-  }
+  console.log(`worker memory over time (every ${Math.max(1, Math.ceil(r.worker.length / 30))} s):`);
   console.log(
-    ok ? `\nOK: all ${n} sessions parked, approved and completed.` : `\nFAILED: ${n - completed} of ${n} sessions did not complete.`,
+    memoryTimeline(
+      r.worker.filter((s) => s.time >= r.t0 - 2_000 && s.time <= r.finished),
+      r.phases,
+      r.server,
+      r.t0,
+    ),
   );
-  return ok ? 0 : 1;
+  console.log(`history events of one: ${r.historyEvents}${label === 'andon' ? ' (follow-up window 0; budget 60)' : ''}`);
+  console.log(`found ${r.total}, ${r.completed} completed; by workflow status: ${r.byStatus || 'none'}`);
+  console.log(
+    `failures: ${r.startFailures} starts, ${r.approveFailures} approvals${r.problems.length ? `\n  ${r.problems.join('\n  ')}` : ''}`,
+  );
+  if (r.stragglers.length) console.log(`not completed (first ${r.stragglers.length}):\n  ${r.stragglers.join('\n  ')}`);
 }
 
 /**

@@ -73,6 +73,8 @@ export function runMain(main: () => Promise<number>): void {
  * `--sqlite-pragma synchronous=OFF` to see that instead.
  */
 export const NPM_START_PRAGMAS: string[] = AndonConfigSchema.shape.devServer.parse(undefined).sqlitePragmas;
+/** The worker's workflow cache as `npm start` sets it (worker.maxCachedWorkflows, ANDON_MAX_CACHED_WORKFLOWS). */
+export const NPM_START_MAX_CACHED_WORKFLOWS: number = AndonConfigSchema.shape.worker.parse(undefined).maxCachedWorkflows;
 
 export interface BenchServer {
   server: DevServer;

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       options: { shutdownGraceTime: '2s' },
     });
   } else {
-    const activities: BareActivities = { reply: async (message) => `echo: ${message}` };
+    const activities: BareActivities = { reply: async (message) => `echo: ${message}`, work: async (name) => `done: ${name}` };
     worker = await Worker.create({
       connection,
       namespace: 'default',

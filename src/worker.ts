@@ -5,7 +5,7 @@
  * costs nothing until its next message, when it is replayed from history.
  */
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { PayloadCodec } from '@temporalio/common';
 import type { z } from 'zod';
 import { createActivities } from '../activities';
@@ -13,9 +13,19 @@ import { AgentRegistry, type AgentSource } from './agents/registry';
 import { MemoryConfig, type PostgresMemoryConfig, type SqliteMemoryConfig } from './memory/config';
 import { SqliteMemoryStore } from './memory/sqlite';
 import type { MemoryStore } from './memory/store';
+import { bundleInChildProcess } from './temporal/bundle';
 import { Workspaces, type WorkspaceConfigInput } from './workspace';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+/**
+ * Modules loaded once per workflow thread and shared by every cached session (zod, andon's
+ * schemas and the session's pure rules; workflows/shared.ts). Without them each cached session
+ * carried its own copy: ~1.9 MiB of heap per session instead of ~0.1 MiB (docs/operations.md,
+ * "Worker memory").
+ */
+export const SHARED_WORKFLOW_MODULES: readonly string[] = [require.resolve('../workflows/shared')];
+/** What andon's workflow bundle is built from; a prebuilt bundle (`workflowBundle`) must use the same. */
+export const WORKFLOW_BUNDLE_OPTIONS = { workflowsPath: WORKFLOWS_PATH, preloadModules: [...SHARED_WORKFLOW_MODULES] };
 const FAILURE_CONVERTER_PATH = require.resolve('./protocol/failure-converter');
 
 export interface AndonWorkerOptions {
@@ -49,7 +59,10 @@ export interface AndonWorkerOptions {
    * (e.g. JULES_API_KEY, an LLM's key) come from (default: process.env).
    */
   env?: NodeJS.ProcessEnv;
-  /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
+  /**
+   * A prebuilt bundle (tests build it once with `bundleWorkflowCode(WORKFLOW_BUNDLE_OPTIONS)`);
+   * otherwise the workflows are bundled at start, in a child process.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   maxCachedWorkflows?: number;
   maxConcurrentActivityTaskExecutions?: number;
@@ -82,7 +95,7 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(await workflowCode(options)),
     activities: createActivities(agents, options.notifiers, options.memory, codeWorkspaces(options)),
     maxCachedWorkflows: options.maxCachedWorkflows,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
@@ -95,6 +108,29 @@ export async function createWorker(options: AndonWorkerOptions): Promise<Worker>
     defaultHeartbeatThrottleInterval: '2s',
     ...options.options,
   });
+}
+
+/**
+ * The workflow code: the bundle given, or one built in a child process (src/temporal/bundle.ts:
+ * webpack's memory leaves with the child, ~90 MiB of the worker's RSS), or, when extra worker
+ * options change how the bundle is built (bundler options, workflow interceptors, plugins, a data
+ * converter), by the SDK in this process. If the child cannot bundle, so does this process.
+ */
+async function workflowCode(options: AndonWorkerOptions): Promise<Partial<WorkerOptions>> {
+  if (options.workflowBundle) return { workflowBundle: options.workflowBundle };
+  const extra = options.options ?? {};
+  const inProcess: Partial<WorkerOptions> = {
+    workflowsPath: WORKFLOWS_PATH,
+    bundlerOptions: { preloadModules: [...SHARED_WORKFLOW_MODULES], ...extra.bundlerOptions },
+  };
+  if (extra.bundlerOptions || extra.interceptors?.workflowModules || extra.plugins || extra.dataConverter) return inProcess;
+  try {
+    const failureConverterPath = options.codec ? FAILURE_CONVERTER_PATH : undefined;
+    return { workflowBundle: await bundleInChildProcess({ ...WORKFLOW_BUNDLE_OPTIONS, failureConverterPath }) };
+  } catch (error) {
+    Runtime.instance().logger.warn(`Bundling the workflows in this process instead: ${(error as Error).message}`);
+    return inProcess;
+  }
 }
 
 /** The worker's workspaces for code sessions. */

@@ -69,8 +69,9 @@ export const AndonConfigSchema = z
       .object({
         /**
          * Sessions kept hot in worker memory; the rest are replayed from history (a waiting session:
-         * ~15 events) when they wake. Each cached session costs ~1.4 MiB outside the JS heap
-         * (measured: bench park), so this, not the number of sessions, bounds the worker's memory.
+         * ~15 events) when they wake. Each cached session costs ~0.6 MiB of worker RSS (measured:
+         * bench park; docs/operations.md, "Worker memory"), so this, not the number of sessions,
+         * bounds the worker's memory.
          */
         maxCachedWorkflows: z.coerce.number().int().nonnegative().default(500),
         maxConcurrentActivityTaskExecutions: z.coerce.number().int().positive().optional(),

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { findTemporalCli } from '../../src/temporal/cli-binary';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
-import { WORKFLOWS_PATH } from '../../src/worker';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
 import { freePort, TEST_SQLITE_PRAGMAS } from './ports';
 
 declare global {
@@ -26,7 +26,7 @@ export default async function globalSetup(): Promise<void> {
       ui: false,
       sqlitePragmas: TEST_SQLITE_PRAGMAS,
     }),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
+    bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, logger: quietLogger }),
   ]);
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);

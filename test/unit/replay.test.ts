@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../../src/worker';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../../src/worker';
 import { workflowBundle } from '../support/harness';
 
 const DIR = path.resolve(__dirname, '../replay/histories');
@@ -26,7 +26,7 @@ beforeAll(async () => {
   bundle =
     workflowBundle() ??
     (await bundleWorkflowCode({
-      workflowsPath: WORKFLOWS_PATH,
+      ...WORKFLOW_BUNDLE_OPTIONS,
       logger: { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error },
     }));
 });
