@@ -62,12 +62,12 @@ export function testAddress(): string {
 }
 
 let runtimeInstalled = false;
-/** Worker logs at WARN: test output should show failures, not every state change. */
+/** Worker logs at ERROR: tests fail activities and sessions on purpose, and a failing test says what went wrong itself. */
 function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     // Already installed in this process by another harness: fine.
   }
