@@ -56,6 +56,7 @@ export function openTranscripts(location: string, options: TranscriptStoreOption
     throw new AgentError('transcripts: a postgres:// store needs the `pg` package: npm install pg', {
       retryable: false,
       code: 'TranscriptStoreUnavailable',
+      cause: error,
     });
   }
   return new module.PostgresTranscriptStore({ url: location, ...options });
