@@ -21,7 +21,7 @@ import { EventHandler } from './events';
 import { InteractionHandler, parseJson } from './interactions';
 import { SlashCommand, formFields } from './payloads';
 import { Responder } from './respond';
-import { replayGuardFor } from './replay';
+import { replayGuardFor } from './replay-guards';
 import { SlackSignatureVerifier, type Verdict } from './signature';
 import { ThreadSessions } from './threads';
 import { Workspaces, commandTeams, eventTeams, interactionTeams, type RequestTeams } from './workspaces';

@@ -53,20 +53,3 @@ export class MemoryReplayGuard implements ReplayGuard {
     for (const [signature, expires] of this.seen) if (expires < nowMs) this.seen.delete(signature);
   }
 }
-
-/**
- * The guard `replayUrl` asks for: a PostgreSQL table shared by every replica, or this process's
- * memory when unset. The PostgreSQL guard (and the `pg` driver) loads only when configured.
- */
-export function replayGuardFor(replayUrl: string | undefined): ReplayGuard {
-  if (replayUrl === undefined) return new MemoryReplayGuard();
-  let module: typeof import('./replay-postgres');
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    module = require('./replay-postgres') as typeof import('./replay-postgres');
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND' || !/'pg'/.test((error as Error).message)) throw error;
-    throw new Error('service.slack.replayUrl: a shared replay store needs the `pg` package: npm install pg', { cause: error });
-  }
-  return new module.PostgresReplayGuard({ url: replayUrl });
-}

@@ -222,7 +222,7 @@ describe('the PostgreSQL transcript store', () => {
 
 describe('a step whose next model turn lands on another worker', () => {
   let server: OpenAICompatibleServer;
-  let h: Harness;
+  let h: Harness | undefined;
   const agentOn = (transcripts: Transcripts) =>
     new LlmAgent({ config: llmConfig(server.baseURL), env: { ANDON_TEST_LLM_KEY: LLM_KEY }, transcripts });
 
@@ -231,6 +231,7 @@ describe('a step whose next model turn lands on another worker', () => {
   });
   afterEach(async () => {
     await h?.close();
+    h = undefined;
   });
   afterAll(async () => {
     await server?.close();

@@ -13,7 +13,7 @@
 import pg from 'pg';
 import type { ModelMessage } from 'ai';
 import { AgentError } from '../agent';
-import type { TranscriptStoreOptions, Transcripts } from './transcripts';
+import type { TranscriptStoreOptions, Transcripts } from './transcript-types';
 import { TranscriptSealer, keptOutput, outputContext, outputLabel, turnContext, turnLabel, type StoredText } from './transcript-sealing';
 
 export interface PostgresTranscriptStoreOptions extends TranscriptStoreOptions {

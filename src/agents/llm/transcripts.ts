@@ -16,30 +16,15 @@
  * configured. A row that cannot be opened fails the call with an error that says why, never garbage.
  */
 import { inTransaction, openSqlite, type SqliteDatabase } from '../../storage/sqlite';
-import type { TextCipherOptions } from '../../storage/cipher';
 import type { ModelMessage } from 'ai';
+import type { TranscriptStoreOptions, Transcripts } from './transcript-types';
 import { AgentError } from '../agent';
 import { isPostgresUrl } from './config';
 import { TranscriptSealer, keptOutput, outputContext, outputLabel, turnContext, turnLabel, type StoredText } from './transcript-sealing';
 
 export { MAX_STORED_OUTPUT_CHARS } from './transcript-sealing';
 
-export interface TranscriptStoreOptions {
-  /** The encryption keys (`encryption.keys` and `activeKeyId`): with them, rows are sealed. */
-  encryption?: TextCipherOptions;
-}
-
-/** What the LLM agent needs of a transcript store; both stores keep the same rows, sealed the same way. */
-export interface Transcripts {
-  /** The step's conversation before `turn`, oldest first. */
-  history(sessionId: string, stepId: string, turn: number): Promise<ModelMessage[]>;
-  /** Saves a turn's messages (what went in, what came back), replacing an earlier try of the same turn and anything after it. */
-  saveTurn(sessionId: string, stepId: string, turn: number, messages: ModelMessage[]): Promise<void>;
-  /** Saves a tool call's whole output (its tail is cut past MAX_STORED_OUTPUT_CHARS), replacing an earlier try. */
-  saveToolOutput(sessionId: string, toolCallId: string, output: string): Promise<void>;
-  toolOutput(sessionId: string, toolCallId: string): Promise<string | undefined>;
-  close(): void | Promise<void>;
-}
+export type { TranscriptStoreOptions, Transcripts } from './transcript-types';
 
 /**
  * The store `location` names: a `postgres://` URL (shared by every worker) or a SQLite file.
