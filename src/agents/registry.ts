@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { isPostgresUrl } from './llm/config';
 import { pathToFileURL } from 'node:url';
 import { AgentConfig, AgentName, type AgentConfigInput, type ModuleAgentConfig } from './agent-config';
 import type { Agent } from './agent';
@@ -46,7 +47,10 @@ export const AGENT_FACTORIES: {
       {
         ...config,
         diagnostics: { ...config.diagnostics, workdir: path.resolve(root, config.diagnostics.workdir) },
-        transcripts: path.resolve(root, config.transcripts ?? 'data/transcripts.db'),
+        transcripts:
+          config.transcripts && isPostgresUrl(config.transcripts)
+            ? config.transcripts
+            : path.resolve(root, config.transcripts ?? 'data/transcripts.db'),
       },
       env,
       { encryption },

@@ -11,6 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isPostgresUrl } from '../agents/llm/config';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { AndonConnectOptions, SessionDefaults } from '../client/andon';
@@ -105,7 +106,9 @@ function resolveAgentPaths(agent: AgentConfig, root: string, dataDir: string): v
       break;
     case 'llm':
       agent.diagnostics.workdir = path.resolve(root, agent.diagnostics.workdir);
-      agent.transcripts = path.resolve(root, agent.transcripts ?? path.join(dataDir, 'transcripts.db'));
+      // A postgres:// URL (shared by every worker) stays as it is; a file resolves against the root.
+      if (!isPostgresUrl(agent.transcripts ?? ''))
+        agent.transcripts = path.resolve(root, agent.transcripts ?? path.join(dataDir, 'transcripts.db'));
       break;
     case 'runbook':
       // Roots stay relative: they resolve against the workdir, which is what commands see too.

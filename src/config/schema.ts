@@ -153,6 +153,8 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   ANDON_LLM_PROVIDER: 'backend.provider',
   ANDON_LLM_MODEL: 'backend.model',
   ANDON_LLM_BASE_URL: 'backend.baseURL',
+  /** With ANDON_BACKEND=llm: where transcripts are kept, a SQLite file or a `postgres://` URL shared by every worker. */
+  ANDON_LLM_TRANSCRIPTS: 'backend.transcripts',
   /** With ANDON_BACKEND=jules: the Jules API's base URL (default https://jules.googleapis.com/v1alpha). */
   ANDON_JULES_BASE_URL: 'backend.baseUrl',
   ANDON_FOLLOW_UP_WINDOW: 'sessions.followUpWindow',

@@ -60,6 +60,17 @@ export const SlackSettings = z
      * From the environment as a comma-separated list (ANDON_SLACK_TEAM_IDS).
      */
     teamIds: TeamIds.optional(),
+    /**
+     * A `postgres://` URL: the signatures of accepted requests are remembered there, shared by
+     * every service replica, so a replayed request is refused whichever replica it reaches.
+     * Unset: each process remembers its own (enough for one replica). ANDON_SLACK_REPLAY_URL.
+     */
+    replayUrl: z
+      .string()
+      .trim()
+      .max(4_096)
+      .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection string')
+      .optional(),
   })
   .transform(({ enabled, ...rest }) => ({ ...rest, enabled: enabled ?? rest.botToken !== undefined }))
   .superRefine((settings, ctx) => {
@@ -85,6 +96,7 @@ export const SLACK_ENV: Readonly<Record<string, string>> = {
   ANDON_SLACK_DEFAULT_CHANNEL: 'defaultChannel',
   ANDON_SLACK_TEMPORAL_UI_URL: 'temporalUiUrl',
   ANDON_SLACK_TEAM_IDS: 'teamIds',
+  ANDON_SLACK_REPLAY_URL: 'replayUrl',
 };
 
 /** The schema with `env` layered over the given values (environment wins, as everywhere in andon). */

@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Andon } from '../client/andon';
-import { errorResponses, unauthorized } from '../protocol/http-errors';
+import { HttpError, errorResponses, unauthorized } from '../protocol/http-errors';
 import type { Ack } from './ack';
 import { SessionActions } from './actions';
 import { Background } from './background';
@@ -21,7 +21,8 @@ import { EventHandler } from './events';
 import { InteractionHandler, parseJson } from './interactions';
 import { SlashCommand, formFields } from './payloads';
 import { Responder } from './respond';
-import { SlackSignatureVerifier } from './signature';
+import { replayGuardFor } from './replay-guards';
+import { SlackSignatureVerifier, type Verdict } from './signature';
 import { ThreadSessions } from './threads';
 import { Workspaces, commandTeams, eventTeams, interactionTeams, type RequestTeams } from './workspaces';
 
@@ -53,7 +54,7 @@ export const slackPlugin: FastifyPluginAsync<SlackPluginOptions> = async (app, {
   const commands = new CommandHandler(actions, responder);
   const events = new EventHandler(actions, new ThreadSessions(andon), responder, warn);
   const background = new Background(warn);
-  const verifier = new SlackSignatureVerifier(config.signingSecret, { now });
+  const verifier = new SlackSignatureVerifier(config.signingSecret, { now, replays: replayGuardFor(config.replayUrl) });
   const workspaces = new Workspaces(web, config.teamIds, warn);
   /** Only requests from allowed workspaces (workspaces.ts) reach the handlers; others get `refusal`. */
   const fromAllowed = async (teams: RequestTeams, handle: () => Ack | Promise<Ack>, refusal: Ack = {}): Promise<Ack> => {
@@ -67,10 +68,20 @@ export const slackPlugin: FastifyPluginAsync<SlackPluginOptions> = async (app, {
   const NOT_ALLOWED: Ack = { body: { response_type: 'ephemeral', text: ':no_entry: andon does not take requests from this workspace.' } };
 
   app.addHook('preValidation', async (request) => {
-    const verdict = verifier.verify(request.headers, rawBody(request));
+    let verdict: Verdict;
+    try {
+      verdict = await verifier.verify(request.headers, rawBody(request));
+    } catch (error) {
+      // The shared replay store is down: refuse rather than let a replay through; Slack retries.
+      warn(`slack: could not check a request against the replay store: ${error instanceof Error ? error.message : String(error)}`);
+      throw unavailable('the Slack replay check is unavailable; try again shortly');
+    }
     if (!verdict.ok) throw unauthorized(`not a valid request from Slack: ${verdict.reason}`, 'Slack-Signature realm="andon-slack"');
   });
-  app.addHook('onClose', () => background.drain(DRAIN_MS));
+  app.addHook('onClose', async () => {
+    await background.drain(DRAIN_MS);
+    await verifier.replays.close();
+  });
 
   const route = (url: string, operationId: string, summary: string, handle: (raw: Buffer) => Ack | Promise<Ack>) =>
     app.post(
@@ -139,3 +150,5 @@ function rawBody(request: FastifyRequest): Buffer {
 function isUrlVerification(body: unknown): boolean {
   return typeof body === 'object' && body !== null && (body as { type?: unknown }).type === 'url_verification';
 }
+
+const unavailable = (message: string) => new HttpError(503, 'unavailable', message, {}, { 'retry-after': '1' });

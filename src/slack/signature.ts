@@ -5,11 +5,13 @@
  *
  * On top of the documented check, a signature is accepted once: whoever captured a signed
  * request (a proxy log, a leaked payload) cannot click the same button again within the
- * timestamp window, and after it the timestamp check refuses it anyway. The memory is per
- * process; behind several service replicas the window check still holds.
+ * timestamp window, and after it the timestamp check refuses it anyway. Where accepted signatures
+ * are remembered is the guard's (./replay.ts): this process by default, a PostgreSQL table shared
+ * by every service replica when `service.slack.replayUrl` is set.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { CLOCK_MARGIN_MS, MemoryReplayGuard, type ReplayGuard } from './replay';
 
 /** Slack's recommendation: refuse requests older (or newer) than five minutes. */
 export const SIGNATURE_WINDOW_SECONDS = 300;
@@ -20,14 +22,14 @@ export interface SignatureVerifierOptions {
   windowSeconds?: number;
   /** Milliseconds since the epoch; tests move the clock. */
   now?: () => number;
+  /** Where accepted signatures are remembered (default: this process). */
+  replays?: ReplayGuard;
 }
 
 export class SlackSignatureVerifier {
   private readonly windowSeconds: number;
   private readonly now: () => number;
-  /** Accepted signatures and when they may be forgotten (ms): after that the timestamp check refuses them. */
-  private readonly seen = new Map<string, number>();
-  private nextSweep = 0;
+  readonly replays: ReplayGuard;
 
   constructor(
     private readonly signingSecret: string,
@@ -35,9 +37,11 @@ export class SlackSignatureVerifier {
   ) {
     this.windowSeconds = options.windowSeconds ?? SIGNATURE_WINDOW_SECONDS;
     this.now = options.now ?? Date.now;
+    this.replays = options.replays ?? new MemoryReplayGuard();
   }
 
-  verify(headers: IncomingHttpHeaders, rawBody: Buffer): Verdict {
+  /** Rejects (the replay store could not answer) rather than accept a request it cannot check. */
+  async verify(headers: IncomingHttpHeaders, rawBody: Buffer): Promise<Verdict> {
     const timestamp = single(headers['x-slack-request-timestamp']);
     const signature = single(headers['x-slack-signature']);
     if (timestamp === undefined || signature === undefined)
@@ -53,17 +57,11 @@ export class SlackSignatureVerifier {
     const match = timingSafeEqual(Buffer.from(given ?? '0'.repeat(64), 'hex'), Buffer.from(expected, 'hex'));
     if (given === undefined || !match) return { ok: false, reason: 'invalid X-Slack-Signature' };
 
-    this.forgetExpired(nowMs);
-    if (this.seen.has(given)) return { ok: false, reason: 'this signed request was already received (replay)' };
-    this.seen.set(given, (Number(timestamp) + this.windowSeconds) * 1_000);
+    // Remembered until the timestamp can no longer pass the window check (on any replica's clock).
+    const expiresAtMs = (Number(timestamp) + this.windowSeconds) * 1_000 + CLOCK_MARGIN_MS;
+    if (!(await this.replays.claim(given, expiresAtMs, nowMs)))
+      return { ok: false, reason: 'this signed request was already received (replay)' };
     return { ok: true };
-  }
-
-  private forgetExpired(nowMs: number): void {
-    // A sweep a second is plenty: an entry kept a little longer only refuses what the window refuses too.
-    if (nowMs < this.nextSweep) return;
-    this.nextSweep = nowMs + 1_000;
-    for (const [signature, expires] of this.seen) if (expires < nowMs) this.seen.delete(signature);
   }
 }
 

@@ -166,3 +166,28 @@ describe('memory section', () => {
     }
   });
 });
+
+describe('LLM transcripts location', () => {
+  const llm = { kind: 'llm' as const, provider: 'openai' as const, model: 'gpt-4o-mini' };
+
+  it('resolves a SQLite file under the data dir, keeps a postgres:// URL (shared by workers) as it is', () => {
+    expect(loadConfig({ base: { ...base, backend: llm }, env: {}, root }).backend).toMatchObject({
+      transcripts: '/srv/andon/data/transcripts.db',
+    });
+    const shared = 'postgres://andon:pw@db.internal:5432/andon';
+    expect(loadConfig({ base: { ...base, backend: llm }, env: { ANDON_LLM_TRANSCRIPTS: shared }, root }).backend).toMatchObject({
+      transcripts: shared,
+    });
+    expect(
+      loadConfig({ base: { ...base, backend: { ...llm, transcripts: 'postgresql://db/andon' } }, env: {}, root }).backend,
+    ).toMatchObject({
+      transcripts: 'postgresql://db/andon',
+    });
+  });
+
+  it('refuses a URL of another database, naming the field', () => {
+    expect(() => loadConfig({ base: { ...base, backend: { ...llm, transcripts: 'mysql://db/andon' } }, env: {}, root })).toThrow(
+      /backend\.transcripts: expected a SQLite file path or a postgres:\/\/ URL/,
+    );
+  });
+});

@@ -6,7 +6,6 @@ import { APICallError } from 'ai';
 import { AgentError } from '../../src/agents/agent';
 import {
   LlmBackendConfig,
-  TranscriptStore,
   WORKSPACE_TOOL_NAMES,
   checkArguments,
   createLanguageModel,
@@ -163,29 +162,5 @@ describe('tools', () => {
   });
   it('refuses a risky entry that names no tool', () => {
     expect(() => createTools(LlmBackendConfig.parse({ ...base, risky: ['nope'] }))).toThrow(/backend\.risky.*nope/);
-  });
-});
-
-describe('transcripts', () => {
-  it('keeps turns in order and rewrites a retried turn instead of adding to it', () => {
-    const store = TranscriptStore.open(':memory:');
-    store.saveTurn('s', 'step-1', 0, [
-      { role: 'user', content: 'go' },
-      { role: 'assistant', content: 'first try' },
-    ]);
-    store.saveTurn('s', 'step-1', 0, [
-      { role: 'user', content: 'go' },
-      { role: 'assistant', content: 'second try' },
-    ]);
-    store.saveTurn('s', 'step-1', 1, [{ role: 'assistant', content: 'next' }]);
-    expect(store.history('s', 'step-1', 1)).toEqual([
-      { role: 'user', content: 'go' },
-      { role: 'assistant', content: 'second try' },
-    ]);
-    expect(store.history('s', 'step-1', 2)).toHaveLength(3);
-    expect(store.history('s', 'step-2', 5)).toEqual([]);
-    store.saveToolOutput('s', 'call-1', 'x'.repeat(100_000));
-    expect(store.toolOutput('s', 'call-1')!.length).toBeLessThan(70_000);
-    store.close();
   });
 });

@@ -9,7 +9,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { ModelMessage } from 'ai';
 import type { CallOptions } from '../../src/agents/agent';
 import { LlmAgent, TranscriptStore } from '../../src/agents/llm';
 import { AgentRegistry } from '../../src/agents/registry';
@@ -100,7 +99,7 @@ describe('LLM transcripts with encryption keys', () => {
   it('keep no prompt, reply or tool output on disk, and a restarted agent resumes the conversation', async () => {
     const first = store(K1);
     const callId = await firstTurn(agentOn(first), 's-sealed');
-    first.saveToolOutput('s-sealed', callId, `long output ${SECRET.output}`);
+    await first.saveToolOutput('s-sealed', callId, `long output ${SECRET.output}`);
     first.close();
 
     const disk = rawFile();
@@ -117,7 +116,7 @@ describe('LLM transcripts with encryption keys', () => {
     const sent = await secondTurn(agentOn(again), 's-sealed', callId);
     expect(sent).toContain(SECRET.prompt);
     expect(sent).toContain(SECRET.reply);
-    expect(again.toolOutput('s-sealed', callId)).toBe(`long output ${SECRET.output}`);
+    expect(await again.toolOutput('s-sealed', callId)).toBe(`long output ${SECRET.output}`);
   });
 
   it('opens rows sealed under an older key after a rotation, and seals new ones with the active key', async () => {
@@ -150,15 +149,15 @@ describe('LLM transcripts with encryption keys', () => {
     await firstTurn(agentOn(first), 's-keys');
     first.close();
 
-    const missing = await rejectionOf(Promise.resolve().then(() => store().history('s-keys', step.id, 1)));
+    const missing = await rejectionOf(store().history('s-keys', step.id, 1));
     expect(missing).toMatchObject({ name: 'AgentError', retryable: false, code: 'TranscriptKeyMissing' });
     expect((missing as Error).message).toMatch(/session s-keys, step st-1, turn 0 is encrypted \(key "k1"\).*ANDON_ENCRYPTION_KEYS/);
 
-    const wrong = await rejectionOf(Promise.resolve().then(() => store(K1_IMPOSTOR).history('s-keys', step.id, 1)));
+    const wrong = await rejectionOf(store(K1_IMPOSTOR).history('s-keys', step.id, 1));
     expect(wrong).toMatchObject({ name: 'AgentError', retryable: false, code: 'TranscriptKeyMismatch' });
     expect((wrong as Error).message).toMatch(/cannot be decrypted: .*wrong key under that id/);
 
-    const unknown = await rejectionOf(Promise.resolve().then(() => store(K2).history('s-keys', step.id, 1)));
+    const unknown = await rejectionOf(store(K2).history('s-keys', step.id, 1));
     expect((unknown as Error).message).toMatch(/key "k1", which is not configured/);
   });
 
@@ -171,7 +170,7 @@ describe('LLM transcripts with encryption keys', () => {
     try {
       await firstTurn(agent, 's-configured');
     } finally {
-      agent.close();
+      await agent.close();
     }
     expect(rawFile()).not.toContain(SECRET.prompt);
     expect(await secondTurn(agentOn(store(K1)), 's-configured', 'call-1')).toContain(SECRET.prompt);
@@ -185,8 +184,8 @@ describe('LLM transcripts with encryption keys', () => {
       "INSERT INTO turns (session_id, step_id, turn, messages, key_id) SELECT 's-thief', step_id, turn, messages, key_id FROM turns",
     ).run();
     db.close();
-    const moved = await rejectionOf(Promise.resolve().then((): ModelMessage[] => s.history('s-thief', step.id, 1)));
+    const moved = await rejectionOf(s.history('s-thief', step.id, 1));
     expect(moved).toMatchObject({ code: 'TranscriptKeyMismatch' });
-    expect(s.history('s-victim', step.id, 1).length).toBeGreaterThan(0);
+    expect((await s.history('s-victim', step.id, 1)).length).toBeGreaterThan(0);
   });
 });

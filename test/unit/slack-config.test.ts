@@ -55,6 +55,15 @@ describe('service.slack', () => {
     expect(slackConfigSchema({}).safeParse({ botToken: 'x', signingSecret: 's', chanel: '#ops' }).success).toBe(false);
   });
 
+  it('takes a shared replay store as a postgres:// URL, from the file or ANDON_SLACK_REPLAY_URL, and refuses anything else', () => {
+    expect(slackConfigSchema({}).parse({}).replayUrl).toBeUndefined();
+    expect(slackConfigSchema({}).parse({ replayUrl: 'postgresql://db/andon' }).replayUrl).toBe('postgresql://db/andon');
+    expect(slackConfigSchema({ ANDON_SLACK_REPLAY_URL: ' postgres://u:p@db/andon ' }).parse({}).replayUrl).toBe('postgres://u:p@db/andon');
+    for (const bad of ['redis://cache', '/var/lib/replays.db', 'x'.repeat(5_000)]) {
+      expect(slackConfigSchema({}).safeParse({ replayUrl: bad }).error?.issues[0]?.path).toEqual(['replayUrl']);
+    }
+  });
+
   it('sends alert sessions to the default channel unless their route names one', () => {
     const webhooks = WebhooksConfig.parse({
       routes: [{ match: { labels: { team: 'db' } }, prompt: 'p', slackChannel: '#db' }, { prompt: 'q' }],

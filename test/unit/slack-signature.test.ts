@@ -17,55 +17,55 @@ const SECRET = 'test-signing-secret-0123456789';
 const headers = (ts: number | string, sig: string) => ({ 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sig });
 
 describe('SlackSignatureVerifier', () => {
-  it("computes Slack's documented example signature and accepts it inside the window", () => {
+  it("computes Slack's documented example signature and accepts it inside the window", async () => {
     expect(signature(DOC.secret, DOC.timestamp, DOC.body)).toBe(DOC.signature);
     const verifier = new SlackSignatureVerifier(DOC.secret, { now: () => (DOC.timestamp + 10) * 1_000 });
-    expect(verifier.verify(headers(DOC.timestamp, DOC.signature), Buffer.from(DOC.body))).toEqual({ ok: true });
+    expect(await verifier.verify(headers(DOC.timestamp, DOC.signature), Buffer.from(DOC.body))).toEqual({ ok: true });
   });
 
-  it('refuses a wrong signature, a changed body, another secret, and missing or malformed headers', () => {
+  it('refuses a wrong signature, a changed body, another secret, and missing or malformed headers', async () => {
     const now = 1_800_000_000;
     const verifier = new SlackSignatureVerifier(SECRET, { now: () => now * 1_000 });
     const body = Buffer.from('payload=%7B%7D');
     const good = signature(SECRET, now, body);
     const refused = (h: Record<string, string>, b = body) => verifier.verify(h, b);
-    expect(refused(headers(now, signature('another-secret', now, body)))).toMatchObject({
+    expect(await refused(headers(now, signature('another-secret', now, body)))).toMatchObject({
       ok: false,
       reason: expect.stringMatching(/invalid X-Slack-Signature/),
     });
-    expect(refused(headers(now, good), Buffer.from('payload=%7B%22x%22%7D'))).toMatchObject({ ok: false });
-    expect(refused(headers(now, good.replace('v0=', 'v1=')))).toMatchObject({ ok: false });
-    expect(refused(headers(now, 'v0=nothex'))).toMatchObject({ ok: false });
-    expect(refused({ 'x-slack-signature': good })).toMatchObject({ ok: false, reason: expect.stringMatching(/missing/) });
-    expect(refused(headers('12abc', good))).toMatchObject({ ok: false, reason: expect.stringMatching(/malformed/) });
+    expect(await refused(headers(now, good), Buffer.from('payload=%7B%22x%22%7D'))).toMatchObject({ ok: false });
+    expect(await refused(headers(now, good.replace('v0=', 'v1=')))).toMatchObject({ ok: false });
+    expect(await refused(headers(now, 'v0=nothex'))).toMatchObject({ ok: false });
+    expect(await refused({ 'x-slack-signature': good })).toMatchObject({ ok: false, reason: expect.stringMatching(/missing/) });
+    expect(await refused(headers('12abc', good))).toMatchObject({ ok: false, reason: expect.stringMatching(/malformed/) });
     // None of the refusals used up the good signature.
-    expect(refused(headers(now, good))).toEqual({ ok: true });
+    expect(await refused(headers(now, good))).toEqual({ ok: true });
   });
 
-  it('refuses timestamps more than five minutes away, in either direction', () => {
+  it('refuses timestamps more than five minutes away, in either direction', async () => {
     let now = 1_800_000_000;
     const verifier = new SlackSignatureVerifier(SECRET, { now: () => now * 1_000 });
     const body = Buffer.from('{}');
     const at = (ts: number) => verifier.verify(headers(ts, signature(SECRET, ts, body)), body);
-    expect(at(now - 301)).toMatchObject({ ok: false, reason: expect.stringMatching(/300 s/) });
-    expect(at(now + 301)).toMatchObject({ ok: false });
-    expect(at(now - 299)).toEqual({ ok: true });
+    expect(await at(now - 301)).toMatchObject({ ok: false, reason: expect.stringMatching(/300 s/) });
+    expect(await at(now + 301)).toMatchObject({ ok: false });
+    expect(await at(now - 299)).toEqual({ ok: true });
     now += 1;
-    expect(at(now + 299)).toEqual({ ok: true });
+    expect(await at(now + 299)).toEqual({ ok: true });
   });
 
-  it('accepts a signed request once: the same request again is a replay', () => {
+  it('accepts a signed request once: the same request again is a replay', async () => {
     let now = 1_800_000_000;
     const verifier = new SlackSignatureVerifier(SECRET, { now: () => now * 1_000 });
     const body = Buffer.from('payload=click');
     const request = headers(now, signature(SECRET, now, body));
-    expect(verifier.verify(request, body)).toEqual({ ok: true });
-    expect(verifier.verify(request, body)).toMatchObject({ ok: false, reason: expect.stringMatching(/replay/) });
+    expect(await verifier.verify(request, body)).toEqual({ ok: true });
+    expect(await verifier.verify(request, body)).toMatchObject({ ok: false, reason: expect.stringMatching(/replay/) });
     // A new click (new timestamp) is a new request.
     now += 2;
-    expect(verifier.verify(headers(now, signature(SECRET, now, body)), body)).toEqual({ ok: true });
+    expect(await verifier.verify(headers(now, signature(SECRET, now, body)), body)).toEqual({ ok: true });
     // Past the window the replay memory may forget it: the timestamp check refuses it instead.
     now += 400;
-    expect(verifier.verify(request, body)).toMatchObject({ ok: false, reason: expect.stringMatching(/300 s/) });
+    expect(await verifier.verify(request, body)).toMatchObject({ ok: false, reason: expect.stringMatching(/300 s/) });
   });
 });

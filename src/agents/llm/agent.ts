@@ -42,7 +42,7 @@ import { LlmBackendConfig, type LlmBackendConfigInput } from './config';
 import { toAgentError } from './provider-errors';
 import { createLanguageModel } from './provider';
 import { checkArguments, createTools, type AgentTool } from './tools';
-import { TranscriptStore, type TranscriptStoreOptions } from './transcripts';
+import { openTranscripts, type TranscriptStoreOptions, type Transcripts } from './transcripts';
 
 /** How much of a tool's output the timeline gets (the model reads the whole stored output). */
 const OUTPUT_HEAD_CHARS = 2_000;
@@ -82,7 +82,7 @@ export interface LlmAgentOptions {
   config: LlmBackendConfigInput;
   /** The model; built from the config (provider, model, key from the environment) when not given. */
   model?: LanguageModel;
-  transcripts: TranscriptStore;
+  transcripts: Transcripts;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -90,7 +90,7 @@ export class LlmAgent implements Agent {
   readonly name: string;
   private readonly config: LlmBackendConfig;
   private readonly model: LanguageModel;
-  private readonly transcripts: TranscriptStore;
+  private readonly transcripts: Transcripts;
   readonly tools: ReadonlyMap<string, AgentTool>;
 
   constructor(options: LlmAgentOptions) {
@@ -101,10 +101,13 @@ export class LlmAgent implements Agent {
     this.tools = createTools(this.config);
   }
 
-  /** With `encryption` (the configured keys), the transcripts on disk are sealed (docs/encryption.md). */
+  /**
+   * `transcripts` is a SQLite file or a `postgres://` URL (shared by every worker); with `encryption`
+   * (the configured keys), the transcripts are sealed (docs/encryption.md).
+   */
   static fromConfig(config: LlmBackendConfigInput, env: NodeJS.ProcessEnv = process.env, options: TranscriptStoreOptions = {}): LlmAgent {
     const parsed = LlmBackendConfig.parse(config);
-    return new LlmAgent({ config: parsed, env, transcripts: TranscriptStore.open(parsed.transcripts ?? 'data/transcripts.db', options) });
+    return new LlmAgent({ config: parsed, env, transcripts: openTranscripts(parsed.transcripts ?? 'data/transcripts.db', options) });
   }
 
   async plan(request: PlanRequest, options: CallOptions): Promise<PlanResult> {
@@ -158,8 +161,8 @@ export class LlmAgent implements Agent {
         code: STEP_FAILED,
       });
     }
-    const input: ModelMessage[] = request.turn === 0 ? [{ role: 'user', content: stepPrompt(request) }] : [this.toolResults(request)];
-    const messages = [...this.transcripts.history(sessionId, step.id, request.turn), ...input];
+    const input: ModelMessage[] = request.turn === 0 ? [{ role: 'user', content: stepPrompt(request) }] : [await this.toolResults(request)];
+    const messages = [...(await this.transcripts.history(sessionId, step.id, request.turn)), ...input];
     return this.call(async () => {
       const result = streamText({
         ...this.settings(options),
@@ -178,7 +181,7 @@ export class LlmAgent implements Agent {
         }
       }
       const [toolCalls, usage, response] = await Promise.all([result.toolCalls, result.usage, result.response]);
-      this.transcripts.saveTurn(sessionId, step.id, request.turn, [...input, ...response.messages]);
+      await this.transcripts.saveTurn(sessionId, step.id, request.turn, [...input, ...response.messages]);
       return {
         text,
         toolCalls: toolCalls.map((call) => ({
@@ -215,7 +218,7 @@ export class LlmAgent implements Agent {
         outcome = { ok: false, output: error.message };
       }
     }
-    this.transcripts.saveToolOutput(request.sessionId, call.id, outcome.output);
+    await this.transcripts.saveToolOutput(request.sessionId, call.id, outcome.output);
     return { status: outcome.ok ? 'ok' : 'error', output: head(outcome.output) };
   }
 
@@ -255,8 +258,8 @@ export class LlmAgent implements Agent {
     return { summary: text.trim() || 'Done.', outputs: [], usage: this.usage(usage) };
   }
 
-  close(): void {
-    this.transcripts.close();
+  async close(): Promise<void> {
+    await this.transcripts.close();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -307,12 +310,13 @@ export class LlmAgent implements Agent {
   }
 
   /** The previous turn's tool results, whole from the store where the timeline only has their heads. */
-  private toolResults(request: TurnRequest): ModelMessage {
+  private async toolResults(request: TurnRequest): Promise<ModelMessage> {
+    const whole = await Promise.all(request.toolResults.map((r) => this.transcripts.toolOutput(request.sessionId, r.toolCallId)));
     return {
       role: 'tool',
-      content: request.toolResults.map((r) => {
+      content: request.toolResults.map((r, i) => {
         const edited = r.editedArguments ? `(a reviewer changed the arguments to ${JSON.stringify(r.editedArguments)})\n` : '';
-        const full = edited + (this.transcripts.toolOutput(request.sessionId, r.toolCallId) ?? r.output);
+        const full = edited + (whole[i] ?? r.output);
         return {
           type: 'tool-result' as const,
           toolCallId: r.toolCallId,

@@ -111,8 +111,19 @@ export const LlmBackendConfig = z
       .default({}),
     /** Tools whose every call is reviewed (besides commands marked risky). */
     risky: z.array(z.string().min(1)).default([]),
-    /** Where transcripts and whole tool outputs are kept (SQLite); defaults to `<dataDir>/transcripts.db`. */
-    transcripts: z.string().min(1).optional(),
+    /**
+     * Where transcripts and whole tool outputs are kept: a SQLite file (default
+     * `<dataDir>/transcripts.db`; one machine), or a `postgres://` URL that every worker shares
+     * (several workers: a step's next model turn may run on any of them). ANDON_LLM_TRANSCRIPTS.
+     */
+    transcripts: z
+      .string()
+      .min(1)
+      .max(4_096)
+      .refine((value) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || isPostgresUrl(value), {
+        message: 'expected a SQLite file path or a postgres:// URL',
+      })
+      .optional(),
   })
   .superRefine((config, ctx) => {
     if (config.provider === 'openai-compatible' && !config.baseURL) {
@@ -125,3 +136,8 @@ export const LlmBackendConfig = z
   });
 export type LlmBackendConfigInput = z.input<typeof LlmBackendConfig>;
 export type LlmBackendConfig = z.output<typeof LlmBackendConfig>;
+
+/** A `postgres://` (or `postgresql://`) URL names a PostgreSQL database; anything else is a SQLite file. */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//.test(location);
+}

@@ -13,4 +13,5 @@ export { createLanguageModel } from './provider';
 export { toAgentError, retryAfterMs } from './provider-errors';
 export { createTools, checkArguments, type AgentTool, type ToolContext } from './tools';
 export { WORKSPACE_TOOL_NAMES, compileGlob, createWorkspaceTools } from './workspace-tools';
-export { TranscriptStore } from './transcripts';
+export { TranscriptStore, openTranscripts, type Transcripts } from './transcripts';
+export type { PostgresTranscriptStore, PostgresTranscriptStoreOptions } from './transcripts-postgres';

@@ -3,8 +3,12 @@
  * conversation with the model, and whole tool outputs (the timeline gets their heads). Keyed by
  * session, step and turn, so a retried activity rewrites its own turn instead of adding to it.
  *
- * A SQLite file (Node's `node:sqlite`): workers that share it must share a disk. Several workers on
- * several machines need the same turn on whichever worker retries it: give them a shared volume.
+ * Two stores behind one interface (`Transcripts`), chosen by the agent's `transcripts` setting:
+ * - a SQLite file (Node's `node:sqlite`, `TranscriptStore`), the default: one machine, or workers
+ *   that share a disk. Two workers with two files lose a step's conversation when its next model
+ *   turn lands on the other worker.
+ * - a PostgreSQL database (a `postgres://` URL, ./transcripts-postgres): every worker reads and
+ *   writes the same rows, so any worker resumes any step.
  *
  * With encryption keys configured (docs/encryption.md) every row's text is sealed (AES-256-GCM,
  * storage/cipher.ts) and its key id kept beside it (`key_id`); rows written before encryption was
@@ -12,33 +16,48 @@
  * configured. A row that cannot be opened fails the call with an error that says why, never garbage.
  */
 import { inTransaction, openSqlite, type SqliteDatabase } from '../../storage/sqlite';
-import { SealedTextError, TextCipher, type TextCipherOptions } from '../../storage/cipher';
 import type { ModelMessage } from 'ai';
+import type { TranscriptStoreOptions, Transcripts } from './transcript-types';
 import { AgentError } from '../agent';
+import { isPostgresUrl } from './config';
+import { TranscriptSealer, keptOutput, outputContext, outputLabel, turnContext, turnLabel, type StoredText } from './transcript-sealing';
 
-/** What one tool output may take in the store (its tail is cut); the model reads at most this much. */
-export const MAX_STORED_OUTPUT_CHARS = 64 * 1024;
+export { MAX_STORED_OUTPUT_CHARS } from './transcript-sealing';
 
-export interface TranscriptStoreOptions {
-  /** The encryption keys (`encryption.keys` and `activeKeyId`): with them, rows are sealed. */
-  encryption?: TextCipherOptions;
+export type { TranscriptStoreOptions, Transcripts } from './transcript-types';
+
+/**
+ * The store `location` names: a `postgres://` URL (shared by every worker) or a SQLite file.
+ * The PostgreSQL store (and the `pg` driver it needs) is loaded only when one is configured.
+ */
+export function openTranscripts(location: string, options: TranscriptStoreOptions = {}): Transcripts {
+  if (!isPostgresUrl(location)) return TranscriptStore.open(location, options);
+  let module: typeof import('./transcripts-postgres');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    module = require('./transcripts-postgres') as typeof import('./transcripts-postgres');
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND' || !/'pg'/.test((error as Error).message)) throw error;
+    throw new AgentError('transcripts: a postgres:// store needs the `pg` package: npm install pg', {
+      retryable: false,
+      code: 'TranscriptStoreUnavailable',
+      cause: error,
+    });
+  }
+  return new module.PostgresTranscriptStore({ url: location, ...options });
 }
 
-interface StoredText {
-  text: string;
-  key_id: string | null;
-}
-
-export class TranscriptStore {
+/** The SQLite store: one file, for one machine (or workers that share its disk). */
+export class TranscriptStore implements Transcripts {
   private open = true;
 
   private constructor(
     private readonly db: SqliteDatabase,
-    private readonly cipher: TextCipher | undefined,
+    private readonly sealer: TranscriptSealer,
   ) {}
 
   static open(file: string, options: TranscriptStoreOptions = {}): TranscriptStore {
-    const cipher = options.encryption ? new TextCipher(options.encryption) : undefined;
+    const sealer = new TranscriptSealer(options.encryption);
     return openSqlite(file, (db) => {
       db.exec(`
         CREATE TABLE IF NOT EXISTS turns (
@@ -60,74 +79,44 @@ export class TranscriptStore {
         const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
         if (!columns.some((c) => c.name === 'key_id')) db.exec(`ALTER TABLE ${table} ADD COLUMN key_id TEXT`);
       }
-      return new TranscriptStore(db, cipher);
+      return new TranscriptStore(db, sealer);
     });
   }
 
-  /** The step's conversation before `turn`, oldest first. */
-  history(sessionId: string, stepId: string, turn: number): ModelMessage[] {
+  async history(sessionId: string, stepId: string, turn: number): Promise<ModelMessage[]> {
     const rows = this.db
       .prepare('SELECT turn, messages AS text, key_id FROM turns WHERE session_id = ? AND step_id = ? AND turn < ? ORDER BY turn')
       .all(sessionId, stepId, turn) as unknown as (StoredText & { turn: number })[];
     return rows.flatMap(
       (row) =>
         JSON.parse(
-          this.unseal(row, turnContext(sessionId, stepId, row.turn), `session ${sessionId}, step ${stepId}, turn ${row.turn}`),
+          this.sealer.open(row, turnContext(sessionId, stepId, row.turn), turnLabel(sessionId, stepId, row.turn)),
         ) as ModelMessage[],
     );
   }
 
-  /** Saves a turn's messages (what went in, what came back), replacing an earlier try of the same turn and anything after it. */
-  saveTurn(sessionId: string, stepId: string, turn: number, messages: ModelMessage[]): void {
+  async saveTurn(sessionId: string, stepId: string, turn: number, messages: ModelMessage[]): Promise<void> {
     inTransaction(this.db, () => {
       this.db.prepare('DELETE FROM turns WHERE session_id = ? AND step_id = ? AND turn >= ?').run(sessionId, stepId, turn);
-      const stored = this.seal(JSON.stringify(messages), turnContext(sessionId, stepId, turn));
+      const stored = this.sealer.seal(JSON.stringify(messages), turnContext(sessionId, stepId, turn));
       this.db
         .prepare('INSERT INTO turns (session_id, step_id, turn, messages, key_id) VALUES (?, ?, ?, ?, ?)')
         .run(sessionId, stepId, turn, stored.text, stored.key_id);
     });
   }
 
-  saveToolOutput(sessionId: string, toolCallId: string, output: string): void {
-    const kept = output.length > MAX_STORED_OUTPUT_CHARS ? `…(cut)\n${output.slice(-MAX_STORED_OUTPUT_CHARS)}` : output;
-    const stored = this.seal(kept, outputContext(sessionId, toolCallId));
+  async saveToolOutput(sessionId: string, toolCallId: string, output: string): Promise<void> {
+    const stored = this.sealer.seal(keptOutput(output), outputContext(sessionId, toolCallId));
     this.db
       .prepare('INSERT OR REPLACE INTO tool_outputs (session_id, tool_call_id, output, key_id) VALUES (?, ?, ?, ?)')
       .run(sessionId, toolCallId, stored.text, stored.key_id);
   }
 
-  toolOutput(sessionId: string, toolCallId: string): string | undefined {
+  async toolOutput(sessionId: string, toolCallId: string): Promise<string | undefined> {
     const row = this.db
       .prepare('SELECT output AS text, key_id FROM tool_outputs WHERE session_id = ? AND tool_call_id = ?')
       .get(sessionId, toolCallId) as StoredText | undefined;
-    return row && this.unseal(row, outputContext(sessionId, toolCallId), `session ${sessionId}, tool call ${toolCallId}`);
-  }
-
-  /** Sealed when keys are configured; plaintext (key id NULL) otherwise. */
-  private seal(text: string, context: string): StoredText {
-    if (!this.cipher) return { text, key_id: null };
-    const sealed = this.cipher.seal(text, context);
-    return { text: sealed.data, key_id: sealed.keyId };
-  }
-
-  private unseal(row: StoredText, context: string, what: string): string {
-    if (row.key_id === null) return row.text;
-    if (!this.cipher) {
-      throw new AgentError(
-        `the transcript of ${what} is encrypted (key "${row.key_id}") and no encryption keys are configured: set encryption.keys or ANDON_ENCRYPTION_KEYS (docs/encryption.md)`,
-        { retryable: false, code: 'TranscriptKeyMissing' },
-      );
-    }
-    try {
-      return this.cipher.open({ keyId: row.key_id, data: row.text }, context);
-    } catch (error) {
-      if (!(error instanceof SealedTextError)) throw error;
-      throw new AgentError(`the transcript of ${what} cannot be decrypted: ${error.message}`, {
-        retryable: false,
-        code: 'TranscriptKeyMismatch',
-        cause: error,
-      });
-    }
+    return row && this.sealer.open(row, outputContext(sessionId, toolCallId), outputLabel(sessionId, toolCallId));
   }
 
   close(): void {
@@ -136,7 +125,3 @@ export class TranscriptStore {
     this.db.close();
   }
 }
-
-/** What a sealed row is bound to: moved to another row, it does not open. */
-const turnContext = (sessionId: string, stepId: string, turn: number) => `transcripts/turns\u0000${sessionId}\u0000${stepId}\u0000${turn}`;
-const outputContext = (sessionId: string, toolCallId: string) => `transcripts/tool_outputs\u0000${sessionId}\u0000${toolCallId}`;
