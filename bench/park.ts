@@ -117,6 +117,7 @@ export async function parkMain(argv: string[]): Promise<number> {
     throw new Error(`--checkpoints: the last level (${checkpoints[checkpoints.length - 1]}) is above --sessions (${n})`);
   }
   const checkpointSample = integer(values['checkpoint-sample'], '--checkpoint-sample', 1);
+  if (checkpointSample > 1_000) throw new Error(`--checkpoint-sample must be at most 1000, got ${checkpointSample}`);
   // Two is what this measures (one worker against two); a few more are allowed, each is a process.
   const workerCount = integer(values.workers, '--workers', 1);
   if (workerCount > 8) throw new Error(`--workers must be at most 8, got ${workerCount}`);
@@ -500,7 +501,12 @@ const whole = (r: SideResult): Phase => ({
   paused: phaseOf(r, 'start').paused,
 });
 
-/** Sessions per second of a phase (what it counted, over its duration). */
+/** A rate for the tables: '-' when there is none (an empty or instant phase, as `park` is after --checkpoints). */
+function perSecond(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(1) : '-';
+}
+
+/** Sessions per second of a phase (what it counted, over its duration); NaN if it took under 0.1 s. */
 function rate(r: SideResult, name: string, n: number): number {
   const counted: Record<string, number> = {
     start: n - r.startFailures,
@@ -509,7 +515,8 @@ function rate(r: SideResult, name: string, n: number): number {
     finish: r.completed,
     'start..finish': r.completed,
   };
-  return counted[name]! / seconds(r, name === 'start..finish' ? whole(r) : phaseOf(r, name));
+  const took = seconds(r, name === 'start..finish' ? whole(r) : phaseOf(r, name));
+  return took < 0.1 ? NaN : counted[name]! / took;
 }
 
 function comparison(a: SideResult, b: SideResult): string {
@@ -517,7 +524,7 @@ function comparison(a: SideResult, b: SideResult): string {
   const rows = [['', 'andon', 'bare Temporal', 'ratio']];
   for (const name of ['start', 'park', 'approve', 'finish', 'start..finish']) {
     const [x, y] = [rate(a, name, n), rate(b, name, n)];
-    rows.push([`${name} /s`, x.toFixed(1), y.toFixed(1), `${(y / x).toFixed(2)}x`]);
+    rows.push([`${name} /s`, perSecond(x), perSecond(y), Number.isFinite(y / x) ? `${(y / x).toFixed(2)}x` : '-']);
   }
   for (const [label, p] of [
     ['start p50 ms', 50],
@@ -555,7 +562,7 @@ function printSide(label: string, r: SideResult, n: number, concurrency: number)
     rows.push([
       p.name,
       seconds(r, p).toFixed(1),
-      rate(r, p.name, n).toFixed(1),
+      perSecond(rate(r, p.name, n)),
       mib(peak(w, (x) => x.rss)),
       mib(peak(w, (x) => x.heapUsed)),
       percent(mean(w, (x) => x.cpu)),
