@@ -16,3 +16,19 @@ export function zeroDelays(script: AgentScript): AgentScript {
     plans: script.plans.map((plan) => ({ ...plan, steps: plan.steps.map((step) => ({ ...step, delayMs: 0 })) })),
   };
 }
+
+/** The name `bench growth` registers a plan of `n` steps under (bench/worker.ts --plan-steps). */
+export function stepsAgentName(n: number): string {
+  return `steps-${n}`;
+}
+
+/** The script with its first plan cut or extended (cycling its steps, numbered) to exactly `n` steps. */
+export function withSteps(script: AgentScript, n: number): AgentScript {
+  const [first, ...rest] = script.plans;
+  if (!first) throw new Error('the script has no plan');
+  const steps = Array.from({ length: n }, (_, i) => {
+    const step = first.steps[i % first.steps.length]!;
+    return i < first.steps.length ? step : { ...step, title: `${step.title} (${i + 1})` };
+  });
+  return { ...script, plans: [{ ...first, steps }, ...rest] };
+}

@@ -154,6 +154,8 @@ export interface WorkerSpec {
   script?: string;
   /** --max-old-space-size for the worker process. */
   heapMiB?: number;
+  /** Plan lengths to register an agent for each (`steps-<n>`), for `bench growth`. */
+  planSteps?: number[];
 }
 
 export interface BenchWorker {
@@ -168,6 +170,7 @@ export async function startWorkerProcess(spec: WorkerSpec): Promise<BenchWorker>
   const args = ['--kind', spec.kind, '--address', spec.address, '--task-queue', spec.taskQueue];
   if (spec.maxCachedWorkflows !== undefined) args.push('--max-cached-workflows', String(spec.maxCachedWorkflows));
   if (spec.script) args.push('--script', spec.script);
+  if (spec.planSteps?.length) args.push('--plan-steps', spec.planSteps.join(','));
   const execArgv = [...process.execArgv, ...(spec.heapMiB ? [`--max-old-space-size=${spec.heapMiB}`] : [])];
   const child = fork(path.join(__dirname, 'worker.ts'), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const memory: BenchWorker['memory'] = [];
@@ -199,28 +202,8 @@ export async function startWorkerProcess(spec: WorkerSpec): Promise<BenchWorker>
 
 // ---- statistics and output -----------------------------------------------------------------------
 
-/** Nearest-rank percentile of an unsorted sample (0 < p <= 100). */
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-export function ms(value: number): string {
-  if (!Number.isFinite(value)) return '-';
-  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
-}
-
-export function mib(bytes: number | undefined): string {
-  return bytes === undefined ? '-' : `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-}
-
-/** A plain text table: the first row is the header; columns after the first are right-aligned. */
-export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
-}
+// The pure helpers (percentiles, units, tables) live in stats.ts, where the unit tests reach them.
+export { mib, ms, percentile, table } from './stats';
 
 /** Runs fn(0..n-1) with at most `concurrency` in flight. */
 export async function pool(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ScriptedAgent, loadScript } from '../src/agents/scripted';
 import { createWorker } from '../src/worker';
-import { DEMO_SCRIPT_PATH, zeroDelays } from './scripts';
+import { DEMO_SCRIPT_PATH, stepsAgentName, withSteps, zeroDelays } from './scripts';
 import type { WorkerMessage } from './support';
 import type { BareActivities } from './bare-workflows';
 
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       'task-queue': { type: 'string' },
       'max-cached-workflows': { type: 'string' },
       script: { type: 'string' },
+      'plan-steps': { type: 'string' },
     },
   });
   const address = values.address!;
@@ -38,11 +39,16 @@ async function main(): Promise<void> {
   let worker: Worker;
   if (values.kind === 'andon') {
     const backend = values.script ? ScriptedAgent.fromFile(values.script) : new ScriptedAgent(zeroDelays(loadScript(DEMO_SCRIPT_PATH)));
+    // `bench growth`: one more agent per plan length, `steps-<n>`, chosen by the session's `agent`.
+    const demo = zeroDelays(loadScript(DEMO_SCRIPT_PATH));
+    const lengths = values['plan-steps'] ? values['plan-steps'].split(',').map(Number) : [];
+    const agents = Object.fromEntries(lengths.map((n) => [stepsAgentName(n), new ScriptedAgent(withSteps(demo, n))]));
     worker = await createWorker({
       connection,
       namespace: 'default',
       taskQueue,
-      agents: { scripted: backend },
+      agents: { scripted: backend, ...agents },
+      defaultAgent: 'scripted',
       maxCachedWorkflows,
       options: { shutdownGraceTime: '2s' },
     });
