@@ -100,6 +100,7 @@ export const StepRequest = z.object({
   ...SessionFacts,
   plan: Plan,
   step: PlanStep,
+  /** Outcomes of the latest earlier steps (at most 20), oldest first; SummarizeRequest.steps has them all. */
   previous: z.array(StepOutcome),
 });
 export type StepRequest = z.infer<typeof StepRequest>;

@@ -17,6 +17,14 @@ import { codeInput, publishPhase, toolStepArtifacts, treeFree } from './code';
 import { applyChange, markStepBase, publishing, stepBaseIfChanged, withStepChange } from './workspace';
 import { awaitReview, callDone, expireReviews, turnTaken, workDone, workOn } from './tool-work';
 
+/**
+ * How many earlier step outcomes a step's request carries, newest last. Every step and every tool
+ * turn is an activity input in history: carrying all of them made a plan's history grow with the
+ * square of its steps (bench growth). The summary still gets every outcome.
+ */
+export const PREVIOUS_OUTCOMES = 20;
+const recent = <T>(outcomes: readonly T[]): T[] => outcomes.slice(-PREVIOUS_OUTCOMES);
+
 /** Tool grants allow exactly the arguments they name; sessions started before keep the old rule (see grantedBy). */
 const EXACT_GRANTS = 'exact-tool-grants';
 
@@ -32,7 +40,7 @@ export async function stepPhase(ctx: SessionContext): Promise<void> {
     if (ctx.replyInTree) await treeFree(ctx);
     const result = await interruptible(ctx, () =>
       activities.executeStep.executeWithOptions({ ...workOptions, summary: `step ${step.index + 1}/${plan.steps.length}: ${step.title}` }, [
-        { ...facts(ctx), plan, step, previous: r.stepOutcomes, ...codeInput(ctx) },
+        { ...facts(ctx), plan, step, previous: recent(r.stepOutcomes), ...codeInput(ctx) },
       ]),
     );
     if (!result || r.state !== 'inProgress') return;
@@ -78,7 +86,7 @@ async function workThroughTools(ctx: SessionContext, step: PlanStep): Promise<vo
   const turn = await interruptible(ctx, () =>
     activities.turn.executeWithOptions(
       { ...workOptions, summary: `step ${step.index + 1}/${plan.steps.length}, turn ${work.turn + 1}: ${step.title}` },
-      [{ ...facts(ctx), plan, step, previous: r.stepOutcomes, turn: work.turn, toolResults: work.results, ...codeInput(ctx) }],
+      [{ ...facts(ctx), plan, step, previous: recent(r.stepOutcomes), turn: work.turn, toolResults: work.results, ...codeInput(ctx) }],
     ),
   );
   if (!turn || r.state !== 'inProgress') return;
