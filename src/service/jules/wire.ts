@@ -1,25 +1,14 @@
 /**
  * The Jules REST v1alpha resources as @google/jules-sdk 0.2.0 parses them (the shapes, with
- * their limits, are in /work/shared/notes/jules-rest.md and docs/jules.md). Responses are
+ * their limits, are in docs/jules.md). Responses are
  * checked against these schemas when they are sent, so a mapping slip is caught here rather than
  * breaking a Jules client's whole stream.
  */
 import { z } from 'zod';
+import { JulesState } from '../../protocol/jules';
 
-/** The nine REST state names, the only ones the SDK knows. */
-export const JULES_STATES = [
-  'STATE_UNSPECIFIED',
-  'QUEUED',
-  'PLANNING',
-  'AWAITING_PLAN_APPROVAL',
-  'AWAITING_USER_FEEDBACK',
-  'IN_PROGRESS',
-  'PAUSED',
-  'FAILED',
-  'COMPLETED',
-] as const;
-export const JulesState = z.enum(JULES_STATES);
-export type JulesState = z.infer<typeof JulesState>;
+// The nine REST state names, the only ones the SDK knows: one list for andon's door and its backend.
+export { JULES_STATES, JulesState } from '../../protocol/jules';
 
 export const AUTOMATION_MODES = ['AUTOMATION_MODE_UNSPECIFIED', 'AUTO_CREATE_PR'] as const;
 export const AutomationMode = z.enum(AUTOMATION_MODES);
