@@ -17,6 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { createTablesOnce, openPool } from '../storage/postgres';
 import { SQL_NAME } from './config';
 import { NewEntry, RecallQuery, parseInput, type Memory, type MemoryStore, type NewMemory } from './store';
 
@@ -82,16 +83,7 @@ export class PostgresMemoryStore implements MemoryStore {
       .filter((name) => name !== undefined)
       .map((name) => pg.escapeIdentifier(name))
       .join('.');
-    this.pool = new pg.Pool({
-      connectionString: options.url,
-      max: options.maxConnections ?? 10,
-      connectionTimeoutMillis: options.connectionTimeout ?? 10_000,
-      // The URL's own application_name, if any, wins (pg reads the string last).
-      application_name: 'andon',
-    });
-    // An idle connection the server dropped (a restart, a failover) is reported here and taken out
-    // of the pool; the next call opens a new one. Without a listener it would crash the process.
-    this.pool.on('error', () => {});
+    this.pool = openPool({ url: options.url, max: options.maxConnections ?? 10, connectionTimeout: options.connectionTimeout ?? 10_000 });
   }
 
   /**
@@ -174,39 +166,27 @@ export class PostgresMemoryStore implements MemoryStore {
   }
 
   private async createSchema(): Promise<void> {
-    const { rows } = await this.pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [this.table]);
-    if (rows[0]?.present) return;
     const table = this.options.table ?? 'andon_memories';
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`andon memory store ${this.table}`]);
+    await createTablesOnce(this.pool, `andon memory store ${this.table}`, [this.table], async (client) => {
       if (this.options.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(this.options.schema)}`);
       await client.query(`
-        CREATE TABLE IF NOT EXISTS ${this.table} (
-          seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-          id text NOT NULL UNIQUE,
-          scope text NOT NULL CHECK (scope IN ('session', 'agent', 'service')),
-          key text NOT NULL,
-          content text NOT NULL,
-          terms text NOT NULL,
-          search tsvector GENERATED ALWAYS AS (to_tsvector('pg_catalog.simple', terms)) STORED,
-          written_by text,
-          session_id text NOT NULL,
-          created_at timestamptz NOT NULL
-        )`);
+    CREATE TABLE IF NOT EXISTS ${this.table} (
+      seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      id text NOT NULL UNIQUE,
+      scope text NOT NULL CHECK (scope IN ('session', 'agent', 'service')),
+      key text NOT NULL,
+      content text NOT NULL,
+      terms text NOT NULL,
+      search tsvector GENERATED ALWAYS AS (to_tsvector('pg_catalog.simple', terms)) STORED,
+      written_by text,
+      session_id text NOT NULL,
+      created_at timestamptz NOT NULL
+    )`);
       await client.query(
         `CREATE INDEX IF NOT EXISTS ${pg.escapeIdentifier(`${table}_scope_key`)} ON ${this.table} (scope, key, created_at DESC, seq DESC)`,
       );
       await client.query(`CREATE INDEX IF NOT EXISTS ${pg.escapeIdentifier(`${table}_search`)} ON ${this.table} USING gin (search)`);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   private assertOpen(): void {

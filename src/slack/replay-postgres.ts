@@ -9,6 +9,7 @@
  * created, so SELECT, INSERT, UPDATE and DELETE on it are enough.
  */
 import pg from 'pg';
+import { createTablesOnce, openPool } from '../storage/postgres';
 import type { ReplayGuard } from './replay';
 
 export interface PostgresReplayGuardOptions {
@@ -32,15 +33,7 @@ export class PostgresReplayGuard implements ReplayGuard {
   private pruning?: Promise<void>;
 
   constructor(options: PostgresReplayGuardOptions) {
-    this.pool = new pg.Pool({
-      connectionString: options.url,
-      max: options.maxConnections ?? 4,
-      connectionTimeoutMillis: options.connectionTimeout ?? 5_000,
-      application_name: 'andon',
-      allowExitOnIdle: true,
-    });
-    // A dropped idle connection is replaced on the next call; unheard, it would crash the service.
-    this.pool.on('error', () => {});
+    this.pool = openPool({ url: options.url, max: options.maxConnections ?? 4, connectionTimeout: options.connectionTimeout ?? 5_000 });
   }
 
   async claim(signature: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
@@ -88,21 +81,9 @@ export class PostgresReplayGuard implements ReplayGuard {
   }
 
   private async createSchema(): Promise<void> {
-    const { rows } = await this.pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [TABLE]);
-    if (rows[0]?.present) return;
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['andon slack replays']);
+    await createTablesOnce(this.pool, 'andon slack replays', [TABLE], async (client) => {
       await client.query(`CREATE TABLE IF NOT EXISTS ${TABLE} (signature text PRIMARY KEY, expires_at timestamptz NOT NULL)`);
       await client.query(`CREATE INDEX IF NOT EXISTS ${TABLE}_expires_at ON ${TABLE} (expires_at)`);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 }

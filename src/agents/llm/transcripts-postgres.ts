@@ -11,6 +11,7 @@
  * it). Ids are `text` with NUL and `%` escaped (`%00`, `%25`): one-to-one, so no two ids meet.
  */
 import pg from 'pg';
+import { createTablesOnce, openPool } from '../../storage/postgres';
 import type { ModelMessage } from 'ai';
 import { AgentError } from '../agent';
 import type { TranscriptStoreOptions, Transcripts } from './transcript-types';
@@ -41,17 +42,7 @@ export class PostgresTranscriptStore implements Transcripts {
 
   constructor(options: PostgresTranscriptStoreOptions) {
     this.sealer = new TranscriptSealer(options.encryption);
-    this.pool = new pg.Pool({
-      connectionString: options.url,
-      max: options.maxConnections ?? 4,
-      connectionTimeoutMillis: options.connectionTimeout ?? 10_000,
-      application_name: 'andon',
-      // Idle connections do not keep a worker that is shutting down alive.
-      allowExitOnIdle: true,
-    });
-    // An idle connection the server dropped (a restart, a failover) is reported here and replaced
-    // on the next call; without a listener it would crash the worker.
-    this.pool.on('error', () => {});
+    this.pool = openPool({ url: options.url, max: options.maxConnections ?? 4, connectionTimeout: options.connectionTimeout ?? 10_000 });
   }
 
   /** Connects and creates the tables if missing; calls do this on first use. */
@@ -128,40 +119,25 @@ export class PostgresTranscriptStore implements Transcripts {
   }
 
   private async createSchema(): Promise<void> {
-    const { rows } = await this.pool.query<{ present: boolean }>(
-      'SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS present',
-      [TURNS, OUTPUTS],
-    );
-    if (rows[0]?.present) return;
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['andon transcript store']);
+    await createTablesOnce(this.pool, 'andon transcript store', [TURNS, OUTPUTS], async (client) => {
       await client.query(`
-        CREATE TABLE IF NOT EXISTS ${TURNS} (
-          session_id text NOT NULL,
-          step_id text NOT NULL,
-          turn integer NOT NULL,
-          data bytea NOT NULL,
-          key_id text,
-          PRIMARY KEY (session_id, step_id, turn)
-        )`);
+    CREATE TABLE IF NOT EXISTS ${TURNS} (
+      session_id text NOT NULL,
+      step_id text NOT NULL,
+      turn integer NOT NULL,
+      data bytea NOT NULL,
+      key_id text,
+      PRIMARY KEY (session_id, step_id, turn)
+    )`);
       await client.query(`
-        CREATE TABLE IF NOT EXISTS ${OUTPUTS} (
-          session_id text NOT NULL,
-          tool_call_id text NOT NULL,
-          data bytea NOT NULL,
-          key_id text,
-          PRIMARY KEY (session_id, tool_call_id)
-        )`);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    CREATE TABLE IF NOT EXISTS ${OUTPUTS} (
+      session_id text NOT NULL,
+      tool_call_id text NOT NULL,
+      data bytea NOT NULL,
+      key_id text,
+      PRIMARY KEY (session_id, tool_call_id)
+    )`);
+    });
   }
 
   private assertOpen(): void {
