@@ -34,6 +34,8 @@ export interface SessionContext {
   notifying: boolean;
   /** The session ended: the chat and notify loops finish. */
   closing: boolean;
+  /** Watchers' `waitForEvents` updates in flight (watchers.ts). */
+  watchers: number;
   /** The pending-review count last written to visibility (sessions that never had a review never write it). */
   indexedReviews?: number;
 }
@@ -62,7 +64,15 @@ export function stopWork(ctx: SessionContext): void {
  * timeline outgrew its byte budget (so the next run's input stays far below the 2 MB payload limit).
  */
 export function canContinueAsNew(ctx: SessionContext): boolean {
-  return (workflowInfo().continueAsNewSuggested || outgrown(ctx.session)) && !ctx.chatBusy && !ctx.notifying && allHandlersFinished();
+  return continueAsNewDue(ctx) && allHandlersFinished();
+}
+
+/**
+ * Continue-as-new is due once handlers finish. Watchers' waits (watchers.ts) answer when this
+ * holds, so a watched session still continues as new.
+ */
+export function continueAsNewDue(ctx: SessionContext): boolean {
+  return (workflowInfo().continueAsNewSuggested || outgrown(ctx.session)) && !ctx.chatBusy && !ctx.notifying;
 }
 
 /**

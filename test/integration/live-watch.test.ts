@@ -1,0 +1,216 @@
+/**
+ * Live watching through `waitForEvents` (workflows/session/watchers.ts): a stream learns of each
+ * new event from the answer of a long-poll update, one round trip. These tests check that the
+ * fast path is really taken, that it delivers every event exactly once and in order, and that it
+ * keeps doing so where it must step aside: more watchers than it serves, continue-as-new, a
+ * worker killed mid-wait. Bad input is refused by the validator, naming the field, with nothing
+ * written to history.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { waitForEventsUpdate } from '../../src/protocol/messages';
+import type { SessionClient, TimelineEvent } from '../../src/client';
+import { MAX_WATCHERS } from '../../workflows/session/watchers';
+import { freePort } from '../support/ports';
+import { devServer, startWorkerProcess } from '../support/processes';
+import { quickScript, startHarness, type Harness } from '../support/harness';
+
+jest.setTimeout(120_000);
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'andon-live-watch-'));
+const T = { timeoutMs: 30_000 };
+const EventType = temporal.api.enums.v1.EventType;
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ agent: quickScript() });
+});
+afterAll(() => h.close());
+
+/** Everything a stream yields, until it ends on its own (a guard fails a hung stream instead). */
+async function collect(session: SessionClient, after = 0): Promise<TimelineEvent[]> {
+  const signal = AbortSignal.timeout(90_000);
+  const events: TimelineEvent[] = [];
+  for await (const event of session.stream({ after, signal })) events.push(event);
+  if (signal.aborted) throw new Error(`the stream of ${session.id} did not end; got ${events.map((e) => e.seq).join(',')}`);
+  return events;
+}
+
+/** Waits for watchers' long polls accepted in the session's runs (all of them), and the number of runs. */
+async function acceptedWaits(client: Client, workflowId: string): Promise<{ waits: number; runs: number }> {
+  let waits = 0;
+  let runs = 0;
+  for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    runs++;
+    const history = await client.workflow.getHandle(workflowId, execution.runId).fetchHistory();
+    for (const event of history.events ?? []) {
+      if (event.eventType !== EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED) continue;
+      if (event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === waitForEventsUpdate.name) waits++;
+    }
+  }
+  return { waits, runs };
+}
+
+const seqs = (events: TimelineEvent[]) => events.map((e) => e.seq);
+const upTo = (events: TimelineEvent[], type: TimelineEvent['type']) => events.slice(0, events.findIndex((e) => e.type === type) + 1);
+
+/** Resolves once `n` waits of the session are in flight (accepted, not completed) in its current run. */
+async function waitsInFlight(client: Client, workflowId: string, n: number): Promise<void> {
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+    const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const accepted = events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED).length;
+    const completed = events.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED).length;
+    if (accepted - completed >= n) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`fewer than ${n} waits of ${workflowId} in flight after 20 s`);
+}
+
+it('a live stream is fed by waitForEvents: every event once, in order, as stored', async () => {
+  const session = await h.andon.session({ prompt: 'watch fast' });
+  await session.waitFor('awaitingPlanApproval', T);
+  const streamed = collect(session);
+  await waitsInFlight(h.client, session.id, 1);
+  await session.approve({ by: 'test:alice' });
+  const events = await streamed;
+  const { events: stored } = await session.timeline();
+  expect(seqs(events)).toEqual(seqs(upTo(stored, 'sessionCompleted')));
+  expect(events.map((e) => e.type)).toEqual([
+    'sessionCreated',
+    'planGenerated',
+    'planApproved',
+    'progressUpdated',
+    'progressUpdated',
+    'sessionCompleted',
+  ]);
+  expect((await acceptedWaits(h.client, session.id)).waits).toBeGreaterThan(0);
+});
+
+it(`more watchers than the ${MAX_WATCHERS} it serves: the others read the slow way, and all see every event once`, async () => {
+  const session = await h.andon.session({ prompt: 'many watchers' });
+  await session.waitFor('awaitingPlanApproval', T);
+  const watchers = Array.from({ length: MAX_WATCHERS + 3 }, () => collect(session, 1));
+  await waitsInFlight(h.client, session.id, MAX_WATCHERS);
+  await session.approve({ by: 'test:alice' });
+  const all = await Promise.all(watchers);
+  const { events: stored } = await session.timeline();
+  const expected = seqs(upTo(stored, 'sessionCompleted')).filter((seq) => seq > 1);
+  for (const events of all) expect(seqs(events)).toEqual(expected);
+  // The waits never exceeded the cap (Temporal allows ten updates in flight; commands keep the rest).
+  const history = (await h.client.workflow.getHandle(session.id).fetchHistory()).events ?? [];
+  let inFlight = 0;
+  let most = 0;
+  for (const event of history) {
+    if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED)
+      if (event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === waitForEventsUpdate.name) inFlight++;
+    if (event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED) inFlight = Math.max(0, inFlight - 1);
+    most = Math.max(most, inFlight);
+  }
+  expect(most).toBe(MAX_WATCHERS);
+});
+
+it('refuses bad input in the validator, naming the field, and writes nothing to history', async () => {
+  const session = await h.andon.session({ prompt: 'bad waits' });
+  await session.waitFor('awaitingPlanApproval', T);
+  const handle = h.client.workflow.getHandle(session.id);
+  const before = (await handle.fetchHistory()).events?.length;
+  const cases: Array<[unknown, string]> = [
+    [{ after: -1 }, 'after'],
+    [{ after: 1.5 }, 'after'],
+    [{ after: '3' }, 'after'],
+    [{ after: 0, limit: 0 }, 'limit'],
+    [{ after: 0, limit: 201 }, 'limit'],
+    [{ after: 0, extra: true }, 'input'],
+    [{}, 'after'],
+    [null, 'input'],
+    ['after', 'input'],
+  ];
+  // A small fuzz: random shapes and values, each refused or answered, never hanging or failing the workflow.
+  const junk = [0, -5, 2 ** 60, 'x'.repeat(10_000), [], [1], { after: [] }, { after: null }, { limit: 5 }, true];
+  for (const [input, field] of cases) {
+    const error = await handle.executeUpdate(waitForEventsUpdate, { args: [input as never] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkflowUpdateFailedError);
+    const cause = (error as WorkflowUpdateFailedError).cause as { type?: string; message?: string };
+    expect(cause.type).toBe('ValidationError');
+    expect(cause.message).toContain(`${field}:`);
+  }
+  for (const input of junk) {
+    await expect(handle.executeUpdate(waitForEventsUpdate, { args: [input as never] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+  }
+  expect((await handle.fetchHistory()).events?.length).toBe(before);
+  // An answerable wait answers at once with what is there.
+  const page = await handle.executeUpdate(waitForEventsUpdate, { args: [{ after: 0, limit: 1 }] });
+  expect(seqs(page.events)).toEqual([1]);
+  expect(page.state).toBe('awaitingPlanApproval');
+  await session.cancel('done here');
+});
+
+it('follows the session across continue-as-new: every event once, in order', async () => {
+  const server = await devServer(path.join(dir, 'can.db'), await freePort(), [
+    '--dynamic-config-value',
+    'limit.historyCount.suggestContinueAsNew=40',
+  ]);
+  const steps = Array.from({ length: 8 }, (_, i) => ({ title: `Step ${i + 1}`, result: { description: `did ${i + 1}` } }));
+  const can = await startHarness({ address: server.address, agent: quickScript({ plans: [{ steps }] }), followUpWindowMs: 5_000 });
+  try {
+    const session = await can.andon.session({ prompt: 'a long watched one' });
+    await session.waitFor('awaitingPlanApproval', T);
+    const streamed = collect(session);
+    await waitsInFlight(can.client, session.id, 1);
+    await session.approve();
+    const events = await streamed;
+    const { events: stored } = await session.timeline({ limit: 1000 });
+    expect(seqs(stored)).toEqual(stored.map((_, i) => i + 1));
+    expect(seqs(events)).toEqual(seqs(upTo(stored, 'sessionCompleted')));
+    expect(events.filter((e) => e.type === 'progressUpdated')).toHaveLength(8);
+    const { waits, runs } = await acceptedWaits(can.client, session.id);
+    expect(runs).toBeGreaterThan(1);
+    expect(waits).toBeGreaterThan(1);
+  } finally {
+    await can.close();
+    await server.stop();
+  }
+});
+
+it('a worker killed while a wait is in flight: the stream goes on with the next worker, nothing lost or repeated', async () => {
+  const scriptFile = path.join(dir, 'quick.json');
+  writeFileSync(scriptFile, JSON.stringify(quickScript()));
+  const k = await startHarness({ worker: false });
+  const child = await startWorkerProcess(k.address, k.taskQueue, scriptFile);
+  try {
+    const session = await k.andon.session({ prompt: 'survive a crash while watched' });
+    await session.waitFor('awaitingPlanApproval', T);
+    const streamed = collect(session);
+    await waitsInFlight(k.client, session.id, 1);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    await k.startWorker(quickScript());
+    await session.approve({ by: 'test:after-crash' });
+    const events = await streamed;
+    const { events: stored } = await session.timeline();
+    expect(seqs(events)).toEqual(seqs(upTo(stored, 'sessionCompleted')));
+    expect(events.filter((e) => e.type === 'planApproved')).toHaveLength(1);
+  } finally {
+    child.kill('SIGKILL');
+    await k.close();
+  }
+});
+
+it('a wait in flight when the follow-up window closes answers with nothing, and the workflow closes', async () => {
+  const short = await startHarness({ agent: quickScript(), followUpWindowMs: 1_500 });
+  try {
+    const session = await short.andon.run({ prompt: 'close while watched' });
+    await session.result(T);
+    const { lastSeq } = await session.info();
+    const page = await short.client.workflow.getHandle(session.id).executeUpdate(waitForEventsUpdate, { args: [{ after: lastSeq }] });
+    expect(page.events).toEqual([]);
+    expect(page.state).toBe('completed');
+    expect((await short.client.workflow.getHandle(session.id).describe()).status.name).not.toBe('RUNNING');
+  } finally {
+    await short.close();
+  }
+});
