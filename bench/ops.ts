@@ -82,6 +82,7 @@ export async function opsMain(argv: string[]): Promise<number> {
     client: new Client({ connection: watchConnection, namespace: 'default' }),
     taskQueue: ANDON_QUEUE,
     identity: 'bench',
+    liveWaits: process.env.ANDON_LIVE_WAITS !== '0',
   });
 
   const samples = new Map<string, number[]>();

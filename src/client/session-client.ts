@@ -72,6 +72,8 @@ export class SessionClient implements SessionApi {
     readonly id: string,
     private readonly client: Client,
     private readonly identity: string,
+    /** Follow live with `waitForEvents` (AndonOptions.liveWaits); else the history long-poll and a query. */
+    private readonly liveWaits = false,
   ) {
     this.handle = client.workflow.getHandle<SessionWorkflow>(id);
     this.archive = new TimelineArchive(client, id);
@@ -201,7 +203,7 @@ export class SessionClient implements SessionApi {
     try {
       // Catch up with the timeline query, then follow live with watchers' long polls (one round
       // trip per event); where the session cannot serve those, the history long-poll and the query.
-      for (let fast = true; ;) {
+      for (let fast = this.liveWaits; ;) {
         if (fast) {
           for (let read = true; ;) {
             const answer = await this.waitPage(after, controller.signal, read);

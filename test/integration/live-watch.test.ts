@@ -10,10 +10,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import Fastify from 'fastify';
 import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from '../support/harness';
 import { waitForEventsUpdate } from '../../src/protocol/messages';
 import type { SessionClient, TimelineEvent } from '../../src/client';
 import { MAX_WATCHERS } from '../../workflows/session/watchers';
+import { errorsPlugin } from '../../src/service/error-handler';
+import { eventsPlugin } from '../../src/service/events';
+import { SessionFeeds } from '../../src/service/feed';
 import { freePort } from '../support/ports';
 import { devServer, startWorkerProcess } from '../support/processes';
 import { quickScript, startHarness, type Harness } from '../support/harness';
@@ -26,7 +32,7 @@ const EventType = temporal.api.enums.v1.EventType;
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ agent: quickScript() });
+  h = await startHarness({ agent: quickScript(), liveWaits: true });
 });
 afterAll(() => h.close());
 
@@ -52,6 +58,16 @@ async function acceptedWaits(client: Client, workflowId: string): Promise<{ wait
     }
   }
   return { waits, runs };
+}
+
+/** Every run of the session replays against the current workflow code (a wait must not make a history unreplayable). */
+async function replays(client: Client, workflowId: string): Promise<void> {
+  const bundle = workflowBundle();
+  if (!bundle) throw new Error('no workflow bundle from the global setup');
+  for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    const history = await client.workflow.getHandle(workflowId, execution.runId).fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: bundle }, history, `${workflowId}/${execution.runId}`);
+  }
 }
 
 const seqs = (events: TimelineEvent[]) => events.map((e) => e.seq);
@@ -87,6 +103,7 @@ it('a live stream is fed by waitForEvents: every event once, in order, as stored
     'sessionCompleted',
   ]);
   expect((await acceptedWaits(h.client, session.id)).waits).toBeGreaterThan(0);
+  await replays(h.client, session.id);
 });
 
 it(`more watchers than the ${MAX_WATCHERS} it serves: the others read the slow way, and all see every event once`, async () => {
@@ -110,6 +127,7 @@ it(`more watchers than the ${MAX_WATCHERS} it serves: the others read the slow w
     most = Math.max(most, inFlight);
   }
   expect(most).toBe(MAX_WATCHERS);
+  await replays(h.client, session.id);
 });
 
 it('refuses bad input in the validator, naming the field, and writes nothing to history', async () => {
@@ -154,7 +172,12 @@ it('follows the session across continue-as-new: every event once, in order', asy
     'limit.historyCount.suggestContinueAsNew=40',
   ]);
   const steps = Array.from({ length: 8 }, (_, i) => ({ title: `Step ${i + 1}`, result: { description: `did ${i + 1}` } }));
-  const can = await startHarness({ address: server.address, agent: quickScript({ plans: [{ steps }] }), followUpWindowMs: 5_000 });
+  const can = await startHarness({
+    address: server.address,
+    agent: quickScript({ plans: [{ steps }] }),
+    followUpWindowMs: 5_000,
+    liveWaits: true,
+  });
   try {
     const session = await can.andon.session({ prompt: 'a long watched one' });
     await session.waitFor('awaitingPlanApproval', T);
@@ -169,6 +192,7 @@ it('follows the session across continue-as-new: every event once, in order', asy
     const { waits, runs } = await acceptedWaits(can.client, session.id);
     expect(runs).toBeGreaterThan(1);
     expect(waits).toBeGreaterThan(1);
+    await replays(can.client, session.id);
   } finally {
     await can.close();
     await server.stop();
@@ -178,7 +202,7 @@ it('follows the session across continue-as-new: every event once, in order', asy
 it('a worker killed while a wait is in flight: the stream goes on with the next worker, nothing lost or repeated', async () => {
   const scriptFile = path.join(dir, 'quick.json');
   writeFileSync(scriptFile, JSON.stringify(quickScript()));
-  const k = await startHarness({ worker: false });
+  const k = await startHarness({ worker: false, liveWaits: true });
   const child = await startWorkerProcess(k.address, k.taskQueue, scriptFile);
   try {
     const session = await k.andon.session({ prompt: 'survive a crash while watched' });
@@ -194,6 +218,7 @@ it('a worker killed while a wait is in flight: the stream goes on with the next 
     const { events: stored } = await session.timeline();
     expect(seqs(events)).toEqual(seqs(upTo(stored, 'sessionCompleted')));
     expect(events.filter((e) => e.type === 'planApproved')).toHaveLength(1);
+    await replays(k.client, session.id);
   } finally {
     child.kill('SIGKILL');
     await k.close();
@@ -201,7 +226,7 @@ it('a worker killed while a wait is in flight: the stream goes on with the next 
 });
 
 it('a wait in flight when the follow-up window closes answers with nothing, and the workflow closes', async () => {
-  const short = await startHarness({ agent: quickScript(), followUpWindowMs: 1_500 });
+  const short = await startHarness({ agent: quickScript(), followUpWindowMs: 1_500, liveWaits: true });
   try {
     const session = await short.andon.run({ prompt: 'close while watched' });
     await session.result(T);
@@ -212,5 +237,81 @@ it('a wait in flight when the follow-up window closes answers with nothing, and 
     expect((await short.client.workflow.getHandle(session.id).describe()).status.name).not.toBe('RUNNING');
   } finally {
     await short.close();
+  }
+});
+
+/** The seqs of an SSE response's event frames, read until its `end` frame. */
+async function sseSeqs(response: Response): Promise<number[]> {
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of response.body!) {
+    text += decoder.decode(chunk as Uint8Array, { stream: true });
+    if (text.includes('event: end\n')) break;
+  }
+  if (!text.includes('event: end\n')) throw new Error(`the SSE stream ended without an end frame: ${text.slice(-500)}`);
+  return [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+}
+
+it('SSE through continue-as-new and a worker killed mid-wait: every event once, in order', async () => {
+  const server = await devServer(path.join(dir, 'sse.db'), await freePort(), [
+    '--dynamic-config-value',
+    'limit.historyCount.suggestContinueAsNew=40',
+  ]);
+  const scriptFile = path.join(dir, 'sse-script.json');
+  const steps = Array.from({ length: 6 }, (_, i) => ({ title: `Step ${i + 1}`, result: { description: `did ${i + 1}` } }));
+  writeFileSync(scriptFile, JSON.stringify(quickScript({ plans: [{ steps }] })));
+  const k = await startHarness({ address: server.address, worker: false, liveWaits: true });
+  const child = await startWorkerProcess(k.address, k.taskQueue, scriptFile);
+  const feeds = new SessionFeeds({ source: (id, signal) => k.andon.session(id).stream({ after: 0, signal }), lingerMs: 100 });
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  try {
+    await app.register(errorsPlugin, { retryAfterSeconds: 1 });
+    await app.register(eventsPlugin, { andon: k.andon, feeds, heartbeatMs: 1_000 });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    if (!address || typeof address === 'string') throw new Error('no address');
+    const session = await k.andon.session({ prompt: 'watched over SSE' });
+    await session.waitFor('awaitingPlanApproval', T);
+    const response = await fetch(`http://127.0.0.1:${address.port}/v1/sessions/${session.id}/events`, {
+      headers: { accept: 'text/event-stream' },
+      signal: AbortSignal.timeout(90_000),
+    });
+    expect(response.status).toBe(200);
+    const read = sseSeqs(response);
+    await waitsInFlight(k.client, session.id, 1);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    await k.startWorker(quickScript({ plans: [{ steps }] }));
+    await session.approve({ by: 'test:after-crash' });
+    const got = await read;
+    const { events: stored } = await session.timeline({ limit: 1000 });
+    expect(got).toEqual(seqs(upTo(stored, 'sessionCompleted')));
+    const { waits, runs } = await acceptedWaits(k.client, session.id);
+    expect(runs).toBeGreaterThan(1);
+    expect(waits).toBeGreaterThan(1);
+    await replays(k.client, session.id);
+  } finally {
+    child.kill('SIGKILL');
+    feeds.close();
+    await app.close();
+    await k.close();
+    await server.stop();
+  }
+});
+
+it('watched while asked and approved (updates and activities crossing waits): the histories replay', async () => {
+  for (let i = 0; i < 6; i++) {
+    const session = await h.andon.session({ prompt: `crossing ${i}` });
+    await session.waitFor('awaitingPlanApproval', T);
+    const streamed = collect(session);
+    await waitsInFlight(h.client, session.id, 1);
+    await session.ask('status?');
+    await session.send('fine');
+    await session.approve();
+    const events = await streamed;
+    const { events: stored } = await session.timeline();
+    expect(seqs(events)).toEqual(seqs(upTo(stored, 'sessionCompleted')));
+    await replays(h.client, session.id);
   }
 });
