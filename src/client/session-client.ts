@@ -44,6 +44,7 @@ import {
   viewQuery,
   waitForEventsUpdate,
   WAIT_FOR_EVENTS_MAX_LIMIT,
+  WATCH_LATER,
   writeMemoryUpdate,
   WriteMemoryInput,
   type AskResult,
@@ -322,6 +323,7 @@ export class SessionClient implements SessionApi {
    * drained for continue-as-new) is asked again, which reaches the next run.
    */
   private async waitPage(after: number, signal: AbortSignal, read: boolean): Promise<{ page: TimelinePage; read: boolean } | undefined> {
+    let later = 0;
     for (;;) {
       if (read) {
         const page = await this.streamPage(after, signal);
@@ -340,9 +342,15 @@ export class SessionClient implements SessionApi {
         );
       } catch (error) {
         if (signal.aborted) throw error;
+        if (error instanceof WorkflowUpdateFailedError && (error.cause as { type?: unknown } | undefined)?.type === WATCH_LATER) {
+          // Refused for a moment (a local activity runs in the session): ask again, backing off.
+          await delay(Math.min(100 * 2 ** later++, 1_000), signal);
+          continue;
+        }
         if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return undefined;
         throw error;
       }
+      later = 0;
       // Events that left the run's window while we waited are read from the archive.
       if (page.events.length > 0 && (page.firstSeq ?? 1) <= after + 1) return { page: { ...page, firstSeq: 1 }, read: false };
       if (page.events.length > 0) return { page: await this.streamPage(after, signal), read: true };

@@ -167,6 +167,10 @@ export const WaitForEventsInput = z
   })
   .strict();
 export type WaitForEventsInput = z.input<typeof WaitForEventsInput>;
+/** Failure type of a refused wait (too many waiting, the run draining): read the slow way. */
+export const WATCH_UNAVAILABLE = 'WatchUnavailable';
+/** Failure type of a wait refused for a moment (a local activity runs): ask again shortly. */
+export const WATCH_LATER = 'WatchLater';
 
 export interface AskResult {
   messageId: string;

@@ -23,6 +23,7 @@ import { SessionFeeds } from '../../src/service/feed';
 import { freePort } from '../support/ports';
 import { devServer, startWorkerProcess } from '../support/processes';
 import { quickScript, startHarness, type Harness } from '../support/harness';
+import { ScriptedAgent, parseScript } from '../../src/agents/scripted';
 
 jest.setTimeout(120_000);
 
@@ -313,5 +314,47 @@ it('watched while asked and approved (updates and activities crossing waits): th
     const { events: stored } = await session.timeline();
     expect(seqs(events)).toEqual(seqs(upTo(stored, 'sessionCompleted')));
     await replays(h.client, session.id);
+  }
+});
+
+it('waits sent while a local activity (the summary) runs are refused or land after it: the histories replay', async () => {
+  // A wait accepted in the task that delivers a local activity's result replays out of order (a
+  // nondeterminism error, seen in service-events): the validator refuses (WatchLater) while a
+  // local activity runs. Which task a wait lands in depends on timing, so this sends several.
+  let entered!: () => void;
+  const summarizing = new Promise<void>((resolve) => (entered = resolve));
+  class SlowSummary extends ScriptedAgent {
+    override async summarize(...args: Parameters<ScriptedAgent['summarize']>) {
+      entered();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return super.summarize(...args);
+    }
+  }
+  const slow = await startHarness({ agent: new SlowSummary(parseScript(quickScript())), liveWaits: true, followUpWindowMs: 3_000 });
+  try {
+    for (let i = 0; i < 3; i++) {
+      const session = await slow.andon.run({ prompt: `slow summary ${i}` });
+      const streamed = collect(session);
+      await summarizing;
+      const handle = slow.client.workflow.getHandle(session.id);
+      const outcomes = await Promise.all(
+        Array.from({ length: 3 }, (_, n) =>
+          new Promise((resolve) => setTimeout(resolve, n * 300)).then(() =>
+            handle.executeUpdate(waitForEventsUpdate, { args: [{ after: 0, limit: 1 }] }).then(
+              (page) => (page.events.length === 1 ? 'answered' : 'empty'),
+              (e: unknown) => ((e as WorkflowUpdateFailedError).cause as { type?: string } | undefined)?.type ?? String(e),
+            ),
+          ),
+        ),
+      );
+      for (const outcome of outcomes) expect(['answered', 'WatchLater']).toContain(outcome);
+      const events = await streamed;
+      const { events: stored } = await session.timeline();
+      expect(seqs(events)).toEqual(seqs(upTo(stored, 'sessionCompleted')));
+      await session.result(T);
+      await replays(slow.client, session.id);
+    }
+  } finally {
+    await slow.close();
   }
 });

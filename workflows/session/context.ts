@@ -36,6 +36,8 @@ export interface SessionContext {
   closing: boolean;
   /** Watchers' `waitForEvents` updates in flight (watchers.ts). */
   watchers: number;
+  /** Local activities in flight (see `local`): watchers' waits are refused meanwhile. */
+  localActivities: number;
   /** The pending-review count last written to visibility (sessions that never had a review never write it). */
   indexedReviews?: number;
 }
@@ -65,6 +67,21 @@ export function stopWork(ctx: SessionContext): void {
  */
 export function canContinueAsNew(ctx: SessionContext): boolean {
   return continueAsNewDue(ctx) && allHandlersFinished();
+}
+
+/**
+ * Runs a local activity, counted so watchers' waits are refused while it runs. A local activity's
+ * result is recorded as a marker in the task that started it, so on replay it resolves earlier
+ * than it did live: an update accepted in the task that delivered the result would replay in
+ * another order than it ran (a nondeterminism error, seen in a test). Counting adds no command.
+ */
+export async function local<T>(ctx: SessionContext, run: () => Promise<T>): Promise<T> {
+  ctx.localActivities++;
+  try {
+    return await run();
+  } finally {
+    ctx.localActivities--;
+  }
 }
 
 /**

@@ -10,16 +10,19 @@
  * when the run closes or is due to continue as new, whichever comes first.
  */
 import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
-import { WAIT_FOR_EVENTS_MAX_BYTES, WaitForEventsInput, waitForEventsUpdate } from '../../src/protocol/messages';
+import {
+  WAIT_FOR_EVENTS_MAX_BYTES,
+  WATCH_LATER,
+  WATCH_UNAVAILABLE,
+  WaitForEventsInput,
+  waitForEventsUpdate,
+} from '../../src/protocol/messages';
 import type { TimelineEvent, TimelinePage } from '../../src/session/schema';
 import { continueAsNewDue, type SessionContext } from './context';
 import { lastSeq, timelinePage } from './record';
 
 /** Waits in flight at most; Temporal allows ten updates in flight per workflow, commands need the rest. */
 export const MAX_WATCHERS = 4;
-
-/** Failure type of a refused wait: the client falls back to the timeline query. */
-export const WATCH_UNAVAILABLE = 'WatchUnavailable';
 
 export function registerWatchers(ctx: SessionContext): void {
   setHandler(waitForEventsUpdate, (raw) => waitForEvents(ctx, raw), {
@@ -42,6 +45,9 @@ function checkWait(ctx: SessionContext, raw: unknown): void {
     });
   }
   if (draining(ctx)) throw unavailable('the run is about to continue as new or close');
+  // Accepted while a local activity runs, a wait would not replay in the order it ran (context.ts, `local`).
+  if (ctx.localActivities > 0)
+    throw ApplicationFailure.create({ type: WATCH_LATER, message: 'waitForEvents refused: ask again shortly', nonRetryable: true });
   if (ctx.watchers >= MAX_WATCHERS) throw unavailable(`${MAX_WATCHERS} watchers wait already`);
 }
 

@@ -138,6 +138,7 @@ function createContext(input: SessionWorkflowInput): SessionContext {
     notifying: false,
     closing: false,
     watchers: 0,
+    localActivities: 0,
     // A continued session indexed its pending reviews already.
     indexedReviews: input.carried !== undefined && reviews > 0 ? reviews : undefined,
   };
