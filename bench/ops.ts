@@ -82,6 +82,7 @@ export async function opsMain(argv: string[]): Promise<number> {
     client: new Client({ connection: watchConnection, namespace: 'default' }),
     taskQueue: ANDON_QUEUE,
     identity: 'bench',
+    liveWaits: process.env.ANDON_LIVE_WAITS !== '0',
   });
 
   const samples = new Map<string, number[]>();
@@ -346,13 +347,14 @@ class HistoryWatch {
 }
 
 interface LongPolls {
-  /** Resolves when a history long-poll continuing from a page token is sent for `workflowId`. */
+  /** Resolves when a history long-poll continuing from a page token, or an update outcome poll, is sent for `workflowId`. */
   next(workflowId: string): Promise<void>;
 }
 
 /**
- * Wraps one connection's GetWorkflowExecutionHistory so the bench knows when a watcher is caught
- * up: it is then waiting on a long-poll that continues from a page token. Bench-only; the SDK's
+ * Wraps one connection's GetWorkflowExecutionHistory and PollWorkflowExecutionUpdate so the bench
+ * knows when a watcher is caught up: it is then waiting on a long-poll that continues from a page
+ * token, or on the outcome of its accepted `waitForEvents`. Bench-only; the SDK's
  * own connection is left alone.
  */
 function instrumentLongPolls(connection: Connection): LongPolls {
@@ -369,6 +371,19 @@ function instrumentLongPolls(connection: Connection): LongPolls {
       waiting.delete(id);
     }
     return original(request);
+  };
+  // A watcher on the long-poll update (waitForEvents) is caught up once it polls for the outcome of an accepted wait.
+  const originalPoll = service.pollWorkflowExecutionUpdate.bind(service);
+  type PollRequest = Parameters<typeof originalPoll>[0];
+  (service as { pollWorkflowExecutionUpdate: (request: PollRequest) => ReturnType<typeof originalPoll> }).pollWorkflowExecutionUpdate = (
+    request: PollRequest,
+  ) => {
+    const id = request.updateRef?.workflowExecution?.workflowId ?? '';
+    if (waiting.has(id)) {
+      waiting.get(id)!();
+      waiting.delete(id);
+    }
+    return originalPoll(request);
   };
   return { next: (workflowId) => new Promise<void>((resolve) => waiting.set(workflowId, resolve)) };
 }

@@ -4,7 +4,14 @@
  * call that waits has a timeout, so nothing made on behalf of a person hangs forever.
  */
 import { randomUUID } from 'node:crypto';
-import { ServiceError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  ServiceError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateStage,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
 import {
@@ -35,6 +42,9 @@ import {
   sendSignal,
   timelineQuery,
   viewQuery,
+  waitForEventsUpdate,
+  WAIT_FOR_EVENTS_MAX_LIMIT,
+  WATCH_LATER,
   writeMemoryUpdate,
   WriteMemoryInput,
   type AskResult,
@@ -63,6 +73,8 @@ export class SessionClient implements SessionApi {
     readonly id: string,
     private readonly client: Client,
     private readonly identity: string,
+    /** Follow live with `waitForEvents` (AndonOptions.liveWaits); else the history long-poll and a query. */
+    private readonly liveWaits = false,
   ) {
     this.handle = client.workflow.getHandle<SessionWorkflow>(id);
     this.archive = new TimelineArchive(client, id);
@@ -190,20 +202,46 @@ export class SessionClient implements SessionApi {
     if (options.signal?.aborted) stop();
     let after = options.after ?? 0;
     try {
-      for await (const change of this.changes(controller.signal)) {
-        for (;;) {
-          const page = await this.streamPage(after, controller.signal);
-          for (const event of page.events) {
-            yield event;
-            after = event.seq;
-            if (ENDING_EVENTS.has(event.type)) return;
-          }
-          if (page.events.length < 1000) {
+      // Catch up with the timeline query, then follow live with watchers' long polls (one round
+      // trip per event); where the session cannot serve those, the history long-poll and the query.
+      for (let fast = this.liveWaits; ;) {
+        if (fast) {
+          for (let read = true; ;) {
+            const answer = await this.waitPage(after, controller.signal, read);
+            if (!answer) break;
+            const { page } = answer;
+            // After a long poll's answer the next one answers at once if more is there: no query needed.
+            read = answer.read;
+            for (const event of page.events) {
+              yield event;
+              after = event.seq;
+              if (ENDING_EVENTS.has(event.type)) return;
+            }
             if (isTerminal(page.state) && after >= page.lastSeq) return;
+          }
+        }
+        // The slow path, until the run continues as new (then long polls again) or closes.
+        fast = false;
+        for await (const change of this.changes(controller.signal)) {
+          for (;;) {
+            const page = await this.streamPage(after, controller.signal);
+            for (const event of page.events) {
+              yield event;
+              after = event.seq;
+              if (ENDING_EVENTS.has(event.type)) return;
+            }
+            if (page.events.length < 1000) {
+              if (isTerminal(page.state) && after >= page.lastSeq) return;
+              break;
+            }
+          }
+          if (change === 'closed') return;
+          if (change === 'continued') {
+            fast = true;
             break;
           }
         }
-        if (change === 'closed') return;
+        if (!fast) return;
       }
     } catch (error) {
       if (controller.signal.aborted) return;
@@ -275,6 +313,51 @@ export class SessionClient implements SessionApi {
     if (after + 1 >= firstSeq) return { ...page, firstSeq: 1 };
     const older = await this.archive.between(after, firstSeq, limit);
     return { ...page, events: [...older, ...page.events].slice(0, limit), firstSeq: 1 };
+  }
+
+  /**
+   * The events after `after`: from the timeline query when `read` and there are some, else one
+   * `waitForEvents` long poll that answers with the next ones. Undefined when the session cannot
+   * serve the long poll (refused: too many watchers, the run draining; a worker that does not
+   * know it; the workflow closed): the caller reads the slow way then. An empty answer (the run
+   * drained for continue-as-new) is asked again, which reaches the next run.
+   */
+  private async waitPage(after: number, signal: AbortSignal, read: boolean): Promise<{ page: TimelinePage; read: boolean } | undefined> {
+    let later = 0;
+    for (;;) {
+      if (read) {
+        const page = await this.streamPage(after, signal);
+        if (page.events.length > 0 || (isTerminal(page.state) && after >= page.lastSeq)) return { page, read: true };
+      }
+      let page: TimelinePage;
+      try {
+        page = await linked(signal, (callSignal) =>
+          this.client.withAbortSignal(callSignal, async () => {
+            const update = await this.handle.startUpdate(waitForEventsUpdate, {
+              args: [{ after, limit: WAIT_FOR_EVENTS_MAX_LIMIT }],
+              waitForStage: WorkflowUpdateStage.ACCEPTED,
+            });
+            return update.result();
+          }),
+        );
+      } catch (error) {
+        if (signal.aborted) throw error;
+        if (error instanceof WorkflowUpdateFailedError && (error.cause as { type?: unknown } | undefined)?.type === WATCH_LATER) {
+          // Refused for a moment (a local activity runs in the session): ask again, backing off.
+          await delay(Math.min(100 * 2 ** later++, 1_000), signal);
+          continue;
+        }
+        if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) return undefined;
+        throw error;
+      }
+      later = 0;
+      // Events that left the run's window while we waited are read from the archive.
+      if (page.events.length > 0 && (page.firstSeq ?? 1) <= after + 1) return { page: { ...page, firstSeq: 1 }, read: false };
+      if (page.events.length > 0) return { page: await this.streamPage(after, signal), read: true };
+      // Drained: the run is about to continue as new or close; the next read or wait finds out which.
+      await delay(50, signal);
+      read = true;
+    }
   }
 
   private changes(signal: AbortSignal) {

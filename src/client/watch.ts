@@ -10,7 +10,8 @@ import type { temporal } from '@temporalio/proto';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-export type Change = 'changed' | 'closed';
+/** 'continued': the run continued as new (the session changed too). */
+export type Change = 'changed' | 'continued' | 'closed';
 
 /**
  * Yields 'changed' once straight away and again after new history events; yields 'closed' (and
@@ -43,7 +44,7 @@ export async function* watchSession(client: Client, workflowId: string, signal: 
       if (next) {
         runId = next;
         nextPageToken = undefined;
-        yield 'changed';
+        yield 'continued';
         continue;
       }
       yield 'closed';

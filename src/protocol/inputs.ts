@@ -153,6 +153,25 @@ export const TimelineQueryInput = z.object({
 });
 export type TimelineQueryInput = z.input<typeof TimelineQueryInput>;
 
+/**
+ * `waitForEvents`: a watcher's long poll. Answers as soon as the session has an event after
+ * `after` (at most `limit` events, and at most WAIT_FOR_EVENTS_MAX_BYTES of them but always one).
+ */
+export const WAIT_FOR_EVENTS_MAX_LIMIT = 200;
+export const WAIT_FOR_EVENTS_MAX_BYTES = 256_000;
+export const WaitForEventsInput = z
+  .object({
+    /** Answer with the events whose seq is greater than this, once there is one. */
+    after: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    limit: z.number().int().min(1).max(WAIT_FOR_EVENTS_MAX_LIMIT).default(WAIT_FOR_EVENTS_MAX_LIMIT),
+  })
+  .strict();
+export type WaitForEventsInput = z.input<typeof WaitForEventsInput>;
+/** Failure type of a refused wait (too many waiting, the run draining): read the slow way. */
+export const WATCH_UNAVAILABLE = 'WatchUnavailable';
+/** Failure type of a wait refused for a moment (a local activity runs): ask again shortly. */
+export const WATCH_LATER = 'WatchLater';
+
 export interface AskResult {
   messageId: string;
   reply: string;

@@ -21,6 +21,7 @@ import type {
   ResumeInput,
   ReviewInput,
   TimelineQueryInput,
+  WaitForEventsInput,
   WriteMemoryInput,
 } from './inputs';
 
@@ -39,6 +40,12 @@ export const cancelUpdate = defineUpdate<SessionView, [CancelInput]>('cancel');
 export const reviewUpdate = defineUpdate<SessionView, [ReviewInput]>('review');
 export const decideStepUpdate = defineUpdate<SessionView, [DecideStepInput]>('decideStep');
 export const writeMemoryUpdate = defineUpdate<{ memoryId: string }, [WriteMemoryInput]>('writeMemory');
+/**
+ * A watcher's long poll: answers with the events after `after` as soon as there is one (or with
+ * none when the run is about to continue as new or close: ask again). Refused (validator, nothing
+ * in history) when too many watchers wait already or the run is draining: read the timeline query then.
+ */
+export const waitForEventsUpdate = defineUpdate<TimelinePage, [WaitForEventsInput]>('waitForEvents');
 
 // Signals: fire-and-forget, same names and inputs.
 export const approveSignal = defineSignal<[ApproveInput]>('approve');

@@ -32,6 +32,18 @@ const scenarios: Record<string, (session: SessionClient) => Promise<void>> = {
     await session.approve({ comment: 'go' });
     await session.result();
   },
+  // watched live: its history holds waitForEvents updates (accepted, completed with events)
+  async watchedApproved(session) {
+    await session.waitFor('awaitingPlanApproval');
+    const watching = (async () => {
+      for await (const event of session.stream({ after: 1 })) void event;
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await session.send('looks fine');
+    await session.approve({ comment: 'go' });
+    await session.result();
+    await watching;
+  },
   async rejectedThenReplanned(session) {
     await session.waitFor('awaitingPlanApproval');
     await session.reject('too risky', { replan: true });

@@ -24,6 +24,8 @@ export interface HarnessOptions {
   agents?: Record<string, AgentSource>;
   /** With `agents`: the agent of sessions that choose none. */
   defaultAgent?: string;
+  /** The SDK follows live sessions with `waitForEvents` (AndonOptions.liveWaits). */
+  liveWaits?: boolean;
   /** Server address; default: the suite's dev server. */
   address?: string;
   taskQueue?: string;
@@ -113,7 +115,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
-  const andon = new Andon({ client, taskQueue, identity: 'test:harness', defaults: { followUpWindowMs: options.followUpWindowMs ?? 0 } });
+  const andon = new Andon({
+    client,
+    taskQueue,
+    identity: 'test:harness',
+    defaults: { followUpWindowMs: options.followUpWindowMs ?? 0 },
+    liveWaits: options.liveWaits,
+  });
 
   let nativeConnection: NativeConnection | undefined;
   let running: Promise<void> | undefined;

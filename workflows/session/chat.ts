@@ -7,7 +7,7 @@ import { isTerminal } from '../../src/session/schema';
 import { REFUSAL, type AskResult } from '../../src/protocol/messages';
 import { activities, chatOptions, quick, quickOptions } from './activity-options';
 import { decideMessage } from './commands';
-import { canContinueAsNew, facts, failureReason, holdChatForContinueAsNew, now, type SessionContext } from './context';
+import { canContinueAsNew, facts, failureReason, holdChatForContinueAsNew, local, now, type SessionContext } from './context';
 import { byOf, refusalFailure } from './refusals';
 import { announce } from './notify';
 import { answer, dropMessage, dropQueue, noteRejected } from './progress';
@@ -88,7 +88,7 @@ export async function chatLoop(ctx: SessionContext): Promise<void> {
       const { message: reply, usage } = await ctx.replying.run(() =>
         patched(REPLIES_AS_ACTIVITIES)
           ? activities.reply.executeWithOptions({ ...chatOptions, summary }, [request])
-          : quick.reply.executeWithOptions({ ...quickOptions, summary }, [request]),
+          : local(ctx, () => quick.reply.executeWithOptions({ ...quickOptions, summary }, [request])),
       );
       addUsage(s, usage);
       answer(s, message.id, reply, now());

@@ -34,6 +34,10 @@ export interface SessionContext {
   notifying: boolean;
   /** The session ended: the chat and notify loops finish. */
   closing: boolean;
+  /** Watchers' `waitForEvents` updates in flight (watchers.ts). */
+  watchers: number;
+  /** Local activities in flight (see `local`): watchers' waits are refused meanwhile. */
+  localActivities: number;
   /** The pending-review count last written to visibility (sessions that never had a review never write it). */
   indexedReviews?: number;
 }
@@ -62,7 +66,30 @@ export function stopWork(ctx: SessionContext): void {
  * timeline outgrew its byte budget (so the next run's input stays far below the 2 MB payload limit).
  */
 export function canContinueAsNew(ctx: SessionContext): boolean {
-  return (workflowInfo().continueAsNewSuggested || outgrown(ctx.session)) && !ctx.chatBusy && !ctx.notifying && allHandlersFinished();
+  return continueAsNewDue(ctx) && allHandlersFinished();
+}
+
+/**
+ * Runs a local activity, counted so watchers' waits are refused while it runs. A local activity's
+ * result is recorded as a marker in the task that started it, so on replay it resolves earlier
+ * than it did live: an update accepted in the task that delivered the result would replay in
+ * another order than it ran (a nondeterminism error, seen in a test). Counting adds no command.
+ */
+export async function local<T>(ctx: SessionContext, run: () => Promise<T>): Promise<T> {
+  ctx.localActivities++;
+  try {
+    return await run();
+  } finally {
+    ctx.localActivities--;
+  }
+}
+
+/**
+ * Continue-as-new is due once handlers finish. Watchers' waits (watchers.ts) answer when this
+ * holds, so a watched session still continues as new.
+ */
+export function continueAsNewDue(ctx: SessionContext): boolean {
+  return (workflowInfo().continueAsNewSuggested || outgrown(ctx.session)) && !ctx.chatBusy && !ctx.notifying;
 }
 
 /**

@@ -43,6 +43,7 @@ import { checkWriteMemory, writeMemory } from './memory';
 import { noteRejected } from './progress';
 import { timelinePage, view, type Refusal } from './record';
 import { checkedReview } from './steps';
+import { registerWatchers } from './watchers';
 
 /** A command that is both an update and a signal of the same name. */
 interface Command {
@@ -111,6 +112,7 @@ export function registerHandlers(ctx: SessionContext): void {
   setHandler(timelineQuery, (raw) => timelinePage(ctx.session, raw), {
     description: 'A page of the timeline. Input: {after?: seq, limit?: 1..1000}. Returns {events, lastSeq, state}.',
   });
+  registerWatchers(ctx);
 }
 
 // ---------------------------------------------------------------------------------------------

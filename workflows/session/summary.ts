@@ -1,6 +1,6 @@
 /** The summary: once every step is done, the agent sums up; the session completes with its outputs. */
 import { activities, quick, quickOptions, workOptions } from './activity-options';
-import { facts, interruptible, now, type SessionContext } from './context';
+import { facts, interruptible, local, now, type SessionContext } from './context';
 import { complete } from './progress';
 import { addUsage, type SessionRecord } from './record';
 import { codeInput, treeFree } from './code';
@@ -16,7 +16,7 @@ export async function summaryPhase(ctx: SessionContext, plan: NonNullable<Sessio
   const summary = await interruptible(ctx, () =>
     code.code
       ? activities.summarize.executeWithOptions({ ...workOptions, summary: 'summarize' }, [request])
-      : quick.summarize.executeWithOptions({ ...quickOptions, summary: 'summarize' }, [request]),
+      : local(ctx, () => quick.summarize.executeWithOptions({ ...quickOptions, summary: 'summarize' }, [request])),
   );
   addUsage(s, summary?.usage);
   if (!summary || s.record.state !== 'inProgress') return;

@@ -137,6 +137,8 @@ function createContext(input: SessionWorkflowInput): SessionContext {
     chatBusy: false,
     notifying: false,
     closing: false,
+    watchers: 0,
+    localActivities: 0,
     // A continued session indexed its pending reviews already.
     indexedReviews: input.carried !== undefined && reviews > 0 ? reviews : undefined,
   };
