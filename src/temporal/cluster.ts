@@ -18,6 +18,7 @@ import { stringify } from 'yaml';
 import { SEARCH_ATTRIBUTES } from '../session/search-attributes';
 import { ensureSearchAttributes } from './search-attributes';
 import type { ServerBinaries } from './server-binary';
+import { stopper } from './stop-child';
 
 /** Where the Temporal server keeps its state: a PostgreSQL server and a role that may create databases. */
 export interface PostgresTarget {
@@ -272,26 +273,13 @@ export async function startTemporalCluster(options: ClusterOptions): Promise<Tem
   }
   log(`Temporal server ${address} on PostgreSQL ${options.postgres.host}:${options.postgres.port}, namespace ${namespace}`);
 
-  let stopped: Promise<void> | undefined;
   return {
     address,
     ports,
     namespace,
     process: child,
     logFile,
-    stop() {
-      stopped ??= new Promise<void>((resolve) => {
-        process.removeListener('exit', killOnExit);
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        child.once('exit', () => {
-          clearTimeout(force);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      });
-      return stopped;
-    },
+    stop: stopper(child, killOnExit),
   };
 }
 

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../session/search-attributes';
+import { stopper } from './stop-child';
 
 export interface DevServerOptions {
   binary: string;
@@ -96,23 +97,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   child.removeAllListeners('exit');
   child.stdout!.resume();
 
-  let stopped: Promise<void> | undefined;
   return {
     address: `${ip}:${options.port}`,
     uiUrl: ready.uiUrl,
     process: child,
-    stop() {
-      stopped ??= new Promise<void>((resolve) => {
-        process.removeListener('exit', killOnExit);
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        child.once('exit', () => {
-          clearTimeout(force);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      });
-      return stopped;
-    },
+    stop: stopper(child, killOnExit),
   };
 }
