@@ -6,9 +6,6 @@
  * them: one after the other or both at once. Without it each replica accepts it (why replicas
  * need the shared store).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { MemoryReplayGuard, type ReplayGuard } from '../../src/slack/replay';
@@ -18,30 +15,23 @@ import { startHarness, type Harness } from '../support/harness';
 import { startService, type TestService } from '../support/service-harness';
 import { SlackApiServer } from '../support/slack-api-server';
 import { SlackSender, urlVerification } from '../support/slack-requests';
-import { startPostgres, type PostgresServer } from '../support/postgres-server';
+import { startTestDatabase, type TestDatabase } from '../support/postgres-server';
 
 const TOKEN = 'xoxb-loopback-bot-token';
 const SECRET = 'loopback-signing-secret-0123456789';
 const NOW = 1_800_000_000_000;
 
-let dir: string;
-let postgres: PostgresServer;
+let database: TestDatabase;
 let url: string;
 const guards: ReplayGuard[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'andon-slack-replay-'));
-  postgres = await startPostgres(path.join(dir, 'postgres'));
-  const admin = new pg.Client({ connectionString: postgres.url() });
-  await admin.connect();
-  await admin.query('CREATE DATABASE andon');
-  await admin.end();
-  url = postgres.url('andon');
+  database = await startTestDatabase('andon-slack-replay-');
+  url = database.url;
 });
 afterAll(async () => {
   for (const guard of guards.splice(0)) await guard.close();
-  await postgres?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await database?.stop();
 });
 
 const signatureHex = () => randomBytes(32).toString('hex');
@@ -116,7 +106,10 @@ describe('the PostgreSQL replay guard', () => {
   });
 
   it('fails the check when the database cannot be reached, rather than accept', async () => {
-    const down = new PostgresReplayGuard({ url: `postgres://andon:wrong@127.0.0.1:${postgres.port}/andon`, connectionTimeout: 2_000 });
+    const down = new PostgresReplayGuard({
+      url: `postgres://andon:wrong@127.0.0.1:${database.postgres.port}/andon`,
+      connectionTimeout: 2_000,
+    });
     try {
       await expect(down.claim(signatureHex(), NOW + 360_000, NOW)).rejects.toThrow(/password authentication failed/);
     } finally {
@@ -185,7 +178,7 @@ describe('two service replicas', () => {
   });
 
   it('answers 503 (Slack retries), not 200, while the shared store cannot be reached', async () => {
-    const sender = await start(`postgres://andon:wrong-password@127.0.0.1:${postgres.port}/andon`);
+    const sender = await start(`postgres://andon:wrong-password@127.0.0.1:${database.postgres.port}/andon`);
     const request = urlVerification(`challenge-${randomUUID()}`);
     const answer = await sender.send(request);
     expect(answer).toMatchObject({ status: 503, body: { error: { code: 'unavailable', message: expect.stringMatching(/replay check/) } } });

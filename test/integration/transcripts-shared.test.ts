@@ -7,8 +7,6 @@
  * result with no call before it, which OpenAI refuses).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { ModelMessage } from 'ai';
@@ -20,36 +18,29 @@ import { EncryptionKeys, generateEncryptionKey } from '../../src/client/codec';
 import { startHarness, type Harness } from '../support/harness';
 import { LLM_KEY, LLM_MODEL, llmConfig, planReply, toolCallReply } from '../support/llm-harness';
 import { OpenAICompatibleServer, textOf } from '../support/openai-server';
-import { startPostgres, type PostgresServer } from '../support/postgres-server';
+import { startTestDatabase, type TestDatabase } from '../support/postgres-server';
 import { rejectionOf } from '../support/rejection';
 
 const T = { timeoutMs: 30_000 };
 const K1 = EncryptionKeys.parse(generateEncryptionKey('k1'));
 const K1_IMPOSTOR = EncryptionKeys.parse(generateEncryptionKey('k1'));
 
-let dir: string;
-let postgres: PostgresServer;
+let database: TestDatabase;
 let url: string;
 const opened: Transcripts[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'andon-transcripts-shared-'));
-  postgres = await startPostgres(path.join(dir, 'postgres'));
-  const admin = new pg.Client({ connectionString: postgres.url() });
-  await admin.connect();
-  await admin.query('CREATE DATABASE andon');
-  await admin.end();
-  url = postgres.url('andon');
+  database = await startTestDatabase('andon-transcripts-shared-');
+  url = database.url;
 });
 afterAll(async () => {
   for (const store of opened.splice(0)) await store.close();
-  await postgres?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await database?.stop();
 });
 
 /** Opens a store of `kind`; two calls with one `place` are two workers on the same store. */
 function storeAt(kind: 'sqlite' | 'postgres', place: string, keys?: typeof K1): Transcripts {
-  const location = kind === 'postgres' ? url : path.join(dir, `${place}.db`);
+  const location = kind === 'postgres' ? url : path.join(database.dir, `${place}.db`);
   const store = openTranscripts(location, keys ? { encryption: { keys } } : {});
   opened.push(store);
   return store;
@@ -163,7 +154,7 @@ describe.each(['sqlite', 'postgres'] as const)('the %s transcript store', (kind)
       );
     } else {
       const { DatabaseSync } = await import('node:sqlite');
-      const db = new DatabaseSync(path.join(dir, `${place}.db`));
+      const db = new DatabaseSync(path.join(database.dir, `${place}.db`));
       db.prepare(
         'INSERT INTO turns (session_id, step_id, turn, messages, key_id) SELECT ?, step_id, turn, messages, key_id FROM turns',
       ).run(thief);
@@ -208,7 +199,10 @@ describe.each(['sqlite', 'postgres'] as const)('the %s transcript store', (kind)
 
 describe('the PostgreSQL transcript store', () => {
   it('fails retryably, saying so, when the database cannot be reached', async () => {
-    const down = new PostgresTranscriptStore({ url: `postgres://andon:wrong@127.0.0.1:${postgres.port}/andon`, connectionTimeout: 2_000 });
+    const down = new PostgresTranscriptStore({
+      url: `postgres://andon:wrong@127.0.0.1:${database.postgres.port}/andon`,
+      connectionTimeout: 2_000,
+    });
     try {
       const error = await rejectionOf(down.history('s', 'step', 1));
       expect(error).toMatchObject({ name: 'AgentError', retryable: true, code: 'TranscriptStoreUnavailable' });
@@ -277,7 +271,7 @@ describe('a step whose next model turn lands on another worker', () => {
   it('is the store of an LLM agent made from configuration with a postgres:// transcripts URL (as npm start makes it)', async () => {
     const registry = await AgentRegistry.create(
       { llm: { ...llmConfig(server.baseURL), transcripts: url } },
-      { encryption: { keys: K1 }, env: { ANDON_TEST_LLM_KEY: LLM_KEY }, root: dir },
+      { encryption: { keys: K1 }, env: { ANDON_TEST_LLM_KEY: LLM_KEY }, root: database.dir },
     );
     const agent = registry.resolve('llm').agent as LlmAgent;
     const sessionId = `s-configured-${randomUUID()}`;

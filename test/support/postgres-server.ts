@@ -9,9 +9,21 @@
  * `postgres` user, or `nobody`, through `setpriv`, and the data directory is theirs.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  chownSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { freePort } from './ports';
 
 export interface PostgresServer {
@@ -190,4 +202,33 @@ function executable(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A PostgreSQL server in a temp dir of its own with one empty database, `andon`: what a test file shares. */
+export interface TestDatabase {
+  /** The temp dir the server's files are in; a test may keep files of its own there too. */
+  dir: string;
+  postgres: PostgresServer;
+  /** The `andon` database's URL. */
+  url: string;
+  /** Stops the server and removes its files. */
+  stop(): Promise<void>;
+}
+
+export async function startTestDatabase(prefix: string): Promise<TestDatabase> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const postgres = await startPostgres(path.join(dir, 'postgres'));
+  const admin = new pg.Client({ connectionString: postgres.url() });
+  await admin.connect();
+  await admin.query('CREATE DATABASE andon');
+  await admin.end();
+  return {
+    dir,
+    postgres,
+    url: postgres.url('andon'),
+    async stop() {
+      await postgres.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
